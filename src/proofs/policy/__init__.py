@@ -1,0 +1,8 @@
+"""Policies, known only by their behaviour: a table from (step,) state to an action distribution.
+
+TRUSTED (reading base): the kernel re-reads policy files and re-derives their canonical table.
+"""
+
+from proofs.policy.model import Policy, PolicyLayer
+
+__all__ = ["Policy", "PolicyLayer"]

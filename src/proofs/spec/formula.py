@@ -1,0 +1,197 @@
+"""The PRISM property subset of SPEC §2, as frozen syntax trees.
+
+TRUSTED (reading base). State formulas (`Label`, `Truth`, `Not`, `And`, `Or`), path formulas
+(`Until`, with `Eventually` and `Globally` as sugar kept for printing), and the constraints of Φ
+(`ProbabilityConstraint`, `RewardConstraint`). `str()` gives canonical PRISM text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from fractions import Fraction
+from typing import Union
+
+from proofs.kernel.rational import format_rational
+
+__all__ = [
+    "Comparison", "Label", "Truth", "Not", "And", "Or", "StateFormula",
+    "Until", "Eventually", "Globally", "PathFormula",
+    "ProbabilityConstraint", "RewardConstraint", "Constraint", "labels_of", "ReachAvoid", "reach_avoid",
+]
+
+
+class Comparison(Enum):
+    LE = "<="
+    LT = "<"
+    GE = ">="
+    GT = ">"
+
+    @property
+    def is_upper(self) -> bool:
+        """True for ``<=``/``<``: the quantity must stay low, so its worst case is the highest."""
+        return self in (Comparison.LE, Comparison.LT)
+
+    def holds(self, value: Fraction, threshold: Fraction) -> bool:
+        return {
+            Comparison.LE: value <= threshold,
+            Comparison.LT: value < threshold,
+            Comparison.GE: value >= threshold,
+            Comparison.GT: value > threshold,
+        }[self]
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+
+    def __str__(self) -> str:
+        return f'"{self.name}"'
+
+
+@dataclass(frozen=True)
+class Truth:
+    value: bool
+
+    def __str__(self) -> str:
+        return "true" if self.value else "false"
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: StateFormula
+
+    def __str__(self) -> str:
+        inner = str(self.operand)
+        return f"!{inner}" if isinstance(self.operand, (Label, Truth, Not)) else f"!({inner})"
+
+
+@dataclass(frozen=True)
+class And:
+    left: StateFormula
+    right: StateFormula
+
+    def __str__(self) -> str:
+        return f"{_wrap(self.left, Or)} & {_wrap(self.right, (Or, And))}"
+
+
+@dataclass(frozen=True)
+class Or:
+    left: StateFormula
+    right: StateFormula
+
+    def __str__(self) -> str:
+        return f"{self.left} | {_wrap(self.right, Or)}"
+
+
+StateFormula = Union[Label, Truth, Not, And, Or]
+
+
+def _wrap(f: StateFormula, kinds: type | tuple[type, ...]) -> str:
+    return f"({f})" if isinstance(f, kinds) else str(f)
+
+
+def _bound(k: int | None) -> str:
+    return "" if k is None else f"<={k}"
+
+
+@dataclass(frozen=True)
+class Until:
+    """``left U<=bound right``: right at some step t (<= bound), left at every earlier step."""
+
+    left: StateFormula
+    right: StateFormula
+    bound: int | None = None
+
+    def __str__(self) -> str:
+        return f"{_wrap(self.left, (And, Or))} U{_bound(self.bound)} {_wrap(self.right, (And, Or))}"
+
+
+@dataclass(frozen=True)
+class Eventually:
+    """``F<=bound body``, i.e. ``true U<=bound body``."""
+
+    body: StateFormula
+    bound: int | None = None
+
+    def __str__(self) -> str:
+        return f"F{_bound(self.bound)} {self.body}"
+
+
+@dataclass(frozen=True)
+class Globally:
+    """``G<=bound body``, i.e. not ``F<=bound !body``."""
+
+    body: StateFormula
+    bound: int | None = None
+
+    def __str__(self) -> str:
+        return f"G{_bound(self.bound)} {self.body}"
+
+
+PathFormula = Union[Until, Eventually, Globally]
+
+
+@dataclass(frozen=True)
+class ProbabilityConstraint:
+    comparison: Comparison
+    threshold: Fraction
+    path: PathFormula
+
+    def __str__(self) -> str:
+        return f"P{self.comparison.value}{format_rational(self.threshold)} [ {self.path} ]"
+
+
+@dataclass(frozen=True)
+class RewardConstraint:
+    """``R{"reward"}<=x [ C ]`` or ``[ C<=bound ]``: expected undiscounted cumulative reward."""
+
+    reward: str
+    comparison: Comparison
+    threshold: Fraction
+    bound: int | None = None
+
+    def __str__(self) -> str:
+        return f'R{{"{self.reward}"}}{self.comparison.value}{format_rational(self.threshold)} [ C{_bound(self.bound)} ]'
+
+
+Constraint = Union[ProbabilityConstraint, RewardConstraint]
+
+
+def labels_of(f: StateFormula | PathFormula | Constraint) -> frozenset[str]:
+    """Every label a formula mentions (to resolve against a model)."""
+    if isinstance(f, Label):
+        return frozenset({f.name})
+    if isinstance(f, Truth) or isinstance(f, RewardConstraint):
+        return frozenset()
+    if isinstance(f, Not):
+        return labels_of(f.operand)
+    if isinstance(f, (And, Or)):
+        return labels_of(f.left) | labels_of(f.right)
+    if isinstance(f, Until):
+        return labels_of(f.left) | labels_of(f.right)
+    if isinstance(f, (Eventually, Globally)):
+        return labels_of(f.body)
+    return labels_of(f.path)
+
+
+@dataclass(frozen=True)
+class ReachAvoid:
+    """The one path shape the semantics knows: ``continue_ U<=bound stop``, possibly complemented.
+
+    The probability of the path formula is ``P(continue_ U<=bound stop)`` when ``negated`` is false,
+    and ``1 - P(...)`` when it is true (``G φ`` is ``1 - P(true U !φ)``).
+    """
+
+    continue_: StateFormula
+    stop: StateFormula
+    bound: int | None
+    negated: bool
+
+
+def reach_avoid(path: PathFormula) -> ReachAvoid:
+    if isinstance(path, Until):
+        return ReachAvoid(path.left, path.right, path.bound, False)
+    if isinstance(path, Eventually):
+        return ReachAvoid(Truth(True), path.body, path.bound, False)
+    return ReachAvoid(Truth(True), Not(path.body), path.bound, True)

@@ -1,0 +1,9 @@
+"""World models: finite MDPs (and credal/interval MDPs), their readers and validation.
+
+TRUSTED (reading base): the kernel re-reads models through these same readers.
+"""
+
+from proofs.worldmodel.model import Mdp
+from proofs.worldmodel.numbers import Rationals
+
+__all__ = ["Mdp", "Rationals"]

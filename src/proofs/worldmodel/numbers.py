@@ -1,0 +1,165 @@
+"""Vectors of exact rationals stored compactly, with float views and sound float enclosures.
+
+TRUSTED. A `Rationals` holds numerators and denominators as two numpy arrays: ``int64`` when
+every value fits (the common case: decimals such as 0.123456 from generated models), Python
+integers in ``object`` arrays otherwise. Nothing here ever rounds silently: `floats` is an
+approximation for untrusted search, `enclosure` a sound interval for checking.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Rationals", "groups_sum_to_one", "group_sum"]
+
+_INT64_SAFE = 2**62
+_FLOAT_EXACT = 2**53
+
+
+@dataclass(frozen=True, eq=False)
+class Rationals:
+    """An immutable vector of exact rationals ``num[i] / den[i]`` with ``den[i] > 0``."""
+
+    num: npt.NDArray[np.generic]
+    den: npt.NDArray[np.generic]
+
+    def __post_init__(self) -> None:
+        if self.num.shape != self.den.shape or self.num.ndim != 1:
+            raise ValueError("num and den must be one-dimensional arrays of equal length")
+
+    # -- construction ------------------------------------------------------------------------
+    @classmethod
+    def from_fractions(cls, values: Iterable[Fraction | int]) -> Rationals:
+        fracs = [Fraction(v) for v in values]
+        nums = [f.numerator for f in fracs]
+        dens = [f.denominator for f in fracs]
+        if all(abs(n) < _INT64_SAFE for n in nums) and all(d < _INT64_SAFE for d in dens):
+            return cls(np.array(nums, dtype=np.int64), np.array(dens, dtype=np.int64))
+        return cls(_object_array(nums), _object_array(dens))
+
+    @classmethod
+    def from_decimal_parts(cls, num: npt.NDArray[np.int64], exponent10: npt.NDArray[np.int64]) -> Rationals:
+        """Values ``num * 10**-exponent10`` (exponent10 in 0..18), reduced to lowest terms."""
+        den = np.power(np.int64(10), exponent10.astype(np.int64))
+        g = np.gcd(num, den)
+        g[g == 0] = 1
+        return cls((num // g).astype(np.int64), (den // g).astype(np.int64))
+
+    @classmethod
+    def zeros(cls, n: int) -> Rationals:
+        return cls(np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64))
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Rationals]) -> Rationals:
+        if not parts:
+            return cls.zeros(0)
+        if all(p.num.dtype == np.int64 and p.den.dtype == np.int64 for p in parts):
+            return cls(np.concatenate([p.num for p in parts]), np.concatenate([p.den for p in parts]))
+        return cls.from_fractions([f for p in parts for f in p.fractions()])
+
+    # -- access ------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self.num.shape[0])
+
+    def __getitem__(self, index: int) -> Fraction:
+        return Fraction(int(self.num[index]), int(self.den[index]))
+
+    def take(self, indices: npt.NDArray[np.integer]) -> Rationals:
+        return Rationals(self.num[indices], self.den[indices])
+
+    def fractions(self) -> list[Fraction]:
+        return [Fraction(int(n), int(d)) for n, d in zip(self.num.tolist(), self.den.tolist())]
+
+    @property
+    def is_compact(self) -> bool:
+        return self.num.dtype == np.int64 and self.den.dtype == np.int64
+
+    def floats(self) -> npt.NDArray[np.float64]:
+        """Nearest-ish float approximations (for untrusted search only)."""
+        if self.is_compact:
+            return self.num.astype(np.float64) / self.den.astype(np.float64)
+        return np.array([float(f) for f in self.fractions()], dtype=np.float64)
+
+    def enclosure(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Float arrays ``lo <= value <= hi`` elementwise, guaranteed.
+
+        Soundness: when |num| and den are below 2**53 both convert exactly and IEEE division is
+        correctly rounded, so the quotient is within half an ulp; otherwise each conversion adds at
+        most half an ulp more. Stepping two ulps outward covers both cases. Object arrays are
+        converted by `Fraction.__float__`, which is correctly rounded.
+        """
+        q = self.floats()
+        lo = np.nextafter(np.nextafter(q, -np.inf), -np.inf)
+        hi = np.nextafter(np.nextafter(q, np.inf), np.inf)
+        if self.is_compact:
+            exact = (np.abs(self.num) < _FLOAT_EXACT) & (self.den < _FLOAT_EXACT) & (self.den == 1)
+            lo = np.where(exact, q, lo)
+            hi = np.where(exact, q, hi)
+        return lo, hi
+
+    def all_nonnegative(self) -> bool:
+        return bool(np.all(self.num >= 0))
+
+    def negative_indices(self) -> npt.NDArray[np.int64]:
+        return np.flatnonzero(self.num < 0)
+
+    def canonical_text(self, index: int) -> str:
+        n, d = int(self.num[index]), int(self.den[index])
+        return str(n) if d == 1 else f"{n}/{d}"
+
+
+def _object_array(values: list[int]) -> npt.NDArray[np.object_]:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def groups_sum_to_one(values: Rationals, starts: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """For each group ``values[starts[i]:starts[i+1]]``, whether its exact sum is exactly 1.
+
+    Fast path: when every denominator divides a common D with 4·D below 2**62 and each group's
+    sum of absolute values is below 2 (checked in floats with a wide margin), the scaled
+    numerators are summed in int64 with no overflow and compared with D exactly. Otherwise
+    the sums are computed in `Fraction`.
+    """
+    n_groups = len(starts) - 1
+    empty = starts[:-1] == starts[1:]
+    if values.is_compact and len(values):
+        common = 1
+        for d in np.unique(values.den).tolist():
+            common = math.lcm(common, int(d))
+            if 4 * common >= _INT64_SAFE:
+                break
+        if 4 * common < _INT64_SAFE:
+            idx = np.minimum(starts[:-1], len(values) - 1)
+            group_abs = np.add.reduceat(np.abs(values.floats()), idx)
+            group_abs[empty] = 0.0
+            if float(np.max(group_abs, initial=0.0)) < 1.5:
+                scaled = values.num * (np.int64(common) // values.den)
+                sums = np.add.reduceat(scaled, idx)
+                return (sums == common) & ~empty
+            # some group is far from 1: those groups are wrong whatever their exact sum
+            fine = group_abs < 1.5
+            out = np.zeros(n_groups, dtype=bool)
+            if np.any(fine):
+                scaled = values.num * (np.int64(common) // values.den)
+                scaled = np.where(np.repeat(fine, np.diff(starts)), scaled, 0)
+                sums = np.add.reduceat(scaled, idx)
+                out = (sums == common) & fine & ~empty
+            return out
+    fr = values.fractions()
+    bounds = starts.tolist()
+    return np.array(
+        [sum(fr[bounds[i] : bounds[i + 1]], Fraction(0)) == 1 for i in range(n_groups)], dtype=bool
+    )
+
+
+def group_sum(values: Rationals, start: int, stop: int) -> Fraction:
+    """The exact sum of ``values[start:stop]`` (for error messages and small models)."""
+    return sum((values[i] for i in range(start, stop)), Fraction(0))
