@@ -123,11 +123,13 @@ def _object_array(values: list[int]) -> npt.NDArray[np.object_]:
 def groups_sum_to_one(values: Rationals, starts: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     """For each group ``values[starts[i]:starts[i+1]]``, whether its exact sum is exactly 1.
 
-    Fast path: when every denominator divides a common D with 4·D below 2**62 and each group's
-    sum of absolute values is below 2 (checked in floats with a wide margin), the scaled
-    numerators are summed in int64 with no overflow and compared with D exactly. Otherwise
-    the sums are computed in `Fraction`.
+    Fast path: when every denominator divides a common D with 4·D below 2**62, the numerators
+    scaled to D are summed in int64. Groups whose float sum of absolute values reaches 1.5 are
+    wrong whatever their exact sum and are left out of the integer sum, so every summed group
+    has Σ|scaled| < 1.5·D + rounding < 2**62: no overflow. Otherwise the sums are exact `Fraction`s.
     """
+    from proofs.kernel.interval import segment_reduce
+
     n_groups = len(starts) - 1
     empty = starts[:-1] == starts[1:]
     if values.is_compact and len(values):
@@ -137,22 +139,11 @@ def groups_sum_to_one(values: Rationals, starts: npt.NDArray[np.int64]) -> npt.N
             if 4 * common >= _INT64_SAFE:
                 break
         if 4 * common < _INT64_SAFE:
-            idx = np.minimum(starts[:-1], len(values) - 1)
-            group_abs = np.add.reduceat(np.abs(values.floats()), idx)
-            group_abs[empty] = 0.0
-            if float(np.max(group_abs, initial=0.0)) < 1.5:
-                scaled = values.num * (np.int64(common) // values.den)
-                sums = np.add.reduceat(scaled, idx)
-                return (sums == common) & ~empty
-            # some group is far from 1: those groups are wrong whatever their exact sum
-            fine = group_abs < 1.5
-            out = np.zeros(n_groups, dtype=bool)
-            if np.any(fine):
-                scaled = values.num * (np.int64(common) // values.den)
-                scaled = np.where(np.repeat(fine, np.diff(starts)), scaled, 0)
-                sums = np.add.reduceat(scaled, idx)
-                out = (sums == common) & fine & ~empty
-            return out
+            small = segment_reduce(np.add, np.abs(values.floats()), starts, 0.0) < 1.5
+            scaled = values.num * (np.int64(common) // values.den)
+            scaled = np.where(np.repeat(small, np.diff(starts)), scaled, 0)
+            sums = segment_reduce(np.add, scaled, starts, 0)
+            return (sums == common) & small & ~empty
     fr = values.fractions()
     bounds = starts.tolist()
     return np.array(

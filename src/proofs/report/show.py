@@ -1,0 +1,72 @@
+"""`proofs show`: a model's size, labels, rewards, reachability and validation report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from proofs.worldmodel.model import Mdp
+
+__all__ = ["model_summary", "render_summary"]
+
+
+def _reachable(mdp: Mdp) -> np.ndarray:
+    """States reachable from μ₀ under some policy (graph search over every choice)."""
+    seen = np.zeros(mdp.n_states, dtype=bool)
+    frontier = np.unique(mdp.initial_states)
+    seen[frontier] = True
+    state_of_transition = mdp.choice_state[mdp.transition_choice]
+    while len(frontier):
+        mark = np.zeros(mdp.n_states, dtype=bool)
+        mark[frontier] = True
+        nxt = np.unique(mdp.target[mark[state_of_transition]])
+        frontier = nxt[~seen[nxt]]
+        seen[frontier] = True
+    return seen
+
+
+def model_summary(mdp: Mdp) -> dict[str, Any]:
+    reach = _reachable(mdp)
+    absorbing = np.zeros(mdp.n_states, dtype=bool)
+    self_loop = mdp.target == mdp.choice_state[mdp.transition_choice]
+    per_choice_loop = np.add.reduceat(self_loop.astype(np.int64), mdp.row_start[:-1]) == np.diff(mdp.row_start)
+    all_loop = np.logical_and.reduceat(per_choice_loop, mdp.choice_start[:-1])
+    absorbing[:] = all_loop
+    return {
+        "model": mdp.source,
+        "kind": "credal MDP (interval probabilities)" if mdp.is_credal else "MDP",
+        "states": mdp.n_states,
+        "choices": mdp.n_choices,
+        "transitions": mdp.n_transitions,
+        "actions": len(mdp.action_names),
+        "initial": [{"state": mdp.states[s], "probability": str(p)} for s, p in mdp.initial_distribution()[:20]],
+        "labels": {name: int(mask.sum()) for name, mask in sorted(mdp.labels.items())},
+        "rewards": {name: _range(r.floats()) for name, r in sorted(mdp.rewards.items())},
+        "reachable": int(reach.sum()),
+        "absorbing": int(absorbing.sum()),
+        "validation": "ok: every distribution sums to exactly 1, every successor exists",
+    }
+
+
+def _range(values: np.ndarray) -> dict[str, float]:
+    if len(values) == 0:
+        return {"min": 0.0, "max": 0.0}
+    return {"min": float(values.min()), "max": float(values.max())}
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    lines = [
+        f"model       {summary['model']}",
+        f"kind        {summary['kind']}",
+        f"size        {summary['states']:,} states, {summary['choices']:,} choices, "
+        f"{summary['transitions']:,} transitions, {summary['actions']} action names",
+        f"reachable   {summary['reachable']:,} states from the initial distribution; "
+        f"{summary['absorbing']:,} absorbing",
+        "initial     " + ", ".join(f"{e['state']} ({e['probability']})" for e in summary["initial"]),
+        "labels      " + (", ".join(f"{k} ({v} states)" for k, v in summary["labels"].items()) or "none"),
+        "rewards     " + (", ".join(f"{k} in [{v['min']:g}, {v['max']:g}]" for k, v in summary["rewards"].items())
+                          or "none"),
+        f"validation  {summary['validation']}",
+    ]
+    return "\n".join(lines)

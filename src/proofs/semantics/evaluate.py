@@ -1,0 +1,98 @@
+"""Public evaluation API: J*, an optimal policy, J(π) and every constraint's value under π.
+
+Exact (`Fraction`) on small models, sound float enclosures on large ones; never a bare float.
+Every result is an `Enclosure` at μ₀ (``lo == hi`` when exact).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from proofs.kernel.enclosure import Enclosure
+from proofs.policy.model import Policy
+from proofs.semantics import exact, sound
+from proofs.semantics.episode import Quantity, constraint_quantity, objective_quantity
+from proofs.spec.formula import Constraint
+from proofs.spec.objective import Objective
+from proofs.worldmodel.model import Mdp
+
+__all__ = ["Optimum", "optimal", "evaluate_objective", "evaluate_constraint", "quantity_value",
+           "EXACT_LIMIT", "use_exact"]
+
+# Work (transitions × steps) up to which evaluation is exact by default.
+EXACT_LIMIT = 200_000
+
+
+@dataclass(frozen=True, eq=False)
+class Optimum:
+    """J* at μ₀ and an optimal policy (time-dependent for a finite horizon)."""
+
+    value: Enclosure
+    policy: Policy
+
+
+def use_exact(mdp: Mdp, steps: int | None, exact_mode: bool | None) -> bool:
+    if exact_mode is not None:
+        return exact_mode or mdp.is_credal
+    if mdp.is_credal:
+        return True
+    return mdp.n_transitions * (steps if steps is not None else 50) <= EXACT_LIMIT
+
+
+def _at_initial_exact(mdp: Mdp, values: list[Fraction]) -> Enclosure:
+    return Enclosure.exact(sum((p * values[s] for s, p in mdp.initial_distribution()), Fraction(0)))
+
+
+def _at_initial_box(mdp: Mdp, box: sound.Box) -> Enclosure:
+    lo = hi = Fraction(0)
+    for s, p in mdp.initial_distribution():
+        lo += p * Fraction(float(box[0][s]))
+        hi += p * Fraction(float(box[1][s]))
+    return Enclosure(lo, hi)
+
+
+def _nature(q: Quantity, maximise: bool) -> int:
+    """Nature works against the quantity's direction: it minimises what is maximised."""
+    return -1 if maximise else 1
+
+
+def quantity_value(mdp: Mdp, q: Quantity, policy: Policy, *, worst_high: bool = False,
+                   exact_mode: bool | None = None) -> Enclosure:
+    """The quantity under a policy at μ₀; on a credal model nature makes it lowest (or highest)."""
+    if use_exact(mdp, q.steps, exact_mode):
+        values = exact.evaluate_policy(exact.ExactModel.of(mdp), q, policy, nature=1 if worst_high else -1)
+        result = _at_initial_exact(mdp, values)
+    else:
+        result = _at_initial_box(mdp, sound.evaluate_policy(sound.SoundModel.of(mdp), q, policy))
+    return result.complement() if q.complement else result
+
+
+def optimal(mdp: Mdp, objective: Objective, *, exact_mode: bool | None = None) -> Optimum:
+    """J* = sup over all policies of J, and an optimal policy (worst case over nature if credal)."""
+    q = objective_quantity(mdp, objective)
+    if use_exact(mdp, q.steps, exact_mode):
+        values, policy = exact.optimise(exact.ExactModel.of(mdp), q, maximise=True, nature=-1)
+        return Optimum(_at_initial_exact(mdp, values), policy)
+    box, policy = sound.optimise(sound.SoundModel.of(mdp), q, maximise=True)
+    return Optimum(_at_initial_box(mdp, box), policy)
+
+
+def evaluate_objective(mdp: Mdp, objective: Objective, policy: Policy, *,
+                       exact_mode: bool | None = None) -> Enclosure:
+    """J(π) (its worst case over nature on a credal model)."""
+    return quantity_value(mdp, objective_quantity(mdp, objective), policy, exact_mode=exact_mode)
+
+
+def evaluate_constraint(mdp: Mdp, objective: Objective, policy: Policy, constraint: Constraint, *,
+                        exact_mode: bool | None = None) -> Enclosure:
+    """The value of a constraint's quantity under π on the episode of `objective`.
+
+    On a credal model, nature picks the most unfavourable value for the constraint: the highest
+    for ``<=``/``<`` and the lowest for ``>=``/``>``.
+    """
+    q = constraint_quantity(mdp, objective, constraint)
+    # for G (complement) the reported number is 1 - W: to make it high, nature makes W low
+    high = constraint.comparison.is_upper != q.complement
+    return quantity_value(mdp, q, policy, worst_high=high, exact_mode=exact_mode)
+

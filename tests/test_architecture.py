@@ -1,0 +1,21 @@
+"""The trusted kernel stays free of solvers: importing it loads no z3, scipy, sympy or networkx."""
+
+import subprocess
+import sys
+
+FORBIDDEN = {"z3", "scipy", "sympy", "networkx", "highspy", "stormpy", "gymnasium", "typer"}
+
+
+def _modules_after(statement: str) -> set[str]:
+    probe = f"import sys; {statement}; print(' '.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return {m.split(".")[0] for m in out.stdout.split()}
+
+
+def test_kernel_imports_no_solver():
+    assert not _modules_after("import proofs.kernel.rational, proofs.kernel.enclosure, proofs.kernel.interval") & FORBIDDEN
+
+
+def test_reading_base_imports_no_solver():
+    loaded = _modules_after("import proofs.worldmodel, proofs.spec.formula, proofs.policy, proofs.semantics.episode")
+    assert not loaded & FORBIDDEN
