@@ -1,0 +1,1 @@
+"""Shared helpers for the test suite (model constructors and hypothesis strategies)."""
