@@ -1,0 +1,118 @@
+"""Reading a world-model file of any supported format into a validated `Mdp`.
+
+TRUSTED (reading base). The format is chosen by the file's extension or named explicitly; each
+format has one reader module, and all of them build through `proofs.worldmodel.build`, so every
+model is validated by the same rules (SPEC §3) whatever its format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from proofs.errors import InputError, Location
+from proofs.worldmodel.model import Mdp
+
+__all__ = ["FORMATS", "format_of", "load_mdp"]
+
+FORMATS = ("toml", "json", "explicit", "drn", "prism")
+_EXTENSIONS = {
+    ".toml": "toml",
+    ".json": "json",
+    ".tra": "explicit",
+    ".drn": "drn",
+    ".prism": "prism",
+    ".nm": "prism",
+    ".pm": "prism",
+}
+
+
+def format_of(path: Path, format: str | None = None) -> str:
+    """The format name for `path`: `format` if given (checked), else from the extension.
+
+    >>> format_of(Path("worldmodels/cliff.toml"))
+    'toml'
+    >>> format_of(Path("big.tra"))
+    'explicit'
+    """
+    if format is not None:
+        if format not in FORMATS:
+            raise InputError(
+                Location(path), f"unknown format {format!r}", f"Use one of: {', '.join(FORMATS)}"
+            )
+        return format
+    found = _EXTENSIONS.get(path.suffix.lower())
+    if found is None:
+        known = ", ".join(sorted(_EXTENSIONS))
+        raise InputError(
+            Location(path),
+            f"cannot tell the model format from the extension {path.suffix!r}",
+            f"Use one of the extensions {known}, or name the format ({', '.join(FORMATS)})",
+        )
+    return found
+
+
+def load_mdp(path: str | Path, format: str | None = None) -> Mdp:
+    """Read and validate a world model.
+
+    Parameters
+    ----------
+    path
+        The model file (for the explicit format, the ``.tra`` file; its siblings are read too).
+    format
+        One of ``"toml"``, ``"json"``, ``"explicit"``, ``"drn"``, ``"prism"``; by default chosen by
+        the extension (``.toml``, ``.json``, ``.tra``, ``.drn``, ``.prism``/``.nm``/``.pm``).
+
+    Returns
+    -------
+    Mdp
+        The frozen model, every number exact.
+
+    Raises
+    ------
+    InputError, InputErrors
+        A missing or unreadable file, an unknown format, or every problem found in the file, each
+        naming the file, the line or key, what is wrong and how to fix it.
+    """
+    path = Path(path)
+    reader = _reader(format_of(path, format))
+    if not path.is_file():
+        raise InputError(
+            Location(path),
+            "the model file does not exist" if not path.exists() else "not a file",
+            "Check the path (relative paths are relative to the file that names them)",
+        )
+    try:
+        return reader(path)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            Location(path), f"the file is not UTF-8 text ({exc.reason})", "Save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            Location(path),
+            f"cannot read the file ({exc.strerror or exc})",
+            "Check that it exists and is readable",
+        ) from None
+
+
+def _reader(format: str) -> Callable[[Path], Mdp]:
+    if format == "toml":
+        from proofs.worldmodel.structured import read_toml
+
+        return read_toml
+    if format == "json":
+        from proofs.worldmodel.structured import read_json
+
+        return read_json
+    if format == "explicit":
+        from proofs.worldmodel.explicit import read_explicit
+
+        return read_explicit
+    if format == "drn":
+        from proofs.worldmodel.drn import read_drn
+
+        return read_drn
+    from proofs.worldmodel.prism import read_prism
+
+    return read_prism
