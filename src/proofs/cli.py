@@ -88,6 +88,124 @@ def evaluate(
     typer.echo(json.dumps(result, indent=2) if as_json else render_evaluation(result))
 
 
+@app.command()
+def prove(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Obligation files (default: all under obligations/).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-prove even lemmas whose certificate still checks.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Independent lemmas discharged in parallel.")] = 1,
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds per lemma; past it the lemma is unknown.")] = None,
+    allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow module:function policies (runs user code).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else on stdout.")] = False,
+) -> None:
+    """Discharge obligations in dependency order and write certificates (re-using unchanged ones)."""
+    from proofs.prooftree.plan import find_root, make_plan
+    from proofs.prooftree.prove import prove as run
+    from proofs.report.render import exit_code, results_json, summary_table
+
+    root = find_root(Path.cwd())
+    plan = make_plan(root, [p.resolve() for p in paths or []], allow_code=allow_code)
+    outcomes = _with_progress(plan, lambda progress: run(
+        plan, force=force, jobs=jobs, timeout=timeout if timeout is not None else plan.settings.timeout,
+        progress=progress), quiet=as_json)
+    if as_json:
+        typer.echo(json.dumps(results_json(outcomes), indent=2))
+    else:
+        from rich.console import Console
+
+        Console().print(summary_table(outcomes))
+    raise typer.Exit(exit_code(outcomes))
+
+
+def _with_progress(plan: Any, work: Any, quiet: bool) -> Any:
+    if quiet:
+        return work(None)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("proving", total=len(plan.order))
+
+        def progress(lemma_id: str, action: str) -> None:
+            bar.update(task, advance=1, description=f"{lemma_id}: {action}")
+
+        return work(progress)
+
+
+@app.command()
+def check(
+    certificates: Annotated[Optional[list[Path]], typer.Argument(help="Certificate files (default: all under certificates/).")] = None,
+    allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow module:function policies (runs user code).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Re-verify certificates with the trusted kernel only (no solver is imported)."""
+    from proofs.errors import CheckFailure
+    from proofs.kernel.check import Checker
+    from proofs.prooftree.plan import find_root
+    from proofs.spec.obligation import read_settings
+
+    root = find_root(Path.cwd())
+    settings = read_settings(root / "pyproject.toml")
+    files = certificates or sorted((root / settings.certificates).glob("*.json"))
+    files = [f for f in files if f.name != "timings.json"]
+    checker = Checker(root, settings.certificates, allow_code=allow_code)
+    results, failed = [], 0
+    for f in files:
+        try:
+            doc = checker.check_file(f.resolve())
+            results.append({"certificate": str(f), "accepted": True, "id": doc["lemma"]["id"], "status": doc["status"]})
+        except CheckFailure as exc:
+            failed += 1
+            results.append({"certificate": str(f), "accepted": False, "reason": str(exc)})
+    if as_json:
+        typer.echo(json.dumps({"checked": results}, indent=2))
+    else:
+        for r in results:
+            typer.echo(f"accepted  {r['id']} ({r['status']})" if r["accepted"] else f"REJECTED  {r['reason']}")
+        typer.echo(f"{len(results) - failed} accepted, {failed} rejected")
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+@app.command()
+def explain(
+    lemma_id: Annotated[str, typer.Argument(metavar="ID", help="The lemma id.")],
+) -> None:
+    """What was proved or refuted, in words: values, the counterexample or diagnosis, the margin."""
+    from proofs.kernel.certificate import read_certificate
+    from proofs.kernel.check import certificate_path
+    from proofs.prooftree.plan import find_root
+    from proofs.report.explain import explain as words
+    from proofs.spec.obligation import read_settings
+
+    root = find_root(Path.cwd())
+    settings = read_settings(root / "pyproject.toml")
+    path = certificate_path(root, settings.certificates, lemma_id)
+    if not path.is_file():
+        raise InputError(Location(path), f"no certificate for lemma {lemma_id!r}", "Run `proofs prove` first")
+    typer.echo(words(read_certificate(path)))
+
+
+@app.command()
+def graph(
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write PNG (by extension) or DOT here.")] = None,
+) -> None:
+    """The proof tree: DOT on stdout, or a PNG/DOT file with -o."""
+    from proofs.prooftree.plan import find_root, proof_graph
+    from proofs.report.graph import to_dot, write_png
+    from proofs.spec.obligation import discover, load_obligations, read_settings
+
+    root = find_root(Path.cwd())
+    files = load_obligations(discover(root, read_settings(root / "pyproject.toml")))
+    g = proof_graph(files)
+    if output is None:
+        typer.echo(to_dot(g))
+    elif output.suffix.lower() == ".png":
+        write_png(g, output)
+    else:
+        from proofs.kernel.certificate import write_atomic
+
+        write_atomic(output, to_dot(g).encode())
+
+
 @import_app.command("gym")
 def import_gym(
     env_id: Annotated[str, typer.Argument(help="Gymnasium environment id, e.g. FrozenLake-v1.")],
@@ -113,7 +231,7 @@ def _report_input_error(exc: ProofsError) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: run the app, print `ProofsError`s without a traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except (InputError, InputErrors) as exc:
         _report_input_error(exc)
         sys.exit(EXIT_INPUT)
@@ -131,4 +249,4 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(130)
         raise
-    sys.exit(EXIT_OK)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

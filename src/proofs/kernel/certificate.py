@@ -1,0 +1,99 @@
+"""The certificate file format `proofs.certificate/1`: canonical bytes, hashes, atomic writes.
+
+TRUSTED. Certificates are plain JSON with sorted keys, so the same inputs give byte-identical
+files. Large witness vectors live in a compressed ``.npz`` sidecar whose SHA-256 the certificate
+records; it is read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from proofs.errors import CheckFailure
+
+__all__ = ["FORMAT", "dump", "write_atomic", "sha256_bytes", "sha256_files", "read_certificate",
+           "write_arrays", "read_arrays", "relative"]
+
+FORMAT = "proofs.certificate/1"
+
+
+def dump(document: Mapping[str, Any]) -> bytes:
+    """Canonical bytes of a certificate: sorted keys, two-space indent, trailing newline."""
+    return (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that an interrupted run leaves either the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_files(paths: list[Path], root: Path) -> str:
+    """One SHA-256 over several files (a model and its sibling files), names included."""
+    digest = hashlib.sha256()
+    for p in sorted(paths):
+        digest.update(relative(p, root).encode() + b"\0")
+        digest.update(hashlib.sha256(p.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def relative(path: Path, root: Path) -> str:
+    """A path relative to the project root, with ``/`` (absolute if outside the root)."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def read_certificate(path: Path) -> dict[str, Any]:
+    """Read a certificate strictly: valid JSON, an object, the right format version."""
+    if not path.is_file():
+        raise CheckFailure(f"{path}: the certificate file is missing")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckFailure(f"{path}: not a readable certificate ({exc})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise CheckFailure(f"{path}: not a {FORMAT} certificate")
+    return document
+
+
+def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> str:
+    """Write witness vectors as a compressed .npz, atomically; return its SHA-256."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in sorted(arrays.items())})
+    data = buffer.getvalue()
+    write_atomic(path, data)
+    return sha256_bytes(data)
+
+
+def read_arrays(path: Path, sha256: str) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise CheckFailure(f"{path}: the witness file is missing")
+    data = path.read_bytes()
+    if sha256_bytes(data) != sha256:
+        raise CheckFailure(f"{path}: the witness file's SHA-256 does not match the certificate")
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        return {k: archive[k] for k in archive.files}

@@ -1,0 +1,225 @@
+"""`proofs prove`: discharge lemmas in dependency order, write certificates, re-use unchanged ones.
+
+UNTRUSTED orchestration. A lemma is re-used when its certificate still passes the kernel (same
+statement, same input hashes, witness still valid); otherwise it is discharged in a child
+process (``--jobs`` at a time, ``--timeout`` each: a timeout is `unknown`, never `proved`), the
+certificate is written atomically, and the kernel checks it before its verdict is reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing as mp
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from proofs import __version__
+from proofs.errors import CheckFailure
+from proofs.kernel.certificate import FORMAT, dump, relative, sha256_files, write_arrays, write_atomic
+from proofs.kernel.check import Checker, certificate_path
+from proofs.kernel.statement import statement_of
+from proofs.prooftree.plan import Plan, Task
+
+__all__ = ["Outcome", "prove"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str
+    kind: str
+    status: str
+    expected: str
+    values: dict[str, Any]
+    certificate: str | None
+    seconds: float
+    action: str          # "re-used", "proved", "checked-failed", "timeout", ...
+    reason: str
+
+
+def _inputs(plan: Plan, task: Task) -> dict[str, Any]:
+    from proofs.policy.canonical import policy_hash
+    from proofs.worldmodel.files import model_files
+
+    f = task.obligation
+    inputs: dict[str, Any] = {}
+    if f.worldmodel_path is not None and task.lemma.kind != "certificate":
+        inputs["worldmodel"] = {"path": relative(f.worldmodel_path, plan.root),
+                                "sha256": sha256_files(model_files(f.worldmodel_path), plan.root)}
+    if task.policy is not None:
+        assert f.objective is not None
+        inputs["policy"] = {"table_sha256": policy_hash(task.mdp, task.policy, f.objective.horizon)}
+    return inputs
+
+
+def _discharge(task: Task) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the lemma's engine (in a child process). Returns (certificate fields, witness arrays)."""
+    f = task.obligation
+    assert f.objective is not None
+    if task.lemma.kind == "policy":
+        from proofs.engines.policy import discharge_policy
+
+        r = discharge_policy(task.mdp, f.objective, task.policy, task.lemma.epsilon)  # type: ignore[union-attr]
+        values = {"j_policy": r.j_policy.to_json(), "j_star": r.j_star.to_json(), "gap": r.gap.to_json()}
+        diagnosis = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else d for d in r.diagnosis]
+        return ({"status": r.status, "values": values, "witness": r.witness, "diagnosis": diagnosis,
+                 "engine": {"name": r.engine, "version": __version__}}, dict(getattr(r, "arrays", {}) or {}))
+    return ({"status": "unknown", "values": {}, "witness": {},
+             "reason": f"no engine for {task.lemma.kind} lemmas yet",
+             "engine": {"name": "none", "version": __version__}}, {})
+
+
+def _child(out: Any, task: Task) -> None:
+    try:
+        out.put(("ok", _discharge(task)))
+    except BaseException as exc:  # reported to the parent as an error verdict
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+@dataclass
+class _Running:
+    start: float
+    proc: Any
+    out: Any
+
+
+def _start_child(task: Task) -> _Running:
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(out, task), daemon=True)
+    proc.start()
+    return _Running(time.perf_counter(), proc, out)
+
+
+def _poll(run: _Running, timeout: float | None) -> tuple[str, Any] | None:
+    """The child's answer, a timeout, or None while it is still working."""
+    try:
+        result: tuple[str, Any] = run.out.get(timeout=0.05)
+    except queue.Empty:
+        if timeout is not None and time.perf_counter() - run.start > timeout:
+            run.proc.kill()
+            run.proc.join()
+            return "timeout", f"no answer within {timeout:g} s (limit reached)"
+        if not run.proc.is_alive() and run.out.empty():
+            return "error", f"the engine process died (exit code {run.proc.exitcode})"
+        return None
+    run.proc.join()
+    return result
+
+
+def _document(plan: Plan, task: Task, fields: dict[str, Any]) -> dict[str, Any]:
+    lemma, f = task.lemma, task.obligation
+    doc = {"format": FORMAT,
+           "lemma": {"id": lemma.id, "kind": lemma.kind, "obligation": relative(f.path, plan.root)},
+           "statement": statement_of(lemma, f.objective), "inputs": _inputs(plan, task)}
+    doc.update(fields)
+    return doc
+
+
+def _write(plan: Plan, task: Task, doc: dict[str, Any], arrays: dict[str, Any]) -> Path:
+    path = certificate_path(plan.root, plan.settings.certificates, task.lemma.id)
+    if arrays:
+        sidecar = path.with_suffix(".npz")
+        doc.setdefault("witness", {})["file"] = {"path": sidecar.name, "sha256": write_arrays(sidecar, arrays)}
+    write_atomic(path, dump(doc))
+    return path
+
+
+def _compose(plan: Plan, task: Task, done: dict[str, Outcome]) -> dict[str, Any]:
+    premises = [done[p] for p in task.lemma.premises]  # type: ignore[union-attr]
+    failed = [p for p in premises if p.status != "proved"]
+    values = {"premises": [p.id for p in premises]}
+    if not failed:
+        return {"status": "proved", "values": values, "engine": {"name": "composition", "version": __version__}}
+    names = ", ".join(f"{p.id} ({p.status})" for p in failed)
+    return {"status": "unknown", "values": values, "reason": f"premise not proved: {names}",
+            "engine": {"name": "composition", "version": __version__}}
+
+
+def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | None = None,
+          progress: Callable[[str, str], None] | None = None) -> list[Outcome]:
+    """Discharge every lemma of the plan in dependency order; return outcomes in that order.
+
+    Independent lemmas run in parallel child processes, at most `jobs` at a time.
+    """
+    checker = Checker(plan.root, plan.settings.certificates)
+    done: dict[str, Outcome] = {}
+    pending = list(plan.order)
+    running: dict[str, _Running] = {}
+
+    def report(lemma_id: str) -> None:
+        if progress:
+            progress(lemma_id, done[lemma_id].action)
+
+    while pending or running:
+        for lemma_id in [i for i in pending if all(p in done for p in plan.graph.predecessors(i))]:
+            task = plan.tasks[lemma_id]
+            reused = _try_reuse(plan, checker, lemma_id, force)
+            if reused is not None or task.lemma.kind == "certificate":
+                pending.remove(lemma_id)
+                done[lemma_id] = reused or _finish(plan, checker, task, _document(
+                    plan, task, _compose(plan, task, done)), {}, time.perf_counter(), "composed")
+                report(lemma_id)
+            elif len(running) < max(jobs, 1):
+                pending.remove(lemma_id)
+                running[lemma_id] = _start_child(task)
+        for lemma_id, run in list(running.items()):
+            answer = _poll(run, timeout)
+            if answer is not None:
+                del running[lemma_id]
+                done[lemma_id] = _outcome(plan, checker, plan.tasks[lemma_id], answer, run.start)
+                report(lemma_id)
+    return [done[i] for i in plan.order]
+
+
+def _try_reuse(plan: Plan, checker: Checker, lemma_id: str, force: bool) -> Outcome | None:
+    if force:
+        return None
+    path = certificate_path(plan.root, plan.settings.certificates, lemma_id)
+    if not path.is_file():
+        return None
+    try:
+        doc = checker.check_file(path)
+    except CheckFailure:
+        return None
+    task = plan.tasks[lemma_id]
+    return Outcome(lemma_id, task.lemma.kind, doc["status"], task.lemma.expect.value, doc.get("values", {}),
+                   relative(path, plan.root), 0.0, "re-used", "inputs unchanged and the certificate still checks")
+
+
+def _outcome(plan: Plan, checker: Checker, task: Task, answer: tuple[str, Any], start: float) -> Outcome:
+    kind, result = answer
+    if kind == "ok":
+        fields, arrays = result
+        return _finish(plan, checker, task, _document(plan, task, fields), arrays, start, "discharged")
+    status = "unknown" if kind == "timeout" else "error"
+    return Outcome(task.lemma.id, task.lemma.kind, status, task.lemma.expect.value, {}, None,
+                   time.perf_counter() - start, kind, str(result))
+
+
+def _finish(plan: Plan, checker: Checker, task: Task, doc: dict[str, Any], arrays: dict[str, Any],
+            start: float, action: str) -> Outcome:
+    path = _write(plan, task, doc, arrays)
+    seconds = time.perf_counter() - start
+    _log_time(plan, task.lemma.id, seconds)
+    try:
+        checker.check_file(path)
+    except CheckFailure as exc:
+        return Outcome(task.lemma.id, task.lemma.kind, "error", task.lemma.expect.value, doc.get("values", {}),
+                       relative(path, plan.root), seconds, "rejected", f"the kernel rejected it: {exc}")
+    return Outcome(task.lemma.id, task.lemma.kind, doc["status"], task.lemma.expect.value, doc.get("values", {}),
+                   relative(path, plan.root), seconds, action, doc.get("reason", "inputs new or changed"))
+
+
+def _log_time(plan: Plan, lemma_id: str, seconds: float) -> None:
+    log = plan.root / plan.settings.certificates / "timings.json"
+    try:
+        data = json.loads(log.read_text()) if log.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        data = {}
+    data[lemma_id] = round(seconds, 3)
+    write_atomic(log, (json.dumps(data, sort_keys=True, indent=2) + "\n").encode())
