@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -60,7 +59,7 @@ def parse_objective(text: str, where: Location) -> Any:
 @app.command()
 def show(
     model: Annotated[Path, typer.Argument(help="World-model file (.toml, .json, .tra, .drn, .prism).")],
-    format: Annotated[Optional[str], typer.Option("--format", help="Override the format chosen by extension.")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="Override the format chosen by extension.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Size, labels, rewards, reachability and the validation report of a world model."""
@@ -75,10 +74,10 @@ def show(
 def evaluate(
     model: Annotated[Path, typer.Argument(help="World-model file.")],
     objective: Annotated[str, typer.Option(help="J as REWARD,horizon=H[,discount=D] or REWARD,horizon=geometric,discount=G.")],
-    policy: Annotated[Optional[str], typer.Option(help="Policy file (.json, .csv, .npy) or module:function; default: an optimal policy.")] = None,
-    property: Annotated[Optional[list[str]], typer.Option("--property", help="A constraint of Φ, e.g. 'P<=0.01 [ F \"fatal\" ]' (repeatable).")] = None,
+    policy: Annotated[str | None, typer.Option(help="Policy file (.json, .csv, .npy) or module:function; default: an optimal policy.")] = None,
+    property: Annotated[list[str] | None, typer.Option("--property", help="A constraint of Φ, e.g. 'P<=0.01 [ F \"fatal\" ]' (repeatable).")] = None,
     allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow a module:function policy (runs user code).")] = False,
-    format: Annotated[Optional[str], typer.Option("--format", help="Override the model format.")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="Override the model format.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Evaluate one policy on a world model: J(π), J*, and each property's value. No proof."""
@@ -90,10 +89,10 @@ def evaluate(
 
 @app.command()
 def prove(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Obligation files (default: all under obligations/).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Obligation files (default: all under obligations/).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-prove even lemmas whose certificate still checks.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Independent lemmas discharged in parallel.")] = 1,
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds per lemma; past it the lemma is unknown.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per lemma; past it the lemma is unknown.")] = None,
     allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow module:function policies (runs user code).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else on stdout.")] = False,
 ) -> None:
@@ -133,7 +132,7 @@ def _with_progress(plan: Any, work: Any, quiet: bool) -> Any:
 
 @app.command()
 def check(
-    certificates: Annotated[Optional[list[Path]], typer.Argument(help="Certificate files (default: all under certificates/).")] = None,
+    certificates: Annotated[list[Path] | None, typer.Argument(help="Certificate files (default: all under certificates/).")] = None,
     allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow module:function policies (runs user code).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
@@ -186,7 +185,7 @@ def explain(
 
 @app.command()
 def graph(
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write PNG (by extension) or DOT here.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write PNG (by extension) or DOT here.")] = None,
 ) -> None:
     """The proof tree: DOT on stdout, or a PNG/DOT file with -o."""
     from proofs.prooftree.plan import find_root, proof_graph
@@ -210,10 +209,11 @@ def graph(
 def import_gym(
     env_id: Annotated[str, typer.Argument(help="Gymnasium environment id, e.g. FrozenLake-v1.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="World-model file to write (.json).")],
-    kw: Annotated[Optional[list[str]], typer.Option("--kw", help="Environment keyword key=value (repeatable).")] = None,
+    kw: Annotated[list[str] | None, typer.Option("--kw", help="Environment keyword key=value (repeatable).")] = None,
 ) -> None:
     """Write a Gymnasium toy-text environment as a world model."""
-    from proofs.worldmodel.gym import import_gym as convert, parse_kwargs, write_model_json
+    from proofs.worldmodel.gym import import_gym as convert
+    from proofs.worldmodel.gym import parse_kwargs, write_model_json
 
     doc = convert(env_id, parse_kwargs(kw or []))
     write_model_json(doc, output)

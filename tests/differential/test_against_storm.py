@@ -10,18 +10,27 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.support.mdps import grid_mdp, random_mdp, small_mdps
 
 from proofs.interop import storm
 from proofs.policy.model import Policy, PolicyLayer
 from proofs.semantics.evaluate import evaluate_constraint, evaluate_objective, optimal
 from proofs.spec.formula import (
-    And, Comparison, Eventually, Globally, Label, Not, Or, ProbabilityConstraint, RewardConstraint, Truth, Until,
+    And,
+    Comparison,
+    Eventually,
+    Globally,
+    Label,
+    Not,
+    Or,
+    ProbabilityConstraint,
+    RewardConstraint,
+    Until,
 )
 from proofs.spec.objective import Objective
-from tests.support.mdps import grid_mdp, random_mdp, small_mdps
 
 pytest.importorskip  # stormpy is required (dev extra); an ImportError here is a real failure
-import stormpy  # noqa: E402,F401
+import stormpy  # noqa: F401
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -20,8 +20,17 @@ import numpy as np
 
 from proofs.errors import CheckFailure
 
-__all__ = ["FORMAT", "dump", "write_atomic", "sha256_bytes", "sha256_files", "read_certificate",
-           "write_arrays", "read_arrays", "relative"]
+__all__ = [
+    "FORMAT",
+    "dump",
+    "read_arrays",
+    "read_certificate",
+    "relative",
+    "sha256_bytes",
+    "sha256_files",
+    "write_arrays",
+    "write_atomic",
+]
 
 FORMAT = "proofs.certificate/1"
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["segment_reduce", "FloatArray", "outward", "mul_nonneg", "segment_sum", "add", "scale_nonneg", "U", "TINY"]
+__all__ = ["TINY", "FloatArray", "U", "add", "mul_nonneg", "outward", "scale_nonneg", "segment_reduce", "segment_sum"]
 
 FloatArray = npt.NDArray[np.float64]
 U = 2.0**-53
@@ -27,7 +27,7 @@ TINY = 2.0**-1073
 
 
 def segment_reduce(
-    ufunc: np.ufunc, values: npt.NDArray[np.generic], starts: npt.NDArray[np.int64], empty: float | int = 0
+    ufunc: np.ufunc, values: npt.NDArray[np.generic], starts: npt.NDArray[np.int64], empty: float = 0
 ) -> npt.NDArray[np.generic]:
     """``ufunc.reduce`` over each segment ``values[starts[i]:starts[i+1]]``; ``empty`` for empty ones.
 

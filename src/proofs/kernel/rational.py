@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from fractions import Fraction
 
-__all__ = ["parse_rational", "evaluate_expression", "format_rational", "ExpressionError"]
+__all__ = ["ExpressionError", "evaluate_expression", "format_rational", "parse_rational"]
 
 _RATIONAL = re.compile(
     r"""^\s*[+-]?(
@@ -50,7 +50,7 @@ def parse_rational(text: str) -> Fraction:
         if int(den) == 0:
             raise ExpressionError(f"{text!r} divides by zero")
         return Fraction(int(num), int(den))
-    mantissa, _, exponent = text.strip().lower().partition("e")
+    _, _, exponent = text.strip().lower().partition("e")
     if exponent and abs(int(exponent)) > _MAX_EXPONENT:
         raise ExpressionError(f"{text!r} has an exponent beyond ±{_MAX_EXPONENT}")
     return Fraction(text.strip())

@@ -13,11 +13,18 @@ import networkx as nx
 
 from proofs.errors import InputError, InputErrors, ProofsError
 from proofs.spec.obligation import (
-    AlignmentLemma, CertificateLemma, Lemma, ObligationFile, PolicyLemma, Settings, discover, load_obligations,
+    AlignmentLemma,
+    CertificateLemma,
+    Lemma,
+    ObligationFile,
+    PolicyLemma,
+    Settings,
+    discover,
+    load_obligations,
     read_settings,
 )
 
-__all__ = ["Plan", "Task", "make_plan", "find_root", "proof_graph"]
+__all__ = ["Plan", "Task", "find_root", "make_plan", "proof_graph"]
 
 
 @dataclass(frozen=True, eq=False)

@@ -97,13 +97,14 @@ def _start_child(task: Task) -> _Running:
 
 def _poll(run: _Running, timeout: float | None) -> tuple[str, Any] | None:
     """The child's answer, a timeout, or None while it is still working."""
+    remaining = None if timeout is None else timeout - (time.perf_counter() - run.start)
+    if remaining is not None and remaining <= 0:
+        run.proc.kill()
+        run.proc.join()
+        return "timeout", f"no answer within {timeout:g} s (limit reached)"
     try:
-        result: tuple[str, Any] = run.out.get(timeout=0.05)
+        result: tuple[str, Any] = run.out.get(timeout=0.05 if remaining is None else min(0.05, remaining))
     except queue.Empty:
-        if timeout is not None and time.perf_counter() - run.start > timeout:
-            run.proc.kill()
-            run.proc.join()
-            return "timeout", f"no answer within {timeout:g} s (limit reached)"
         if not run.proc.is_alive() and run.out.empty():
             return "error", f"the engine process died (exit code {run.proc.exitcode})"
         return None

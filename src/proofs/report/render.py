@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["results_json", "summary_table", "exit_code"]
+__all__ = ["exit_code", "results_json", "summary_table"]
 
 
 def results_json(outcomes: list[Any]) -> dict[str, Any]:

@@ -34,14 +34,22 @@ import numpy as np
 import numpy.typing as npt
 
 from proofs.spec.formula import (
-    And, Constraint, Label, Not, Or, ProbabilityConstraint, RewardConstraint, StateFormula, Truth,
+    And,
+    Constraint,
+    Label,
+    Not,
+    Or,
+    ProbabilityConstraint,
+    RewardConstraint,
+    StateFormula,
+    Truth,
     reach_avoid,
 )
 from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.numbers import Rationals
 
-__all__ = ["Quantity", "objective_quantity", "constraint_quantity", "state_mask"]
+__all__ = ["Quantity", "constraint_quantity", "objective_quantity", "state_mask"]
 
 BoolArray = npt.NDArray[np.bool_]
 

@@ -17,8 +17,15 @@ from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp
 
-__all__ = ["Optimum", "optimal", "evaluate_objective", "evaluate_constraint", "quantity_value",
-           "EXACT_LIMIT", "use_exact"]
+__all__ = [
+    "EXACT_LIMIT",
+    "Optimum",
+    "evaluate_constraint",
+    "evaluate_objective",
+    "optimal",
+    "quantity_value",
+    "use_exact",
+]
 
 # Work (transitions × steps) up to which evaluation is exact by default.
 EXACT_LIMIT = 200_000

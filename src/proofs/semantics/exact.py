@@ -16,7 +16,7 @@ from proofs.semantics.episode import Quantity
 from proofs.semantics.linear import solve_sparse
 from proofs.worldmodel.model import Mdp
 
-__all__ = ["ExactModel", "evaluate_policy", "optimise", "Values"]
+__all__ = ["ExactModel", "Values", "evaluate_policy", "optimise"]
 
 Values = list[Fraction]
 Row = list[tuple[int, Fraction, Fraction]]   # (target, lo, hi); lo == hi for point models
@@ -95,7 +95,6 @@ def evaluate_policy(m: ExactModel, q: Quantity, policy: Policy, nature: int = -1
 
 def _fixed_point(m: ExactModel, q: Quantity, layer: PolicyLayer, nature: int) -> Values:
     """Exact W = b + β P_π W under a stationary policy (credal: nature's strategy iteration)."""
-    n = m.mdp.n_states
     credal = m.mdp.is_credal
     w = _solve_fixed(m, q, layer, None)
     if not credal:

@@ -8,14 +8,22 @@ from fractions import Fraction as Fr
 from itertools import product
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proofs.policy.model import Policy, PolicyLayer
 from proofs.semantics.evaluate import evaluate_constraint, evaluate_objective, optimal
 from proofs.spec.formula import (
-    And, Comparison, Eventually, Globally, Label, Not, ProbabilityConstraint, RewardConstraint, Truth, Until,
+    And,
+    Comparison,
+    Eventually,
+    Globally,
+    Label,
+    Not,
+    ProbabilityConstraint,
+    RewardConstraint,
+    Truth,
+    Until,
 )
 from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp

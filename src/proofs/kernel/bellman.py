@@ -1,0 +1,267 @@
+"""One-pass Bellman operators of the objective J on value vectors, exact or with a proved error.
+
+TRUSTED. Used by `proofs.kernel.check_policy` (and, for the very same numbers, by the policy
+engine). J has no stop states (`proofs.semantics.episode.objective_quantity`), so its operators
+on a value vector W are
+
+    Q_W(c)     = r(c) + β · min_{P ∈ 𝒫(c)} Σ_s' P(s') W(s')      for every choice c,
+    (T* W)(s)  = max over the choices c of s of Q_W(c),
+    (T_π W)(s) = Σ_c π(c|s) · Q_W(c)                            where the layer π is defined,
+
+with 𝒫(c) the single distribution of a point model or nature's interval set of a credal one
+(nature minimises J). Both operators are monotone and satisfy T(W + k·1) = T(W) + β·k for every
+constant k, because every distribution in 𝒫(c) and every π(·|s) sums to exactly 1. A `Bound`
+(a centre vector with two scalar offsets) is therefore carried through T soundly by applying T
+to the centre and multiplying the offsets by β, plus the arithmetic error of the centre.
+
+Exact arithmetic (`ExactBellman`, `Fraction`s)
+    A credal row's minimum comes from the classical greedy (mass to the lowest values first),
+    which `worst_expectation` then certifies instead of trusting: the greedy distribution is
+    checked to be feasible (so min ≤ its value) and the Lagrangian bound at the split value λ,
+    λ + Σ_i min((v_i − λ)·lo_i, (v_i − λ)·hi_i), which is ≤ min for every λ (weak duality), is
+    checked to equal it. The value is then the exact minimum.
+
+Float arithmetic (`FloatBellman`, midpoint-radius; point models only)
+    IEEE binary64, round to nearest, u = 2**-53, τ = 2**-1074. Facts used: fl(a ∘ b) =
+    (a ∘ b)(1 + δ) + η with |δ| ≤ u, and |η| ≤ τ/2 for × (0 for + and −); a sum of k terms in
+    any order is within 1.0001·(k − 1)·u·Σ|terms| of the exact sum (Higham, §4.2; k ≤ 2**30);
+    `Rationals.floats` is within 4u·|x| + τ of x (num and den each rounded once, then the
+    division); probabilities and policy weights are required to be 0 or normal (≥ 2**-1022),
+    which removes the τ from their conversion. For a choice with k ≤ n successors, W exact
+    floats with M ≥ max|W| and R ≥ max|r̂|:
+      S = fl(Σ fl(p̂·W)) is within (n + 5)·u·M·1.0002 + (n + 1)²·τ of Σ p·W (summation, the
+      products, and Σ|p̂ − p|·|W| ≤ 4u·M);
+      Q̂ = fl(r̂ + fl(β̂·S)), β̂ = float(β) within u·β, β ≤ 1, is then within
+      (n + 10)·u·(M + R)·1.0003 + ((n + 1)² + 2)·τ of Q_W(c).
+    We use `e_Q = 2·(n + 10)·u·(M + R) + 2·((n + 1)² + 2)·τ`, computed in exact rationals and
+    rounded up, so the factor 2 also absorbs the small factors above. The max over choices is
+    exact, so T* is within e_Q; a policy mixture of m entries with |Q̂| ≤ Qm adds
+    2·(m + 5)·u·Qm + 2·(m + 1)²·τ (the same summation argument, and Σ|π̂ − π|·|Q̂| ≤ 4u·Qm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from math import ulp
+
+import numpy as np
+import numpy.typing as npt
+
+from proofs.errors import CheckFailure
+from proofs.kernel.enclosure import Enclosure
+from proofs.policy.model import PolicyLayer
+from proofs.worldmodel.model import Mdp
+from proofs.worldmodel.numbers import Rationals
+
+__all__ = ["Bound", "ExactBellman", "FloatBellman", "worst_expectation", "round_up", "at_initial"]
+
+F = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+U = Fraction(1, 2**53)
+TAU = Fraction(1, 2**1074)
+_MIN_NORMAL = 2.0**-1022
+
+
+def round_up(x: Fraction) -> Fraction:
+    """The smallest float ≥ x, as an exact `Fraction` (keeps carried error bounds short)."""
+    f = float(x)
+    while Fraction(f) < x:
+        f = f + ulp(f)
+    return Fraction(f)
+
+
+@dataclass(frozen=True, eq=False)
+class Bound:
+    """Componentwise ``centre − down ≤ value ≤ centre + up`` (float array or list of Fractions)."""
+
+    centre: F | list[Fraction]
+    down: Fraction
+    up: Fraction
+
+
+def at_initial(mdp: Mdp, bound: Bound) -> Enclosure:
+    """Enclosure of μ₀·value, exact in rationals (μ₀ sums to exactly 1, so offsets carry over)."""
+    centre = bound.centre
+    total = Fraction(0)
+    for s, p in mdp.initial_distribution():
+        total += p * Fraction(centre[s])
+    return Enclosure(total - bound.down, total + bound.up)
+
+
+# -- exact ------------------------------------------------------------------------------------
+def worst_expectation(row: Sequence[tuple[int, Fraction, Fraction]], w: Sequence[Fraction]) -> Fraction:
+    """min Σ P(t)·w(t) over distributions with lo ≤ P(t) ≤ hi, certified (module docstring)."""
+    items = sorted(row, key=lambda e: w[e[0]])
+    free = 1 - sum((lo for _, lo, _ in items), Fraction(0))
+    lam = w[items[0][0]]
+    value = Fraction(0)
+    for t, lo, hi in items:
+        extra = max(Fraction(0), min(hi - lo, free))
+        if extra > 0:
+            lam = w[t]
+        free -= extra
+        value += (lo + extra) * w[t]
+    if free != 0:
+        raise CheckFailure("a credal row's intervals cannot form a distribution (the model is invalid)")
+    dual = lam + sum((min((w[t] - lam) * lo, (w[t] - lam) * hi) for t, lo, hi in items), Fraction(0))
+    if dual != value:
+        raise CheckFailure(f"nature's minimum is not certified: dual bound {dual} != primal {value}")
+    return value
+
+
+class ExactBellman:
+    """The operators of the module docstring in `Fraction` arithmetic (small models)."""
+
+    def __init__(self, mdp: Mdp, reward: Rationals, beta: Fraction) -> None:
+        self.mdp, self.beta = mdp, beta
+        self.reward = reward.fractions()
+        bounds, targets = mdp.row_start.tolist(), mdp.target.tolist()
+        if mdp.interval is None:
+            assert mdp.probability is not None
+            probs = mdp.probability.fractions()
+            self.rows = [[(targets[i], probs[i], probs[i]) for i in range(bounds[c], bounds[c + 1])]
+                         for c in range(mdp.n_choices)]
+        else:
+            lows, highs = mdp.interval[0].fractions(), mdp.interval[1].fractions()
+            self.rows = [[(targets[i], lows[i], highs[i]) for i in range(bounds[c], bounds[c + 1])]
+                         for c in range(mdp.n_choices)]
+
+    def q(self, c: int, w: Sequence[Fraction]) -> Fraction:
+        row = self.rows[c]
+        if self.mdp.interval is None:
+            expected = sum((p * w[t] for t, p, _ in row), Fraction(0))
+        else:
+            expected = worst_expectation(row, w)
+        return self.reward[c] + self.beta * expected
+
+    def optimal(self, w: Sequence[Fraction]) -> tuple[list[Fraction], list[int]]:
+        """(T* W)(s) for every state, and a maximising choice (the first one)."""
+        values, best = [], []
+        for s in range(self.mdp.n_states):
+            qs = [(self.q(c, w), c) for c in self.mdp.choices(s)]
+            top = max(v for v, _ in qs)
+            values.append(top)
+            best.append(next(c for v, c in qs if v == top))
+        return values, best
+
+    def policy(self, layer: PolicyLayer, w: Sequence[Fraction]) -> list[Fraction]:
+        """(T_π W)(s) where the layer is defined, 0 elsewhere."""
+        return [sum((p * self.q(c, w) for c, p in layer.distribution(s)), Fraction(0))
+                for s in range(self.mdp.n_states)]
+
+
+# -- float (midpoint-radius) ------------------------------------------------------------------
+def _normal_or_zero(values: F, what: str) -> None:
+    small = (values != 0) & (np.abs(values) < _MIN_NORMAL)
+    if np.any(small) or not np.all(np.isfinite(values)):
+        raise CheckFailure(f"a {what} is not a normal float, so float arithmetic cannot bound its error")
+
+
+@dataclass(eq=False)
+class _Rows:
+    """The successor rows of some choices, with preallocated work buffers."""
+
+    choices: IntArray
+    start: IntArray
+    target: IntArray
+    probability: F
+    reward: F
+    gathered: F
+    sums: F
+
+
+class FloatBellman:
+    """The operators of the module docstring in float arithmetic, each with a proved error."""
+
+    def __init__(self, mdp: Mdp, reward: Rationals, beta: Fraction) -> None:
+        if mdp.probability is None:
+            raise CheckFailure("a credal model is checked in exact arithmetic, not float")
+        if np.any(np.diff(mdp.row_start) < 1) or np.any(np.diff(mdp.choice_start) < 1):
+            raise CheckFailure("the model has a choice without successors or a state without choices")
+        if len(mdp.target) and (int(mdp.target.min()) < 0 or int(mdp.target.max()) >= mdp.n_states):
+            raise CheckFailure("the model has a successor outside its states")
+        self.mdp, self.beta, self.beta_f = mdp, beta, float(beta)
+        if not 0 < beta <= 1:
+            raise CheckFailure(f"the float operators need 0 < β ≤ 1, got {beta}")
+        self.p = mdp.float_probability
+        _normal_or_zero(self.p, "transition probability")
+        self.r = reward.floats()
+        if not np.all(np.isfinite(self.r)):
+            raise CheckFailure("a reward is too large for float arithmetic")
+        self.n = int(np.diff(mdp.row_start).max(initial=1))
+        self.reward_max = Fraction(float(np.max(np.abs(self.r), initial=0.0)))
+        self._all = self._rows(np.arange(mdp.n_choices, dtype=np.int64), whole=True)
+        self._layers: dict[int, tuple[PolicyLayer, _Rows, F, int]] = {}
+
+    def _rows(self, choices: IntArray, whole: bool = False) -> _Rows:
+        mdp = self.mdp
+        if whole:
+            start, target, prob, reward = mdp.row_start, mdp.target, self.p, self.r
+        else:
+            lengths = mdp.row_start[choices + 1] - mdp.row_start[choices]
+            start = np.zeros(len(choices) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=start[1:])
+            index = np.repeat(mdp.row_start[choices] - start[:-1], lengths) + np.arange(int(start[-1]))
+            target, prob, reward = mdp.target[index], self.p[index], self.r[choices]
+        return _Rows(choices, start, target, prob, reward, np.empty(len(target)), np.empty(len(choices)))
+
+    def choice_error(self, m_bound: Fraction) -> Fraction:
+        """e_Q for |W| ≤ m_bound (module docstring)."""
+        n = self.n
+        return round_up(2 * (n + 10) * U * (m_bound + self.reward_max) + 2 * ((n + 1) ** 2 + 2) * TAU)
+
+    def _q(self, rows: _Rows, w: F) -> F:
+        np.take(w, rows.target, out=rows.gathered, mode="clip")  # targets were range-checked above
+        np.multiply(rows.gathered, rows.probability, out=rows.gathered)
+        if len(rows.choices):
+            np.add.reduceat(rows.gathered, rows.start[:-1], out=rows.sums)
+        q: F = np.multiply(rows.sums, self.beta_f)
+        np.add(q, rows.reward, out=q)
+        return q
+
+    def _magnitude(self, w: F) -> Fraction:
+        top = float(np.max(np.abs(w), initial=0.0))
+        if not np.isfinite(top):
+            raise CheckFailure("a value vector holds a NaN or infinite entry")
+        return Fraction(top)
+
+    def choice_values(self, w: F) -> tuple[F, Fraction]:
+        """Q̂_W(c) for every choice, and e_Q."""
+        return self._q(self._all, w), self.choice_error(self._magnitude(w))
+
+    def optimal(self, w: F, observe: Callable[[F, F], None] | None = None) -> tuple[F, Fraction]:
+        """(T* W) to within the returned error, at every state. ``observe(q, v)`` sees the values."""
+        q, err = self.choice_values(w)
+        v: F = np.maximum.reduceat(q, self.mdp.choice_start[:-1])
+        if observe is not None:
+            observe(q, v)
+        return v, err
+
+    def policy(self, layer: PolicyLayer, w: F) -> tuple[F, Fraction]:
+        """(T_π W) to within the returned error where the layer is defined, 0 elsewhere."""
+        cached = self._layers.get(id(layer))
+        if cached is None or cached[0] is not layer:
+            weights = layer.probability.floats()
+            _normal_or_zero(weights, "policy probability")
+            m = int(np.diff(layer.start).max(initial=1))
+            cached = (layer, self._rows(layer.choice.astype(np.int64)), weights, m)
+            self._layers[id(layer)] = cached
+        _, rows, weights, m = cached
+        q = self._q(rows, w)
+        err = self.choice_error(self._magnitude(w))
+        q_max = Fraction(float(np.max(np.abs(q), initial=0.0)))
+        err = round_up(err + 2 * (m + 5) * U * q_max + 2 * (m + 1) ** 2 * TAU)
+        np.multiply(q, weights, out=q)
+        out = np.zeros(self.mdp.n_states)
+        defined = np.flatnonzero(np.diff(layer.start) > 0)
+        if len(defined):
+            out[defined] = np.add.reduceat(q, layer.start[defined])
+        return out, err
+
+
+# -- steps on bounds --------------------------------------------------------------------------
+def step(values: F | list[Fraction], err: Fraction, beta: Fraction, bound: Bound) -> Bound:
+    """The bound T(bound) from T(centre) (computed to within ``err``): offsets times β, plus err."""
+    return Bound(values, round_up(beta * bound.down + err), round_up(beta * bound.up + err))

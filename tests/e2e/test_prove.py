@@ -1,0 +1,146 @@
+"""End-to-end: prove, re-use, re-prove on change, check, tamper detection, explain, graph, exit codes."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+OBLIGATION = """
+[worldmodel]
+path = "../worldmodels/cliff.toml"
+
+[objective]
+reward = "progress"
+horizon = 6
+
+[[lemma]]
+id = "walk"
+kind = "policy"
+policy = "{policy}"
+epsilon = "0.1"
+
+[[lemma]]
+id = "run"
+kind = "policy"
+policy = "../policies/cliff-run.csv"
+epsilon = "0.1"
+"""
+
+WALK_FUNCTION = '''
+def choose(state, labels):
+    return "stay" if state in ("goal", "fatal") else "walk"
+'''
+
+
+def make_project(tmp: Path, policy: str = "../policies/cliff-walk.json") -> Path:
+    (tmp / "worldmodels").mkdir(parents=True)
+    (tmp / "policies").mkdir()
+    (tmp / "obligations").mkdir()
+    shutil.copy(ROOT / "worldmodels" / "cliff.toml", tmp / "worldmodels")
+    for name in ("cliff-walk.json", "cliff-run.csv"):
+        shutil.copy(ROOT / "policies" / name, tmp / "policies")
+    (tmp / "policies" / "walk.py").write_text(WALK_FUNCTION)
+    (tmp / "pyproject.toml").write_text('[tool.proofs]\nobligations = "obligations"\ncertificates = "certificates"\n')
+    (tmp / "obligations" / "cliff.toml").write_text(OBLIGATION.format(policy=policy))
+    return tmp
+
+
+def results(out):
+    assert "Traceback" not in out.stderr, out.stderr
+    return {r["id"]: r for r in json.loads(out.stdout)["results"]}
+
+
+def test_prove_then_reuse_then_reprove_on_change(proofs, tmp_path):
+    project = make_project(tmp_path)
+    first = results(proofs("prove", "--json", cwd=project))
+    assert first["walk"]["status"] == "proved" and first["run"]["status"] == "proved"
+    assert first["walk"]["values"]["j_star"] == {"lo": "157/160", "hi": "157/160"}
+    again = proofs("prove", "--json", cwd=project)
+    assert again.returncode == 0
+    assert {r["action"] for r in results(again).values()} == {"re-used"}
+    model = project / "worldmodels" / "cliff.toml"
+    model.write_text(model.read_text().replace('slip = "1/10"', 'slip = "1/2"'))
+    third = results(proofs("prove", "--json", cwd=project))
+    assert {r["action"] for r in third.values()} == {"discharged"}
+    assert third["run"]["status"] == "refuted"
+
+
+def test_refuted_policy_exit_code_and_explain(proofs, tmp_path):
+    project = make_project(tmp_path)
+    model = project / "worldmodels" / "cliff.toml"
+    model.write_text(model.read_text().replace('slip = "1/10"', 'slip = "1/2"'))
+    out = proofs("prove", "--json", cwd=project)
+    assert out.returncode == 1 and results(out)["run"]["status"] == "refuted"
+    text = proofs("explain", "run", cwd=project).stdout
+    assert "REFUTED" in text and "optimal is" in text
+
+
+def test_check_accepts_then_rejects_tampering(proofs, tmp_path):
+    project = make_project(tmp_path)
+    proofs("prove", cwd=project)
+    ok = proofs("check", cwd=project)
+    assert ok.returncode == 0 and "0 rejected" in ok.stdout
+    cert = project / "certificates" / "walk.json"
+    doc = json.loads(cert.read_text())
+    doc["values"]["j_star"] = {"lo": "1/2", "hi": "1/2"}
+    cert.write_text(json.dumps(doc))
+    bad = proofs("check", cwd=project)
+    assert bad.returncode == 1 and "walk.json" in bad.stdout
+
+
+def test_check_rejects_changed_policy_behaviour(proofs, tmp_path):
+    project = make_project(tmp_path)
+    proofs("prove", cwd=project)
+    policy = project / "policies" / "cliff-walk.json"
+    policy.write_text(policy.read_text().replace('"mid": "walk"', '"mid": "run"'))
+    bad = proofs("check", cwd=project)
+    assert bad.returncode == 1 and "policy's behaviour changed" in bad.stdout
+
+
+def test_check_rejects_changed_model_byte(proofs, tmp_path):
+    project = make_project(tmp_path)
+    proofs("prove", cwd=project)
+    model = project / "worldmodels" / "cliff.toml"
+    model.write_text(model.read_text() + "\n")
+    bad = proofs("check", cwd=project)
+    assert bad.returncode == 1 and "world model" in bad.stdout
+
+
+def test_table_and_function_give_byte_identical_certificates(proofs, tmp_path):
+    a = make_project(tmp_path / "a")
+    b = make_project(tmp_path / "b", policy="../policies/walk.py:choose")
+    proofs("prove", cwd=a)
+    out = proofs("prove", "--allow-code", cwd=b)
+    assert out.returncode == 0, out.stderr
+    assert (a / "certificates" / "walk.json").read_bytes() == (b / "certificates" / "walk.json").read_bytes()
+
+
+def test_function_policy_needs_allow_code(proofs, tmp_path):
+    b = make_project(tmp_path, policy="../policies/walk.py:choose")
+    out = proofs("prove", cwd=b)
+    assert out.returncode == 2 and "--allow-code" in out.stderr
+
+
+def test_graph_writes_dot(proofs, tmp_path):
+    project = make_project(tmp_path)
+    out = proofs("graph", cwd=project)
+    assert out.returncode == 0 and '"walk"' in out.stdout and out.stdout.startswith("digraph")
+
+
+def test_bad_obligation_exits_2(proofs, tmp_path):
+    project = make_project(tmp_path)
+    (project / "obligations" / "cliff.toml").write_text(OBLIGATION.format(policy="../policies/none.json")
+                                                         .replace('epsilon = "0.1"', 'epsilon = "-1"', 1))
+    out = proofs("prove", cwd=project)
+    assert out.returncode == 2 and "cliff.toml" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("timeout", ["0.000001"])
+def test_timeout_is_unknown_never_proved(proofs, tmp_path, timeout):
+    project = make_project(tmp_path)
+    out = proofs("prove", "--json", "--timeout", timeout, cwd=project)
+    statuses = {r["status"] for r in results(out).values()}
+    assert "proved" not in statuses and out.returncode == 3
