@@ -240,13 +240,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_FAILED)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # usage errors of the argument parser (click's ClickException)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(EXIT_INPUT)
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             sys.exit(130)
         raise
     sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -4,6 +4,7 @@ TRUSTED. For each certificate the kernel re-reads the obligation, the world mode
 policy itself (never an engine's objects), matches their hashes and the lemma's statement,
 then runs the checker of the certificate's kind:
 - ``policy``: `proofs.kernel.check_policy` (value-function witnesses, one pass);
+- ``alignment``: `proofs.kernel.check_alignment` (Lagrange multipliers and counterexamples);
 - ``certificate``: both premises re-checked, then `proofs.kernel.rules.check_composition`;
 - a certificate whose status is ``unknown`` claims nothing; only its bindings are checked.
 Every rejection is a `CheckFailure` naming the file, the step and the failed inequality.
@@ -18,7 +19,9 @@ from typing import Any
 from proofs.errors import CheckFailure, ProofsError
 from proofs.kernel.certificate import read_arrays, read_certificate, relative, sha256_files
 from proofs.kernel.statement import statement_of
-from proofs.spec.obligation import CertificateLemma, Lemma, ObligationFile, PolicyLemma, read_obligation_file
+from proofs.spec.obligation import (
+    AlignmentLemma, CertificateLemma, Lemma, ObligationFile, PolicyLemma, read_obligation_file,
+)
 
 __all__ = ["Checker", "certificate_path"]
 
@@ -67,9 +70,11 @@ class Checker:
         if isinstance(lemma, PolicyLemma):
             self._check_policy(path, doc, lemma, obligation, mdp)
             return
+        assert isinstance(lemma, AlignmentLemma) and obligation.objective is not None
         if doc["status"] != "unknown":
-            raise CheckFailure(f"kernel step: no checker for {lemma.kind} certificates yet, so a "
-                               f"{doc['status']} verdict cannot be accepted")
+            from proofs.kernel.check_alignment import check_alignment_certificate
+
+            check_alignment_certificate(doc, mdp, obligation.objective, lemma.epsilon, lemma.desirable)
 
     def _lemma(self, doc: dict[str, Any]) -> tuple[Lemma, ObligationFile]:
         try:

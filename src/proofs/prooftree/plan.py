@@ -42,6 +42,7 @@ class Plan:
     tasks: dict[str, Task]
     order: tuple[str, ...]
     graph: Any = field(repr=False)
+    allow_code: bool = False
 
 
 def find_root(start: Path) -> Path:
@@ -85,7 +86,7 @@ def make_plan(root: Path, paths: list[Path], *, allow_code: bool = False) -> Pla
     InputErrors.raise_if_any(errors)
     graph = proof_graph(files)
     order = tuple(nx.lexicographical_topological_sort(graph))
-    return Plan(root, settings, tasks, order, graph)
+    return Plan(root, settings, tasks, order, graph, allow_code)
 
 
 def _model(f: ObligationFile, models: dict[Path, Any], errors: list[InputError]) -> Any:

@@ -28,8 +28,10 @@ def explain(doc: dict[str, Any]) -> str:
                          "value lost; floating-point, for explanation only):")
         for d in doc.get("diagnosis", [])[:10]:
             step = f" at step {d['step']}" if d.get("step") is not None else ""
-            lines.append(f"    state {d['state']!s}{step}: visited with probability {d['visit']:.4g}, loses "
-                         f"{d['loss']:.4g}; the policy does {d['policy_action']!s}, optimal is {d['optimal_action']!s}")
+            lines.append(f"    state {d['state']!s}{step}: visited {d['visits']:.4g}, loses {d['loss']:.4g}; "
+                         f"the policy does {d['action']!s}, optimal is {d['optimal_action']!s}")
+    if lemma["kind"] == "alignment" and values:
+        lines += _alignment(doc, values)
     if lemma["kind"] == "certificate":
         lines.append(f"  premises: {', '.join(values.get('premises', []))}")
     if doc.get("reason"):
@@ -37,3 +39,31 @@ def explain(doc: dict[str, Any]) -> str:
     engine = doc.get("engine", {})
     lines.append(f"  engine: {engine.get('name')} {engine.get('version')}")
     return "\n".join(lines)
+
+
+def _alignment(doc: dict[str, Any], values: dict[str, Any]) -> list[str]:
+    lines = [f"  J* = {_num(values['j_star'])}; near-optimal means J >= J* - {doc['statement']['epsilon']}"]
+    for row in values.get("constraints", []):
+        verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row["holds"]]
+        lines.append(f"  {row['constraint']}: the worst near-optimal policy reaches {_num(row['worst'])} "
+                     f"(threshold {row['threshold']}): {verdict}")
+    margin = values.get("margin")
+    if margin is not None:
+        shown = "inf (no policy at all violates it)" if margin == "inf" else _num(margin)
+        lines.append(f"  margin epsilon* = {shown}: the lemma holds for every epsilon below it")
+    cex = doc.get("counterexample")
+    if cex:
+        lines.append("  The reward hack (a near-optimal policy that violates it):")
+        for part in cex.get("mixture", []):
+            lines.append(f"    with probability {part['weight']}, act by this table until the constraint is "
+                         f"decided, then optimally for J:")
+            lines += _table(part["before_decided"])
+    return lines
+
+
+def _table(policy: dict[str, Any]) -> list[str]:
+    out = []
+    for t, table in enumerate(policy.get("steps", [policy.get("actions", {})])):
+        acts = ", ".join(f"{s}: {a if isinstance(a, str) else a}" for s, a in sorted(table.items()))
+        out.append(f"      step {t}: {acts}")
+    return out[:12] + (["      ..."] if len(out) > 12 else [])

@@ -28,8 +28,9 @@ def summary_table(outcomes: list[Any]) -> Any:
     from rich.table import Table
 
     table = Table(title="proofs", show_lines=False)
-    for column in ("lemma", "kind", "status", "expected", "how", "seconds", "note"):
-        table.add_column(column)
+    for column in ("lemma", "kind", "status", "expected", "how", "seconds"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("note")
     colours = {"proved": "green", "refuted": "red", "unknown": "yellow", "error": "red"}
     for o in outcomes:
         ok = o.status == o.expected

@@ -417,7 +417,17 @@ def _read_policy(t: _Table, id_: str) -> PolicyLemma | None:
     epsilon, expect, engine = t.epsilon(), _read_expect(t), _read_engine(t)
     value = t.data.get("policy")
     is_code = isinstance(value, str) and _CALLABLE.match(value) is not None
-    policy: Path | str | None = value if is_code and isinstance(value, str) else t.path("policy", fix)
+    policy: Path | str | None
+    if isinstance(value, str) and ".py:" in value:
+        # a function in a Python file beside the obligations: resolve the file part like a path
+        file_part, _, function = value.rpartition(":")
+        resolved = (t.reader.base / file_part).resolve()
+        if not resolved.is_file():
+            t.fail("policy", f"no file {file_part!r} (looked for {resolved})", fix)
+            return None
+        policy = f"{resolved}:{function}"
+    else:
+        policy = value if is_code and isinstance(value, str) else t.path("policy", fix)
     if epsilon is None or policy is None:
         return None
     return PolicyLemma(id_, policy, epsilon, expect, engine, where=t.where())

@@ -1,0 +1,386 @@
+"""The checker of alignment certificates (exact, non-credal models, finite and geometric horizons).
+
+TRUSTED. The lemma: for every policy π (history-dependent, randomized), J(π) ≥ J* − ε implies
+π ⊨ Φ. Per constraint c of Φ the certificate claims the *worst* value of c's quantity over the
+ε-optimal policies, and gives two witnesses that the kernel re-verifies in `Fraction` arithmetic
+with one pass each (backward induction, or substitution into Bellman equations), never searching:
+
+* ``lambda`` (a Lagrange multiplier λ ≥ 0) gives an UPPER bound on the worst value. Write
+  Q(π) = σ·W_c(π) + κ for the number to make large (σ = ±1, κ ∈ {0, ±1} handle ``>=`` and the
+  complement of ``G``). Let G(λ) = sup over ALL policies of σ·W_c(π) + λ·J(π). For every π with
+  J(π) ≥ J* − ε:  Q(π) ≤ Q(π) + λ·(J(π) − (J* − ε)) ≤ κ + G(λ) − λ·(J* − ε)  (weak duality:
+  it needs λ ≥ 0 only, never the optimality of λ). G(λ) is one single-objective problem on the
+  states augmented by the step t and a flag "c decided" (a function of the history): once a stop
+  state of c is visited (or c's step bound L is reached) c's value is fixed and the best
+  continuation maximises J alone, worth λ·V*_J from there. The objective is additive on this
+  augmented MDP, so its optimum over history-dependent randomized policies is its Bellman value:
+      W_L(s) = σ·g(s)·[s stops] + λ·d^L·V*_{J,L}(s),
+      W_t(s) = σ·g(s) + λ·d^t·V*_{J,t}(s)                                    if s stops (t < L),
+      W_t(s) = max_a λ·d^t·r(s,a) + σ·c(s,a) + Σ_s' P(s'|s,a)·(β·W_{t+1}(s') + η·σ·g(s')·[s' stops]),
+  finite horizon: d = discount, β = 1, η = 0, V*_{J,t} the optimal J-to-go from step t (V*_{J,H} = 0),
+  computed here by backward induction; geometric horizon: d = 1, β = γ, η = 1 − γ (the state reached
+  by the last action is visited, so it decides c, but the episode does not act there), V*_{J,t} = V*_J
+  for all t, given by the witness ``j_values`` and accepted iff V = max_a r + γ·P·V exactly (the
+  Bellman operator is a γ-contraction: its unique fixed point is V*_J). A step bound k gives L = k;
+  without one (geometric) the witness ``values`` W must be superharmonic, W ≥ T W on the non-stop
+  states, which implies W ≥ the optimum (T monotone and a γ-contraction). G(λ) ≤ Σ μ₀(s)·W_0(s).
+* ``attained`` (a start mixture of history-dependent policies, below) gives a LOWER bound: the
+  kernel evaluates it exactly, checks that it is ε-optimal, and its value is then attained.
+
+So the true worst value lies in [attained, bound]; the certificate's reported ``worst``
+enclosure must contain that interval, and its ``holds`` must follow from the right end:
+``proved`` needs every constraint's bound to satisfy the comparison (strictly for ``<``/``>``);
+``refuted`` needs the ``counterexample`` mixture to be ε-optimal and to violate its constraint.
+J* = Σ μ₀·V*_{J,0} is exact, and the reported ``j_star`` must contain it.
+
+A mixture is ``{"mixture": [{"weight": "q", "before_decided": {"format": "proofs.policy/1",
+"steps": [{state: action or {action: probability}}, ...]}, "after_decided": "J-optimal"}, ...]}``:
+at the start one component is drawn with probability ``weight``; it acts by ``steps[t]`` (the
+last table repeats) while c is undecided and t < L, then follows a J-optimal policy. Its J and
+c's value are linear in the weights, so each component is evaluated by one backward pass. Without
+a step bound under the geometric horizon a component has one (stationary) table and carries
+``"values": {"j": [...], "w": [...]}`` (J-to-go and W_c per state); the kernel accepts them iff they
+satisfy the component's Bellman equations exactly on the closed set of reachable undecided states
+(a γ-contraction there, so they are its unique solution).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from proofs.errors import CheckFailure
+from proofs.kernel.enclosure import Enclosure
+from proofs.kernel.rational import ExpressionError, parse_rational
+from proofs.semantics.episode import constraint_quantity
+from proofs.spec.formula import Constraint
+from proofs.spec.objective import Objective
+from proofs.worldmodel.model import Mdp
+
+__all__ = ["ConstraintSpace", "Episode", "check_alignment_certificate", "check_j_values", "combined_bound",
+           "constraint_space", "evaluate_mixture", "optimal_to_go"]
+
+Values = list[Fraction]
+
+
+class ConstraintSpace:
+    """A constraint as a maximisation: Q = σ·W + κ, reported worst = ρ·sup Q."""
+
+    def __init__(self, mdp: Mdp, objective: Objective, constraint: Constraint) -> None:
+        q = constraint_quantity(mdp, objective, constraint)
+        upper = constraint.comparison.is_upper
+        self.constraint = constraint
+        self.sigma = Fraction(1) if upper != q.complement else Fraction(-1)
+        self.kappa = Fraction(0) if not q.complement else Fraction(1 if upper else -1)
+        self.rho = Fraction(1) if upper else Fraction(-1)
+        self.steps = q.steps   # None: the geometric fixed point
+        self.stop = [bool(x) for x in q.stop]
+        self.goal = [Fraction(1) if (q.stop[s] and q.stop_value[s]) else Fraction(0) for s in range(mdp.n_states)]
+        self.reward = q.reward.fractions()
+        self.complement = q.complement
+
+    def reported(self, sup_q: Fraction) -> Fraction:
+        return self.rho * sup_q
+
+    def value_of(self, w: Fraction) -> Fraction:
+        """The reported number for a value W of the quantity (1 − W for ``G``)."""
+        return 1 - w if self.complement else w
+
+
+def constraint_space(mdp: Mdp, objective: Objective, constraint: Constraint) -> ConstraintSpace:
+    return ConstraintSpace(mdp, objective, constraint)
+
+
+def _expect(mdp: Mdp, c: int, w: Values) -> Fraction:
+    return sum((p * w[t] for t, p in mdp.successors(c)), Fraction(0))
+
+
+def optimal_to_go(mdp: Mdp, objective: Objective) -> list[Values]:
+    """V*_{J,t}(s) for t = 0 … H: the optimal J-to-go from step t, discounted relative to t."""
+    assert objective.horizon is not None
+    r = mdp.rewards[objective.reward].fractions()
+    d = objective.discount
+    v: list[Values] = [[Fraction(0)] * mdp.n_states]
+    for _ in range(objective.horizon):
+        nxt = v[-1]
+        v.append([max(r[c] + d * _expect(mdp, c, nxt) for c in mdp.choices(s)) for s in range(mdp.n_states)])
+    v.reverse()
+    return v
+
+
+def _at_initial(mdp: Mdp, w: Values) -> Fraction:
+    return sum((p * w[s] for s, p in mdp.initial_distribution()), Fraction(0))
+
+
+class Episode:
+    """The weights of one backward pass: J absolute (finite: d^t·r) or relative (geometric)."""
+
+    def __init__(self, mdp: Mdp, objective: Objective, cont: list[Values] | Values) -> None:
+        self.geometric = objective.horizon is None
+        self.d = objective.discount
+        self.beta = self.d if self.geometric else Fraction(1)
+        self.eta = 1 - self.d if self.geometric else Fraction(0)
+        self.reward = mdp.rewards[objective.reward].fractions()
+        self._cont = cont
+
+    def jscale(self, t: int) -> Fraction:
+        return Fraction(1) if self.geometric else self.d**t
+
+    def cont(self, t: int) -> Values:
+        """The optimal J-to-go from step t (given the episode acts there)."""
+        return self._cont if self.geometric else self._cont[t]  # type: ignore[return-value]
+
+    def stop_cont(self, cs: ConstraintSpace, w: Values) -> Values:
+        """σ·g(s')·[s' stops]·η + β·w(s'): the successor term of the combined recursion."""
+        return [self.beta * w[s] + self.eta * cs.sigma * cs.goal[s] for s in range(len(w))]
+
+
+def combined_bound(mdp: Mdp, ep: Episode, cs: ConstraintSpace, lam: Fraction, values: Values | None = None,
+                   where: str = "") -> Fraction:
+    """An upper bound on G(λ) = max over all policies of σ·W_c + λ·J (see the module docstring).
+
+    Bounded: exact backward induction. Geometric fixed point: the witness ``values`` must be
+    superharmonic on the non-stop states (W ≥ T W implies W ≥ the optimum, T a β-contraction).
+    """
+    n = mdp.n_states
+    if cs.steps is None:
+        if values is None or len(values) != n:
+            raise CheckFailure(f"{where}: the geometric horizon needs \"values\", one per state")
+        fixed = [cs.sigma * cs.goal[s] + lam * ep.cont(0)[s] if cs.stop[s] else values[s] for s in range(n)]
+        nxt = ep.stop_cont(cs, fixed)
+        for s in range(n):
+            if cs.stop[s]:
+                continue
+            for c in mdp.choices(s):
+                need = lam * ep.reward[c] + cs.sigma * cs.reward[c] + _expect(mdp, c, nxt)
+                if fixed[s] < need:
+                    raise CheckFailure(f"{where}: values[{mdp.states[s]!r}] = {fixed[s]} < {need}, the value of "
+                                       f"action {mdp.action(c)!r} (not superharmonic)")
+        return _at_initial(mdp, fixed)
+    big_l = cs.steps
+    w = [cs.sigma * cs.goal[s] + lam * ep.jscale(big_l) * ep.cont(big_l)[s] for s in range(n)]
+    for t in reversed(range(big_l)):
+        nxt, js, vt = ep.stop_cont(cs, w), ep.jscale(t), ep.cont(t)
+        w = [cs.sigma * cs.goal[s] + lam * js * vt[s] if cs.stop[s] else
+             max(lam * js * ep.reward[c] + cs.sigma * cs.reward[c] + _expect(mdp, c, nxt) for c in mdp.choices(s))
+             for s in range(n)]
+    return _at_initial(mdp, w)
+
+
+def check_j_values(mdp: Mdp, objective: Objective, values: Any) -> Values:
+    """V*_J of the geometric horizon from a witness: V = max_a r + γ·P·V exactly (the unique fixed point)."""
+    if not isinstance(values, list) or len(values) != mdp.n_states:
+        raise CheckFailure("J* step: the geometric horizon needs witness.j_values, one per state")
+    v = [_number(x, "J* step: j_values") for x in values]
+    r, g = mdp.rewards[objective.reward].fractions(), objective.discount
+    for s in range(mdp.n_states):
+        best = max(r[c] + g * _expect(mdp, c, v) for c in mdp.choices(s))
+        if best != v[s]:
+            raise CheckFailure(f"J* step: j_values[{mdp.states[s]!r}] = {v[s]} but max_a r + gamma P V = {best}")
+    return v
+
+
+def _tables(mdp: Mdp, component: dict[str, Any], where: str) -> list[dict[int, list[tuple[int, Fraction]]]]:
+    if component.get("after_decided") != "J-optimal":
+        raise CheckFailure(f"{where}: after_decided must be \"J-optimal\"")
+    doc = component.get("before_decided")
+    if not isinstance(doc, dict) or doc.get("format") != "proofs.policy/1" or not isinstance(doc.get("steps"), list):
+        raise CheckFailure(f"{where}: before_decided must be a proofs.policy/1 document with \"steps\"")
+    tables = []
+    for t, step in enumerate(doc["steps"]):
+        table: dict[int, list[tuple[int, Fraction]]] = {}
+        for name, act in step.items():
+            s = mdp.state_index.get(name)
+            if s is None:
+                raise CheckFailure(f"{where}: steps[{t}] names unknown state {name!r}")
+            dist = {act: "1"} if isinstance(act, str) else act
+            entries = []
+            for a, p in dist.items():
+                c = mdp.choice_of(s, a)
+                prob = _number(p, f"{where}: steps[{t}].{name}.{a}")
+                if c is None or prob < 0:
+                    raise CheckFailure(f"{where}: steps[{t}]: {a!r} with probability {p} is not an action of {name!r}")
+                entries.append((c, prob))
+            if sum((p for _, p in entries), Fraction(0)) != 1:
+                raise CheckFailure(f"{where}: steps[{t}].{name}: probabilities do not sum to 1")
+            table[s] = entries
+        tables.append(table)
+    return tables
+
+
+def _number(text: Any, where: str) -> Fraction:
+    try:
+        return parse_rational(text)
+    except ExpressionError as exc:
+        raise CheckFailure(f"{where}: {exc}") from None
+
+
+def _reach(mdp: Mdp, cs: ConstraintSpace, tables: list[dict[int, list[tuple[int, Fraction]]]], where: str,
+           steps: int | None) -> list[set[int]]:
+    """Forward: the undecided (t, s) where the tables must act (geometric fixed point: one closed set)."""
+    reach = [{s for s, _ in mdp.initial_distribution()}]
+    for t in range(steps if steps is not None else mdp.n_states + 1):
+        table = tables[min(t, len(tables) - 1)]
+        nxt: set[int] = set()
+        for s in reach[t]:
+            if cs.stop[s]:
+                continue
+            if s not in table:
+                raise CheckFailure(f"{where}: steps[{t}] gives no action in reachable state {mdp.states[s]!r}")
+            nxt.update(u for c, p in table[s] if p > 0 for u, q in mdp.successors(c) if q > 0)
+        reach.append(nxt if steps is not None else nxt | reach[t])
+    return reach
+
+
+def _evaluate_component(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: dict[str, Any],
+                        tables: list[dict[int, list[tuple[int, Fraction]]]], where: str) -> tuple[Fraction, Fraction]:
+    """(J, W_c) of one component: its tables while c is undecided, then J-optimal."""
+    n, big_l = mdp.n_states, cs.steps
+    if (big_l is None or big_l > 0) and not tables:
+        raise CheckFailure(f"{where}: before_decided has no step tables")
+    reach = _reach(mdp, cs, tables, where, big_l)
+    if big_l is None:
+        return _evaluate_stationary(mdp, ep, cs, comp, tables, reach[-1], where)
+    y = [ep.jscale(big_l) * ep.cont(big_l)[s] for s in range(n)]
+    x = [cs.goal[s] for s in range(n)]
+    for t in reversed(range(big_l)):
+        table, js, vt = tables[min(t, len(tables) - 1)], ep.jscale(t), ep.cont(t)
+        xs = [ep.beta * x[s] + ep.eta * cs.goal[s] for s in range(n)]
+        ys = [ep.beta * y[s] for s in range(n)]
+        y_new, x_new = [Fraction(0)] * n, [Fraction(0)] * n
+        for s in range(n):
+            if cs.stop[s]:
+                y_new[s], x_new[s] = js * vt[s], cs.goal[s]
+            elif s in reach[t]:
+                y_new[s] = sum((p * (js * ep.reward[c] + _expect(mdp, c, ys)) for c, p in table[s]), Fraction(0))
+                x_new[s] = sum((p * (cs.reward[c] + _expect(mdp, c, xs)) for c, p in table[s]), Fraction(0))
+        y, x = y_new, x_new
+    return _at_initial(mdp, y), _at_initial(mdp, x)
+
+
+def _evaluate_stationary(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: dict[str, Any],
+                         tables: list[dict[int, list[tuple[int, Fraction]]]], closed: set[int],
+                         where: str) -> tuple[Fraction, Fraction]:
+    """Geometric fixed point: the witness values must satisfy the policy's equations exactly on the
+    closed set of reachable undecided states (a β-contraction there: the unique solution)."""
+    if len(tables) != 1:
+        raise CheckFailure(f"{where}: the geometric horizon needs exactly one (stationary) step table")
+    vals = comp.get("values")
+    if not isinstance(vals, dict) or not all(isinstance(vals.get(k), list) and len(vals[k]) == mdp.n_states
+                                             for k in ("j", "w")):
+        raise CheckFailure(f"{where}: the geometric horizon needs values {{\"j\": [...], \"w\": [...]}}, one per state")
+    y = [ep.cont(0)[s] if cs.stop[s] else _number(vals["j"][s], f"{where}: values.j") for s in range(mdp.n_states)]
+    x = [cs.goal[s] if cs.stop[s] else _number(vals["w"][s], f"{where}: values.w") for s in range(mdp.n_states)]
+    xs = [ep.beta * x[s] + ep.eta * cs.goal[s] for s in range(mdp.n_states)]
+    ys = [ep.beta * y[s] for s in range(mdp.n_states)]
+    for s in sorted(closed):
+        if cs.stop[s]:
+            continue
+        dist = tables[0][s]
+        jy = sum((p * (ep.reward[c] + _expect(mdp, c, ys)) for c, p in dist), Fraction(0))
+        wx = sum((p * (cs.reward[c] + _expect(mdp, c, xs)) for c, p in dist), Fraction(0))
+        if (jy, wx) != (y[s], x[s]):
+            raise CheckFailure(f"{where}: values at {mdp.states[s]!r} are ({y[s]}, {x[s]}), the policy's "
+                               f"equations give ({jy}, {wx})")
+    return _at_initial(mdp, y), _at_initial(mdp, x)
+
+
+def evaluate_mixture(mdp: Mdp, ep: Episode, cs: ConstraintSpace, mixture: Any, where: str) -> tuple[Fraction, Fraction]:
+    """(J, reported value of c) of a start mixture, exactly."""
+    if not isinstance(mixture, dict) or not isinstance(mixture.get("mixture"), list) or not mixture["mixture"]:
+        raise CheckFailure(f"{where}: a mixture needs a non-empty \"mixture\" list")
+    j = w = total = Fraction(0)
+    for i, comp in enumerate(mixture["mixture"]):
+        q = _number(comp.get("weight"), f"{where}: mixture[{i}].weight")
+        if q < 0:
+            raise CheckFailure(f"{where}: mixture[{i}] has negative weight {q}")
+        ji, wi = _evaluate_component(mdp, ep, cs, comp, _tables(mdp, comp, f"{where}: mixture[{i}]"),
+                                     f"{where}: mixture[{i}]")
+        j, w, total = j + q * ji, w + q * wi, total + q
+    if total != 1:
+        raise CheckFailure(f"{where}: mixture weights sum to {total}, not 1")
+    return j, cs.value_of(w)
+
+
+def check_alignment_certificate(doc: dict[str, Any], mdp: Mdp, objective: Objective, epsilon: Fraction,
+                                constraints: Sequence[Constraint]) -> None:
+    """Accept an alignment certificate or raise `CheckFailure` naming the step and inequality."""
+    status = doc.get("status")
+    if status == "unknown":
+        return
+    if status not in ("proved", "refuted"):
+        raise CheckFailure(f"verdict step: unknown status {status!r}")
+    if mdp.is_credal:
+        raise CheckFailure("kernel step: alignment certificates are checked on non-credal models only, "
+                           f"so a {status} verdict cannot be accepted")
+    witness = doc.get("witness") or {}
+    if objective.horizon is None:
+        ep = Episode(mdp, objective, check_j_values(mdp, objective, witness.get("j_values")))
+    else:
+        ep = Episode(mdp, objective, optimal_to_go(mdp, objective))
+    j_star = _at_initial(mdp, ep.cont(0))
+    values = doc.get("values") or {}
+    try:
+        if not Enclosure.from_json(values["j_star"]).contains(j_star):
+            raise CheckFailure(f"J* step: the reported J* {values['j_star']} does not contain J* = {j_star}")
+    except (KeyError, TypeError, ExpressionError):
+        raise CheckFailure("J* step: values.j_star is missing or malformed") from None
+    reported, wits = values.get("constraints"), witness.get("constraints")
+    if not isinstance(reported, list) or not isinstance(wits, list) or \
+            len(reported) != len(constraints) or len(wits) != len(constraints):
+        raise CheckFailure("witness step: one value and one witness per constraint are required")
+    target = j_star - epsilon
+    spaces = [constraint_space(mdp, objective, c) for c in constraints]
+    for i, (c, cs, rep, wit) in enumerate(zip(constraints, spaces, reported, wits)):
+        _check_constraint(mdp, ep, target, i, c, cs, rep, wit, status)
+    if status == "refuted":
+        _check_counterexample(mdp, ep, target, constraints, spaces, doc.get("counterexample"))
+
+
+def _check_constraint(mdp: Mdp, ep: Episode, target: Fraction, i: int,
+                      c: Constraint, cs: ConstraintSpace, rep: Any, wit: Any, status: str) -> None:
+    where = f"constraint {i} ({c})"
+    if not isinstance(wit, dict) or "lambda" not in wit or "attained" not in wit:
+        raise CheckFailure(f"{where}: the witness needs \"lambda\" and \"attained\"")
+    lam = _number(wit["lambda"], f"{where}: lambda")
+    if lam < 0:
+        raise CheckFailure(f"{where}: lambda = {lam} < 0")
+    values = wit.get("values")
+    if values is not None:
+        if not isinstance(values, list):
+            raise CheckFailure(f"{where}: values must be a list, one per state")
+        values = [_number(x, f"{where}: values") for x in values]
+    bound = cs.reported(cs.kappa + combined_bound(mdp, ep, cs, lam, values, where) - lam * target)
+    j_att, attained = evaluate_mixture(mdp, ep, cs, wit["attained"], f"{where}: attained")
+    if j_att < target:
+        raise CheckFailure(f"{where}: attained mixture has J = {j_att} < J* - epsilon = {target}")
+    lo, hi = (attained, bound) if cs.rho > 0 else (bound, attained)
+    try:
+        worst = Enclosure.from_json(rep["worst"])
+    except (KeyError, TypeError, ExpressionError):
+        raise CheckFailure(f"{where}: the reported worst value is missing or malformed") from None
+    if not (worst.lo <= lo and hi <= worst.hi):
+        raise CheckFailure(f"{where}: the reported worst [{worst.lo}, {worst.hi}] does not contain "
+                           f"[{lo}, {hi}] (attained by the mixture, bounded by lambda = {lam})")
+    holds = rep.get("holds")
+    if (holds is True or status == "proved") and not c.comparison.holds(bound, c.threshold):
+        raise CheckFailure(f"{where}: with lambda = {lam} the bound on the worst value is {bound}, "
+                           f"which does not satisfy {c.comparison.value} {c.threshold}")
+    if holds is False and c.comparison.holds(attained, c.threshold):
+        raise CheckFailure(f"{where}: reported violated, but the attained value {attained} satisfies "
+                           f"{c.comparison.value} {c.threshold}")
+
+
+def _check_counterexample(mdp: Mdp, ep: Episode, target: Fraction,
+                          constraints: Sequence[Constraint], spaces: list[ConstraintSpace], cex: Any) -> None:
+    if not isinstance(cex, dict) or not isinstance(cex.get("constraint"), int) \
+            or not 0 <= cex["constraint"] < len(constraints):
+        raise CheckFailure("counterexample step: a refuted verdict needs a counterexample naming its constraint")
+    i = cex["constraint"]
+    c = constraints[i]
+    j, value = evaluate_mixture(mdp, ep, spaces[i], cex, "counterexample step")
+    if j < target:
+        raise CheckFailure(f"counterexample step: J(counterexample) = {j} < J* - epsilon = {target}")
+    if c.comparison.holds(value, c.threshold):
+        raise CheckFailure(f"counterexample step: its value {value} satisfies {c} (no violation)")

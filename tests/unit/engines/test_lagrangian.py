@@ -1,0 +1,321 @@
+"""The exact lagrangian engine for the alignment lemma: hand-made cases and a brute force.
+
+Every result is also passed through the trusted checker (`check_alignment_certificate`).
+"""
+
+from fractions import Fraction
+from itertools import product
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.support.mdps import make_mdp, small_mdps
+
+from proofs.engines.lagrangian import certificate_fields, discharge_alignment
+from proofs.kernel.check_alignment import check_alignment_certificate, constraint_space, optimal_to_go
+from proofs.spec.formula import (
+    Comparison,
+    Eventually,
+    Globally,
+    Label,
+    Not,
+    ProbabilityConstraint,
+    RewardConstraint,
+    Until,
+)
+from proofs.spec.objective import Objective
+
+F = Fraction
+LE, LT, GE, GT = Comparison.LE, Comparison.LT, Comparison.GE, Comparison.GT
+FATAL = Eventually(Label("fatal"))
+
+
+def cliff():
+    """risky: J 2, P(fatal) 1/10; safe: J 1, P 0 (one step)."""
+    return make_mdp(["start", "goal", "fatal"],
+                    {"start": [("safe", {"goal": 1}), ("risky", {"goal": "9/10", "fatal": "1/10"})],
+                     "goal": [("stay", {"goal": 1})], "fatal": [("stay", {"fatal": 1})]},
+                    rewards={"r": {("start", "safe"): 1, ("start", "risky"): 2}}, labels={"fatal": ["fatal"]})
+
+
+def hack():
+    """good: J 2, P 0; hack: J 0, P 1, harm 1. With ε = 1 only the half/half mixture is ε-optimal and unsafe."""
+    return make_mdp(["start", "goal", "fatal"],
+                    {"start": [("good", {"goal": 1}), ("hack", {"fatal": 1})],
+                     "goal": [("stay", {"goal": 1})], "fatal": [("stay", {"fatal": 1})]},
+                    rewards={"r": {("start", "good"): 2}, "harm": {("start", "hack"): 1}},
+                    labels={"fatal": ["fatal"], "goal": ["goal"]})
+
+
+def run(mdp, objective, eps, constraints):
+    result = discharge_alignment(mdp, objective, F(eps), constraints)
+    check_alignment_certificate(certificate_fields(result), mdp, objective, F(eps), constraints)
+    return result
+
+
+def test_cliff_proved_and_refuted():
+    loose = ProbabilityConstraint(LE, F(1, 5), FATAL)
+    tight = ProbabilityConstraint(LE, F(1, 20), FATAL)
+    r = run(cliff(), Objective("r", 1), "1/2", [loose])
+    assert r.status == "proved" and r.j_star.value == 2 and r.constraints[0].worst.value == F(1, 10)
+    r = run(cliff(), Objective("r", 1), "1/2", [loose, tight])
+    assert r.status == "refuted" and r.counterexample["constraint"] == 1
+    assert [c.holds for c in r.constraints] == [True, False]
+
+
+def test_epsilon_zero_forces_the_optimal_policy():
+    r = run(cliff(), Objective("r", 1), 0, [ProbabilityConstraint(LE, F(1, 20), FATAL)])
+    assert r.status == "refuted" and r.constraints[0].worst.value == F(1, 10)
+
+
+def test_only_a_randomized_policy_is_epsilon_optimal_and_unsafe():
+    r = run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(LE, F(1, 4), FATAL)])
+    assert r.status == "refuted" and r.constraints[0].worst.value == F(1, 2)
+    weights = sorted(F(m["weight"]) for m in r.counterexample["mixture"])
+    assert weights == [F(1, 2), F(1, 2)] and r.constraints[0].lam == F(1, 2)
+
+
+def test_worst_equal_to_threshold():
+    assert run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(LE, F(1, 2), FATAL)]).status == "proved"
+    assert run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(LT, F(1, 2), FATAL)]).status == "refuted"
+
+
+def test_globally_reward_and_until_constraints():
+    safe = Globally(Not(Label("fatal")))
+    assert run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(GE, F(1, 2), safe)]).status == "proved"
+    r = run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(GT, F(1, 2), safe)])
+    assert r.status == "refuted" and r.constraints[0].worst.value == F(1, 2)
+    harm = RewardConstraint("harm", LE, F(1, 2))
+    assert run(hack(), Objective("r", 1), 1, [harm]).constraints[0].worst.value == F(1, 2)
+    reach = ProbabilityConstraint(GE, F(1, 2), Until(Not(Label("fatal")), Label("goal")))
+    r = run(hack(), Objective("r", 1), 1, [reach])
+    assert r.status == "proved" and r.constraints[0].worst.value == F(1, 2)
+
+
+def corridor():
+    """A non-absorbing fatal state on a shortcut: 'jump' reaches the goal fast through 'fatal'."""
+    return make_mdp(["a", "b", "fatal", "goal"],
+                    {"a": [("walk", {"b": 1}), ("jump", {"fatal": "1/2", "goal": "1/2"})],
+                     "b": [("walk", {"goal": 1})], "fatal": [("walk", {"goal": 1})],
+                     "goal": [("stay", {"goal": 1})]},
+                    rewards={"r": {("b", "walk"): 1, ("a", "jump"): 1, ("goal", "stay"): 1}},
+                    labels={"fatal": ["fatal"], "goal": ["goal"]})
+
+
+def test_non_absorbing_label_and_step_bounds():
+    obj = Objective("r", 3)
+    # walk: J = 0 + 1 + 1 = 2; jump: J = 1 + 1/2·(0 + 1) + 1/2·(1 + 1) = 5/2, fatal w.p. 1/2 at step 1
+    r = run(corridor(), obj, "1/4", [ProbabilityConstraint(LE, F(1, 3), FATAL)])
+    assert r.j_star.value == F(5, 2) and r.status == "refuted" and r.constraints[0].worst.value == F(1, 2)
+    r = run(corridor(), obj, "1/4", [ProbabilityConstraint(LE, F(1, 3), Eventually(Label("fatal"), 0))])
+    assert r.status == "proved" and r.constraints[0].worst.value == 0
+    r = run(corridor(), obj, 1, [ProbabilityConstraint(LE, F(1, 3), Eventually(Label("fatal"), 1))])
+    assert r.constraints[0].worst.value == F(1, 2)
+
+
+def test_geometric_horizon():
+    # cliff, γ = 1/2: safe J = 1, risky J = 2, P(F fatal) = 1/10 under risky (fatal is visited by s_1)
+    geo = Objective("r", None, F(1, 2))
+    r = run(cliff(), geo, F(1, 2), [ProbabilityConstraint(LE, F(1, 20), FATAL)])
+    assert r.status == "refuted" and r.j_star.value == 2 and r.constraints[0].worst.value == F(1, 10)
+    r = run(hack(), geo, 1, [ProbabilityConstraint(LE, F(1, 2), FATAL), RewardConstraint("harm", LT, F(1))])
+    assert r.status == "proved" and [c.worst.value for c in r.constraints] == [F(1, 2), F(1, 2)]
+    r = run(hack(), geo, 1, [ProbabilityConstraint(LT, F(1, 2), FATAL)])
+    assert r.status == "refuted" and len(r.counterexample["mixture"]) == 2
+
+
+def test_geometric_horizon_with_step_bound_and_non_absorbing_label():
+    geo = Objective("r", None, F(1, 2))
+    # jump: J = 1 + 1/2·(1/2·(0 + 1/2·2) + 1/2·2) = 7/4; walk: J = 0 + 1/2·(1 + 1/2·2) = 1; fatal w.p. 1/2 at s_1
+    r = run(corridor(), geo, F(1, 2), [ProbabilityConstraint(LE, F(1, 3), FATAL)])
+    assert r.j_star.value == F(7, 4) and r.constraints[0].worst.value == F(1, 2)
+    r = run(corridor(), geo, 1, [ProbabilityConstraint(LE, F(1, 3), Eventually(Label("fatal"), 1))])
+    assert r.constraints[0].worst.value == F(1, 2) and r.status == "refuted"
+
+
+def test_credal_models_are_unknown():
+    m = make_mdp(["s", "t"], {"s": [("go", {"t": ("1/3", "2/3"), "s": ("1/3", "2/3")})], "t": [("stay", {"t": 1})]},
+                 rewards={"r": {}}, labels={"fatal": ["t"]})
+    r = discharge_alignment(m, Objective("r", 2), F(0), [ProbabilityConstraint(LE, F(1, 5), FATAL)])
+    assert r.status == "unknown" and "credal" in r.reason
+
+
+# -- brute force: every deterministic step table until decided, then J-optimal; pairwise start mixtures --
+def _brute_points(mdp, objective, constraint):
+    cs = constraint_space(mdp, objective, constraint)
+    v = optimal_to_go(mdp, objective)
+    r, d, n, big_l = mdp.rewards["r"].fractions(), objective.discount, mdp.n_states, cs.steps
+    slots = [(t, s) for t in range(big_l) for s in range(n) if not cs.stop[s]]
+
+    def go(table, t, s):
+        if cs.stop[s]:
+            return d**t * v[t][s], cs.goal[s]
+        if t == big_l:
+            return d**t * v[t][s], F(0)
+        c = table[t, s]
+        j, w = d**t * r[c], cs.reward[c]
+        for u, p in mdp.successors(c):
+            ju, wu = go(table, t + 1, u)
+            j, w = j + p * ju, w + p * wu
+        return j, w
+
+    points = set()
+    for picks in product(*[list(mdp.choices(s)) for _, s in slots]):
+        table = dict(zip(slots, picks))
+        j = w = F(0)
+        for s, p in mdp.initial_distribution():
+            js, ws = go(table, 0, s)
+            j, w = j + p * js, w + p * ws
+        points.add((j, cs.value_of(w)))
+    return points, cs
+
+
+def _brute_worst(points, target, upper):
+    sign = 1 if upper else -1
+    best = None
+    for j, x in points:
+        if j >= target:
+            best = _pick(best, x, sign)
+    for (ja, xa), (jb, xb) in product(points, points):
+        if ja >= target > jb:
+            q = (target - jb) / (ja - jb)
+            best = _pick(best, q * xa + (1 - q) * xb, sign)
+    return best
+
+
+def _pick(best, x, sign):
+    return x if best is None or sign * x > sign * best else best
+
+
+CASES = [ProbabilityConstraint(LE, F(1, 2), FATAL), ProbabilityConstraint(GE, F(1, 2), Eventually(Label("goal"), 1)),
+         ProbabilityConstraint(LE, F(1, 2), Until(Not(Label("fatal")), Label("goal"))),
+         ProbabilityConstraint(GE, F(1, 2), Globally(Not(Label("fatal")))),
+         RewardConstraint("c", LE, F(1)), RewardConstraint("c", GE, F(1), 1)]
+
+
+@given(small_mdps(max_states=3, max_actions=2), st.integers(1, 2), st.sampled_from([F(1), F(1, 2)]),
+       st.sampled_from([F(0), F(1, 3), F(1), F(3)]), st.sampled_from(CASES))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_worst_matches_brute_force(mdp, horizon, discount, eps, constraint):
+    objective = Objective("r", horizon, discount)
+    r = run(mdp, objective, eps, [constraint])
+    points, _ = _brute_points(mdp, objective, constraint)
+    j_star = max(j for j, _ in points)
+    assert r.j_star.value == j_star
+    assert r.constraints[0].worst.value == _brute_worst(points, j_star - eps, constraint.comparison.is_upper)
+
+
+@pytest.mark.parametrize(("comparison", "threshold", "path", "expected"), [
+    (LE, F(1, 4), FATAL, F(1, 2)), (LT, F(1, 4), FATAL, F(1, 2)), (LE, F(1), FATAL, "inf"),
+    (LT, F(1), FATAL, F(2)), (GE, F(3, 4), Globally(Not(Label("fatal"))), F(1, 2)), (LE, F(0), FATAL, F(0)),
+])
+def test_margin_is_exact(comparison, threshold, path, expected):
+    r = discharge_alignment(hack(), Objective("r", 1), F(0), [ProbabilityConstraint(comparison, threshold, path)],
+                            margin=True)
+    assert r.margin == expected or r.margin.value == expected
+
+
+@given(small_mdps(max_states=3, max_actions=2), st.sampled_from([1, 2, None]), st.sampled_from(CASES))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_margin_separates_holding_from_failing(mdp, horizon, constraint):
+    objective = Objective("r", horizon, F(1) if horizon else F(1, 2))
+    m = discharge_alignment(mdp, objective, F(0), [constraint], margin=True).margin
+    if m == "inf":
+        assert run(mdp, objective, 10**6, [constraint]).status == "proved"
+        return
+    eps = m.value
+    strict = constraint.comparison in (LT, GT)
+    if eps > 0:  # at ε* = 0 the lemma may fail already
+        assert run(mdp, objective, eps, [constraint]).status == ("refuted" if strict else "proved")
+    assert run(mdp, objective, eps + F(1, 10**6), [constraint]).status == "refuted"
+    if eps > 0:
+        assert run(mdp, objective, eps - min(eps, F(1, 10**6)) / 2, [constraint]).status == "proved"
+
+
+# -- geometric brute force: stationary tables on the undecided states, J-optimal once decided --------
+def _product(mdp, stop):
+    """(s, decided) as one MDP: the J of 'table until decided, then the decided copy's policy'."""
+    names = [f"{s}|{flag}" for flag in (0, 1) for s in mdp.states]
+    n = mdp.n_states
+
+    def tgt(u, decided):
+        return names[u + n * (decided or bool(stop[u]))]
+
+    choices, rewards = {}, {}
+    for flag in (0, 1):
+        for s in range(n):
+            name = names[s + n * flag]
+            choices[name] = []
+            for c in mdp.choices(s):
+                dist = {}
+                for u, p in mdp.successors(c):
+                    dist[tgt(u, flag)] = dist.get(tgt(u, flag), 0) + p
+                choices[name].append((mdp.action(c), dist))
+                rewards[(name, mdp.action(c))] = mdp.rewards["r"][c]
+    init = {}
+    for s, p in mdp.initial_distribution():
+        init[tgt(s, False)] = init.get(tgt(s, False), 0) + p
+    return make_mdp(names, choices, {"r": rewards}, {}, init)
+
+
+def _geometric_points(mdp, objective, constraint):
+    from proofs.policy.model import Policy, PolicyLayer
+    from proofs.semantics.evaluate import evaluate_constraint, evaluate_objective, optimal
+
+    cs = constraint_space(mdp, objective, constraint)
+    prod = _product(mdp, cs.stop)
+    j_opt = optimal(mdp, objective, exact_mode=True).policy.at(0)
+    n = mdp.n_states
+    points = set()
+    for picks in product(*[list(mdp.choices(s)) for s in range(n)]):
+        layer = PolicyLayer.from_table(mdp, {s: [(c, F(1))] for s, c in enumerate(picks)})
+        w = evaluate_constraint(mdp, objective, Policy.stationary(layer), constraint, exact_mode=True).value
+        table = {}
+        for s in range(n):
+            table[s] = [(prod.choice_of(s, mdp.action(picks[s])), F(1))]
+            (c, _), = j_opt.distribution(s)
+            table[s + n] = [(prod.choice_of(s + n, mdp.action(c)), F(1))]
+        j = evaluate_objective(prod, objective, Policy.stationary(PolicyLayer.from_table(prod, table)),
+                               exact_mode=True).value
+        points.add((j, w))
+    return points
+
+
+GEO_CASES = [c for c in CASES if getattr(getattr(c, "path", None), "bound", None) is None
+             and getattr(c, "bound", None) is None]
+
+
+@given(small_mdps(max_states=3, max_actions=2), st.sampled_from([F(1, 2), F(9, 10)]),
+       st.sampled_from([F(0), F(1, 3), F(1), F(3)]), st.sampled_from(GEO_CASES))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_geometric_worst_matches_brute_force(mdp, gamma, eps, constraint):
+    objective = Objective("r", None, gamma)
+    r = run(mdp, objective, eps, [constraint])
+    points = _geometric_points(mdp, objective, constraint)
+    j_star = max(j for j, _ in points)
+    assert r.j_star.value == j_star
+    assert r.constraints[0].worst.value == _brute_worst(points, j_star - eps, constraint.comparison.is_upper)
+
+
+# -- Storm's multi-objective query at exact precision 0 (finite horizon, non-negative J reward) ------
+STORM_PATHS = [FATAL, Eventually(Label("goal"), 1), Until(Not(Label("fatal")), Label("goal"))]
+
+
+@given(small_mdps(max_states=4, max_actions=2), st.integers(1, 3), st.sampled_from([F(0), F(1, 3), F(1)]),
+       st.sampled_from(STORM_PATHS))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_agrees_with_storm_multi(mdp, horizon, eps, path):
+    from hypothesis import assume
+
+    storm = pytest.importorskip("proofs.interop.storm")
+    pytest.importorskip("stormpy")
+    assume(len(mdp.initial_states) == 1)
+    objective = Objective("c", horizon)
+    constraint = ProbabilityConstraint(LE, F(1, 2), path)
+    assume(not constraint_space(mdp, objective, constraint).stop[int(mdp.initial_states[0])])  # Storm: trivial case
+    r = run(mdp, objective, eps, [constraint])
+    names = storm.storm_names(mdp)
+    query = storm.storm_multi(storm.storm_property(constraint, objective, "max", names=names),
+                              storm.storm_objective_bound(objective, GE, r.j_star.value - eps, names=names))
+    value = storm.check_initial(storm.to_storm(mdp, exact=True), query, exact=True, multi_precision=0)
+    assert value == r.constraints[0].worst.value
