@@ -41,7 +41,7 @@ Float arithmetic (`FloatBellman`, midpoint-radius; point models only)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import ulp
@@ -55,13 +55,14 @@ from proofs.policy.model import PolicyLayer
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.numbers import Rationals
 
-__all__ = ["Bound", "ExactBellman", "FloatBellman", "worst_expectation", "round_up", "at_initial"]
+__all__ = ["Bound", "ExactBellman", "FloatBellman", "Vector", "at_initial", "round_up", "step", "worst_expectation"]
 
 F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 U = Fraction(1, 2**53)
 TAU = Fraction(1, 2**1074)
 _MIN_NORMAL = 2.0**-1022
+Vector = F | list[Fraction]
 
 
 def round_up(x: Fraction) -> Fraction:
@@ -76,7 +77,7 @@ def round_up(x: Fraction) -> Fraction:
 class Bound:
     """Componentwise ``centre − down ≤ value ≤ centre + up`` (float array or list of Fractions)."""
 
-    centre: F | list[Fraction]
+    centre: Vector
     down: Fraction
     up: Fraction
 
@@ -128,7 +129,9 @@ class ExactBellman:
             self.rows = [[(targets[i], lows[i], highs[i]) for i in range(bounds[c], bounds[c + 1])]
                          for c in range(mdp.n_choices)]
 
-    def q(self, c: int, w: Sequence[Fraction]) -> Fraction:
+    def q(self, c: int, w: Vector) -> Fraction:
+        if not isinstance(w, list):
+            raise TypeError("exact operators take a list of Fractions")
         row = self.rows[c]
         if self.mdp.interval is None:
             expected = sum((p * w[t] for t, p, _ in row), Fraction(0))
@@ -136,20 +139,14 @@ class ExactBellman:
             expected = worst_expectation(row, w)
         return self.reward[c] + self.beta * expected
 
-    def optimal(self, w: Sequence[Fraction]) -> tuple[list[Fraction], list[int]]:
-        """(T* W)(s) for every state, and a maximising choice (the first one)."""
-        values, best = [], []
-        for s in range(self.mdp.n_states):
-            qs = [(self.q(c, w), c) for c in self.mdp.choices(s)]
-            top = max(v for v, _ in qs)
-            values.append(top)
-            best.append(next(c for v, c in qs if v == top))
-        return values, best
+    def optimal(self, w: Vector) -> tuple[list[Fraction], Fraction]:
+        """(T* W)(s) for every state, exactly (error 0)."""
+        return [max(self.q(c, w) for c in self.mdp.choices(s)) for s in range(self.mdp.n_states)], Fraction(0)
 
-    def policy(self, layer: PolicyLayer, w: Sequence[Fraction]) -> list[Fraction]:
-        """(T_π W)(s) where the layer is defined, 0 elsewhere."""
+    def policy(self, layer: PolicyLayer, w: Vector) -> tuple[list[Fraction], Fraction]:
+        """(T_π W)(s) where the layer is defined, 0 elsewhere, exactly (error 0)."""
         return [sum((p * self.q(c, w) for c, p in layer.distribution(s)), Fraction(0))
-                for s in range(self.mdp.n_states)]
+                for s in range(self.mdp.n_states)], Fraction(0)
 
 
 # -- float (midpoint-radius) ------------------------------------------------------------------
@@ -161,15 +158,13 @@ def _normal_or_zero(values: F, what: str) -> None:
 
 @dataclass(eq=False)
 class _Rows:
-    """The successor rows of some choices, with preallocated work buffers."""
+    """The successor rows of some choices (``owner``: the row of each transition), with a buffer."""
 
-    choices: IntArray
-    start: IntArray
+    owner: IntArray
     target: IntArray
     probability: F
     reward: F
     gathered: F
-    sums: F
 
 
 class FloatBellman:
@@ -182,9 +177,9 @@ class FloatBellman:
             raise CheckFailure("the model has a choice without successors or a state without choices")
         if len(mdp.target) and (int(mdp.target.min()) < 0 or int(mdp.target.max()) >= mdp.n_states):
             raise CheckFailure("the model has a successor outside its states")
-        self.mdp, self.beta, self.beta_f = mdp, beta, float(beta)
         if not 0 < beta <= 1:
             raise CheckFailure(f"the float operators need 0 < β ≤ 1, got {beta}")
+        self.mdp, self.beta, self.beta_f = mdp, beta, float(beta)
         self.p = mdp.float_probability
         _normal_or_zero(self.p, "transition probability")
         self.r = reward.floats()
@@ -192,76 +187,73 @@ class FloatBellman:
             raise CheckFailure("a reward is too large for float arithmetic")
         self.n = int(np.diff(mdp.row_start).max(initial=1))
         self.reward_max = Fraction(float(np.max(np.abs(self.r), initial=0.0)))
-        self._all = self._rows(np.arange(mdp.n_choices, dtype=np.int64), whole=True)
-        self._layers: dict[int, tuple[PolicyLayer, _Rows, F, int]] = {}
+        self._all = _Rows(mdp.transition_choice, mdp.target, self.p, self.r, np.empty(len(mdp.target)))
+        self._layers: dict[int, tuple[PolicyLayer, _Rows, F, int, IntArray]] = {}
 
-    def _rows(self, choices: IntArray, whole: bool = False) -> _Rows:
-        mdp = self.mdp
-        if whole:
-            start, target, prob, reward = mdp.row_start, mdp.target, self.p, self.r
-        else:
-            lengths = mdp.row_start[choices + 1] - mdp.row_start[choices]
-            start = np.zeros(len(choices) + 1, dtype=np.int64)
-            np.cumsum(lengths, out=start[1:])
-            index = np.repeat(mdp.row_start[choices] - start[:-1], lengths) + np.arange(int(start[-1]))
-            target, prob, reward = mdp.target[index], self.p[index], self.r[choices]
-        return _Rows(choices, start, target, prob, reward, np.empty(len(target)), np.empty(len(choices)))
+    def _rows(self, choices: IntArray) -> _Rows:
+        row_start = self.mdp.row_start
+        lengths = row_start[choices + 1] - row_start[choices]
+        first = np.cumsum(lengths) - lengths
+        index = np.repeat(row_start[choices] - first, lengths) + np.arange(int(lengths.sum()))
+        owner = np.repeat(np.arange(len(choices), dtype=np.int64), lengths)
+        return _Rows(owner, self.mdp.target[index], self.p[index], self.r[choices], np.empty(len(index)))
 
     def choice_error(self, m_bound: Fraction) -> Fraction:
         """e_Q for |W| ≤ m_bound (module docstring)."""
         n = self.n
         return round_up(2 * (n + 10) * U * (m_bound + self.reward_max) + 2 * ((n + 1) ** 2 + 2) * TAU)
 
-    def _q(self, rows: _Rows, w: F) -> F:
+    def _q(self, rows: _Rows, w: Vector) -> F:
+        if not isinstance(w, np.ndarray) or w.dtype != np.float64:
+            raise TypeError("float operators take a float64 array: its entries are the exact values bounded")
         np.take(w, rows.target, out=rows.gathered, mode="clip")  # targets were range-checked above
         np.multiply(rows.gathered, rows.probability, out=rows.gathered)
-        if len(rows.choices):
-            np.add.reduceat(rows.gathered, rows.start[:-1], out=rows.sums)
-        q: F = np.multiply(rows.sums, self.beta_f)
+        q = np.bincount(rows.owner, weights=rows.gathered, minlength=len(rows.reward)).astype(np.float64, copy=False)
+        np.multiply(q, self.beta_f, out=q)
         np.add(q, rows.reward, out=q)
         return q
 
-    def _magnitude(self, w: F) -> Fraction:
-        top = float(np.max(np.abs(w), initial=0.0))
+    def _magnitude(self, w: Vector) -> Fraction:
+        top = float(np.max(np.abs(np.asarray(w, dtype=np.float64)), initial=0.0))
         if not np.isfinite(top):
             raise CheckFailure("a value vector holds a NaN or infinite entry")
         return Fraction(top)
 
-    def choice_values(self, w: F) -> tuple[F, Fraction]:
+    def choice_values(self, w: Vector) -> tuple[F, Fraction]:
         """Q̂_W(c) for every choice, and e_Q."""
         return self._q(self._all, w), self.choice_error(self._magnitude(w))
 
-    def optimal(self, w: F, observe: Callable[[F, F], None] | None = None) -> tuple[F, Fraction]:
-        """(T* W) to within the returned error, at every state. ``observe(q, v)`` sees the values."""
+    def optimal(self, w: Vector) -> tuple[F, Fraction]:
+        """(T* W) to within the returned error, at every state."""
         q, err = self.choice_values(w)
         v: F = np.maximum.reduceat(q, self.mdp.choice_start[:-1])
-        if observe is not None:
-            observe(q, v)
         return v, err
 
-    def policy(self, layer: PolicyLayer, w: F) -> tuple[F, Fraction]:
+    def policy(self, layer: PolicyLayer, w: Vector) -> tuple[F, Fraction]:
         """(T_π W) to within the returned error where the layer is defined, 0 elsewhere."""
         cached = self._layers.get(id(layer))
         if cached is None or cached[0] is not layer:
             weights = layer.probability.floats()
             _normal_or_zero(weights, "policy probability")
-            m = int(np.diff(layer.start).max(initial=1))
-            cached = (layer, self._rows(layer.choice.astype(np.int64)), weights, m)
+            counts = np.diff(layer.start)
+            owner = np.repeat(np.arange(self.mdp.n_states, dtype=np.int64), counts)
+            cached = (layer, self._rows(layer.choice.astype(np.int64)), weights, int(counts.max(initial=1)), owner)
             self._layers[id(layer)] = cached
-        _, rows, weights, m = cached
+        _, rows, weights, m, owner = cached
         q = self._q(rows, w)
         err = self.choice_error(self._magnitude(w))
         q_max = Fraction(float(np.max(np.abs(q), initial=0.0)))
         err = round_up(err + 2 * (m + 5) * U * q_max + 2 * (m + 1) ** 2 * TAU)
         np.multiply(q, weights, out=q)
-        out = np.zeros(self.mdp.n_states)
-        defined = np.flatnonzero(np.diff(layer.start) > 0)
-        if len(defined):
-            out[defined] = np.add.reduceat(q, layer.start[defined])
+        out = np.bincount(owner, weights=q, minlength=self.mdp.n_states).astype(np.float64, copy=False)
         return out, err
+
+    def q(self, c: int, w: Vector) -> Fraction:
+        """Q̂_W(c) of one choice (for messages; the error is that of `choice_values`)."""
+        return Fraction(float(self.choice_values(w)[0][c]))
 
 
 # -- steps on bounds --------------------------------------------------------------------------
-def step(values: F | list[Fraction], err: Fraction, beta: Fraction, bound: Bound) -> Bound:
+def step(values: Vector, err: Fraction, beta: Fraction, bound: Bound) -> Bound:
     """The bound T(bound) from T(centre) (computed to within ``err``): offsets times β, plus err."""
     return Bound(values, round_up(beta * bound.down + err), round_up(beta * bound.up + err))

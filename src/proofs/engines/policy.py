@@ -1,0 +1,474 @@
+"""The policy lemma J(π₀) ≥ J* − ε: enclosures of J(π₀) and J*, a witness, and a diagnosis.
+
+UNTRUSTED: every number it reports is re-checked by `proofs.kernel.check_policy`, whose
+arithmetic (`proofs.kernel.bellman`) it uses for the very same bounds, so that its claims are
+exactly what the kernel re-derives. The search here (exact strategy iteration, float policy
+iteration with Krylov solves) only decides which value vectors to offer as a witness; a wrong
+start (``hint_values``, ``hint_policy``) costs time, never soundness.
+
+Witness (``PolicyResult.witness``, see docs/certificate-format.md):
+
+* finite horizon H: ``{"kind": "backward-induction", "arithmetic": "exact"|"float", "steps": H}``;
+  the kernel redoes backward induction (exactly, or in floats with a proved error).
+* geometric horizon: ``{"kind": "value-vectors", "arithmetic": ..., "optimal": V, "policy": V}``
+  where each V is ``{"values": {state: rational}}`` (exact) or ``{"array": name}`` (float, the
+  array in ``PolicyResult.arrays``), plus ``"shift": {"down": a, "up": b}``: W + b is a
+  superharmonic and W − a a subharmonic vector of the optimal operator (``optimal``, every
+  state) or of the policy's operator (``policy``, its last layer, on the states where it acts).
+
+The diagnosis is computed in floats: an explanation, not a proof. It is always computed in
+exact mode (small models); in float mode only when the lemma is not proved, since on a 1e6-state
+model it costs about as much as the proof.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, at_initial, step
+from proofs.kernel.enclosure import Enclosure
+from proofs.kernel.rational import format_rational
+from proofs.policy.canonical import reachable_table
+from proofs.policy.model import Policy, PolicyLayer
+from proofs.semantics import exact
+from proofs.semantics.episode import objective_quantity
+from proofs.semantics.evaluate import use_exact
+from proofs.spec.objective import Objective
+from proofs.worldmodel.model import Mdp
+
+__all__ = ["ENGINE", "Diagnosis", "PolicyResult", "discharge_policy"]
+
+ENGINE = "policy-bellman"
+F = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+TOP = 10
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Where π₀ loses value (floats: an explanation, not a proof).
+
+    ``loss`` is the state's (and step's) term of the performance-difference decomposition
+    J* − J(π₀) = Σ_t Σ_s d^t·P(s_t = s)·(V*_t(s) − Σ_a π₀(a|s)·Q*_t(s, a)) (geometric: Σ_s over the
+    expected number of visits, ``step`` None). ``visits`` is P(s_t = s) for a finite horizon, the
+    expected number of visits for the geometric one. On a credal model the terms are computed
+    on the interval midpoints, so they only indicate where the loss is.
+    """
+
+    state: str
+    step: int | None
+    visits: float
+    loss: float
+    action: str
+    optimal_action: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "step": self.step, "visits": self.visits, "loss": self.loss,
+                "action": self.action, "optimal_action": self.optimal_action}
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    """The outcome of `discharge_policy`; every number an `Enclosure` the kernel re-derives.
+
+    ``witness`` is JSON-ready (exact rational strings); float witnesses name their vectors,
+    which are in ``arrays`` (for the certificate's ``.npz`` sidecar). ``diagnosis`` lists the
+    top losses, largest first (empty when π₀ loses nothing, or when a large model's lemma is
+    proved). ``certificate_fields`` gives what `proofs.kernel.check_policy` reads.
+    """
+
+    status: str
+    j_policy: Enclosure
+    j_star: Enclosure
+    gap: Enclosure
+    witness: dict[str, Any]
+    diagnosis: tuple[Diagnosis, ...]
+    engine: str
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def certificate_fields(self, objective: Objective, epsilon: Fraction) -> dict[str, Any]:
+        """The fields `check_policy_certificate` reads: objective, ε, status, values, witness."""
+        horizon: int | str = "geometric" if objective.horizon is None else objective.horizon
+        return {
+            "objective": {"reward": objective.reward, "horizon": horizon,
+                          "discount": format_rational(objective.discount)},
+            "epsilon": format_rational(epsilon),
+            "status": self.status,
+            "values": {"j_policy": self.j_policy.to_json(), "j_star": self.j_star.to_json(),
+                       "gap": self.gap.to_json()},
+            "witness": self.witness,
+        }
+
+
+def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fraction, *,
+                     exact_mode: bool | None = None, hint_values: F | None = None,
+                     hint_policy: Policy | None = None) -> PolicyResult:
+    """Decide J(π₀) ≥ J* − ε and produce the witness the kernel checks.
+
+    Parameters
+    ----------
+    mdp, objective, policy, epsilon
+        The world model, J, π₀ (any encoding of its behaviour) and ε ≥ 0.
+    exact_mode
+        Force exact `Fraction` arithmetic (True) or float arithmetic with proved error bounds
+        (False); by default exact on small and credal models (`proofs.semantics.evaluate.use_exact`).
+    hint_values, hint_policy
+        Optional starting points for the geometric horizon's search (a value vector over the
+        states, a policy); they change the run time only.
+
+    Returns
+    -------
+    PolicyResult
+        ``proved`` iff the gap's upper end is ≤ ε, ``refuted`` iff its lower end is > ε, else
+        ``unknown``; never a rounded verdict. On a credal model J is nature's worst case.
+
+    Raises
+    ------
+    proofs.policy.canonical.UndefinedState
+        If π₀ reaches a state where it has no action (loaders report this as an input error).
+
+    Examples
+    --------
+    >>> from tests.support.mdps import make_mdp
+    >>> m = make_mdp(["s", "t"], {"s": [("stay", {"s": 1}), ("go", {"t": 1})], "t": [("stay", {"t": 1})]},
+    ...              rewards={"r": {("s", "go"): 1}})
+    >>> go = Policy.stationary(PolicyLayer.from_table(m, {0: [(1, Fraction(1))], 1: [(2, Fraction(1))]}))
+    >>> r = discharge_policy(m, Objective("r", 3), go, Fraction(0))
+    >>> r.status, str(r.j_policy), str(r.j_star)
+    ('proved', '1', '1')
+    """
+    table = reachable_table(mdp, policy, objective.horizon)
+    in_exact = use_exact(mdp, objective.horizon, exact_mode)
+    fm = _FloatModel(mdp, objective)  # cheap: its matrices are built on first use
+    arrays: dict[str, np.ndarray] = {}
+    if objective.horizon is not None:
+        finite = _exact_finite if in_exact else _float_finite
+        j_star, j_policy = finite(mdp, objective, table)
+        witness: dict[str, Any] = {"kind": "backward-induction", "arithmetic": "exact" if in_exact else "float",
+                                   "steps": objective.horizon}
+    else:
+        solve = _exact_geometric if in_exact else _float_geometric
+        j_star, j_policy, witness, arrays, w_star = solve(mdp, objective, table, fm, hint_values, hint_policy)
+    gap = j_star - j_policy
+    status = "proved" if gap.hi <= epsilon else "refuted" if gap.lo > epsilon else "unknown"
+    diagnosis: tuple[Diagnosis, ...] = ()
+    if in_exact or status != "proved":  # on large models only when it explains a failure
+        diagnosis = (_diagnose_finite(mdp, fm, table, objective.horizon) if objective.horizon is not None
+                     else _diagnose_geometric(mdp, fm, table.layers[-1], w_star))
+    engine = f"{ENGINE}/{witness['arithmetic']}"
+    return PolicyResult(status, j_policy, j_star, gap, witness, diagnosis, engine, arrays)
+
+
+# -- claims ------------------------------------------------------------------------------------
+def _round(x: Fraction, up: bool, digits: int = 15) -> Fraction:
+    """x rounded outward to `digits` significant decimal digits."""
+    if x == 0:
+        return x
+    scale = Fraction(10) ** (math.floor(math.log10(abs(float(x)))) - digits + 1)
+    k = x / scale
+    return (math.ceil(k) if up else math.floor(k)) * scale
+
+
+def _claim(bound: Enclosure) -> Enclosure:
+    """A float-derived bound widened by twice its width each side, rounded outward.
+
+    Another machine's float sums may differ in their last bits, within the proved error: its
+    kernel's bound then still lies inside this claim.
+    """
+    width = bound.hi - bound.lo
+    return Enclosure(_round(bound.lo - 2 * width, up=False), _round(bound.hi + 2 * width, up=True))
+
+
+# -- finite horizon ----------------------------------------------------------------------------
+def _exact_finite(mdp: Mdp, objective: Objective, table: Policy) -> tuple[Enclosure, Enclosure]:
+    m, q = exact.ExactModel.of(mdp), objective_quantity(mdp, objective)
+    star, _ = exact.optimise(m, q, maximise=True, nature=-1)
+    values = exact.evaluate_policy(m, q, table, nature=-1)
+    zero = Fraction(0)
+    return (at_initial(mdp, Bound(star, zero, zero)), at_initial(mdp, Bound(values, zero, zero)))
+
+
+def _float_finite(mdp: Mdp, objective: Objective, table: Policy) -> tuple[Enclosure, Enclosure]:
+    """The kernel's own sound backward induction (`FloatBellman`), so the kernel re-derives it."""
+    assert objective.horizon is not None
+    beta = objective.discount
+    fb = FloatBellman(mdp, mdp.rewards[objective.reward], beta)
+    star = pol = Bound(np.zeros(mdp.n_states), Fraction(0), Fraction(0))
+    for t in reversed(range(objective.horizon)):
+        star = step(*fb.optimal(star.centre), beta, star)
+        pol = step(*fb.policy(table.at(t), pol.centre), beta, pol)
+    return _claim(at_initial(mdp, star)), _claim(at_initial(mdp, pol))
+
+
+# -- geometric horizon -------------------------------------------------------------------------
+Solved = tuple[Enclosure, Enclosure, dict[str, Any], dict[str, np.ndarray], F]
+
+
+def _exact_geometric(mdp: Mdp, objective: Objective, table: Policy, fm: _FloatModel,
+                     hint_values: F | None, hint_policy: Policy | None) -> Solved:
+    m, q = exact.ExactModel.of(mdp), objective_quantity(mdp, objective)
+    initial = hint_policy.at(0) if hint_policy is not None else (
+        _layer(mdp, fm.greedy(fm.q(np.asarray(hint_values, dtype=float)))[1]) if hint_values is not None else None)
+    star, _ = exact.optimise(m, q, maximise=True, nature=-1, initial=initial)
+    tail = table.layers[-1]
+    values = exact.evaluate_policy(m, q, Policy.stationary(tail), nature=-1)
+    zero = Fraction(0)
+    bound = Bound(values, zero, zero)
+    op = ExactBellman(mdp, mdp.rewards[objective.reward], objective.discount)
+    for layer in reversed(table.layers[:-1]):
+        bound = step(*op.policy(layer, bound.centre), objective.discount, bound)
+    reached = np.flatnonzero(np.diff(tail.start) > 0)
+    shift = {"down": "0", "up": "0"}
+    witness = {"kind": "value-vectors", "arithmetic": "exact",
+               "optimal": {"values": {mdp.states[s]: format_rational(v) for s, v in enumerate(star)}, "shift": shift},
+               "policy": {"values": {mdp.states[s]: format_rational(values[s]) for s in reached.tolist()},
+                          "shift": dict(shift)}}
+    j_star = at_initial(mdp, Bound(star, zero, zero))
+    return j_star, at_initial(mdp, bound), witness, {}, np.array([float(v) for v in star])
+
+
+def _float_geometric(mdp: Mdp, objective: Objective, table: Policy, fm: _FloatModel,
+                     hint_values: F | None, hint_policy: Policy | None) -> Solved:
+    gamma = objective.discount
+    fb = FloatBellman(mdp, mdp.rewards[objective.reward], gamma)
+    tail = table.layers[-1]
+    reached = np.flatnonzero(np.diff(tail.start) > 0)
+    start = np.asarray(hint_values, dtype=np.float64) if hint_values is not None else np.zeros(mdp.n_states)
+    w_pol = _solve(fm.chain(tail), fm.reward(tail), fm.beta, start, TIGHT)
+    w_star = _optimal_vector(fm, tail, w_pol, hint_values, hint_policy)
+    star = _shifted(fb, w_star, np.arange(mdp.n_states), fb.optimal)
+    pol = tail_bound = _shifted(fb, w_pol, reached, lambda w: fb.policy(tail, w))
+    for layer in reversed(table.layers[:-1]):
+        pol = step(*fb.policy(layer, pol.centre), gamma, pol)
+    witness = {"kind": "value-vectors", "arithmetic": "float",
+               "optimal": {"array": "optimal", "shift": _shift_json(star)},
+               "policy": {"array": "policy", "shift": _shift_json(tail_bound)}}
+    arrays = {"optimal": w_star, "policy": np.where(np.diff(tail.start) > 0, w_pol, np.nan)}
+    return _claim(at_initial(mdp, star)), _claim(at_initial(mdp, pol)), witness, arrays, w_star
+
+
+def _shift_json(bound: Bound) -> dict[str, str]:
+    return {"down": format_rational(bound.down), "up": format_rational(bound.up)}
+
+
+def _shifted(fb: FloatBellman, w: F, states: IntArray, apply: Callable[[F], tuple[F, Fraction]]) -> Bound:
+    """Offsets a (down), b (up) with W − a sub- and W + b superharmonic, by the kernel's test.
+
+    The margin of 3·e (e the kernel's error bound) keeps the test passing on a machine whose
+    float sums differ in their last bits.
+    """
+    tw, err = apply(w)
+    d = tw[states] - w[states]
+    slop = 2 * U * Fraction(float(np.max(np.abs(d), initial=0.0))) + 4 * err
+    slack = 1 - fb.beta
+    rise = Fraction(float(np.max(d, initial=0.0))) + slop
+    fall = -Fraction(float(np.min(d, initial=0.0))) + slop
+    return Bound(w, _round(max(fall, Fraction(0)) / slack, up=True, digits=3),
+                 _round(max(rise, Fraction(0)) / slack, up=True, digits=3))
+
+
+def _optimal_vector(fm: _FloatModel, tail: PolicyLayer, w_pol: F, hint_values: F | None,
+                    hint_policy: Policy | None) -> F:
+    """Float policy iteration: loose Krylov evaluations, then a tight one of the final policy.
+
+    Starts from the hint policy, else from π₀'s own choices (its value ``w_pol`` is already
+    known on the states π₀ reaches), completed greedily; a wrong start only costs iterations.
+    """
+    w = np.asarray(hint_values, dtype=np.float64) if hint_values is not None else w_pol
+    choice = fm.greedy(fm.q(w))[1]
+    first = hint_policy.at(0) if hint_policy is not None else tail
+    defined = np.flatnonzero(np.diff(first.start) > 0)
+    choice[defined] = first.choice[first.start[defined]]
+    tol = LOOSE
+    for _ in range(500):
+        w = _solve(fm.chain(choice), fm.r[choice], fm.beta, w, tol)
+        q = fm.q(w)
+        value, best = fm.greedy(q)
+        better = value > q[choice] + 1e-12 * max(1.0, float(np.max(np.abs(w), initial=0.0)))
+        if np.any(better):
+            choice = np.where(better, best, choice)
+        elif tol == TIGHT:
+            break
+        else:
+            tol = TIGHT  # no improvement seen at loose accuracy: confirm at tight accuracy
+    return w
+
+
+# -- float search helpers (scipy) --------------------------------------------------------------
+class _FloatModel:
+    """The model in floats for search and diagnosis (credal: interval midpoints)."""
+
+    def __init__(self, mdp: Mdp, objective: Objective) -> None:
+        self.mdp, self.n, self.objective = mdp, mdp.n_states, objective
+        self.beta = float(objective.discount)
+        self.starts = mdp.choice_start[:-1]
+
+    @cached_property
+    def P(self) -> sparse.csr_matrix:
+        mdp = self.mdp
+        return sparse.csr_matrix((mdp.float_probability, mdp.target, mdp.row_start),
+                                 shape=(mdp.n_choices, mdp.n_states))
+
+    @cached_property
+    def r(self) -> F:
+        out: F = self.mdp.rewards[self.objective.reward].floats()
+        return out
+
+    def q(self, v: F) -> F:
+        out: F = self.r + self.beta * (self.P @ v)
+        return out
+
+    def greedy(self, q: F) -> tuple[F, IntArray]:
+        """Per state the best value and the first choice attaining it."""
+        value = np.maximum.reduceat(q, self.starts)
+        hit = q >= np.repeat(value, np.diff(self.mdp.choice_start))
+        index = np.where(hit, np.arange(len(q)), len(q))
+        return value, np.minimum.reduceat(index, self.starts).astype(np.int64)
+
+    def selector(self, layer: PolicyLayer) -> sparse.csr_matrix:
+        return sparse.csr_matrix((layer.probability.floats(), layer.choice, layer.start),
+                                 shape=(self.n, self.mdp.n_choices))
+
+    def chain(self, policy: PolicyLayer | IntArray) -> sparse.csr_matrix:
+        """The transition matrix under a layer (zero rows where undefined) or one choice per state."""
+        if isinstance(policy, PolicyLayer):
+            return (self.selector(policy) @ self.P).tocsr()
+        rows: sparse.csr_matrix = self.P[policy]
+        return rows
+
+    def reward(self, layer: PolicyLayer) -> F:
+        out: F = self.selector(layer) @ self.r
+        return out
+
+
+LOOSE, TIGHT = 1e-7, 1e-13
+
+
+def _dot(a: F, b: F) -> float:
+    # einsum's own loop: BLAS dot products spin their threads badly on a busy machine
+    return float(np.einsum("i,i->", a, b))
+
+
+def _solve(chain: sparse.csr_matrix, reward: F, beta: float, x0: F, tol: float) -> F:
+    """x = reward + β·chain·x (relative residual ≤ tol) by BiCGSTAB; value iteration if it breaks down."""
+    def apply(v: F) -> F:
+        out: F = v - beta * (chain @ v)
+        return out
+
+    x = np.array(x0, dtype=np.float64)
+    r = reward - apply(x)
+    # a dense shadow residual: r itself breaks down when it is local (a Dirac start)
+    shadow = np.random.default_rng(0).uniform(0.5, 1.5, len(r)) * np.where(r == 0, 1.0, np.abs(r) + 1.0)
+    p, v = np.zeros_like(r), np.zeros_like(r)
+    rho = alpha = omega = 1.0
+    ok = True
+    for _ in range(300):
+        if float(np.max(np.abs(r), initial=0.0)) <= tol * max(1.0, float(np.max(np.abs(x), initial=0.0))):
+            break
+        rho_new = _dot(shadow, r)
+        if rho_new == 0 or omega == 0:
+            ok = False
+            break
+        p = r + (rho_new / rho) * (alpha / omega) * (p - omega * v)
+        v = apply(p)
+        denominator = _dot(shadow, v)
+        if denominator == 0:
+            ok = False
+            break
+        alpha = rho_new / denominator
+        s = r - alpha * v
+        t = apply(s)
+        tt = _dot(t, t)
+        omega = _dot(t, s) / tt if tt else 0.0
+        x += alpha * p + omega * s
+        r = s - omega * t
+        rho = rho_new
+    if not ok or not np.all(np.isfinite(x)):
+        x = np.zeros_like(reward)
+    best, best_res = x, math.inf
+    for _ in range(5 if ok else 100_000):
+        nxt = reward + beta * (chain @ x)
+        res = float(np.max(np.abs(nxt - x), initial=0.0))
+        if res >= best_res:
+            break
+        best, best_res, x = nxt, res, nxt
+        if res <= tol * max(1.0, float(np.max(np.abs(nxt), initial=0.0))):
+            break
+    return best
+
+
+def _layer(mdp: Mdp, choice: IntArray) -> PolicyLayer:
+    return PolicyLayer.deterministic(mdp, choice)
+
+
+# -- diagnosis ---------------------------------------------------------------------------------
+def _action_text(mdp: Mdp, layer: PolicyLayer, s: int) -> str:
+    dist = layer.distribution(s)
+    if len(dist) == 1:
+        return mdp.action(dist[0][0])
+    return ", ".join(f"{mdp.action(c)} {format_rational(p)}" for c, p in dist)
+
+
+def _diagnose_finite(mdp: Mdp, fm: _FloatModel, table: Policy, steps: int) -> tuple[Diagnosis, ...]:
+    """Top terms d^t·P(s_t = s)·(V*_t(s) − Σ π₀ Q*_t(s, ·)): occupancy forward, values backward."""
+    occupancy: list[npt.NDArray[np.float32]] = []
+    occ = _initial(mdp)
+    chains: dict[int, sparse.csr_matrix] = {}
+    selectors: dict[int, sparse.csr_matrix] = {}
+    for t in range(steps):
+        occupancy.append(occ.astype(np.float32))
+        layer = table.at(t)
+        if id(layer) not in chains:
+            selectors[id(layer)] = fm.selector(layer)
+            chains[id(layer)] = fm.chain(layer).T.tocsr()
+        occ = chains[id(layer)] @ occ
+    found: list[tuple[float, int, int, float, int]] = []
+    v = np.zeros(fm.n)
+    for t in reversed(range(steps)):
+        q = fm.q(v)
+        v = np.maximum.reduceat(q, fm.starts)
+        layer = table.at(t)
+        loss = fm.beta ** t * occupancy[t] * (v - selectors[id(layer)] @ q)
+        loss[np.diff(layer.start) == 0] = 0.0
+        for s in _top(loss):
+            choices = mdp.choices(s)
+            best = choices.start + int(np.argmax(q[choices.start:choices.stop]))
+            found.append((float(loss[s]), t, s, float(occupancy[t][s]), best))
+        found = sorted(found, reverse=True)[:TOP]
+    return tuple(Diagnosis(mdp.states[s], t, visits, loss, _action_text(mdp, table.at(t), s), mdp.action(best))
+                 for loss, t, s, visits, best in found)
+
+
+def _initial(mdp: Mdp) -> F:
+    out = np.zeros(mdp.n_states)
+    for s, p in mdp.initial_distribution():
+        out[s] += float(p)
+    return out
+
+
+def _top(loss: F) -> list[int]:
+    """The (at most TOP) states of largest positive loss, largest first."""
+    k = min(TOP, len(loss))
+    candidates = np.argpartition(-loss, k - 1)[:k] if k < len(loss) else np.arange(len(loss))
+    ordered = candidates[np.argsort(-loss[candidates], kind="stable")]
+    return [int(s) for s in ordered if loss[s] > 0]
+
+
+def _diagnose_geometric(mdp: Mdp, fm: _FloatModel, tail: PolicyLayer, w_star: F) -> tuple[Diagnosis, ...]:
+    """Top terms d(s)·(V*(s) − Σ π₀ Q*(s, ·)), d the expected visits under π₀'s repeating layer."""
+    visits = _solve(fm.chain(tail).T.tocsr(), _initial(mdp), fm.beta, np.zeros(fm.n), LOOSE)
+    q = fm.q(w_star)
+    value, best = fm.greedy(q)
+    loss = visits * (value - fm.selector(tail) @ q)
+    loss[np.diff(tail.start) == 0] = 0.0
+    return tuple(Diagnosis(mdp.states[s], None, float(visits[s]), float(loss[s]), _action_text(mdp, tail, s),
+                           mdp.action(int(best[s]))) for s in _top(loss))
