@@ -90,7 +90,12 @@ def evaluate_policy(m: ExactModel, q: Quantity, policy: Policy, nature: int = -1
             layer = policy.at(t)
             w = [w[s] if q.stop[s] else (_apply(layer, s, qc) or Fraction(0)) for s in range(n)]
         return w
-    return _fixed_point(m, q, policy.at(0), nature)
+    # geometric: the last layer repeats for ever (a fixed point); earlier layers are steps before it
+    w = _fixed_point(m, q, policy.layers[-1], nature)
+    for layer in reversed(policy.layers[:-1]):
+        qc = _choice_values(m, q, _successor_values(q, w), nature, live)
+        w = [w[s] if q.stop[s] else (_apply(layer, s, qc) or Fraction(0)) for s in range(n)]
+    return w
 
 
 def _fixed_point(m: ExactModel, q: Quantity, layer: PolicyLayer, nature: int) -> Values:

@@ -203,3 +203,15 @@ def test_sound_enclosure_contains_exact_value(mdp, bits, horizon):
         e = evaluate_constraint(mdp, objective, policy, con, exact_mode=True).value
         b = evaluate_constraint(mdp, objective, policy, con, exact_mode=False)
         assert b.lo <= e <= b.hi, str(f)
+
+
+def test_per_step_policy_on_geometric_horizon_applies_early_layers():
+    """Guards a bug: the geometric evaluation used only the first layer of a per-step policy."""
+    mdp = build(2, [[{0: 1}, {1: 1}], [{1: 1}]], [[0, 1], [0]], [[0, 0], [0]], {"fatal": {1}, "goal": set()}, {0: 1})
+    stay, leave = PolicyLayer.deterministic(mdp, np.array([0, 2])), PolicyLayer.deterministic(mdp, np.array([1, 2]))
+    gamma = Fr(1, 2)
+    objective = Objective("r", None, gamma)
+    # step 0 leaves (reward 1), then the tail stays in s1 (reward 0): J = 1
+    assert evaluate_objective(mdp, objective, Policy((leave, stay)), exact_mode=True).value == 1
+    # step 0 stays, step 1 leaves (reward 1 discounted by γ), tail stays: J = γ
+    assert evaluate_objective(mdp, objective, Policy((stay, leave, stay)), exact_mode=True).value == gamma
