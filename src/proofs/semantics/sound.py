@@ -1,18 +1,82 @@
 """Sound float enclosures of `Quantity` values, for models too large for `Fraction`.
 
-Search is in floats; every reported number is an enclosure proved by rigorous interval
-arithmetic (`proofs.kernel.interval`):
-- bounded quantities: backward induction carried out on intervals [lo, hi] throughout;
+Search is in floats; every reported number is an enclosure proved either by rigorous interval
+arithmetic (`proofs.kernel.interval`) or by the a-priori error analysis below:
+
+- bounded optimum (`optimise` with a step bound, the fast path): ONE float backward induction
+  (a sparse matrix-vector product per step) and, beside it, a rigorous scalar bound e_t on the
+  distance between the float iterate and the exact value function; the result is V_0 ± e_0;
+- bounded policy value (`evaluate_policy`): backward induction on intervals [lo, hi] throughout;
 - geometric fixed points: float value iteration (untrusted) to a candidate W, then one sound
-  Bellman step T: if every component of T(W) − W lies in [a, b] then, T being monotone and a
-  β-contraction in the sup norm, the fixed point lies in [W + min(a,0)/(1−β), W + max(b,0)/(1−β)].
+  interval Bellman step T: if every component of T(W) − W lies in [a, b] then, T being monotone
+  and a β-contraction in the sup norm, the fixed point lies in [W + min(a,0)/(1−β), W + max(b,0)/(1−β)].
+  Where W comes from does not matter for soundness (`optimise` searches with the fast float
+  step below, `evaluate_policy` with interval midpoints).
 Credal models are not handled here (see `exact`).
+
+Soundness of the fast bounded optimum
+-------------------------------------
+IEEE 754 binary64, round to nearest, u = 2**-53, TINY = 2**-1073 (twice the smallest subnormal).
+Every scalar of the bound below is an exact `Fraction` (floats convert to `Fraction` exactly);
+the running bound is rounded UP to a float after each step (`_up`), so no scalar rounding
+needs an argument. Notation: a choice c has the successors j = 1..n_c, N = max_c n_c,
+γ_k = k·u/(1 − k·u).
+
+Exact recursion (the semantics of `episode.Quantity`, as the interval path computes it):
+W_L = g·[stop]; for t < L, W_t(s) = g(s) on stop states, 0 on a state without choices, else
+opt_{c∈s} Q_t(c) with Q_t(c) = r_c + Σ_j p_cj·y_t(t_cj) and y_t(s') = β·W_{t+1}(s') on non-stop
+s', (β + η)·g(s') on stop s' (there W_{t+1} = g).
+
+Float recursion: V_L = W_L (0/1, exact); ỹ(s') = fl(β̃·V_{t+1}(s')) on non-stop s' (no
+operation when β = 1), c̃·g(s') on stop s'; Q̃(c) = fl(r̃_c + Σ_j p̃_cj·ỹ(t_cj)) by one sparse
+matrix-vector product accumulating onto r̃ (any order of summation, FMA or not); V_t(s) =
+opt_{c∈s} Q̃(c) (max/min is exact), g(s) on stop states, 0 without choices. Here β̃ = fl(β),
+c̃ = fl(β + η), δβ = |β̃ − β| and ε_stop = |c̃ − (β + η)| exactly.
+
+Inputs. `_float_view` gives floats f of an exact vector x with a bound d_i ≥ |f_i − x_i|:
+when every |numerator| and denominator is below 2**53 both convert exactly and the IEEE
+division is correctly rounded, and |x_i| ≥ 2**-53 unless x_i = 0, so f_i is normal and
+|f_i − x_i| ≤ u·|f_i| (half an ulp); otherwise d_i is taken from `Rationals.enclosure`
+(max(hi − f, f − lo), each difference rounded up). For the probabilities, per choice:
+σ ≥ Σ_j |p̃_cj| (float row sums S_c of |p̃|, and Σ ≤ S_c/(1 − γ_{N−1}) by Higham (4.4)),
+D ≥ Σ_j |p̃_cj − p_cj| (u·σ, or the row sums of d bounded the same way), ρ = σ + D ≥ Σ_j |p_cj|.
+For the rewards R_abs = max_c |r̃_c| and R_err ≥ max_c |r̃_c − r_c|.
+
+One step. Let e_{t+1} ≥ max_s |V_{t+1}(s) − W_{t+1}(s)| (e_L = 0), M_V = max_s |V_{t+1}(s)|,
+M_y = max_s |ỹ(s)| (both computed exactly as float maxima).
+1. |ỹ(s') − y_t(s')| ≤ ε_y + |β|·e_{t+1} with ε_y = max(ε_stop, (u·|β̃| + δβ)·M_V + TINY)
+   (the product's rounding is ≤ u·|β̃V| + 2**-1075 with underflow; the ε_stop term only when
+   there are stop states, the second only when β ≠ 1; stop states have V = W exactly).
+2. Higham (3.5) with underflow (each product p̃ỹ may lose ≤ 2**-1075 more, additions are
+   exact in the subnormal range): |Q̃(c) − (r̃_c + Σ_j p̃_j ỹ_j)| ≤ γ_{N+1}·(R_abs + σ·M_y) + N·TINY.
+3. |Σ_j p̃_j ỹ_j − Σ_j p_j y_j| ≤ Σ|p̃_j − p_j|·|ỹ_j| + Σ|p_j|·|ỹ_j − y_j| ≤ D·M_y + ρ·(ε_y + |β|·e_{t+1}).
+4. |r̃_c − r_c| ≤ R_err, and |opt_c a_c − opt_c b_c| ≤ max_c |a_c − b_c| (stop states and
+   states without choices have error 0). Hence
+       e_t = R_err + γ_{N+1}·R_abs + (γ_{N+1}·σ + D)·M_y + N·TINY + ρ·ε_y + ρ·|β|·e_{t+1}
+   bounds max_s |V_t(s) − W_t(s)|; e_t is computed in `Fraction` and rounded up.
+The result is [fl(V_0 − e_0) one ulp down, fl(V_0 + e_0) one ulp up] (one rounding each,
+covered by the ulp), exactly g on stop states and 0 on states without choices. A non-finite
+float anywhere (overflow) abandons the fast path for the interval path.
+
+Policies. The greedy choice per state and step comes from the float Q̃ (ties to the lowest
+index); it is untrusted (only the value is an enclosure), as before. Consecutive equal layers
+share one `PolicyLayer`, and the layers share their ``start``/``probability`` arrays.
+
+Layout. When every state has at most k choices and k·n_states is at most twice the number of
+choices, the choices are laid out as a k × n_states table (choice i of state s in row i,
+missing choices as empty matrix rows with reward ∓inf that can never be optimal), so max and
+argmax are k elementwise vector operations; otherwise per-state segment reductions. The layout
+changes no number of the analysis (padding rows are never chosen; a state whose row is all
+padding has no choices and is set to 0).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -21,27 +85,32 @@ from proofs.kernel import interval as iv
 from proofs.policy.model import Policy, PolicyLayer
 from proofs.semantics.episode import Quantity
 from proofs.worldmodel.model import Mdp
+from proofs.worldmodel.numbers import Rationals
 
-__all__ = ["SoundModel", "Box", "evaluate_policy", "optimise"]
+__all__ = ["Box", "SoundModel", "evaluate_policy", "optimise"]
 
 F = npt.NDArray[np.float64]
 Box = tuple[F, F]
+IntArray = npt.NDArray[np.int64]
+
+_U = Fraction(1, 2**53)
+_TINY = Fraction(iv.TINY)
+_EXACT_INT = 2**53
+_PAD_RATIO = 2.0  # use the padded k × n layout when k·n_states <= _PAD_RATIO · n_choices
 
 
-@dataclass(frozen=True, eq=False)
-class SoundModel:
-    """Float enclosures of an `Mdp`'s probabilities, computed once per model."""
+# -- exact scalar helpers --------------------------------------------------------------------------
+def _gamma(k: int) -> Fraction:
+    """γ_k = k·u / (1 − k·u) (Higham), exactly."""
+    if k * _U >= 1:
+        raise ArithmeticError("rows too long for the error analysis")
+    return k * _U / (1 - k * _U)
 
-    mdp: Mdp
-    p_lo: F
-    p_hi: F
 
-    @classmethod
-    def of(cls, mdp: Mdp) -> SoundModel:
-        if mdp.probability is None:
-            raise ValueError("credal models are evaluated exactly")
-        lo, hi = mdp.probability.enclosure()
-        return cls(mdp, np.maximum(lo, 0.0), hi)
+def _up(x: Fraction) -> float:
+    """The least float >= x (x finite and non-negative in use)."""
+    f = float(x)  # int / int in Python is correctly rounded
+    return f if Fraction(f) >= x else math.nextafter(f, math.inf)
 
 
 def _frac_box(x: Fraction) -> tuple[float, float]:
@@ -50,6 +119,164 @@ def _frac_box(x: Fraction) -> tuple[float, float]:
     return (f, f) if Fraction(f) == x else (float(lo), float(hi))
 
 
+# -- float views of exact vectors ------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class _FloatView:
+    """Floats ``values`` of an exact vector x and a bound on ``|values − x|`` (module docstring).
+
+    ``error`` is None when every value is correctly rounded (|f − x| <= u·|f|); otherwise an
+    elementwise bound.
+    """
+
+    values: F
+    error: F | None
+
+    def max_error(self) -> Fraction:
+        """A bound on max_i |f_i − x_i|."""
+        if self.error is None:
+            return _U * Fraction(float(np.max(np.abs(self.values), initial=0.0)))
+        return Fraction(float(np.max(self.error, initial=0.0)))
+
+
+def _float_view(x: Rationals, floats: F | None = None) -> _FloatView:
+    f = x.floats() if floats is None else floats
+    if x.is_compact and (len(x) == 0 or (int(np.max(np.abs(x.num))) < _EXACT_INT
+                                         and int(np.max(x.den)) < _EXACT_INT)):
+        return _FloatView(f, None)
+    lo, hi = x.enclosure()
+    d = np.maximum(np.nextafter(hi - f, np.inf), np.nextafter(f - lo, np.inf))
+    return _FloatView(f, d)
+
+
+def _row_sum_bound(values: F, starts: IntArray, longest: int) -> Fraction:
+    """A bound on max over rows of the exact sum of the non-negative ``values`` of the row."""
+    sums = iv.segment_reduce(np.add, values, starts, 0.0)
+    top = Fraction(float(np.max(sums, initial=0.0)))
+    return top / (1 - _gamma(longest - 1)) if longest > 1 else top
+
+
+# -- the fast model: probabilities as a sparse matrix, once per model ------------------------------
+@dataclass(frozen=True, eq=False)
+class _Layout:
+    """Rows of the matrix (choices, possibly padded) and how choices map to them."""
+
+    n_rows: int
+    indptr: npt.NDArray[np.integer]
+    indices: npt.NDArray[np.integer]
+    data: F
+    width: int | None            # k of the padded k × n table, or None for the natural order
+    place: IntArray | None       # padded: the row of every choice
+    has_choice: npt.NDArray[np.bool_] | None  # None when every state has a choice
+
+
+@dataclass(frozen=True, eq=False)
+class _Fast:
+    layout: _Layout
+    longest: int       # N
+    sigma: Fraction    # σ >= Σ_j |p̃_cj| for every choice
+    slack: Fraction    # D >= Σ_j |p̃_cj − p_cj| for every choice
+
+    @property
+    def rho(self) -> Fraction:
+        return self.sigma + self.slack
+
+
+def _index_dtype(mdp: Mdp) -> type[np.integer]:
+    big = max(mdp.n_transitions, mdp.n_states, mdp.n_choices)
+    return np.int32 if big < 2**31 - 1 else np.int64
+
+
+def _layout(mdp: Mdp, p: F, padded: bool | None) -> _Layout:
+    idx = _index_dtype(mdp)
+    n, nc = mdp.n_states, mdp.n_choices
+    counts = np.diff(mdp.choice_start)
+    width = int(counts.max(initial=0))
+    has = counts > 0
+    has_choice = None if bool(np.all(has)) else has
+    if padded is None:
+        padded = width > 0 and width * n <= _PAD_RATIO * nc
+    if not padded or width == 0:
+        return _Layout(nc, mdp.row_start.astype(idx), mdp.target.astype(idx), p, None, None, has_choice)
+    from scipy.sparse import csr_matrix
+
+    starts = mdp.choice_start[:-1]
+    # choices in padded-row order: all first choices (by state), then all second choices, ...
+    order = np.concatenate([starts[counts > k] + k for k in range(width)])
+    local = np.arange(nc, dtype=np.int64) - np.repeat(starts, counts)
+    place = local * n + mdp.choice_state
+    natural = csr_matrix((p, mdp.target.astype(idx), mdp.row_start.astype(idx)), shape=(nc, n))
+    rows = natural[order]  # the rows in padded order, entries in their order
+    row_len = np.zeros(width * n, dtype=np.int64)
+    row_len[place[order]] = np.diff(rows.indptr)
+    indptr = np.zeros(width * n + 1, dtype=np.int64)
+    np.cumsum(row_len, out=indptr[1:])
+    return _Layout(width * n, indptr.astype(rows.indices.dtype), rows.indices, np.asarray(rows.data, dtype=np.float64),
+                   width, place, has_choice)
+
+
+def _fast_model(mdp: Mdp, padded: bool | None = None) -> _Fast:
+    assert mdp.probability is not None
+    view = _float_view(mdp.probability, mdp.float_probability)
+    lengths = np.diff(mdp.row_start)
+    longest = int(lengths.max(initial=0))
+    p_abs = view.values if float(np.min(view.values, initial=0.0)) >= 0 else np.abs(view.values)
+    sigma = _row_sum_bound(p_abs, mdp.row_start, longest)
+    if view.error is None:
+        slack = _U * sigma
+    else:
+        slack = _row_sum_bound(view.error, mdp.row_start, longest)
+    return _Fast(_layout(mdp, view.values, padded), longest, sigma, slack)
+
+
+@dataclass(frozen=True, eq=False)
+class SoundModel:
+    """Float views and enclosures of an `Mdp`'s probabilities, computed lazily once per model.
+
+    ``p_lo``/``p_hi`` enclose every probability (the interval path); ``fast`` is the sparse
+    matrix of float probabilities with the bounds of the module docstring (the fast path).
+    """
+
+    mdp: Mdp
+
+    @classmethod
+    def of(cls, mdp: Mdp) -> SoundModel:
+        if mdp.probability is None:
+            raise ValueError("credal models are evaluated exactly")
+        return cls(mdp)
+
+    @cached_property
+    def _enclosure(self) -> Box:
+        assert self.mdp.probability is not None
+        lo, hi = self.mdp.probability.enclosure()
+        return np.maximum(lo, 0.0), hi
+
+    @property
+    def p_lo(self) -> F:
+        return self._enclosure[0]
+
+    @property
+    def p_hi(self) -> F:
+        return self._enclosure[1]
+
+    @cached_property
+    def fast(self) -> _Fast:
+        return _fast_model(self.mdp)
+
+
+# -- sparse product --------------------------------------------------------------------------------
+def _matvec_add(layout: _Layout, x: F, out: F) -> None:
+    """out += P̃·x (one accumulation per row, onto out's value)."""
+    try:
+        from scipy.sparse import _sparsetools
+    except ImportError:  # pragma: no cover - private scipy module moved
+        from scipy.sparse import csr_matrix
+
+        out += csr_matrix((layout.data, layout.indices, layout.indptr), shape=(layout.n_rows, len(x))) @ x
+        return
+    _sparsetools.csr_matvec(layout.n_rows, len(x), layout.indptr, layout.indices, layout.data, x, out)
+
+
+# -- interval path (evaluation of policies, certification of fixed points, fallback) ---------------
 def _terminal(q: Quantity) -> Box:
     g = (q.stop & q.stop_value).astype(np.float64)
     return g, g.copy()
@@ -79,7 +306,9 @@ def _policy_box(layer: PolicyLayer, qc: Box, n: int) -> tuple[Box, npt.NDArray[n
 def _best_box(m: SoundModel, qc: Box, maximise: bool) -> Box:
     reduce = np.maximum if maximise else np.minimum
     starts = m.mdp.choice_start
-    return iv.segment_reduce(reduce, qc[0], starts), iv.segment_reduce(reduce, qc[1], starts)
+    lo: F = iv.segment_reduce(reduce, qc[0], starts).astype(np.float64, copy=False)
+    hi: F = iv.segment_reduce(reduce, qc[1], starts).astype(np.float64, copy=False)
+    return lo, hi
 
 
 def _keep_stops(q: Quantity, new: Box, old: Box) -> Box:
@@ -109,6 +338,11 @@ def evaluate_policy(m: SoundModel, q: Quantity, policy: Policy) -> Box:
 
 def optimise(m: SoundModel, q: Quantity, maximise: bool = True) -> tuple[Box, Policy]:
     """Enclosure of the optimum of the quantity, and a (float-greedy, untrusted) optimal policy."""
+    if q.steps is not None and q.steps > 0:
+        try:
+            return _bounded_optimum(m, m.fast, q, maximise)
+        except ArithmeticError:
+            pass  # overflow or rows too long for the analysis: the interval path below
     r = q.reward.enclosure()
     if q.steps is not None:
         w = _terminal(q)
@@ -123,7 +357,7 @@ def optimise(m: SoundModel, q: Quantity, maximise: bool = True) -> tuple[Box, Po
     def bellman(w: Box) -> Box:
         return _keep_stops(q, _best_box(m, _choice_box(m, q, w, r), maximise), _terminal(q))
 
-    box = _certified_fixed_point(q, bellman)
+    box = _certified_fixed_point(q, bellman, _float_search(m, q, maximise))
     mid = (box[0] + box[1]) / 2
     qc = _choice_box(m, q, (mid, mid), r)
     return box, Policy.stationary(_argbest(m, (qc[0] + qc[1]) / 2, maximise))
@@ -140,11 +374,170 @@ def _argbest(m: SoundModel, qc: F, maximise: bool) -> PolicyLayer:
     return PolicyLayer.deterministic(m.mdp, first.astype(np.int64))
 
 
-def _certified_fixed_point(q: Quantity, bellman, tol: float = 1e-12, max_iter: int = 100_000) -> Box:  # type: ignore[no-untyped-def]
+# -- the fast bounded optimum ----------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class _Step:
+    """What one float Bellman step needs of a quantity (see the module docstring)."""
+
+    reward: F                    # r̃ in the layout's row order (padding ∓inf)
+    beta: float                  # β̃
+    stop_y: F | None             # c̃·g on stop states (assigned into ỹ), None without stops
+    stop: npt.NDArray[np.bool_] | None
+    stop_v: F | None             # g on stop states
+    work: F                      # scratch for Q̃ (reused: a fresh buffer per step costs page faults)
+
+
+def _step_data(m: SoundModel, fast: _Fast, q: Quantity, maximise: bool) -> tuple[_Step, _FloatView]:
+    lay = fast.layout
+    view = _float_view(q.reward)
+    if lay.width is None:
+        reward = view.values.copy()
+    else:
+        reward = np.full(lay.n_rows, -np.inf if maximise else np.inf)
+        assert lay.place is not None
+        reward[lay.place] = view.values
+    stop = stop_y = stop_v = None
+    if q.has_stops:
+        stop = q.stop
+        g = (q.stop & q.stop_value).astype(np.float64)
+        stop_v = g[stop]
+        stop_y = float(q.beta + q.eta) * stop_v
+    return _Step(reward, float(q.beta), stop_y, stop, stop_v, np.empty_like(reward)), view
+
+
+def _float_step(m: SoundModel, fast: _Fast, step: _Step, v: F, maximise: bool,
+                want_choice: bool) -> tuple[F, F, IntArray | None]:
+    """One float Bellman step from V_{t+1} = v: (ỹ, V_t, greedy local choice index or None)."""
+    lay = fast.layout
+    y = v if step.beta == 1.0 else step.beta * v
+    if step.stop is not None:
+        if y is v:
+            y = v.copy()
+        y[step.stop] = step.stop_y
+    q = step.work
+    np.copyto(q, step.reward)
+    _matvec_add(lay, y, q)
+    n = m.mdp.n_states
+    choice: IntArray | None = None
+    if lay.width is not None:
+        table = q.reshape(lay.width, n)
+        best = np.max(table, axis=0) if maximise else np.min(table, axis=0)
+        if want_choice:
+            # priority width - k for a best choice k: the maximum picks the lowest index
+            small = np.int8 if lay.width < 127 else np.int32
+            rank = np.zeros(n, dtype=small)
+            hit = np.empty(n, dtype=bool)
+            tmp = np.empty(n, dtype=small)
+            for k in range(lay.width):
+                np.equal(table[k], best, out=hit)
+                np.multiply(hit, small(lay.width - k), out=tmp)
+                np.maximum(rank, tmp, out=rank)
+            choice = np.subtract(m.mdp.choice_start[:-1] + lay.width, rank, dtype=np.int64)
+    else:
+        reduce = np.maximum if maximise else np.minimum
+        best = iv.segment_reduce(reduce, q, m.mdp.choice_start, 0.0).astype(np.float64, copy=False)
+        if want_choice:
+            key = q if maximise else -q
+            key_best = best if maximise else -best
+            is_best = key >= np.repeat(key_best, np.diff(m.mdp.choice_start))
+            idx = np.arange(len(q))
+            first = iv.segment_reduce(np.minimum, np.where(is_best, idx, len(q)), m.mdp.choice_start, -1)
+            choice = first.astype(np.int64, copy=False)
+    if lay.has_choice is not None:
+        best[~lay.has_choice] = 0.0
+        if choice is not None:
+            choice[~lay.has_choice] = -1
+    if step.stop is not None:
+        best[step.stop] = step.stop_v
+    return y, best, choice
+
+
+def _abs_max(x: F) -> float:
+    """max |x_i| (exact; 0 for an empty x; nan propagates)."""
+    return float(max(np.max(x), -np.min(x))) if len(x) else 0.0
+
+
+def _bounded_optimum(m: SoundModel, fast: _Fast, q: Quantity, maximise: bool) -> tuple[Box, Policy]:
+    assert q.steps is not None
+    step, reward = _step_data(m, fast, q, maximise)
+    n = m.mdp.n_states
+    # the constant part of e_t (module docstring, step 4)
+    r_abs = Fraction(float(np.max(np.abs(reward.values), initial=0.0)))
+    gamma = _gamma(fast.longest + 1)
+    beta = abs(q.beta)
+    base = reward.max_error() + gamma * r_abs + fast.longest * _TINY
+    per_y = gamma * fast.sigma + fast.slack
+    rho = fast.rho
+    beta_err = abs(Fraction(step.beta) - q.beta)
+    eps_y_scale = _U * abs(Fraction(step.beta)) + beta_err if q.beta != 1 else None
+    eps_stop = abs(Fraction(float(q.beta + q.eta)) - (q.beta + q.eta)) if q.has_stops else Fraction(0)
+
+    v = _terminal(q)[0]
+    e = 0.0
+    shared_start = np.arange(n + 1, dtype=np.int64)
+    ones = Rationals(np.ones(n, dtype=np.int64), np.ones(n, dtype=np.int64))
+    layers: list[PolicyLayer] = []
+    last: IntArray | None = None
+    for _ in range(q.steps):
+        m_v = _abs_max(v)
+        y, v_new, choice = _float_step(m, fast, step, v, maximise, want_choice=True)
+        m_y = m_v if y is v else _abs_max(y)
+        if not (math.isfinite(m_y) and math.isfinite(m_v)):
+            raise ArithmeticError("overflow in the float iteration")
+        eps_y = eps_stop
+        if eps_y_scale is not None:
+            eps_y = max(eps_y, eps_y_scale * Fraction(m_v) + _TINY)
+        bound = base + per_y * Fraction(m_y) + rho * eps_y + rho * beta * Fraction(e)
+        e = _up(bound)
+        assert choice is not None
+        if last is not None and np.array_equal(choice, last):
+            layers.append(layers[-1])
+        elif fast.layout.has_choice is None:
+            layers.append(PolicyLayer(shared_start, choice, ones))
+        else:
+            layers.append(PolicyLayer.deterministic(m.mdp, choice))
+        last = choice
+        v = v_new
+    if not (math.isfinite(e) and bool(np.all(np.isfinite(v)))):
+        raise ArithmeticError("overflow in the float iteration")
+    lo = np.nextafter(v - e, -np.inf)
+    hi = np.nextafter(v + e, np.inf)
+    exact_states = np.zeros(n, dtype=bool) if fast.layout.has_choice is None else ~fast.layout.has_choice
+    if q.has_stops:
+        exact_states |= q.stop
+    lo = np.where(exact_states, v, lo)
+    hi = np.where(exact_states, v, hi)
+    layers.reverse()
+    return (lo, hi), Policy(tuple(layers))
+
+
+# -- geometric fixed points ------------------------------------------------------------------------
+def _float_search(m: SoundModel, q: Quantity, maximise: bool) -> Callable[[F], F] | None:
+    """The float Bellman operator of the optimum, for the (untrusted) fixed-point search."""
+    try:
+        fast = m.fast
+    except ArithmeticError:
+        return None
+    step, _ = _step_data(m, fast, q, maximise)
+
+    def search(w: F) -> F:
+        return _float_step(m, fast, step, w, maximise, want_choice=False)[1]
+
+    return search
+
+
+def _certified_fixed_point(q: Quantity, bellman, search: Callable[[F], F] | None = None,  # type: ignore[no-untyped-def]
+                           tol: float = 1e-12, max_iter: int = 100_000) -> Box:
+    """Search a candidate W (with `search`, else interval midpoints), then certify it with `bellman`."""
     w = _terminal(q)[0]
     for _ in range(max_iter):
-        lo, hi = bellman((w, w))
-        nxt = (lo + hi) / 2
+        if search is not None:
+            nxt = search(w)
+        else:
+            lo, hi = bellman((w, w))
+            nxt = (lo + hi) / 2
+        if not np.all(np.isfinite(nxt)):
+            break
         delta = float(np.max(np.abs(nxt - w), initial=0.0))
         w = nxt
         if delta <= tol * max(1.0, float(np.max(np.abs(w), initial=0.0))) * (1 - float(q.beta)):
