@@ -327,13 +327,15 @@ def evaluate_policy(m: SoundModel, q: Quantity, policy: Policy) -> Box:
             val = (np.where(defined, val[0], 0.0), np.where(defined, val[1], 0.0))
             w = _keep_stops(q, val, w)
         return w
-    layer = policy.at(0)
-
-    def bellman(w: Box) -> Box:
+    def apply(layer: PolicyLayer, w: Box, keep: Box) -> Box:
         val, defined = _policy_box(layer, _choice_box(m, q, w, r), n)
-        return _keep_stops(q, (np.where(defined, val[0], 0.0), np.where(defined, val[1], 0.0)), _terminal(q))
+        return _keep_stops(q, (np.where(defined, val[0], 0.0), np.where(defined, val[1], 0.0)), keep)
 
-    return _certified_fixed_point(q, bellman)
+    # the last layer repeats for ever (a certified fixed point); earlier layers are steps before it
+    w = _certified_fixed_point(q, lambda box: apply(policy.layers[-1], box, _terminal(q)))
+    for layer in reversed(policy.layers[:-1]):
+        w = apply(layer, w, w)
+    return w
 
 
 def optimise(m: SoundModel, q: Quantity, maximise: bool = True) -> tuple[Box, Policy]:

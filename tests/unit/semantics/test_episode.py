@@ -215,3 +215,11 @@ def test_per_step_policy_on_geometric_horizon_applies_early_layers():
     assert evaluate_objective(mdp, objective, Policy((leave, stay)), exact_mode=True).value == 1
     # step 0 stays, step 1 leaves (reward 1 discounted by γ), tail stays: J = γ
     assert evaluate_objective(mdp, objective, Policy((stay, leave, stay)), exact_mode=True).value == gamma
+
+
+def test_per_step_policy_on_geometric_horizon_enclosure_mode():
+    """The same bug guard for the float enclosure path."""
+    mdp = build(2, [[{0: 1}, {1: 1}], [{1: 1}]], [[0, 1], [0]], [[0, 0], [0]], {"fatal": {1}, "goal": set()}, {0: 1})
+    stay, leave = PolicyLayer.deterministic(mdp, np.array([0, 2])), PolicyLayer.deterministic(mdp, np.array([1, 2]))
+    box = evaluate_objective(mdp, Objective("r", None, Fr(1, 2)), Policy((stay, leave, stay)), exact_mode=False)
+    assert box.lo <= Fr(1, 2) <= box.hi and box.width < Fr(1, 10**9)
