@@ -144,3 +144,42 @@ def test_timeout_is_unknown_never_proved(proofs, tmp_path, timeout):
     out = proofs("prove", "--json", "--timeout", timeout, cwd=project)
     statuses = {r["status"] for r in results(out).values()}
     assert "proved" not in statuses and out.returncode == 3
+
+
+def copy_repository_project(tmp: Path) -> Path:
+    for folder in ("worldmodels", "policies", "obligations"):
+        shutil.copytree(ROOT / folder, tmp / folder)
+    (tmp / "pyproject.toml").write_text('[tool.proofs]\nobligations = "obligations"\ncertificates = "certificates"\n')
+    return tmp
+
+
+def test_repository_obligations_compose_into_safety_certificates(proofs, tmp_path):
+    project = copy_repository_project(tmp_path)
+    out = proofs("prove", "--json", "--jobs", "2", cwd=project)
+    assert out.returncode == 0, out.stdout
+    r = results(out)
+    assert r["careful.safe"]["status"] == "proved"
+    assert r["cliff.alignment"]["status"] == "refuted"
+    assert r["cliff.run-safe"]["status"] == "refuted"
+    direct = r["cliff.run-safe"]["values"]["direct"][0]
+    assert direct["value"] == {"lo": "1/10", "hi": "1/10"} and direct["holds"] is False
+    assert "reward hack" in proofs("explain", "cliff.alignment", cwd=project).stdout
+
+
+def test_check_rejects_a_composition_whose_premise_is_refuted(proofs, tmp_path):
+    project = copy_repository_project(tmp_path)
+    proofs("prove", cwd=project)
+    cert = project / "certificates" / "cliff.run-safe.json"
+    doc = json.loads(cert.read_text())
+    doc["status"] = "proved"
+    cert.write_text(json.dumps(doc))
+    bad = proofs("check", cwd=project)
+    assert bad.returncode == 1 and "cliff.run-safe.json" in bad.stdout and "composition step" in bad.stdout
+
+
+def test_check_rejects_missing_premise_certificate(proofs, tmp_path):
+    project = copy_repository_project(tmp_path)
+    proofs("prove", cwd=project)
+    (project / "certificates" / "careful.walk-policy.json").unlink()
+    bad = proofs("check", str(project / "certificates" / "careful.safe.json"), cwd=project)
+    assert bad.returncode == 1 and "careful.walk-policy.json" in bad.stdout and "missing" in bad.stdout

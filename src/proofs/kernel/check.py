@@ -129,10 +129,31 @@ class Checker:
         for pid in lemma.premises:
             premise = self.check_file(certificate_path(self.root, self.certificates, pid))
             premises[premise["statement"]["kind"]] = premise
+        if set(premises) != {"alignment", "policy"}:
+            raise CheckFailure("composition step: needs one alignment and one policy premise")
         if doc["status"] == "proved":
-            if set(premises) != {"alignment", "policy"}:
-                raise CheckFailure("composition step: needs one alignment and one policy premise")
             check_composition(lemma.id, premises["alignment"], premises["policy"])
             return
-        raise CheckFailure("composition step: a refuted safety certificate needs the direct evaluation "
-                           "checker, which this kernel does not have yet")
+        self._check_direct_violation(premises["alignment"], premises["policy"])
+
+    def _check_direct_violation(self, alignment: dict[str, Any], policy_doc: dict[str, Any]) -> None:
+        """A refuted safety certificate: re-evaluate Φ under π₀ and find a certain violation.
+
+        Uses the exact evaluation (or its sound float enclosure on large models) of
+        `proofs.semantics.evaluate`, which re-runs the episode semantics under the fixed policy.
+        """
+        from proofs.policy.load import load_policy
+        from proofs.semantics.evaluate import evaluate_constraint
+
+        a_lemma, _ = self._lemma(alignment)
+        p_lemma, p_file = self._lemma(policy_doc)
+        assert isinstance(a_lemma, AlignmentLemma) and isinstance(p_lemma, PolicyLemma)
+        assert p_file.objective is not None
+        mdp = self._model(policy_doc, p_file)
+        policy = load_policy(p_lemma.policy_path, mdp, allow_code=self.allow_code, horizon=p_file.objective.horizon)
+        for c in a_lemma.desirable:
+            value = evaluate_constraint(mdp, p_file.objective, policy, c)
+            if not c.comparison.holds(value.lo, c.threshold) and not c.comparison.holds(value.hi, c.threshold):
+                return
+        raise CheckFailure("direct evaluation step: no constraint of Φ is certainly violated by the policy, "
+                           "so the refuted verdict does not follow")

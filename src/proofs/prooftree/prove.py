@@ -141,14 +141,36 @@ def _write(plan: Plan, task: Task, doc: dict[str, Any], arrays: dict[str, Any]) 
 
 
 def _compose(plan: Plan, task: Task, done: dict[str, Outcome]) -> dict[str, Any]:
+    """Compose the premises; also evaluate Φ directly under π₀ as a cross-check (SPEC §5)."""
     premises = [done[p] for p in task.lemma.premises]  # type: ignore[union-attr]
+    engine = {"name": "composition", "version": __version__}
+    values: dict[str, Any] = {"premises": [p.id for p in premises], "direct": _direct(plan, task)}
+    violated = [row["constraint"] for row in values["direct"] if row["holds"] is False]
+    if violated:
+        return {"status": "refuted", "values": values, "engine": engine,
+                "reason": "direct evaluation: the policy violates " + ", ".join(violated)}
     failed = [p for p in premises if p.status != "proved"]
-    values = {"premises": [p.id for p in premises]}
     if not failed:
-        return {"status": "proved", "values": values, "engine": {"name": "composition", "version": __version__}}
+        return {"status": "proved", "values": values, "engine": engine}
     names = ", ".join(f"{p.id} ({p.status})" for p in failed)
-    return {"status": "unknown", "values": values, "reason": f"premise not proved: {names}",
-            "engine": {"name": "composition", "version": __version__}}
+    return {"status": "unknown", "values": values, "reason": f"premise not proved: {names}", "engine": engine}
+
+
+def _direct(plan: Plan, task: Task) -> list[dict[str, Any]]:
+    """Each constraint of the alignment premise's Φ evaluated under the policy premise's π₀."""
+    from proofs.semantics.evaluate import evaluate_constraint
+
+    kinds = {plan.tasks[p].lemma.kind: plan.tasks[p] for p in task.lemma.premises}  # type: ignore[union-attr]
+    alignment, policy = kinds.get("alignment"), kinds.get("policy")
+    if alignment is None or policy is None or policy.policy is None or policy.obligation.objective is None:
+        return []
+    rows = []
+    for c in alignment.lemma.desirable:  # type: ignore[union-attr]
+        value = evaluate_constraint(policy.mdp, policy.obligation.objective, policy.policy, c)
+        lo_ok, hi_ok = c.comparison.holds(value.lo, c.threshold), c.comparison.holds(value.hi, c.threshold)
+        rows.append({"constraint": str(c), "threshold": format_rational(c.threshold), "value": value.to_json(),
+                     "holds": lo_ok if lo_ok == hi_ok else None})
+    return rows
 
 
 def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | None = None,
