@@ -32,8 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-import os
-import tempfile
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from proofs.kernel.certificate import write_atomic
 from proofs.policy.model import Policy, PolicyLayer
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.numbers import Rationals, groups_sum_to_one
@@ -414,13 +413,5 @@ def write_policy_json(path: str | Path, mdp: Mdp, policy: Policy) -> None:
     write its behaviour only. Keys are sorted, so the output is deterministic.
     """
     text = json.dumps(policy_document(mdp, policy), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    target = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), text.encode("utf-8"))
 

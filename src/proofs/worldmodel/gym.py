@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -44,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from proofs.errors import InputError, InputErrors, Location
+from proofs.kernel.certificate import write_atomic
 from proofs.kernel.rational import format_rational
 
 __all__ = ["import_gym", "parse_kwargs", "simplest_between", "simplest_rational", "write_model_json"]
@@ -410,12 +409,4 @@ def write_model_json(doc: Mapping[str, Any], path: str | Path) -> None:
     States and actions keep their order (it is the model's order); output is deterministic.
     """
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    target = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), text.encode("utf-8"))
