@@ -183,3 +183,21 @@ def test_check_rejects_missing_premise_certificate(proofs, tmp_path):
     (project / "certificates" / "careful.walk-policy.json").unlink()
     bad = proofs("check", str(project / "certificates" / "careful.safe.json"), cwd=project)
     assert bad.returncode == 1 and "careful.walk-policy.json" in bad.stdout and "missing" in bad.stdout
+
+
+def test_check_rejects_a_certificate_swapped_between_lemmas(proofs, tmp_path):
+    project = make_project(tmp_path)
+    proofs("prove", cwd=project)
+    certs = project / "certificates"
+    (certs / "run.json").write_bytes((certs / "walk.json").read_bytes())
+    bad = proofs("check", cwd=project)
+    assert bad.returncode == 1 and "run.json" in bad.stdout and "swapped" in bad.stdout
+
+
+def test_check_rejects_a_changed_epsilon(proofs, tmp_path):
+    project = make_project(tmp_path)
+    proofs("prove", cwd=project)
+    obligation = project / "obligations" / "cliff.toml"
+    obligation.write_text(obligation.read_text().replace('epsilon = "0.1"', 'epsilon = "0.01"', 1))
+    bad = proofs("check", cwd=project)
+    assert bad.returncode == 1 and "walk.json" in bad.stdout and "statement" in bad.stdout

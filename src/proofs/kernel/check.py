@@ -58,6 +58,9 @@ class Checker:
 
     def _check(self, path: Path, doc: dict[str, Any]) -> None:
         lemma, obligation = self._lemma(doc)
+        if path.name != f"{lemma.id}.json":
+            raise CheckFailure(f"binding step: the file is named {path.name!r} but certifies lemma {lemma.id!r} "
+                               "(a certificate swapped between lemmas)")
         if doc.get("statement") != statement_of(lemma, obligation.objective):
             raise CheckFailure("statement step: the certificate's statement differs from the obligation "
                                f"{doc['lemma'].get('obligation')!r} (it changed since the proof)")
