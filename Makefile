@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: test prove check bench lint clean
+.PHONY: test prove check bench lint typecheck clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src/proofs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -92,7 +92,8 @@ def read_certificate(path: Path) -> dict[str, Any]:
 def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> str:
     """Write witness vectors as a compressed .npz, atomically; return its SHA-256."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in sorted(arrays.items())})
+    named: dict[str, Any] = {k: np.asarray(v) for k, v in sorted(arrays.items())}
+    np.savez_compressed(buffer, **named)
     data = buffer.getvalue()
     write_atomic(path, data)
     return sha256_bytes(data)

@@ -16,6 +16,8 @@ the subtraction's own rounding cannot cross the true value.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -27,8 +29,8 @@ TINY = 2.0**-1073
 
 
 def segment_reduce(
-    ufunc: np.ufunc, values: npt.NDArray[np.generic], starts: npt.NDArray[np.int64], empty: float = 0
-) -> npt.NDArray[np.generic]:
+    ufunc: np.ufunc, values: npt.NDArray[Any], starts: npt.NDArray[np.int64], empty: float = 0
+) -> npt.NDArray[Any]:
     """``ufunc.reduce`` over each segment ``values[starts[i]:starts[i+1]]``; ``empty`` for empty ones.
 
     (``ufunc.reduceat`` alone returns a neighbouring element for an empty segment.)

@@ -11,7 +11,7 @@ from typing import Any
 
 import networkx as nx
 
-from proofs.errors import InputError, InputErrors, ProofsError
+from proofs.errors import InputError, InputErrors, Location, ProofsError
 from proofs.spec.obligation import (
     AlignmentLemma,
     CertificateLemma,
@@ -71,7 +71,7 @@ def make_plan(root: Path, paths: list[Path], *, allow_code: bool = False) -> Pla
     settings = read_settings(root / "pyproject.toml")
     files_in = paths or discover(root, settings)
     if not files_in:
-        raise InputError(root / settings.obligations, "no obligation files found",
+        raise InputError(Location(root / settings.obligations), "no obligation files found",
                          "Add obligations/*.toml or name the files to prove")
     files = load_obligations(files_in)
     errors: list[InputError] = []

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,8 +27,8 @@ _FLOAT_EXACT = 2**53
 class Rationals:
     """An immutable vector of exact rationals ``num[i] / den[i]`` with ``den[i] > 0``."""
 
-    num: npt.NDArray[np.generic]
-    den: npt.NDArray[np.generic]
+    num: npt.NDArray[Any]
+    den: npt.NDArray[Any]
 
     def __post_init__(self) -> None:
         if self.num.shape != self.den.shape or self.num.ndim != 1:
@@ -143,7 +144,8 @@ def groups_sum_to_one(values: Rationals, starts: npt.NDArray[np.int64]) -> npt.N
             scaled = values.num * (np.int64(common) // values.den)
             scaled = np.where(np.repeat(small, np.diff(starts)), scaled, 0)
             sums = segment_reduce(np.add, scaled, starts, 0)
-            return (sums == common) & small & ~empty
+            exact_one: npt.NDArray[np.bool_] = (sums == common) & small & ~empty
+            return exact_one
     fr = values.fractions()
     bounds = starts.tolist()
     return np.array(
