@@ -201,3 +201,16 @@ def test_check_rejects_a_changed_epsilon(proofs, tmp_path):
     obligation.write_text(obligation.read_text().replace('epsilon = "0.1"', 'epsilon = "0.01"', 1))
     bad = proofs("check", cwd=project)
     assert bad.returncode == 1 and "walk.json" in bad.stdout and "statement" in bad.stdout
+
+
+def test_editing_one_model_reproves_exactly_its_dependents(proofs, tmp_path):
+    project = copy_repository_project(tmp_path)
+    shutil.copy(project / "worldmodels" / "cliff.toml", project / "worldmodels" / "cliff-b.toml")
+    careful = project / "obligations" / "cliff-careful.toml"
+    careful.write_text(careful.read_text().replace("../worldmodels/cliff.toml", "../worldmodels/cliff-b.toml"))
+    assert proofs("prove", cwd=project).returncode == 0
+    model = project / "worldmodels" / "cliff-b.toml"
+    model.write_text(model.read_text() + "# edited\n")
+    again = results(proofs("prove", "--json", cwd=project))
+    redone = {i for i, r in again.items() if r["action"] != "re-used"}
+    assert redone == {"careful.alignment", "careful.walk-policy", "careful.safe"}

@@ -17,17 +17,26 @@ from pathlib import Path
 from typing import Any
 
 from proofs.errors import CheckFailure, ProofsError
-from proofs.kernel.certificate import read_arrays, read_certificate, relative, sha256_files
+from proofs.kernel.certificate import read_arrays, read_certificate, relative, sha256_bytes, sha256_files
 from proofs.kernel.statement import statement_of
 from proofs.spec.obligation import (
     AlignmentLemma, CertificateLemma, Lemma, ObligationFile, PolicyLemma, read_obligation_file,
 )
 
-__all__ = ["Checker", "certificate_path"]
+__all__ = ["Checker", "certificate_path", "premise_hashes"]
 
 
 def certificate_path(root: Path, certificates: Path, lemma_id: str) -> Path:
     return root / certificates / f"{lemma_id}.json"
+
+
+def premise_hashes(root: Path, certificates: Path, premises: tuple[str, ...]) -> dict[str, str]:
+    """SHA-256 of each premise's certificate file ("missing" when there is none)."""
+    out = {}
+    for pid in premises:
+        path = certificate_path(root, certificates, pid)
+        out[pid] = sha256_bytes(path.read_bytes()) if path.is_file() else "missing"
+    return out
 
 
 @dataclass
@@ -126,6 +135,13 @@ class Checker:
     def _check_composition(self, doc: dict[str, Any], lemma: CertificateLemma) -> None:
         from proofs.kernel.rules import check_composition
 
+        recorded = doc.get("inputs", {}).get("premises") or {}
+        for pid, actual in premise_hashes(self.root, self.certificates, lemma.premises).items():
+            where = relative(certificate_path(self.root, self.certificates, pid), self.root)
+            if actual == "missing" and not (recorded.get(pid) == "missing" and doc["status"] == "unknown"):
+                raise CheckFailure(f"input step: the premise certificate {where} is missing")
+            if recorded.get(pid) != actual:
+                raise CheckFailure(f"input step: the premise certificate {where} changed since the composition")
         if doc["status"] == "unknown":
             return
         premises = {}

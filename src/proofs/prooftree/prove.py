@@ -21,7 +21,7 @@ from typing import Any
 from proofs import __version__
 from proofs.errors import CheckFailure
 from proofs.kernel.certificate import FORMAT, dump, relative, sha256_files, write_arrays, write_atomic
-from proofs.kernel.check import Checker, certificate_path
+from proofs.kernel.check import Checker, certificate_path, premise_hashes
 from proofs.kernel.rational import format_rational
 from proofs.kernel.statement import objective_data, statement_of
 from proofs.prooftree.plan import Plan, Task
@@ -52,6 +52,8 @@ def _inputs(plan: Plan, task: Task) -> dict[str, Any]:
     if f.worldmodel_path is not None and task.lemma.kind != "certificate":
         inputs["worldmodel"] = {"path": relative(f.worldmodel_path, plan.root),
                                 "sha256": sha256_files(model_files(f.worldmodel_path), plan.root)}
+    if task.lemma.kind == "certificate":
+        inputs["premises"] = premise_hashes(plan.root, plan.settings.certificates, task.lemma.premises)  # type: ignore[union-attr]
     if task.policy is not None:
         assert f.objective is not None
         inputs["policy"] = {"table_sha256": policy_hash(task.mdp, task.policy, f.objective.horizon)}
