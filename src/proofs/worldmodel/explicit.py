@@ -19,7 +19,14 @@ import numpy.typing as npt
 from proofs.errors import Location
 from proofs.worldmodel.arith import add, group_dot
 from proofs.worldmodel.build import INIT_LABEL, assemble_mdp
-from proofs.worldmodel.explicit_side import Dialect, Header, read_header, read_labels, read_rewards
+from proofs.worldmodel.explicit_side import (
+    Dialect,
+    Header,
+    read_header,
+    read_labels,
+    read_rewards,
+    report_table,
+)
 from proofs.worldmodel.fastread import Table, read_table
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.numbers import Rationals
@@ -81,7 +88,10 @@ def read_explicit(path: Path) -> Mdp:
     """
     problems = Problems(str(path))
     header, table = _read_rows(path)
-    _report_table(table, path, problems, "source choice target probability")
+    columns = "source choice target probability"
+    report_table(table, path, problems, f"expected the columns {columns}, found {{n}} values",
+                 "Write one entry per line with exactly these columns",
+                 "Write indices as non-negative integers and probabilities as exact numbers")
     structure = _structure(table, header, path, problems)
     if structure is None:
         problems.raise_if_any()
@@ -119,25 +129,6 @@ def _read_rows(path: Path) -> tuple[Header, Table]:
     header = read_header(data, path)
     kinds = header.dialect.tra_kinds
     return header, read_table(data, header.offset, header.next_line, kinds, header.dialect is Dialect.PRISM)
-
-
-def _report_table(table: Table, path: Path, problems: Problems, columns: str) -> None:
-    for row in table.bad_rows:
-        problems.add(
-            "malformed row",
-            Location(path, line=row.line),
-            f"expected the columns {columns}, found {row.n_tokens} values",
-            "Write one entry per line with exactly these columns",
-        )
-    problems.count_more("malformed row", table.n_bad_rows - len(table.bad_rows))
-    for token in table.bad_tokens:
-        problems.add(
-            "malformed number",
-            Location(path, line=token.line),
-            f"column {token.column}: {token.text!r} {token.reason}",
-            "Write indices as non-negative integers and probabilities as exact numbers",
-        )
-    problems.count_more("malformed number", table.n_bad_tokens - len(table.bad_tokens))
 
 
 def _structure(table: Table, header: Header, path: Path, problems: Problems) -> _Structure | None:

@@ -20,7 +20,7 @@ from proofs.worldmodel.fastread import Kind, Table, read_table
 from proofs.worldmodel.numbers import Rationals
 from proofs.worldmodel.validate import Problems
 
-__all__ = ["Dialect", "Header", "read_header", "read_labels", "read_rewards", "reward_files"]
+__all__ = ["Dialect", "Header", "read_header", "read_labels", "read_rewards", "report_table", "reward_files"]
 
 IntArray = npt.NDArray[np.int64]
 _REWARD_SUFFIXES = {"srew": "state", "transrew": "transition", "trew": "transition"}
@@ -250,23 +250,24 @@ def _reward_table(
         _check_reward_header(file, line, tokens, n_states, len(table) + table.n_bad_rows, problems)
     else:
         table = read_table(data, 0, 1, kinds)
+    report_table(table, file, problems, f"expected {len(kinds)} values, found {{n}}",
+                 "Write one reward per line", "Write rewards as exact numbers such as 0.5 or 1/3")
+    return table
+
+
+def report_table(
+    table: Table, path: Path, problems: Problems, row_problem: str, row_fix: str, number_fix: str
+) -> None:
+    """Report a table's malformed rows (``row_problem`` with ``{n}`` for the values found) and
+    malformed numbers, and how many more of each there were."""
     for row in table.bad_rows:
-        problems.add(
-            "malformed row",
-            Location(file, line=row.line),
-            f"expected {len(kinds)} values, found {row.n_tokens}",
-            "Write one reward per line",
-        )
+        where = Location(path, line=row.line)
+        problems.add("malformed row", where, row_problem.format(n=row.n_tokens), row_fix)
     for token in table.bad_tokens:
-        problems.add(
-            "malformed number",
-            Location(file, line=token.line),
-            f"column {token.column}: {token.text!r} {token.reason}",
-            "Write rewards as exact numbers such as 0.5 or 1/3",
-        )
+        problems.add("malformed number", Location(path, line=token.line),
+                     f"column {token.column}: {token.text!r} {token.reason}", number_fix)
     problems.count_more("malformed row", table.n_bad_rows - len(table.bad_rows))
     problems.count_more("malformed number", table.n_bad_tokens - len(table.bad_tokens))
-    return table
 
 
 def _check_reward_header(
