@@ -39,7 +39,7 @@ def test_eval_csv_policy_and_geometric_horizon(proofs):
 
 @pytest.mark.parametrize("args, fragment", [
     (["show", "worldmodels/missing.toml"], "missing.toml"),
-    (["eval", "worldmodels/cliff.toml", "--objective", "nope,horizon=3"], "reward structure 'nope'"),
+    (["eval", "worldmodels/cliff.toml", "--objective", "nope,horizon=3"], "unknown reward structure \"nope\""),
     (["eval", "worldmodels/cliff.toml", "--objective", "progress,horizon=3", "--property", 'P<=0.1 [ F "lava" ]'],
      "lava"),
     (["eval", "worldmodels/cliff.toml", "--objective", "progress,horizon=3", "--property", "P<=0.1 [ F U ]"],

@@ -172,7 +172,7 @@ class Checker:
         policy = load_policy(p_lemma.policy_path, mdp, allow_code=self.allow_code, horizon=p_file.objective.horizon)
         for c in a_lemma.desirable:
             value = evaluate_constraint(mdp, p_file.objective, policy, c)
-            if not c.comparison.holds(value.lo, c.threshold) and not c.comparison.holds(value.hi, c.threshold):
+            if c.comparison.decide(value.lo, value.hi, c.threshold) is False:
                 return
         raise CheckFailure("direct evaluation step: no constraint of Φ is certainly violated by the policy, "
                            "so the refuted verdict does not follow")

@@ -169,9 +169,8 @@ def _direct(plan: Plan, task: Task) -> list[dict[str, Any]]:
     rows = []
     for c in alignment.lemma.desirable:  # type: ignore[union-attr]
         value = evaluate_constraint(policy.mdp, policy.obligation.objective, policy.policy, c)
-        lo_ok, hi_ok = c.comparison.holds(value.lo, c.threshold), c.comparison.holds(value.hi, c.threshold)
         rows.append({"constraint": str(c), "threshold": format_rational(c.threshold), "value": value.to_json(),
-                     "holds": lo_ok if lo_ok == hi_ok else None})
+                     "holds": c.comparison.decide(value.lo, value.hi, c.threshold)})
     return rows
 
 

@@ -17,18 +17,12 @@ def evaluate_model(model: Path, objective_text: str, policy_spec: str | None, pr
     from proofs.policy.load import load_policy
     from proofs.semantics.evaluate import evaluate_constraint, evaluate_objective, optimal
     from proofs.spec.parse import parse_constraint
-    from proofs.spec.resolve import check_names
+    from proofs.spec.resolve import check_names, check_objective
     from proofs.worldmodel.load import load_mdp
 
     mdp = load_mdp(model, format)
     objective = parse_objective(objective_text, Location("--objective"))
-    errors = []
-    if objective.reward not in mdp.rewards:
-        from proofs.errors import InputError
-
-        errors.append(InputError(Location("--objective"),
-                                 f"reward structure {objective.reward!r} is not in {mdp.source}",
-                                 f"Use one of: {', '.join(sorted(mdp.rewards)) or 'none defined'}"))
+    errors = check_objective(objective, mdp, Location("--objective"))
     constraints = []
     for i, text in enumerate(properties):
         where = Location("--property", key=str(i + 1))
@@ -46,10 +40,8 @@ def evaluate_model(model: Path, objective_text: str, policy_spec: str | None, pr
     rows = []
     for c in constraints:
         value = evaluate_constraint(mdp, objective, policy, c)
-        lo_ok = c.comparison.holds(value.lo, c.threshold)
-        hi_ok = c.comparison.holds(value.hi, c.threshold)
         rows.append({"constraint": str(c), "threshold": format_rational(c.threshold),
-                     "value": value.to_json(), "holds": lo_ok if lo_ok == hi_ok else None})
+                     "value": value.to_json(), "holds": c.comparison.decide(value.lo, value.hi, c.threshold)})
     return {"model": str(model), "objective": str(objective), "policy": policy_name,
             "j_policy": j.to_json(), "j_star": best.value.to_json(), "gap": (best.value - j).to_json(),
             "constraints": rows}

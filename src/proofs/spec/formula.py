@@ -32,6 +32,13 @@ class Comparison(Enum):
         """True for ``<=``/``<``: the quantity must stay low, so its worst case is the highest."""
         return self in (Comparison.LE, Comparison.LT)
 
+    def decide(self, lo: Fraction, hi: Fraction, threshold: Fraction) -> bool | None:
+        """Whether a value known only to lie in [lo, hi] satisfies the comparison: True or False
+        when every value of the interval agrees (the comparison is monotone, so the two ends
+        decide), None when the interval straddles the threshold."""
+        at_lo, at_hi = self.holds(lo, threshold), self.holds(hi, threshold)
+        return at_lo if at_lo == at_hi else None
+
     def holds(self, value: Fraction, threshold: Fraction) -> bool:
         return {
             Comparison.LE: value <= threshold,
