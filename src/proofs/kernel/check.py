@@ -47,6 +47,7 @@ class Checker:
     certificates: Path = Path("certificates")
     allow_code: bool = False
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)
+    models: dict[tuple[Path, str], Any] = field(default_factory=dict)  # (path, SHA-256) -> Mdp, read once
 
     def check_file(self, path: Path) -> dict[str, Any]:
         """Check one certificate file; return its document when accepted."""
@@ -110,7 +111,10 @@ class Checker:
             raise CheckFailure(f"input step: world model {relative(obligation.worldmodel_path, self.root)} "
                                f"has SHA-256 {actual[:16]}…, the certificate was made for "
                                f"{str(recorded.get('sha256'))[:16]}…")
-        return load_mdp(obligation.worldmodel_path)
+        key = (obligation.worldmodel_path, actual)
+        if key not in self.models:
+            self.models[key] = load_mdp(obligation.worldmodel_path)
+        return self.models[key]
 
     def _check_policy(self, path: Path, doc: dict[str, Any], lemma: PolicyLemma,
                       obligation: ObligationFile, mdp: Any) -> None:
