@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
+
 from proofs.policy.model import Policy, PolicyLayer
 from proofs.semantics.episode import Quantity
 from proofs.semantics.linear import solve_sparse
@@ -183,8 +185,6 @@ def optimise(m: ExactModel, q: Quantity, maximise: bool = True, nature: int = -1
 def _greedy(m: ExactModel, q: Quantity, w: Values, qc: dict[int, Fraction],
             better: Callable[[Fraction, Fraction], bool], keep: PolicyLayer | None = None) -> tuple[Values, PolicyLayer]:
     """Best choice per live state (ties: keep the current choice, else the lowest index)."""
-    import numpy as np
-
     n = m.mdp.n_states
     best = np.full(n, -1, dtype=np.int64)
     new_w = list(w)
