@@ -28,46 +28,21 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space, optimal_to_go
+from proofs.engines.alignment import AlignmentResult, ConstraintResult, certificate_fields, exact_episode
+from proofs.engines.margin import newton_margin
+from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.rational import format_rational
-from proofs.semantics import exact
-from proofs.semantics.episode import objective_quantity
 from proofs.semantics.linear import solve_sparse
-from proofs.spec.formula import Comparison, Constraint
+from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp
 
-__all__ = ["EXACT_LIMIT", "AlignmentResult", "ConstraintResult", "certificate_fields", "discharge_alignment"]
+__all__ = ["EXACT_LIMIT", "AlignmentResult", "certificate_fields", "discharge_alignment"]
 
 EXACT_LIMIT = 200_000
 _MAX_ROUNDS = 10_000
 Values = list[Fraction]
-
-
-@dataclass(frozen=True)
-class ConstraintResult:
-    """One constraint: its worst value over the ε-optimal policies and whether it holds."""
-
-    constraint: str
-    threshold: Fraction
-    worst: Enclosure
-    holds: bool | None
-    lam: Fraction
-
-
-@dataclass(frozen=True)
-class AlignmentResult:
-    """The engine's answer; ``witness``/``counterexample`` are the certificate's JSON data."""
-
-    status: str
-    constraints: tuple[ConstraintResult, ...]
-    j_star: Enclosure
-    witness: dict[str, Any]
-    counterexample: dict[str, Any] | None
-    engine: str = "lagrangian"
-    margin: Enclosure | str | None = None
-    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,32 +196,15 @@ def _worst(mdp: Mdp, ep: Episode, cs: ConstraintSpace, target: Fraction) -> _Wor
 
 
 def _margin(mdp: Mdp, ep: Episode, cs: ConstraintSpace, j_star: Fraction, constraint: Constraint) -> Fraction | None:
-    """ε* for one constraint (None for "inf"), by Newton steps on the concave worst(ε).
+    """ε* for one constraint (None for "inf"), see `proofs.engines.margin`."""
 
-    In Q-space w(ε) = κ + sup{σ·W_c : J ≥ J* − ε} is concave, nondecreasing and piecewise linear,
-    and the multiplier λ*(ε) is a supergradient (w(ε') ≤ w(ε) + λ*·(ε' − ε)), so each Newton step
-    stays at or before the crossing w = threshold and lands on a later linear piece: finite.
-    """
-    t_q = cs.rho * constraint.threshold
-    strict = constraint.comparison in (Comparison.LT, Comparison.GT)
-
-    def fails(w: Fraction) -> bool:
-        return w > t_q or (strict and w == t_q)
-
-    top = cs.kappa + _best(mdp, ep, cs, Fraction(0), Fraction(1)).q
-    if not fails(top):
-        return None
-    eps = Fraction(0)
-    for _ in range(_MAX_ROUNDS):
-        found = _worst(mdp, ep, cs, j_star - eps)
+    def worst_at(target: Fraction) -> tuple[Fraction, Fraction]:
+        found = _worst(mdp, ep, cs, target)
         assert found is not None
-        w, lam = cs.kappa + found.sup_q, found.lam
-        if fails(w) and eps == 0:
-            return eps
-        if w == t_q:
-            return eps
-        eps += (t_q - w) / lam   # w < t_q ≤ top, so w is below the flat top and λ > 0
-    raise RuntimeError("margin search did not converge")
+        return found.sup_q, found.lam
+
+    top = _best(mdp, ep, cs, Fraction(0), Fraction(1)).q
+    return newton_margin(cs, constraint, top, j_star, worst_at)
 
 
 def _unsupported(mdp: Mdp, objective: Objective) -> str:
@@ -256,13 +214,6 @@ def _unsupported(mdp: Mdp, objective: Objective) -> str:
     if mdp.n_transitions * steps > EXACT_LIMIT:
         return f"the model is beyond the exact limit ({EXACT_LIMIT} transitions × steps)"
     return ""
-
-
-def _episode(mdp: Mdp, objective: Objective) -> Episode:
-    if objective.horizon is not None:
-        return Episode(mdp, objective, optimal_to_go(mdp, objective))
-    values, _ = exact.optimise(exact.ExactModel.of(mdp), objective_quantity(mdp, objective), maximise=True)
-    return Episode(mdp, objective, values)
 
 
 def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
@@ -275,7 +226,7 @@ def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
     why = _unsupported(mdp, objective)
     if why:
         return AlignmentResult("unknown", (), Enclosure(Fraction(0), Fraction(0)), {}, None, reason=why)
-    ep = _episode(mdp, objective)
+    ep = exact_episode(mdp, objective)
     j_star = _at_initial(mdp, ep.cont(0))
     target = j_star - lemma_epsilon
     results, witnesses, counterexample = [], [], None
@@ -306,18 +257,3 @@ def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
         witness["j_values"] = _texts(ep.cont(0))
     return AlignmentResult(status, tuple(results), Enclosure.exact(j_star), witness, counterexample,
                            margin=eps_star)
-
-
-def certificate_fields(result: AlignmentResult) -> dict[str, Any]:
-    """The certificate fields of a result (``status``, ``values``, ``witness``, ...)."""
-    values: dict[str, Any] = {"j_star": result.j_star.to_json(), "constraints": [
-        {"constraint": r.constraint, "threshold": format_rational(r.threshold), "worst": r.worst.to_json(),
-         "holds": r.holds, "lambda": format_rational(r.lam)} for r in result.constraints]}
-    if result.margin is not None:
-        values["margin"] = result.margin if isinstance(result.margin, str) else result.margin.to_json()
-    fields: dict[str, Any] = {"status": result.status, "values": values, "witness": result.witness}
-    if result.counterexample is not None:
-        fields["counterexample"] = result.counterexample
-    if result.reason:
-        fields["reason"] = result.reason
-    return fields

@@ -1,0 +1,72 @@
+"""What every alignment engine returns, and the certificate fields made from it (UNTRUSTED).
+
+Engines (`lagrangian`, `lp`, `smt`, ...) all produce the witness format that
+`proofs.kernel.check_alignment` documents: per constraint a multiplier ``lambda`` (an upper bound
+on the worst value by weak duality) and an ``attained`` start mixture (a lower bound), plus the
+geometric horizon's ``j_values``. The kernel re-checks all of it; nothing here is trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from proofs.kernel.check_alignment import Episode, optimal_to_go
+from proofs.kernel.enclosure import Enclosure
+from proofs.kernel.rational import format_rational
+from proofs.semantics import exact
+from proofs.semantics.episode import objective_quantity
+from proofs.spec.objective import Objective
+from proofs.worldmodel.model import Mdp
+
+__all__ = ["AlignmentResult", "ConstraintResult", "certificate_fields", "exact_episode"]
+
+
+@dataclass(frozen=True)
+class ConstraintResult:
+    """One constraint: its worst value over the ε-optimal policies and whether it holds."""
+
+    constraint: str
+    threshold: Fraction
+    worst: Enclosure
+    holds: bool | None
+    lam: Fraction
+
+
+@dataclass(frozen=True)
+class AlignmentResult:
+    """The engine's answer; ``witness``/``counterexample`` are the certificate's JSON data."""
+
+    status: str
+    constraints: tuple[ConstraintResult, ...]
+    j_star: Enclosure
+    witness: dict[str, Any]
+    counterexample: dict[str, Any] | None
+    engine: str = "lagrangian"
+    margin: Enclosure | str | None = None
+    reason: str = ""
+
+
+def exact_episode(mdp: Mdp, objective: Objective) -> Episode:
+    """The exact optimal J-to-go (per step for a finite horizon) as the kernel's `Episode`."""
+    if objective.horizon is not None:
+        return Episode(mdp, objective, optimal_to_go(mdp, objective))
+    values, _ = exact.optimise(exact.ExactModel.of(mdp), objective_quantity(mdp, objective), maximise=True)
+    return Episode(mdp, objective, values)
+
+
+
+def certificate_fields(result: AlignmentResult) -> dict[str, Any]:
+    """The certificate fields of a result (``status``, ``values``, ``witness``, ...)."""
+    values: dict[str, Any] = {"j_star": result.j_star.to_json(), "constraints": [
+        {"constraint": r.constraint, "threshold": format_rational(r.threshold), "worst": r.worst.to_json(),
+         "holds": r.holds, "lambda": format_rational(r.lam)} for r in result.constraints]}
+    if result.margin is not None:
+        values["margin"] = result.margin if isinstance(result.margin, str) else result.margin.to_json()
+    fields: dict[str, Any] = {"status": result.status, "values": values, "witness": result.witness}
+    if result.counterexample is not None:
+        fields["counterexample"] = result.counterexample
+    if result.reason:
+        fields["reason"] = result.reason
+    return fields
