@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from proofs.engines.claims import claim, round_outward
 from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, at_initial, step
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.rational import format_rational
@@ -169,25 +170,6 @@ def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fr
 
 
 # -- claims ------------------------------------------------------------------------------------
-def _round(x: Fraction, up: bool, digits: int = 15) -> Fraction:
-    """x rounded outward to `digits` significant decimal digits."""
-    if x == 0:
-        return x
-    scale = Fraction(10) ** (math.floor(math.log10(abs(float(x)))) - digits + 1)
-    k = x / scale
-    return (math.ceil(k) if up else math.floor(k)) * scale
-
-
-def _claim(bound: Enclosure) -> Enclosure:
-    """A float-derived bound widened by twice its width each side, rounded outward.
-
-    Another machine's float sums may differ in their last bits, within the proved error: its
-    kernel's bound then still lies inside this claim.
-    """
-    width = bound.hi - bound.lo
-    return Enclosure(_round(bound.lo - 2 * width, up=False), _round(bound.hi + 2 * width, up=True))
-
-
 # -- finite horizon ----------------------------------------------------------------------------
 def _exact_finite(mdp: Mdp, objective: Objective, table: Policy) -> tuple[Enclosure, Enclosure]:
     m, q = exact.ExactModel.of(mdp), objective_quantity(mdp, objective)
@@ -206,7 +188,7 @@ def _float_finite(mdp: Mdp, objective: Objective, table: Policy) -> tuple[Enclos
     for t in reversed(range(objective.horizon)):
         star = step(*fb.optimal(star.centre), beta, star)
         pol = step(*fb.policy(table.at(t), pol.centre), beta, pol)
-    return _claim(at_initial(mdp, star)), _claim(at_initial(mdp, pol))
+    return claim(at_initial(mdp, star)), claim(at_initial(mdp, pol))
 
 
 # -- geometric horizon -------------------------------------------------------------------------
@@ -253,7 +235,7 @@ def _float_geometric(mdp: Mdp, objective: Objective, table: Policy, fm: _FloatMo
                "optimal": {"array": "optimal", "shift": _shift_json(star)},
                "policy": {"array": "policy", "shift": _shift_json(tail_bound)}}
     arrays = {"optimal": w_star, "policy": np.where(np.diff(tail.start) > 0, w_pol, np.nan)}
-    return _claim(at_initial(mdp, star)), _claim(at_initial(mdp, pol)), witness, arrays, w_star
+    return claim(at_initial(mdp, star)), claim(at_initial(mdp, pol)), witness, arrays, w_star
 
 
 def _shift_json(bound: Bound) -> dict[str, str]:
@@ -272,8 +254,8 @@ def _shifted(fb: FloatBellman, w: F, states: IntArray, apply: Callable[[F], tupl
     slack = 1 - fb.beta
     rise = Fraction(float(np.max(d, initial=0.0))) + slop
     fall = -Fraction(float(np.min(d, initial=0.0))) + slop
-    return Bound(w, _round(max(fall, Fraction(0)) / slack, up=True, digits=3),
-                 _round(max(rise, Fraction(0)) / slack, up=True, digits=3))
+    return Bound(w, round_outward(max(fall, Fraction(0)) / slack, up=True, digits=3),
+                 round_outward(max(rise, Fraction(0)) / slack, up=True, digits=3))
 
 
 def _optimal_vector(fm: _FloatModel, tail: PolicyLayer, w_pol: F, hint_values: F | None,

@@ -1,0 +1,32 @@
+"""How an engine states a float-derived enclosure so that the kernel's re-computation lies inside.
+
+UNTRUSTED: a claim only has to contain what the kernel finds; a wrong claim is a rejection.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from proofs.kernel.enclosure import Enclosure
+
+__all__ = ["claim", "round_outward"]
+
+
+def round_outward(x: Fraction, up: bool, digits: int = 15) -> Fraction:
+    """x rounded outward to `digits` significant decimal digits."""
+    if x == 0:
+        return x
+    scale = Fraction(10) ** (math.floor(math.log10(abs(float(x)))) - digits + 1)
+    k = x / scale
+    return (math.ceil(k) if up else math.floor(k)) * scale
+
+
+def claim(bound: Enclosure) -> Enclosure:
+    """A float-derived bound widened by twice its width each side, rounded outward.
+
+    Another machine's float sums may differ in their last bits, within the proved error: its
+    kernel's bound then still lies inside this claim.
+    """
+    width = bound.hi - bound.lo
+    return Enclosure(round_outward(bound.lo - 2 * width, up=False), round_outward(bound.hi + 2 * width, up=True))
