@@ -32,9 +32,9 @@ IntArray = npt.NDArray[np.int64]
 
 
 def _positive(mdp: Mdp) -> npt.NDArray[np.bool_]:
-    if mdp.probability is not None:
-        return mdp.probability.num != 0
-    return mdp.interval[1].num != 0  # type: ignore[index]
+    values = mdp.probability if mdp.probability is not None else mdp.interval[1]  # type: ignore[index]
+    positive: npt.NDArray[np.bool_] = np.asarray(values.num != 0, dtype=np.bool_)
+    return positive
 
 
 def distances(mdp: Mdp, limit: int) -> IntArray:
