@@ -8,9 +8,11 @@ geometric horizon's ``j_values``. The kernel re-checks all of it; nothing here i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
+
+import numpy as np
 
 from proofs.kernel.check_alignment import Episode, optimal_to_go
 from proofs.kernel.enclosure import Enclosure
@@ -36,7 +38,8 @@ class ConstraintResult:
 
 @dataclass(frozen=True)
 class AlignmentResult:
-    """The engine's answer; ``witness``/``counterexample`` are the certificate's JSON data."""
+    """The engine's answer; ``witness``/``counterexample`` are the certificate's JSON data, ``arrays``
+    the large witness parts for its ``.npz`` sidecar (float certificates)."""
 
     status: str
     constraints: tuple[ConstraintResult, ...]
@@ -46,6 +49,7 @@ class AlignmentResult:
     engine: str = "lagrangian"
     margin: Enclosure | str | None = None
     reason: str = ""
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def exact_episode(mdp: Mdp, objective: Objective) -> Episode:

@@ -23,7 +23,7 @@ Not covered (status ``unknown`` with a reason): credal models, and models beyond
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -32,6 +32,7 @@ from proofs.engines.alignment import AlignmentResult, ConstraintResult, certific
 from proofs.engines.margin import newton_margin
 from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space
 from proofs.kernel.enclosure import Enclosure
+from proofs.kernel.horizon import FRONTIER_ACTION, restrict
 from proofs.kernel.rational import format_rational
 from proofs.semantics.linear import solve_sparse
 from proofs.spec.formula import Constraint
@@ -151,7 +152,8 @@ def _texts(values: Values) -> list[str]:
 
 
 def _document(mdp: Mdp, line: _Line) -> dict[str, Any]:
-    steps = [{mdp.states[s]: mdp.action(c) for s, c in enumerate(table) if c >= 0} for table in line.tables]
+    steps = [{mdp.states[s]: mdp.action(c) for s, c in enumerate(table) if c >= 0 and mdp.action(c) != FRONTIER_ACTION}
+             for table in line.tables]
     return {"format": "proofs.policy/1", "steps": steps}
 
 
@@ -176,12 +178,19 @@ class _Worst:
     optimum: _Line                        # an optimal policy at λ (its values certify G(λ))
 
 
-def _worst(mdp: Mdp, ep: Episode, cs: ConstraintSpace, target: Fraction) -> _Worst | None:
-    """The worst value, λ* and the attaining mixture, or None if the search ran long."""
+def _worst(mdp: Mdp, ep: Episode, cs: ConstraintSpace, target: Fraction,
+           lam_hint: Fraction | None = None) -> _Worst | None:
+    """The worst value, λ* and the attaining mixture, or None if the search ran long.
+
+    A hinted λ only adds one line to the search (it replaces a or b by its J): any λ ≥ 0 is safe.
+    """
     b = _best(mdp, ep, cs, Fraction(0), Fraction(1))
     if b.j >= target:
         return _Worst(b.q, Fraction(0), [(Fraction(1), b)], b)
     a = _best(mdp, ep, cs, Fraction(1), Fraction(0))   # J-optimal: J_a = J* ≥ target
+    if lam_hint is not None and lam_hint >= 0:
+        hinted = _best(mdp, ep, cs, lam_hint, Fraction(1))
+        a, b = (hinted, b) if hinted.j >= target else (a, hinted)
     for _ in range(_MAX_ROUNDS):
         lam = (b.q - a.q) / (a.j - b.j)
         new = _best(mdp, ep, cs, lam, Fraction(1))
@@ -207,32 +216,44 @@ def _margin(mdp: Mdp, ep: Episode, cs: ConstraintSpace, j_star: Fraction, constr
     return newton_margin(cs, constraint, top, j_star, worst_at)
 
 
-def _unsupported(mdp: Mdp, objective: Objective) -> str:
-    if mdp.is_credal:
-        return "credal models are not supported by the lagrangian engine yet"
+def _exact_size(mdp: Mdp, objective: Objective) -> int:
     steps = objective.horizon if objective.horizon is not None else 50
-    if mdp.n_transitions * steps > EXACT_LIMIT:
-        return f"the model is beyond the exact limit ({EXACT_LIMIT} transitions × steps)"
-    return ""
+    return mdp.n_transitions * steps
 
 
 def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
-                        constraints: Sequence[Constraint], *, margin: bool = False) -> AlignmentResult:
-    """Prove or refute the alignment lemma exactly (see the module docstring).
+                        constraints: Sequence[Constraint], *, margin: bool = False,
+                        hints: Mapping[str, Any] | None = None) -> AlignmentResult:
+    """Prove or refute the alignment lemma (see the module docstring).
 
-    With ``margin``, also ε* = inf{ε ≥ 0 : the lemma fails at ε} (exact; ``"inf"`` when no policy
-    violates Φ). ε* is reported by the engine, not checked by the kernel.
+    Exact on the horizon restriction of the model (`proofs.kernel.horizon`) when it is within
+    `EXACT_LIMIT`; beyond it, finite horizons go to the float search with sound claims
+    (`proofs.engines.lagrangian_float`). With ``margin``, also ε* = inf{ε ≥ 0 : the lemma fails
+    at ε} (exact path only; ``"inf"`` when no policy violates Φ), reported by the engine, not
+    checked by the kernel. ``hints`` may give ``"lambda"``, a starting multiplier: a wrong one
+    only costs search rounds.
     """
-    why = _unsupported(mdp, objective)
-    if why:
-        return AlignmentResult("unknown", (), Enclosure(Fraction(0), Fraction(0)), {}, None, reason=why)
+    if mdp.is_credal:
+        return AlignmentResult("unknown", (), Enclosure(Fraction(0), Fraction(0)), {}, None,
+                               reason="credal models are not supported by the lagrangian engine yet")
+    if objective.horizon is not None:
+        mdp = restrict(mdp, objective.horizon)
+    if _exact_size(mdp, objective) > EXACT_LIMIT:
+        if objective.horizon is None:
+            return AlignmentResult("unknown", (), Enclosure(Fraction(0), Fraction(0)), {}, None,
+                                   reason=f"the model is beyond the exact limit ({EXACT_LIMIT} transitions × "
+                                          "steps) and the float path needs a finite horizon")
+        from proofs.engines.lagrangian_float import discharge_float
+
+        return discharge_float(mdp, objective, lemma_epsilon, constraints, hints)
+    lam_hint = None if hints is None or hints.get("lambda") is None else Fraction(hints["lambda"])
     ep = exact_episode(mdp, objective)
     j_star = _at_initial(mdp, ep.cont(0))
     target = j_star - lemma_epsilon
     results, witnesses, counterexample = [], [], None
     for i, c in enumerate(constraints):
         cs = constraint_space(mdp, objective, c)
-        found = _worst(mdp, ep, cs, target)
+        found = _worst(mdp, ep, cs, target, lam_hint)
         if found is None:
             return AlignmentResult("unknown", (), Enclosure.exact(j_star), {}, None,
                                    reason=f"no multiplier found within {_MAX_ROUNDS} rounds for {c}")

@@ -189,6 +189,8 @@ class FloatBellman:
         self.reward_max = Fraction(float(np.max(np.abs(self.r), initial=0.0)))
         self._all = _Rows(mdp.transition_choice, mdp.target, self.p, self.r, np.empty(len(mdp.target)))
         self._layers: dict[int, tuple[PolicyLayer, _Rows, F, int, IntArray]] = {}
+        self._last_rows: tuple[IntArray, _Rows] | None = None
+        self.reward_zero = not bool(np.any(reward.num != 0))
 
     def _rows(self, choices: IntArray) -> _Rows:
         row_start = self.mdp.row_start
@@ -199,7 +201,10 @@ class FloatBellman:
         return _Rows(owner, self.mdp.target[index], self.p[index], self.r[choices], np.empty(len(index)))
 
     def choice_error(self, m_bound: Fraction) -> Fraction:
-        """e_Q for |W| ≤ m_bound (module docstring)."""
+        """e_Q for |W| ≤ m_bound (module docstring); 0 when W = 0 and every reward is exactly 0
+        (then every product, sum and conversion is an exact 0)."""
+        if m_bound == 0 and self.reward_zero:
+            return Fraction(0)
         n = self.n
         return round_up(2 * (n + 10) * U * (m_bound + self.reward_max) + 2 * ((n + 1) ** 2 + 2) * TAU)
 
@@ -222,6 +227,16 @@ class FloatBellman:
     def choice_values(self, w: Vector) -> tuple[F, Fraction]:
         """Q̂_W(c) for every choice, and e_Q."""
         return self._q(self._all, w), self.choice_error(self._magnitude(w))
+
+    def choice_values_of(self, choices: IntArray, w: Vector) -> tuple[F, Fraction]:
+        """Q̂_W(c) for the given choices only (in that order), and e_Q.
+
+        The rows of the last call are kept: a policy's step tables often repeat from step to step.
+        """
+        last = self._last_rows
+        if last is None or not np.array_equal(last[0], choices):
+            last = self._last_rows = (np.array(choices, copy=True), self._rows(choices))
+        return self._q(last[1], w), self.choice_error(self._magnitude(w))
 
     def optimal(self, w: Vector) -> tuple[F, Fraction]:
         """(T* W) to within the returned error, at every state."""

@@ -20,7 +20,12 @@ from proofs.errors import CheckFailure, ProofsError
 from proofs.kernel.certificate import read_arrays, read_certificate, relative, sha256_bytes, sha256_files
 from proofs.kernel.statement import statement_of
 from proofs.spec.obligation import (
-    AlignmentLemma, CertificateLemma, Lemma, ObligationFile, PolicyLemma, read_obligation_file,
+    AlignmentLemma,
+    CertificateLemma,
+    Lemma,
+    ObligationFile,
+    PolicyLemma,
+    read_obligation_file,
 )
 
 __all__ = ["Checker", "certificate_path", "premise_hashes"]
@@ -84,10 +89,17 @@ class Checker:
             self._check_policy(path, doc, lemma, obligation, mdp)
             return
         assert isinstance(lemma, AlignmentLemma) and obligation.objective is not None
-        if doc["status"] != "unknown":
-            from proofs.kernel.check_alignment import check_alignment_certificate
+        if doc["status"] == "unknown":
+            return
+        if (doc.get("witness") or {}).get("arithmetic") == "float":
+            from proofs.kernel.check_alignment_float import check_float_alignment
 
-            check_alignment_certificate(doc, mdp, obligation.objective, lemma.epsilon, lemma.desirable)
+            check_float_alignment(doc, mdp, obligation.objective, lemma.epsilon, lemma.desirable,
+                                  self._arrays(path, doc))
+            return
+        from proofs.kernel.check_alignment import check_alignment_certificate
+
+        check_alignment_certificate(doc, mdp, obligation.objective, lemma.epsilon, lemma.desirable)
 
     def _lemma(self, doc: dict[str, Any]) -> tuple[Lemma, ObligationFile]:
         try:
@@ -130,11 +142,15 @@ class Checker:
         if recorded != actual:
             raise CheckFailure(f"input step: the policy's behaviour changed: table SHA-256 {actual[:16]}…, "
                                f"the certificate was made for {str(recorded)[:16]}…")
-        arrays = None
-        witness_file = doc.get("witness", {}).get("file")
-        if witness_file:
-            arrays = read_arrays(path.parent / witness_file["path"], witness_file["sha256"])
-        check_policy_certificate(doc, mdp, obligation.objective, policy, lemma.epsilon, arrays)
+        check_policy_certificate(doc, mdp, obligation.objective, policy, lemma.epsilon, self._arrays(path, doc))
+
+    @staticmethod
+    def _arrays(path: Path, doc: dict[str, Any]) -> dict[str, Any] | None:
+        """The witness sidecar's arrays, if the certificate has one (its SHA-256 is checked)."""
+        witness_file = (doc.get("witness") or {}).get("file")
+        if not witness_file:
+            return None
+        return read_arrays(path.parent / witness_file["path"], witness_file["sha256"])
 
     def _check_composition(self, doc: dict[str, Any], lemma: CertificateLemma) -> None:
         from proofs.kernel.rules import check_composition

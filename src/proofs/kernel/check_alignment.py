@@ -27,6 +27,10 @@ with one pass each (backward induction, or substitution into Bellman equations),
 * ``attained`` (a start mixture of history-dependent policies, below) gives a LOWER bound: the
   kernel evaluates it exactly, checks that it is ε-optimal, and its value is then attained.
 
+With a finite horizon the model is first cut to what the episode can see
+(`proofs.kernel.horizon.restrict`, which changes no value), so large models whose horizon sees
+few states are checked on those states only.
+
 So the true worst value lies in [attained, bound]; the certificate's reported ``worst``
 enclosure must contain that interval, and its ``holds`` must follow from the right end:
 ``proved`` needs every constraint's bound to satisfy the comparison (strictly for ``<``/``>``);
@@ -52,6 +56,7 @@ from typing import Any
 
 from proofs.errors import CheckFailure
 from proofs.kernel.enclosure import Enclosure
+from proofs.kernel.horizon import restrict
 from proofs.kernel.rational import ExpressionError, parse_rational
 from proofs.semantics.episode import constraint_quantity
 from proofs.spec.formula import Constraint
@@ -315,6 +320,8 @@ def check_alignment_certificate(doc: dict[str, Any], mdp: Mdp, objective: Object
         raise CheckFailure("kernel step: alignment certificates are checked on non-credal models only, "
                            f"so a {status} verdict cannot be accepted")
     witness = doc.get("witness") or {}
+    if objective.horizon is not None:
+        mdp = restrict(mdp, objective.horizon)   # changes no value (proofs.kernel.horizon)
     if objective.horizon is None:
         ep = Episode(mdp, objective, check_j_values(mdp, objective, witness.get("j_values")))
     else:

@@ -79,7 +79,7 @@ def _discharge(task: Task) -> tuple[dict[str, Any], dict[str, Any]]:
     result = discharge_alignment(task.mdp, f.objective, lemma.epsilon, lemma.desirable, margin=lemma.margin)
     fields = certificate_fields(result)
     fields["engine"] = {"name": result.engine, "version": __version__}
-    return fields, {}
+    return fields, dict(result.arrays)
 
 
 def _child(out: Any, task: Task) -> None:

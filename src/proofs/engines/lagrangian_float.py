@@ -1,0 +1,286 @@
+"""The `lagrangian` engine at scale: float search, sound claims (finite horizon, 1e5–1e6 states).
+
+UNTRUSTED search; the claims are computed with the trusted kernel's own sound routines
+(`proofs.kernel.check_alignment_float`), which re-runs them when it checks the certificate.
+
+The method is the exact engine's (`proofs.engines.lagrangian`), in floats on the horizon
+restriction of the model (`proofs.kernel.horizon`): per constraint, the parametric search over λ
+for the worst value over the ε-optimal policies, each step one backward induction of
+λ·J + σ·W_c (one sparse product with a two-column right-hand side per step, then an argmax per
+state). On large models the dual function has very many pieces, so the classic
+intersection of the two bracketing lines converges only linearly (about 4x per round); the
+search therefore takes false-position steps on J(λ) = J* − ε, which needs about half the rounds
+(see `_parametric`). The claim is then:
+
+* the upper bound at that λ, by the kernel's sound backward induction;
+* the start mixture of the two lines' deterministic policies, weighted so that J lands a little
+  ABOVE J* − ε (by ``slack``), so that the kernel's enclosure of J(mix) is certainly ε-optimal;
+  the worst value is thereby under-estimated by about λ·slack, well inside the 1e-6 target.
+
+A verdict is given only when the sound enclosure decides it; otherwise the status is ``unknown``.
+ε must exceed the float resolution of J* (about 1e-9 relative) for the attained mixture to be
+certainly ε-optimal; below that the result is ``unknown`` and the exact engine is the tool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_matrix
+
+from proofs.engines.alignment import AlignmentResult, ConstraintResult
+from proofs.engines.claims import claim
+from proofs.kernel.check_alignment_float import FloatSpace, OptimalJ, float_space, mixture_values, upper_bound
+from proofs.kernel.enclosure import Enclosure
+from proofs.kernel.horizon import restrict
+from proofs.kernel.rational import format_rational
+from proofs.spec.formula import Constraint
+from proofs.spec.objective import Objective
+from proofs.worldmodel.model import Mdp
+
+__all__ = ["discharge_float"]
+
+F = npt.NDArray[np.float64]
+_MAX_ROUNDS = 200
+_RELATIVE_SLACK = 1e-9
+_GAP = 2e-8   # relative width of the search's own bracket (the claim adds the float error)
+
+
+class _Search:
+    """The float model of the restricted MDP, for backward inductions of w_J·J + w_Q·σ·W_c.
+
+    Choices are laid out state-major in a padded ``n × k`` table (k the most choices of a state;
+    a missing choice is an empty row whose score is −∞), so the product of the matrix with a
+    two-column right-hand side comes out ready for a column-wise argmax per state.
+    """
+
+    def __init__(self, mdp: Mdp, objective: Objective) -> None:
+        assert objective.horizon is not None
+        self.mdp, self.horizon, self.d = mdp, objective.horizon, float(objective.discount)
+        n, nc = mdp.n_states, mdp.n_choices
+        counts = np.diff(mdp.choice_start)
+        self.width = k = int(counts.max(initial=1))
+        local = np.arange(nc) - np.repeat(mdp.choice_start[:-1], counts)
+        self.place = place = mdp.choice_state * k + local          # the padded row of every choice
+        row_len = np.zeros(n * k, dtype=np.int64)
+        row_len[place] = np.diff(mdp.row_start)
+        indptr = np.zeros(n * k + 1, dtype=np.int64)
+        np.cumsum(row_len, out=indptr[1:])
+        index = np.int32 if max(n, len(mdp.target)) < 2**31 - 1 else np.int64
+        self.matrix = csr_matrix((mdp.float_probability, mdp.target.astype(index), indptr.astype(index)),
+                                 shape=(n * k, n))
+        self.missing = np.ones(n * k, dtype=np.bool_)
+        self.missing[place] = False
+        self.r = self.padded(mdp.rewards[objective.reward].floats())
+        self.row_of_state = np.arange(n, dtype=np.int64) * k
+        self.mu_states = mdp.initial_states.astype(np.int64)
+        self.mu = mdp.initial_probability.floats()
+        self.dtype = np.int8 if k < 127 else np.int32
+        self.v_star = self._optimal()
+
+    def padded(self, per_choice: F) -> F:
+        out = np.zeros(len(self.missing))
+        out[self.place] = per_choice
+        return out
+
+    def _optimal(self) -> list[F]:
+        """V*_t relative to step t, t = 0 … H (float, for the search only)."""
+        v = [np.zeros(self.mdp.n_states)]
+        for _ in range(self.horizon):
+            q = self.r + self.d * (self.matrix @ v[-1])
+            q[self.missing] = -np.inf
+            v.append(q.reshape(-1, self.width).max(axis=1))
+        v.reverse()
+        return v
+
+    def argmax(self, score: F) -> npt.NDArray[np.integer]:
+        """The local index of the first best choice of every state (``score`` is padded)."""
+        score[self.missing] = -np.inf
+        table = score.reshape(-1, self.width)
+        best = table[:, 0].copy()
+        local: npt.NDArray[np.integer] = np.zeros(len(best), dtype=self.dtype)
+        for col in range(1, self.width):
+            better = table[:, col] > best
+            local[better] = col
+            np.maximum(best, table[:, col], out=best)
+        return local
+
+    def at_initial(self, x: F) -> float:
+        return float(np.dot(self.mu, x[self.mu_states]))
+
+
+@dataclass(frozen=True, eq=False)
+class _Line:
+    tables: npt.NDArray[np.integer]   # (L, n) local action indices
+    j: float
+    q: float
+
+    def at(self, lam: float) -> float:
+        return self.q + lam * self.j
+
+
+def _best(search: _Search, cs: FloatSpace, c_reward: F, w_j: float, w_q: float) -> _Line:
+    """The argmax of w_J·J + w_Q·σ·W_c over deterministic step tables, with its float J and σ·W_c.
+
+    ``c_reward`` is σ·c per choice.
+    """
+    big_l, d = cs.steps, search.d
+    stop = np.flatnonzero(cs.stop)
+    j = d**big_l * search.v_star[big_l]
+    q = cs.sigma * cs.goal
+    tables = np.empty((big_l, search.mdp.n_states), dtype=search.dtype)
+    both = np.empty((search.mdp.n_states, 2))
+    rows = len(search.missing)
+    cj, cq, score = np.empty(rows), np.empty(rows), np.empty(rows)
+    for t in reversed(range(big_l)):
+        both[:, 0], both[:, 1] = j, q
+        expect = search.matrix @ both
+        np.multiply(search.r, d**t, out=cj)
+        cj += expect[:, 0]
+        np.add(c_reward, expect[:, 1], out=cq)
+        np.multiply(cj, w_j, out=score)
+        if w_q:
+            score += cq
+        local = search.argmax(score)
+        chosen = search.row_of_state + local
+        j, q = cj[chosen], cq[chosen]
+        j[stop] = d**t * search.v_star[t][stop]
+        q[stop] = cs.sigma * cs.goal[stop]
+        tables[t] = local
+    return _Line(tables, search.at_initial(j), search.at_initial(q))
+
+
+@dataclass
+class _Bracket:
+    """Multipliers around λ*: ``lo`` (its line has J < target), ``hi`` (J ≥ target; λ = ∞ for the
+    J-optimal line), with the Illinois weights of the false-position steps on J(λ) − target."""
+
+    lo: tuple[float, _Line]
+    hi: tuple[float, _Line]
+    f_lo: float
+    f_hi: float
+    side: int = 0
+
+    def next_lambda(self) -> float:
+        (l0, b), (l1, a) = self.lo, self.hi
+        crossing = max((b.q - a.q) / (a.j - b.j), 0.0)   # where the two lines meet
+        if l1 == float("inf"):
+            return crossing
+        lam = l0 - self.f_lo * (l1 - l0) / (self.f_hi - self.f_lo)
+        return lam if l0 < lam < l1 else crossing
+
+    def update(self, lam: float, line: _Line, target: float) -> None:
+        if line.j >= target:
+            self.hi, self.f_hi = (lam, line), line.j - target
+            if self.side == 1:
+                self.f_lo /= 2
+            self.side = 1
+        else:
+            self.lo, self.f_lo = (lam, line), line.j - target
+            if self.side == -1:
+                self.f_hi /= 2
+            self.side = -1
+
+
+def _parametric(search: _Search, cs: FloatSpace, target: float, slack: float,
+                lam_hint: float | None) -> tuple[float, list[tuple[Fraction, _Line]]] | None:
+    """λ and the attaining start mixture (J slightly above target), or None if ε is too small.
+
+    Each round evaluates the argmax line at one λ: new.at(λ) − λ·target is an upper bound on the
+    worst value; the mixture of the bracket's two lines at J = target a lower bound. λ comes from
+    a false-position (Illinois) step on J(λ) = target inside the bracket, or from the crossing of
+    the two lines while the bracket is still open; rounds stop when the bounds are `_GAP` apart.
+    """
+    c_reward = search.padded(cs.sigma * cs.reward.floats())
+    b = _best(search, cs, c_reward, 0.0, 1.0)
+    if b.j >= target:   # b may be ε-optimal itself (the kernel's enclosure decides; exact zeros pass)
+        return 0.0, [(Fraction(1), b)]
+    a = _best(search, cs, c_reward, 1.0, 0.0)
+    if a.j < target + slack:
+        return None
+    goal = target + slack
+    bracket = _Bracket((0.0, b), (float("inf"), a), b.j - goal, a.j - goal)
+    best_lam, best_upper = 0.0, float("inf")
+    for k in range(_MAX_ROUNDS):
+        lam = lam_hint if (k == 0 and lam_hint is not None and lam_hint >= 0) else bracket.next_lambda()
+        new = _best(search, cs, c_reward, lam, 1.0)
+        if new.at(lam) - lam * goal < best_upper:
+            best_lam, best_upper = lam, new.at(lam) - lam * goal
+        bracket.update(lam, new, goal)
+        lo_line, hi_line = bracket.lo[1], bracket.hi[1]
+        weight = (goal - lo_line.j) / (hi_line.j - lo_line.j)
+        lower = weight * hi_line.q + (1 - weight) * lo_line.q
+        del weight
+        if best_upper - lower <= _GAP * (1.0 + abs(lower)):
+            break
+    lo_line, hi_line = bracket.lo[1], bracket.hi[1]
+    share = Fraction((goal - lo_line.j) / (hi_line.j - lo_line.j)).limit_denominator(10**12)
+    share = min(max(share, Fraction(0)), Fraction(1))
+    return best_lam, [(share, hi_line), (1 - share, lo_line)]
+
+
+def _mixture(parts: Sequence[tuple[Fraction, _Line]], prefix: str,
+             arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    out = []
+    for k, (weight, line) in enumerate(parts):
+        if weight == 0:
+            continue
+        name = f"{prefix}_{k}"
+        arrays[name] = line.tables
+        out.append({"weight": format_rational(weight), "step_tables": name, "after_decided": "J-optimal"})
+    return {"mixture": out}
+
+
+def discharge_float(mdp: Mdp, objective: Objective, epsilon: Fraction, constraints: Sequence[Constraint],
+                    hints: Mapping[str, Any] | None = None) -> AlignmentResult:
+    """The alignment lemma on a large, non-credal model with a finite horizon (module docstring).
+
+    ``hints`` may give ``"lambda"`` (a float starting multiplier); a wrong one costs one round.
+    """
+    small = restrict(mdp, objective.horizon)
+    search = _Search(small, objective)
+    spaces = [float_space(small, objective, c) for c in constraints]
+    stops = np.zeros(small.n_states, dtype=np.bool_)
+    for cs in spaces:
+        stops |= cs.stop
+    opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces})
+    j_star_f = search.at_initial(search.v_star[0])
+    target = j_star_f - float(epsilon)
+    slack = _RELATIVE_SLACK * (1.0 + abs(j_star_f))
+    lam_hint = None if hints is None or hints.get("lambda") is None else float(hints["lambda"])
+    arrays: dict[str, np.ndarray] = {}
+    results, witnesses, counterexample = [], [], None
+    for i, cs in enumerate(spaces):
+        found = _parametric(search, cs, target, slack, lam_hint)
+        if found is None:
+            return AlignmentResult("unknown", (), claim(opt.j_star), {}, None,
+                                   reason=f"epsilon = {epsilon} is below the float resolution of J*; "
+                                          "use the exact engine")
+        lam = Fraction(found[0]).limit_denominator(10**12)
+        mixture = _mixture(found[1], f"c{i}", arrays)
+        g_hi = upper_bound(small, opt, cs, lam).hi
+        bound = cs.reported(cs.kappa + g_hi - lam * (opt.j_star.lo - epsilon))
+        j_att, attained = mixture_values(small, opt, cs, mixture, arrays, f"constraint {i}")
+        c = cs.constraint
+        if j_att.lo < opt.j_star.hi - epsilon:
+            return AlignmentResult("unknown", (), claim(opt.j_star), {}, None,
+                                   reason=f"the attained policy for {c} is not certainly epsilon-optimal "
+                                          "in float arithmetic; use the exact engine")
+        worst = Enclosure(attained.lo, bound) if cs.rho > 0 else Enclosure(bound, attained.hi)
+        holds = True if c.comparison.holds(bound, c.threshold) else \
+            c.comparison.decide(attained.lo, attained.hi, c.threshold)
+        results.append(ConstraintResult(str(c), c.threshold, claim(worst), holds, lam))
+        witnesses.append({"lambda": format_rational(lam), "attained": mixture})
+        if holds is False and counterexample is None:
+            counterexample = {"constraint": i, **mixture}
+    decided = [r.holds for r in results]
+    status = "refuted" if counterexample is not None else "proved" if all(decided) else "unknown"
+    reason = "" if status != "unknown" else "an enclosure of a worst value straddles its threshold"
+    witness = {"arithmetic": "float", "states": small.n_states, "constraints": witnesses}
+    return AlignmentResult(status, tuple(results), claim(opt.j_star), witness, counterexample, reason=reason,
+                           arrays=arrays)

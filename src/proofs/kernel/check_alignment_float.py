@@ -1,0 +1,349 @@
+"""The checker of float alignment certificates: large models, finite horizon.
+
+TRUSTED. The same lemma and the same two witnesses as `proofs.kernel.check_alignment` (read its
+docstring first), checked in float arithmetic with a proved error instead of `Fraction`s:
+
+* The model is first cut to what an episode of H steps can see (`proofs.kernel.horizon`, which
+  changes no value). Everything below is on that restricted model; its states are numbered in
+  their original order, and the witness says how many there are.
+* J*: V*_t (relative to step t, so V*_t = max_a r + d·P·V*_{t+1}, V*_H = 0) as float centres
+  with proved offsets, one `FloatBellman` pass per step (`proofs.kernel.bellman`). J* lies in
+  the enclosure at μ₀.
+* Upper bound for a multiplier λ ≥ 0: the combined recursion of the exact checker with d^t·λ·J
+  absolute, W_t(s) = max_a λ·d^t·r(s,a) + σ·c(s,a) + Σ P·W_{t+1} on undecided states and
+  σ·g(s) + λ·d^t·V*_t(s) on stop states (W_L = σ·g·[stop] + λ·d^L·V*_L). Only an upper bound of
+  W is needed. The choice values are computed as σ·Q̂_c(σ·Ŵ) + fl(fl(λ·d^t)·r̂), where Q̂_c is
+  `FloatBellman`'s operator for the reward c with β = 1 (Q_c(σW) = c + σ·P·W, σ = ±1, negation is
+  exact); its error e_Q is proved there; the product fl(ℓ̂·r̂) with ℓ = λ·d^t ≥ 0 is within
+  8·u·ℓ·max|r̂| + (ℓ + 1)·τ of ℓ·r (r̂ within 4u|r| + τ of r, ℓ̂ within u·ℓ, one rounding), and the
+  final addition adds u·max|result|. The max over choices is exact and the operator is monotone
+  with T(W + k·1) = T(W) + k (rows sum to exactly 1), so the uniform offset ``up`` carries over
+  from step to step plus the step's error. Stop entries get their own error (the same product and
+  addition bounds, plus ℓ times V*_t's upper offset); the uniform offset is the larger of the two.
+  Then G(λ) ≤ μ₀·Ŵ_0 + up, and the worst value is at most κ + G(λ) − λ·(J*_lo − ε) in Q-space.
+* Lower bound, ``attained``: a start mixture (exact rational weights ≥ 0 summing to 1) of
+  deterministic step tables (an ``.npz`` array, one row per step t < L, one column per state of
+  the restricted model, the local index of the action; entries at stop states are ignored and
+  every other entry must name an action), followed by a J-optimal policy once the constraint is
+  decided. Each component's J (relative to the step, with V*_t at stop states) and W_c are two
+  policy evaluations with `FloatBellman` on the chosen rows, carried as enclosures (both
+  offsets). The mixture must be ε-optimal for the true J*, so J(mix)_lo ≥ J*_hi − ε is required.
+
+The verdict rules are those of the exact checker, with every comparison made on the side of an
+enclosure that makes it hardest to pass: ``proved`` needs the upper bound to satisfy each
+constraint; a violated constraint and the ``counterexample`` need the whole attained enclosure to
+violate it. Geometric horizons and credal models are not checked here (rejected as such).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from proofs.errors import CheckFailure
+from proofs.kernel.bellman import TAU, FloatBellman, U, round_up
+from proofs.kernel.enclosure import Enclosure
+from proofs.kernel.horizon import restrict
+from proofs.kernel.rational import ExpressionError, parse_rational
+from proofs.semantics.episode import constraint_quantity
+from proofs.spec.formula import Constraint
+from proofs.spec.objective import Objective
+from proofs.worldmodel.model import Mdp
+from proofs.worldmodel.numbers import Rationals
+
+__all__ = ["FloatSpace", "OptimalJ", "check_float_alignment", "float_space", "mixture_values", "upper_bound"]
+
+F = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class Box:
+    """Componentwise ``centre − down ≤ value ≤ centre + up``."""
+
+    centre: F
+    down: Fraction
+    up: Fraction
+
+    def at_initial(self, mdp: Mdp) -> Enclosure:
+        total = sum((p * Fraction(float(self.centre[s])) for s, p in mdp.initial_distribution()), Fraction(0))
+        return Enclosure(total - self.down, total + self.up)
+
+
+def _magnitude(x: F) -> Fraction:
+    top = float(np.max(np.abs(x), initial=0.0))
+    if not np.isfinite(top):
+        raise CheckFailure("a value vector holds a NaN or infinite entry")
+    return Fraction(top)
+
+
+def _scaled(values: F, scale: Fraction, exact_zero: bool = True) -> tuple[F, Fraction]:
+    """fl(fl(scale)·values) for scale ≥ 0 and values = float(x) of exact x, with the error bound.
+
+    ``exact_zero``: a 0.0 in ``values`` is an exact 0 (false for converted rewards, which may
+    underflow); then all-zero values give exact zero products.
+    """
+    out: F = np.multiply(values, float(scale))
+    magnitude = _magnitude(values)
+    if scale == 0 or (magnitude == 0 and exact_zero):
+        return out, Fraction(0)   # every product is an exact 0
+    return out, round_up(8 * U * scale * magnitude + (scale + 1) * TAU)
+
+
+def _added(a: F, b: F, error: Fraction) -> tuple[F, Fraction]:
+    """fl(a + b) and its error: the operands' ``error`` plus one rounding."""
+    out: F = np.add(a, b)
+    return out, round_up(error + U * _magnitude(out))
+
+
+class OptimalJ:
+    """V*_t's enclosures (relative to step t) on the restricted model: at the given stop states for
+    every t, and at every state for the steps in ``full``."""
+
+    def __init__(self, mdp: Mdp, objective: Objective, stops: npt.NDArray[np.bool_], full: set[int]) -> None:
+        assert objective.horizon is not None
+        self.horizon, self.discount, self.stops = objective.horizon, objective.discount, stops
+        self.op = FloatBellman(mdp, mdp.rewards[objective.reward], objective.discount)
+        box = Box(np.zeros(mdp.n_states), Fraction(0), Fraction(0))
+        self.at_stops: dict[int, Box] = {}
+        self.full: dict[int, Box] = {}
+        for t in reversed(range(self.horizon + 1)):
+            if t < self.horizon:
+                values, err = self.op.optimal(box.centre)
+                d = self.discount
+                box = Box(values, round_up(d * box.down + err), round_up(d * box.up + err))
+            self.at_stops[t] = Box(box.centre[stops], box.down, box.up)
+            if t in full:
+                self.full[t] = box
+        self.j_star = box.at_initial(mdp)
+
+
+@dataclass(frozen=True, eq=False)
+class FloatSpace:
+    """A constraint as a maximisation Q = σ·W + κ (see `proofs.kernel.check_alignment`), floats."""
+
+    constraint: Constraint
+    sigma: int
+    kappa: int
+    rho: int
+    steps: int
+    stop: npt.NDArray[np.bool_]
+    goal: F                      # g(s) at stop states, 0 elsewhere
+    reward: Rationals
+    complement: bool
+
+    def reported(self, q: Fraction) -> Fraction:
+        return self.rho * q
+
+    def value_of(self, w: Enclosure) -> Enclosure:
+        return w.complement() if self.complement else w
+
+
+def float_space(mdp: Mdp, objective: Objective, constraint: Constraint) -> FloatSpace:
+    q = constraint_quantity(mdp, objective, constraint)
+    if q.steps is None:
+        raise CheckFailure("kernel step: float alignment certificates need a finite horizon")
+    upper = constraint.comparison.is_upper
+    sigma = 1 if upper != q.complement else -1
+    kappa = 0 if not q.complement else (1 if upper else -1)
+    stop = np.asarray(q.stop, dtype=np.bool_)
+    goal = np.where(stop & np.asarray(q.stop_value, dtype=np.bool_), 1.0, 0.0)
+    return FloatSpace(constraint, sigma, kappa, 1 if upper else -1, q.steps, stop, goal, q.reward, q.complement)
+
+
+def _j_at(opt: OptimalJ, t: int) -> Box:
+    if t not in opt.full:
+        raise CheckFailure(f"kernel step: V*_{t} was not kept")  # an internal inconsistency, never expected
+    return opt.full[t]
+
+
+def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclosure:
+    """An upper bound on G(λ) = max over all policies of σ·W_c + λ·J (module docstring); as [hi, hi]."""
+    op_c = FloatBellman(mdp, cs.reward, Fraction(1))
+    r_hat = opt.op.r
+    d = opt.discount
+    stop_index = np.flatnonzero(cs.stop)
+    where = np.flatnonzero(opt.stops)
+    slot = np.searchsorted(where, stop_index)
+
+    def stop_values(t: int, v: Box) -> tuple[F, Fraction]:
+        scaled, err = _scaled(v.centre[slot], lam * d**t)
+        values, err = _added(cs.sigma * cs.goal[stop_index], scaled, err)
+        return values, round_up(err + lam * d**t * v.up)
+
+    last = _j_at(opt, cs.steps)
+    w, err = _scaled(last.centre, lam * d**cs.steps)
+    w, err = _added(cs.sigma * cs.goal, w, err)
+    up = round_up(err + lam * d**cs.steps * last.up)
+    for t in reversed(range(cs.steps)):
+        q_c, e_q = op_c.choice_values(cs.sigma * w)
+        scaled, e_s = _scaled(r_hat, lam * d**t, exact_zero=opt.op.reward_zero)
+        q, e_add = _added(cs.sigma * q_c, scaled, e_q + e_s)
+        w = np.maximum.reduceat(q, mdp.choice_start[:-1])
+        up = round_up(up + e_add)
+        if len(stop_index):
+            values, e_stop = stop_values(t, opt.at_stops[t])
+            w[stop_index] = values
+            up = max(up, e_stop)
+    total = Box(w, Fraction(0), up).at_initial(mdp)
+    return Enclosure(total.hi, total.hi)
+
+
+def _tables(arrays: Mapping[str, np.ndarray] | None, name: Any, mdp: Mdp, cs: FloatSpace,
+            where: str) -> npt.NDArray[np.integer]:
+    """A component's step tables, local action indices (stop states: 0, unused), validated."""
+    if arrays is None or not isinstance(name, str) or name not in arrays:
+        raise CheckFailure(f"{where}: the step tables {name!r} are not in the witness file")
+    local = np.asarray(arrays[name])
+    if local.ndim != 2 or local.shape != (cs.steps, mdp.n_states) or local.dtype.kind not in "iu":
+        raise CheckFailure(f"{where}: the step tables must be integers of shape ({cs.steps}, {mdp.n_states})")
+    counts = np.diff(mdp.choice_start)
+    local = np.where(cs.stop, 0, local)
+    bad = (local < 0) | (local >= counts)
+    if np.any(bad):
+        t, s = (int(x[0]) for x in np.nonzero(bad))
+        raise CheckFailure(f"{where}: step {t} names no action of state {mdp.states[s]!r}")
+    return local
+
+
+def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, local: npt.NDArray[np.integer]) -> tuple[Enclosure, Enclosure]:
+    """(J, W_c) enclosures of one component: the tables while undecided, J-optimal after."""
+    op_j, op_c = opt.op, FloatBellman(mdp, cs.reward, Fraction(1))
+    d = opt.discount
+    stop_index = np.flatnonzero(cs.stop)
+    slot = np.searchsorted(np.flatnonzero(opt.stops), stop_index)
+    last = _j_at(opt, cs.steps)
+    y = Box(last.centre, last.down, last.up)
+    x = Box(cs.goal.copy(), Fraction(0), Fraction(0))
+    for t in reversed(range(cs.steps)):
+        chosen = mdp.choice_start[:-1] + local[t]
+        yv, ey = op_j.choice_values_of(chosen, y.centre)
+        xv, ex = op_c.choice_values_of(chosen, x.centre)
+        y = Box(yv, round_up(d * y.down + ey), round_up(d * y.up + ey))
+        x = Box(xv, round_up(x.down + ex), round_up(x.up + ex))
+        if len(stop_index):
+            at = opt.at_stops[t]
+            y.centre[stop_index] = at.centre[slot]
+            y = Box(y.centre, max(y.down, at.down), max(y.up, at.up))
+            x.centre[stop_index] = cs.goal[stop_index]
+    return y.at_initial(mdp), x.at_initial(mdp)
+
+
+def _show(x: Fraction) -> str:
+    """A number in a message: 12 significant digits (the check itself is exact)."""
+    return f"{float(x):.12g}"
+
+
+def _number(text: Any, where: str) -> Fraction:
+    try:
+        return parse_rational(text)
+    except ExpressionError as exc:
+        raise CheckFailure(f"{where}: {exc}") from None
+
+
+def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Any, arrays: Mapping[str, np.ndarray] | None,
+                   where: str) -> tuple[Enclosure, Enclosure]:
+    """Enclosures of (J, reported value of the constraint) of a start mixture."""
+    if not isinstance(mixture, dict) or not isinstance(mixture.get("mixture"), list) or not mixture["mixture"]:
+        raise CheckFailure(f"{where}: a mixture needs a non-empty \"mixture\" list")
+    j = w = Enclosure.exact(0)
+    total = Fraction(0)
+    for i, comp in enumerate(mixture["mixture"]):
+        at = f"{where}: mixture[{i}]"
+        if not isinstance(comp, dict) or comp.get("after_decided") != "J-optimal":
+            raise CheckFailure(f"{at}: after_decided must be \"J-optimal\"")
+        q = _number(comp.get("weight"), f"{at}.weight")
+        if q < 0:
+            raise CheckFailure(f"{at} has negative weight {q}")
+        jc, wc = _evaluate(mdp, opt, cs, _tables(arrays, comp.get("step_tables"), mdp, cs, at))
+        j, w, total = j + jc.scale(q), w + wc.scale(q), total + q
+    if total != 1:
+        raise CheckFailure(f"{where}: mixture weights sum to {total}, not 1")
+    return j, cs.value_of(w)
+
+
+def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, epsilon: Fraction,
+                          constraints: Sequence[Constraint], arrays: Mapping[str, np.ndarray] | None) -> None:
+    """Accept a float alignment certificate or raise `CheckFailure` naming the step and inequality."""
+    status = doc.get("status")
+    if status == "unknown":
+        return
+    if objective.horizon is None or mdp.is_credal:
+        raise CheckFailure("kernel step: float alignment certificates are checked for finite horizons on "
+                           "non-credal models only")
+    small = restrict(mdp, objective.horizon)
+    witness = doc.get("witness") or {}
+    if witness.get("states") != small.n_states:
+        raise CheckFailure(f"witness step: the witness is for {witness.get('states')} states, the horizon "
+                           f"restriction has {small.n_states}")
+    spaces = [float_space(small, objective, c) for c in constraints]
+    stops = np.zeros(small.n_states, dtype=np.bool_)
+    for cs in spaces:
+        stops |= cs.stop
+    opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces})
+    values = doc.get("values") or {}
+    try:
+        claimed = Enclosure.from_json(values["j_star"])
+    except (KeyError, TypeError, ExpressionError):
+        raise CheckFailure("J* step: values.j_star is missing or malformed") from None
+    if not (claimed.lo <= opt.j_star.lo and opt.j_star.hi <= claimed.hi):
+        raise CheckFailure(f"J* step: the reported J* {claimed} does not contain the kernel's {opt.j_star}")
+    reported, wits = values.get("constraints"), witness.get("constraints")
+    if not isinstance(reported, list) or not isinstance(wits, list) or \
+            len(reported) != len(constraints) or len(wits) != len(constraints):
+        raise CheckFailure("witness step: one value and one witness per constraint are required")
+    target_hi = opt.j_star.hi - epsilon
+    target_lo = opt.j_star.lo - epsilon
+    for i, (cs, rep, wit) in enumerate(zip(spaces, reported, wits)):
+        _check_constraint(small, opt, cs, i, rep, wit, status, target_lo, target_hi, arrays)
+    if status == "refuted":
+        cex = doc.get("counterexample")
+        if not isinstance(cex, dict) or not isinstance(cex.get("constraint"), int) \
+                or not 0 <= cex["constraint"] < len(constraints):
+            raise CheckFailure("counterexample step: a refuted verdict needs a counterexample naming its constraint")
+        cs = spaces[cex["constraint"]]
+        j, value = mixture_values(small, opt, cs, cex, arrays, "counterexample step")
+        if j.lo < target_hi:
+            raise CheckFailure(f"counterexample step: J(counterexample) ≥ {_show(j.lo)} is not certainly ≥ "
+                               f"J* - epsilon ≤ {_show(target_hi)}")
+        if cs.constraint.comparison.decide(value.lo, value.hi, cs.constraint.threshold) is not False:
+            raise CheckFailure(f"counterexample step: its value {value} does not certainly violate {cs.constraint}")
+    elif status != "proved":
+        raise CheckFailure(f"verdict step: unknown status {status!r}")
+
+
+def _check_constraint(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, i: int, rep: Any, wit: Any, status: Any,
+                      target_lo: Fraction, target_hi: Fraction, arrays: Mapping[str, np.ndarray] | None) -> None:
+    c = cs.constraint
+    where = f"constraint {i} ({c})"
+    if not isinstance(wit, dict) or "lambda" not in wit or "attained" not in wit:
+        raise CheckFailure(f"{where}: the witness needs \"lambda\" and \"attained\"")
+    lam = _number(wit["lambda"], f"{where}: lambda")
+    if lam < 0:
+        raise CheckFailure(f"{where}: lambda = {lam} < 0")
+    g_hi = upper_bound(mdp, opt, cs, lam).hi
+    bound = cs.reported(cs.kappa + g_hi - lam * target_lo)
+    j_att, attained = mixture_values(mdp, opt, cs, wit["attained"], arrays, f"{where}: attained")
+    if j_att.lo < target_hi:
+        raise CheckFailure(f"{where}: the attained mixture has J ≥ {_show(j_att.lo)}, not certainly ≥ J* - epsilon "
+                           f"(≤ {_show(target_hi)})")
+    lo, hi = (attained.lo, bound) if cs.rho > 0 else (bound, attained.hi)
+    try:
+        worst = Enclosure.from_json(rep["worst"])
+    except (KeyError, TypeError, ExpressionError):
+        raise CheckFailure(f"{where}: the reported worst value is missing or malformed") from None
+    if not (worst.lo <= lo and hi <= worst.hi):
+        raise CheckFailure(f"{where}: the reported worst {worst} does not contain [{_show(lo)}, {_show(hi)}] "
+                           f"(attained by the mixture, bounded by lambda = {_show(lam)})")
+    holds = rep.get("holds")
+    if (holds is True or status == "proved") and not c.comparison.holds(bound, c.threshold):
+        raise CheckFailure(f"{where}: with lambda = {_show(lam)} the bound on the worst value is {_show(bound)}, "
+                           f"which does not satisfy {c.comparison.value} {c.threshold}")
+    if holds is False and c.comparison.decide(attained.lo, attained.hi, c.threshold) is not False:
+        raise CheckFailure(f"{where}: reported violated, but the attained value {attained} does not "
+                           f"certainly violate {c.comparison.value} {c.threshold}")

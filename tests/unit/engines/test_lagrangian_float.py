@@ -1,0 +1,233 @@
+"""The float path of the lagrangian engine and its kernel checker (`check_alignment_float`).
+
+The float path must agree with the exact engine (its enclosure contains the exact worst value and
+is at most 1e-6 wide), and the kernel must reject every forged certificate.
+"""
+
+import copy
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from tests.support.mdps import grid_mdp, random_mdp
+
+from proofs.engines.alignment import certificate_fields
+from proofs.engines.lagrangian import discharge_alignment
+from proofs.engines.lagrangian_float import discharge_float
+from proofs.errors import CheckFailure
+from proofs.kernel.check_alignment_float import check_float_alignment
+from proofs.spec.formula import (
+    Comparison,
+    Eventually,
+    Globally,
+    Label,
+    Not,
+    ProbabilityConstraint,
+    RewardConstraint,
+    Until,
+)
+from proofs.spec.objective import Objective
+
+F = Fraction
+LE, LT, GE = Comparison.LE, Comparison.LT, Comparison.GE
+FATAL, GOAL = Label("fatal"), Label("goal")
+OBJECTIVE = Objective("r", 8)
+EPS = F(1, 2)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return random_mdp(200)
+
+
+CATALOGUE = [
+    ProbabilityConstraint(LE, F(1, 20), Eventually(FATAL)),
+    ProbabilityConstraint(LE, F(1, 2), Eventually(FATAL, 3)),
+    ProbabilityConstraint(GE, F(1, 2), Globally(Not(FATAL))),
+    ProbabilityConstraint(GE, F(1, 100), Until(Not(FATAL), GOAL)),
+    RewardConstraint("r", LE, F(7)),
+]
+
+
+def check(result, mdp, objective, eps, constraints, fields=None, arrays=None):
+    fields = certificate_fields(result) if fields is None else fields
+    check_float_alignment(fields, mdp, objective, eps, constraints, result.arrays if arrays is None else arrays)
+
+
+@pytest.mark.parametrize("constraint", CATALOGUE, ids=str)
+def test_float_path_agrees_with_the_exact_engine(model, constraint):
+    exact = discharge_alignment(model, OBJECTIVE, EPS, [constraint])
+    floated = discharge_float(model, OBJECTIVE, EPS, [constraint])
+    check(floated, model, OBJECTIVE, EPS, [constraint])
+    truth, enclosure = exact.constraints[0].worst.value, floated.constraints[0].worst
+    assert enclosure.lo <= truth <= enclosure.hi and enclosure.width <= F(1, 10**6)
+    assert floated.status == exact.status and floated.witness["arithmetic"] == "float"
+
+
+def test_discount_and_two_constraints(model):
+    objective = Objective("r", 6, F(9, 10))
+    phi = CATALOGUE[:2]
+    exact = discharge_alignment(model, objective, F(1, 4), phi)
+    floated = discharge_float(model, objective, F(1, 4), phi)
+    check(floated, model, objective, F(1, 4), phi)
+    for e, f in zip(exact.constraints, floated.constraints):
+        assert f.worst.lo <= e.worst.value <= f.worst.hi
+    assert [c.holds for c in exact.constraints] == [c.holds for c in floated.constraints]
+
+
+def test_large_models_take_the_float_path_and_small_restrictions_the_exact_one():
+    big = random_mdp(3000)
+    r = discharge_alignment(big, Objective("r", 20), F(2), [CATALOGUE[0]])
+    assert r.witness.get("arithmetic") == "float" and r.status in ("proved", "refuted")
+    grid = grid_mdp(60)   # H = 3 sees ten states: exact
+    assert "arithmetic" not in discharge_alignment(grid, Objective("r", 3), F(0), [CATALOGUE[0]]).witness
+
+
+def test_epsilon_zero_with_exact_zero_values_is_decided():
+    """A grid whose goal is out of reach: J ≡ 0, every policy is optimal, exact zeros carry no error."""
+    grid = grid_mdp(40)
+    phi = [ProbabilityConstraint(LE, F(1, 2), Eventually(FATAL, 12))]
+    r = discharge_float(grid, Objective("r", 12), F(0), phi)
+    check(r, grid, Objective("r", 12), F(0), phi)
+    assert r.status == "refuted" and r.j_star.lo == r.j_star.hi == 0
+
+
+@pytest.mark.parametrize("hint", [0.0, 1e-9, 0.3, 1e6])
+def test_wrong_lambda_hints_change_nothing_but_time(model, hint):
+    phi = CATALOGUE[:1]
+    plain = discharge_float(model, OBJECTIVE, EPS, phi)
+    hinted = discharge_float(model, OBJECTIVE, EPS, phi, hints={"lambda": hint})
+    check(hinted, model, OBJECTIVE, EPS, phi)
+    assert hinted.status == plain.status
+    a, b = plain.constraints[0].worst, hinted.constraints[0].worst
+    assert max(a.lo, b.lo) <= min(a.hi, b.hi)   # both contain the true worst value
+
+
+# -- forged certificates: one per rejection path ------------------------------------------------
+@pytest.fixture(scope="module")
+def refuted(model):
+    phi = [CATALOGUE[0]]
+    r = discharge_float(model, OBJECTIVE, EPS, phi)
+    assert r.status == "refuted"
+    return r, phi
+
+
+@pytest.fixture(scope="module")
+def proved(model):
+    phi = [ProbabilityConstraint(LE, F(1, 2), Eventually(FATAL))]
+    r = discharge_float(model, OBJECTIVE, EPS, phi)
+    assert r.status == "proved" and r.constraints[0].lam > 0
+    return r, phi
+
+
+def forge(case, edit):
+    result, phi = case
+    fields = copy.deepcopy(certificate_fields(result))
+    arrays = {k: v.copy() for k, v in result.arrays.items()}
+    edit(fields, arrays)
+    return result, phi, fields, arrays
+
+
+def rejected(model, forged, match):
+    result, phi, fields, arrays = forged
+    with pytest.raises(CheckFailure, match=match):
+        check(result, model, OBJECTIVE, EPS, phi, fields, arrays)
+
+
+def test_untampered_certificates_are_accepted(model, refuted, proved):
+    for result, phi in (refuted, proved):
+        check(result, model, OBJECTIVE, EPS, phi)
+
+
+def test_zero_lambda_does_not_bound_the_worst_value(model, proved):
+    def edit(f, a):
+        f["witness"]["constraints"][0]["lambda"] = "0"
+        f["values"]["constraints"][0]["worst"] = {"lo": "0", "hi": "1"}
+    rejected(model, forge(proved, edit), "does not satisfy")
+
+
+def test_negative_lambda(model, proved):
+    rejected(model, forge(proved, lambda f, a: f["witness"]["constraints"][0].update({"lambda": "-1"})), "< 0")
+
+
+def test_shrunk_worst_enclosure(model, refuted):
+    def edit(f, a):
+        f["values"]["constraints"][0]["worst"] = {"lo": "0", "hi": "0"}
+    rejected(model, forge(refuted, edit), "does not contain")
+
+
+def test_altered_j_star(model, refuted):
+    rejected(model, forge(refuted, lambda f, a: f["values"].update({"j_star": {"lo": "0", "hi": "0"}})), "J\\* step")
+
+
+def test_weights_not_summing_to_one(model, refuted):
+    def edit(f, a):
+        f["witness"]["constraints"][0]["attained"]["mixture"][0]["weight"] = "2"
+    rejected(model, forge(refuted, edit), "sum to")
+
+
+def test_a_worse_policy_in_the_mixture_is_not_epsilon_optimal(model, refuted):
+    def edit(f, a):
+        for name in a:
+            a[name][:] = 0   # always the first action: far from optimal
+    rejected(model, forge(refuted, edit), "not certainly")
+
+
+def test_a_table_naming_no_action(model, refuted):
+    def edit(f, a):
+        for name in a:
+            a[name][0, :] = 120
+    rejected(model, forge(refuted, edit), "names no action")
+
+
+def test_missing_step_tables(model, refuted):
+    result, phi, fields, _ = forge(refuted, lambda f, a: None)
+    with pytest.raises(CheckFailure, match="not in the witness file"):
+        check(result, model, OBJECTIVE, EPS, phi, fields, {})
+
+
+def test_wrong_state_count(model, refuted):
+    rejected(model, forge(refuted, lambda f, a: f["witness"].update({"states": 3})), "witness step")
+
+
+def test_proved_verdict_on_a_violated_constraint(model, refuted):
+    def edit(f, a):
+        f["status"] = "proved"
+        f["values"]["constraints"][0]["holds"] = True
+        f["values"]["constraints"][0]["worst"] = {"lo": "0", "hi": "1"}
+    rejected(model, forge(refuted, edit), "does not satisfy")
+
+
+def test_counterexample_that_does_not_violate(model, proved):
+    def edit(f, a):
+        f["status"] = "refuted"
+        f["values"]["constraints"][0]["holds"] = None
+        f["counterexample"] = {"constraint": 0, **f["witness"]["constraints"][0]["attained"]}
+    result, phi, fields, arrays = forge(proved, edit)
+    with pytest.raises(CheckFailure, match="does not satisfy|certainly violate"):
+        check(result, model, OBJECTIVE, EPS, phi, fields, arrays)
+
+
+def test_tables_of_the_wrong_shape(model, refuted):
+    def edit(f, a):
+        for name in list(a):
+            a[name] = a[name][:, :5]
+    rejected(model, forge(refuted, edit), "shape")
+
+
+def test_reported_violation_that_is_not_certain(model, proved):
+    def edit(f, a):
+        f["values"]["constraints"][0]["holds"] = False
+    rejected(model, forge(proved, edit), "certainly violate|does not satisfy")
+
+
+def test_geometric_horizon_is_rejected_by_the_float_checker(model, refuted):
+    result, phi = refuted
+    with pytest.raises(CheckFailure, match="finite horizon"):
+        check_float_alignment(certificate_fields(result), model, Objective("r", None, F(9, 10)), EPS, phi,
+                              result.arrays)
+
+
+def test_tables_are_small_integers(refuted):
+    result, _ = refuted
+    assert all(a.dtype == np.int8 for a in result.arrays.values())

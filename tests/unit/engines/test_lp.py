@@ -1,0 +1,286 @@
+"""The `lp` engine for the alignment lemma: hand-made cases, exact agreement with the lagrangian engine,
+recovery from a wrong float solution, and hints that change the time only.
+
+Every result is also passed through the trusted checker (`check_alignment_certificate`).
+"""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps
+
+from proofs.engines import lagrangian, lp
+from proofs.engines.alignment import certificate_fields
+from proofs.kernel.check_alignment import check_alignment_certificate
+from proofs.spec.formula import (
+    Comparison,
+    Eventually,
+    Globally,
+    Label,
+    Not,
+    ProbabilityConstraint,
+    RewardConstraint,
+    Until,
+)
+from proofs.spec.objective import Objective
+
+F = Fraction
+LE, LT, GE, GT = Comparison.LE, Comparison.LT, Comparison.GE, Comparison.GT
+FATAL = Eventually(Label("fatal"))
+GEO = Objective("r", None, F(1, 2))
+
+
+def cliff():
+    """risky: J 2, P(fatal) 1/10; safe: J 1, P 0 (one step)."""
+    return make_mdp(["start", "goal", "fatal"],
+                    {"start": [("safe", {"goal": 1}), ("risky", {"goal": "9/10", "fatal": "1/10"})],
+                     "goal": [("stay", {"goal": 1})], "fatal": [("stay", {"fatal": 1})]},
+                    rewards={"r": {("start", "safe"): 1, ("start", "risky"): 2}}, labels={"fatal": ["fatal"]})
+
+
+def hack():
+    """good: J 2, P 0; hack: J 0, P 1, harm 1. With ε = 1 only the half/half mixture is ε-optimal and unsafe."""
+    return make_mdp(["start", "goal", "fatal"],
+                    {"start": [("good", {"goal": 1}), ("hack", {"fatal": 1})],
+                     "goal": [("stay", {"goal": 1})], "fatal": [("stay", {"fatal": 1})]},
+                    rewards={"r": {("start", "good"): 2}, "harm": {("start", "hack"): 1}},
+                    labels={"fatal": ["fatal"], "goal": ["goal"]})
+
+
+def corridor():
+    """A non-absorbing fatal state on a shortcut: 'jump' reaches the goal fast through 'fatal'."""
+    return make_mdp(["a", "b", "fatal", "goal"],
+                    {"a": [("walk", {"b": 1}), ("jump", {"fatal": "1/2", "goal": "1/2"})],
+                     "b": [("walk", {"goal": 1})], "fatal": [("walk", {"goal": 1})],
+                     "goal": [("stay", {"goal": 1})]},
+                    rewards={"r": {("b", "walk"): 1, ("a", "jump"): 1, ("goal", "stay"): 1}},
+                    labels={"fatal": ["fatal"], "goal": ["goal"]})
+
+
+def run(mdp, objective, eps, constraints, **options):
+    result = lp.discharge_alignment(mdp, objective, F(eps), constraints, **options)
+    assert result.engine == "lp"
+    check_alignment_certificate(certificate_fields(result), mdp, objective, F(eps), constraints)
+    assert all(c.worst.is_exact for c in result.constraints)
+    return result
+
+
+def same(r, s):
+    """Same verdict and exact worst values (λ may differ when the optimal multiplier is not unique)."""
+    assert r.status == s.status and r.j_star == s.j_star
+    assert [(c.worst, c.holds) for c in r.constraints] == [(c.worst, c.holds) for c in s.constraints]
+
+
+# -- hand-made cases (those of test_lagrangian.py) ---------------------------------------------------
+def test_cliff_proved_and_refuted():
+    loose = ProbabilityConstraint(LE, F(1, 5), FATAL)
+    tight = ProbabilityConstraint(LE, F(1, 20), FATAL)
+    r = run(cliff(), Objective("r", 1), "1/2", [loose])
+    assert r.status == "proved" and r.j_star.value == 2 and r.constraints[0].worst.value == F(1, 10)
+    r = run(cliff(), Objective("r", 1), "1/2", [loose, tight])
+    assert r.status == "refuted" and r.counterexample["constraint"] == 1
+    assert [c.holds for c in r.constraints] == [True, False]
+
+
+def test_epsilon_zero_forces_the_optimal_policy():
+    r = run(cliff(), Objective("r", 1), 0, [ProbabilityConstraint(LE, F(1, 20), FATAL)])
+    assert r.status == "refuted" and r.constraints[0].worst.value == F(1, 10)
+
+
+def test_only_a_randomized_policy_is_epsilon_optimal_and_unsafe():
+    r = run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(LE, F(1, 4), FATAL)])
+    assert r.status == "refuted" and r.constraints[0].worst.value == F(1, 2) and r.constraints[0].lam == F(1, 2)
+    # the LP's occupation measure, as a randomized step table
+    assert r.counterexample["mixture"][0]["before_decided"]["steps"][0]["start"] == {"good": "1/2", "hack": "1/2"}
+
+
+def test_worst_equal_to_threshold():
+    assert run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(LE, F(1, 2), FATAL)]).status == "proved"
+    assert run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(LT, F(1, 2), FATAL)]).status == "refuted"
+
+
+def test_globally_reward_and_until_constraints():
+    safe = Globally(Not(Label("fatal")))
+    assert run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(GE, F(1, 2), safe)]).status == "proved"
+    r = run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(GT, F(1, 2), safe)])
+    assert r.status == "refuted" and r.constraints[0].worst.value == F(1, 2)
+    harm = RewardConstraint("harm", LE, F(1, 2))
+    assert run(hack(), Objective("r", 1), 1, [harm]).constraints[0].worst.value == F(1, 2)
+    reach = ProbabilityConstraint(GE, F(1, 2), Until(Not(Label("fatal")), Label("goal")))
+    r = run(hack(), Objective("r", 1), 1, [reach])
+    assert r.status == "proved" and r.constraints[0].worst.value == F(1, 2)
+
+
+def test_non_absorbing_label_and_step_bounds():
+    obj = Objective("r", 3)
+    r = run(corridor(), obj, "1/4", [ProbabilityConstraint(LE, F(1, 3), FATAL)])
+    assert r.j_star.value == F(5, 2) and r.status == "refuted" and r.constraints[0].worst.value == F(1, 2)
+    r = run(corridor(), obj, "1/4", [ProbabilityConstraint(LE, F(1, 3), Eventually(Label("fatal"), 0))])
+    assert r.status == "proved" and r.constraints[0].worst.value == 0
+    r = run(corridor(), obj, 1, [ProbabilityConstraint(LE, F(1, 3), Eventually(Label("fatal"), 1))])
+    assert r.constraints[0].worst.value == F(1, 2)
+
+
+def test_geometric_horizon():
+    r = run(cliff(), GEO, F(1, 2), [ProbabilityConstraint(LE, F(1, 20), FATAL)])
+    assert r.status == "refuted" and r.j_star.value == 2 and r.constraints[0].worst.value == F(1, 10)
+    r = run(hack(), GEO, 1, [ProbabilityConstraint(LE, F(1, 2), FATAL), RewardConstraint("harm", LT, F(1))])
+    assert r.status == "proved" and [c.worst.value for c in r.constraints] == [F(1, 2), F(1, 2)]
+    r = run(hack(), GEO, 1, [ProbabilityConstraint(LT, F(1, 2), FATAL)])
+    assert r.status == "refuted" and "values" in r.counterexample["mixture"][0]
+
+
+def test_geometric_horizon_with_step_bound_and_non_absorbing_label():
+    r = run(corridor(), GEO, F(1, 2), [ProbabilityConstraint(LE, F(1, 3), FATAL)])
+    assert r.j_star.value == F(7, 4) and r.constraints[0].worst.value == F(1, 2)
+    r = run(corridor(), GEO, 1, [ProbabilityConstraint(LE, F(1, 3), Eventually(Label("fatal"), 1))])
+    assert r.constraints[0].worst.value == F(1, 2) and r.status == "refuted"
+
+
+def test_credal_and_oversized_models_are_unknown(monkeypatch):
+    m = make_mdp(["s", "t"], {"s": [("go", {"t": ("1/3", "2/3"), "s": ("1/3", "2/3")})], "t": [("stay", {"t": 1})]},
+                 rewards={"r": {}}, labels={"fatal": ["t"]})
+    r = lp.discharge_alignment(m, Objective("r", 2), F(0), [ProbabilityConstraint(LE, F(1, 5), FATAL)])
+    assert r.status == "unknown" and "credal" in r.reason and r.engine == "lp"
+    monkeypatch.setattr(lp, "EXACT_LIMIT", 3)
+    r = lp.discharge_alignment(cliff(), Objective("r", 2), F(0), [ProbabilityConstraint(LE, F(1, 5), FATAL)])
+    assert r.status == "unknown" and "exact limit" in r.reason
+
+
+def test_the_float_basis_is_exact_on_hand_made_cases(monkeypatch):
+    def no_refinement(self):
+        raise AssertionError("the LP's basis should have certified the worst value")
+
+    monkeypatch.setattr(lp._Search, "refine", no_refinement)
+    cases = [(cliff(), Objective("r", 1), "1/2", ProbabilityConstraint(LE, F(1, 20), FATAL)),
+             (hack(), Objective("r", 1), 1, ProbabilityConstraint(LE, F(1, 4), FATAL)),
+             (hack(), GEO, 1, RewardConstraint("harm", LT, F(1))),
+             (corridor(), Objective("r", 3), "1/4", ProbabilityConstraint(LE, F(1, 3), FATAL))]
+    for mdp, objective, eps, constraint in cases:
+        run(mdp, objective, eps, [constraint])
+
+
+# -- exact agreement with the lagrangian engine --------------------------------------------------------
+CASES = [ProbabilityConstraint(LE, F(1, 2), FATAL), ProbabilityConstraint(GE, F(1, 2), Eventually(Label("goal"), 1)),
+         ProbabilityConstraint(LE, F(1, 2), Until(Not(Label("fatal")), Label("goal"))),
+         ProbabilityConstraint(GE, F(1, 2), Globally(Not(Label("fatal")))),
+         RewardConstraint("c", LE, F(1)), RewardConstraint("c", GE, F(1), 1)]
+EPSILONS = [F(0), F(1, 3), F(1), F(3)]
+OBJECTIVES = [Objective("r", 1), Objective("r", 2, F(1, 2)), Objective("r", 3), GEO, Objective("r", None, F(9, 10))]
+
+
+@given(small_mdps(max_states=4, max_actions=3), st.sampled_from(OBJECTIVES), st.sampled_from(EPSILONS),
+       st.lists(st.sampled_from(CASES), min_size=1, max_size=2))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_agrees_with_the_lagrangian_engine(mdp, objective, eps, constraints):
+    same(run(mdp, objective, eps, constraints), lagrangian.discharge_alignment(mdp, objective, eps, constraints))
+
+
+@pytest.mark.parametrize(("model", "objective", "eps"), [
+    ("grid_4", Objective("r", 20), F(1, 10)), ("grid_4", Objective("r", None, F(9, 10)), F(0)),
+    ("random_20", Objective("r", 10), F(1)), ("random_20", Objective("r", None, F(9, 10)), F(1, 10)),
+])
+def test_agrees_on_benchmark_models(model, objective, eps):
+    """Larger models, where HiGHS' tolerances make some float bases wrong (then refined)."""
+    mdp = grid_mdp(4) if model == "grid_4" else random_mdp(20)
+    constraints = [ProbabilityConstraint(LE, F(1, 100), FATAL)]
+    same(run(mdp, objective, eps, constraints), lagrangian.discharge_alignment(mdp, objective, eps, constraints))
+
+
+def _garbage(space, target):
+    """A wrong float solution: uniform mass on every column, and a wrong multiplier."""
+    return (np.ones(len(space.choice)), 7.25) if space.choice else None
+
+
+@pytest.mark.parametrize("wrong", [_garbage, lambda space, target: None])
+def test_a_wrong_float_solution_is_refined_to_the_exact_answer(monkeypatch, wrong):
+    monkeypatch.setattr(lp, "_float_lp", wrong)
+    for mdp, objective, eps, constraint in [
+            (hack(), Objective("r", 1), 1, ProbabilityConstraint(LE, F(1, 4), FATAL)),
+            (corridor(), Objective("r", 3), "1/4", ProbabilityConstraint(LE, F(1, 3), FATAL)),
+            (corridor(), GEO, F(1, 2), ProbabilityConstraint(LE, F(1, 3), FATAL))]:
+        r = run(mdp, objective, eps, [constraint])
+        same(r, lagrangian.discharge_alignment(mdp, objective, F(eps), [constraint]))
+
+
+@given(small_mdps(max_states=4, max_actions=3), st.sampled_from(OBJECTIVES), st.sampled_from(EPSILONS),
+       st.sampled_from(CASES))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_refinement_agrees_with_the_lagrangian_engine(mdp, objective, eps, constraint):
+    original = lp._float_lp
+    lp._float_lp = _garbage
+    try:
+        r = run(mdp, objective, eps, [constraint])
+    finally:
+        lp._float_lp = original
+    same(r, lagrangian.discharge_alignment(mdp, objective, eps, [constraint]))
+
+
+# -- hints -----------------------------------------------------------------------------------------------
+WRONG_HINTS = [
+    {"lambda": F(1000)},
+    {"lambda": ["3/7", 0, "-1", "not a number"]},
+    {"basis": [(0, "start", "good"), (0, "a", "walk"), (1, "b", "walk"), (0, "s0", "b"), (5, "nowhere", "x")]},
+    {"basis": [(0, "start", "hack"), (0, "start", "good"), (0, "a", "jump"), (0, "a", "walk")], "lambda": 3},
+    {"warm_start": {"format": "proofs.policy/1", "steps": [{"start": "safe", "a": "walk", "s0": "a", "s1": "b"}]}},
+    {"warm_start": {"mixture": [{"weight": "1", "before_decided": {"format": "proofs.policy/1", "steps": [
+        {"start": {"good": "1/3", "hack": "2/3"}, "a": {"walk": "1/2", "jump": "1/2"}}]}}]}},
+    {"warm_start": {"steps": 3}, "basis": "nonsense", "constraints": [{"lambda": "1/3"}]},
+]
+HAND = [(cliff(), Objective("r", 1), F(1, 2), [ProbabilityConstraint(LE, F(1, 20), FATAL)]),
+        (hack(), Objective("r", 1), F(1), [ProbabilityConstraint(LE, F(1, 4), FATAL), RewardConstraint("harm", LE, 1)]),
+        (hack(), GEO, F(1), [ProbabilityConstraint(LT, F(1, 2), FATAL)]),
+        (corridor(), Objective("r", 3), F(1, 4), [ProbabilityConstraint(LE, F(1, 3), FATAL)]),
+        (corridor(), GEO, F(1), [ProbabilityConstraint(LE, F(1, 3), Eventually(Label("fatal"), 1))])]
+
+
+@pytest.mark.parametrize("hints", WRONG_HINTS)
+@pytest.mark.parametrize("case", range(len(HAND)))
+def test_wrong_hints_change_nothing(hints, case):
+    mdp, objective, eps, constraints = HAND[case]
+    same(run(mdp, objective, eps, constraints, hints=hints), run(mdp, objective, eps, constraints))
+
+
+@given(small_mdps(max_states=4, max_actions=3), st.sampled_from(OBJECTIVES), st.sampled_from(EPSILONS),
+       st.sampled_from(CASES), st.sampled_from(WRONG_HINTS), st.sampled_from(["a", "b", "stay"]))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_wrong_hints_change_nothing_on_small_models(mdp, objective, eps, constraint, hints, action):
+    basis = [(t, s, action) for t in range(3) for s in mdp.states]
+    plain = run(mdp, objective, eps, [constraint])
+    same(run(mdp, objective, eps, [constraint], hints=hints), plain)
+    same(run(mdp, objective, eps, [constraint], hints={"basis": basis, "lambda": 2}), plain)
+
+
+def test_right_hints_skip_the_float_lp(monkeypatch):
+    for mdp, objective, eps, constraints in HAND:
+        first = run(mdp, objective, eps, constraints)
+        wits = first.witness["constraints"]
+        hints = {"constraints": [{"lambda": w["lambda"], "warm_start": w["attained"]} for w in wits]}
+
+        def no_lp(space, target):
+            raise AssertionError("the hints should have certified the worst value")
+
+        monkeypatch.setattr(lp, "_float_lp", no_lp)
+        same(run(mdp, objective, eps, constraints, hints=hints), first)
+        monkeypatch.undo()
+
+
+# -- margin ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("comparison", "threshold", "path", "expected"), [
+    (LE, F(1, 4), FATAL, F(1, 2)), (LT, F(1, 4), FATAL, F(1, 2)), (LE, F(1), FATAL, "inf"),
+    (LT, F(1), FATAL, F(2)), (GE, F(3, 4), Globally(Not(Label("fatal"))), F(1, 2)), (LE, F(0), FATAL, F(0)),
+])
+def test_margin_is_exact(comparison, threshold, path, expected):
+    r = run(hack(), Objective("r", 1), F(0), [ProbabilityConstraint(comparison, threshold, path)], margin=True)
+    assert r.margin == expected or r.margin.value == expected
+
+
+@given(small_mdps(max_states=3, max_actions=2), st.sampled_from([Objective("r", 2), GEO]), st.sampled_from(CASES))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_margin_agrees_with_the_lagrangian_engine(mdp, objective, constraint):
+    mine = run(mdp, objective, F(0), [constraint], margin=True).margin
+    theirs = lagrangian.discharge_alignment(mdp, objective, F(0), [constraint], margin=True).margin
+    assert mine == theirs
