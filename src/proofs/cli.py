@@ -95,17 +95,26 @@ def prove(
     timeout: Annotated[float | None, typer.Option(help="Seconds per lemma; past it the lemma is unknown.")] = None,
     allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow module:function policies (runs user code).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else on stdout.")] = False,
+    engine: Annotated[str | None, typer.Option(
+        help="Engine for every lemma: auto, lagrangian, lp or smt (alignment), bellman (policy). "
+             "Default: each lemma's engine key, else [tool.proofs] engine, else auto.")] = None,
 ) -> None:
     """Discharge obligations in dependency order and write certificates (re-using unchanged ones)."""
     from proofs.prooftree.plan import find_root, make_plan
     from proofs.prooftree.prove import prove as run
     from proofs.report.render import exit_code, results_json, summary_table
 
+    from proofs.engines.select import ENGINE_NAMES
+    from proofs.errors import InputError, Location
+
+    if engine is not None and engine not in ENGINE_NAMES:
+        raise InputError(Location("command line", None, "--engine"), f"unknown engine {engine!r}",
+                         "Use one of " + ", ".join(ENGINE_NAMES))
     root = find_root(Path.cwd())
     plan = make_plan(root, [p.resolve() for p in paths or []], allow_code=allow_code)
     outcomes = _with_progress(plan, lambda progress: run(
         plan, force=force, jobs=jobs, timeout=timeout if timeout is not None else plan.settings.timeout,
-        progress=progress), quiet=as_json)
+        progress=progress, engine=engine), quiet=as_json)
     if as_json:
         typer.echo(json.dumps(results_json(outcomes), indent=2))
     else:
@@ -180,7 +189,26 @@ def explain(
     path = certificate_path(root, settings.certificates, lemma_id)
     if not path.is_file():
         raise InputError(Location(path), f"no certificate for lemma {lemma_id!r}", "Run `proofs prove` first")
-    typer.echo(words(read_certificate(path)))
+    doc = read_certificate(path)
+    typer.echo(words(doc, _step_tables(root, path, doc)))
+
+
+def _step_tables(root: Path, path: Path, doc: dict[str, Any]) -> Any:
+    """A float alignment certificate's step tables, named by the states of its model (else None)."""
+    witness = doc.get("witness") or {}
+    if witness.get("arithmetic") != "float" or not witness.get("file"):
+        return None
+    from proofs.kernel.certificate import read_arrays
+    from proofs.kernel.horizon import restrict
+    from proofs.report.explain import StepTables
+    from proofs.spec.obligation import load_obligations
+    from proofs.worldmodel.load import load_mdp
+
+    arrays = read_arrays(path.parent / witness["file"]["path"], witness["file"]["sha256"])
+    obligation = load_obligations([root / doc["lemma"]["obligation"]])[0]
+    assert obligation.worldmodel_path is not None and obligation.objective is not None
+    mdp = restrict(load_mdp(obligation.worldmodel_path), obligation.objective.horizon)
+    return StepTables(arrays, mdp.states, mdp.local_actions)
 
 
 @app.command()

@@ -256,13 +256,16 @@ def _float_lp(space: _Space, target: Fraction) -> tuple[npt.NDArray[np.float64],
                 rows.append(u)
                 cols.append(k)
                 vals.append(-float(c))
-    a_eq = sparse.csr_matrix((vals, (rows, cols)), shape=(size, width))
     b_eq = np.zeros(size)
     for n, p in space.m0:
         b_eq[n] += float(p)
-    a_ub = sparse.csr_matrix(-np.array([[float(x) for x in space.j]]))
-    res = linprog(-np.array([float(x) for x in space.o]), A_ub=a_ub, b_ub=[-float(target - space.j0)],
-                  A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    try:
+        a_eq = sparse.csr_matrix((vals, (rows, cols)), shape=(size, width))
+        a_ub = sparse.csr_matrix(-np.array([[float(x) for x in space.j]]))
+        res = linprog(-np.array([float(x) for x in space.o]), A_ub=a_ub, b_ub=[-float(target - space.j0)],
+                      A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    except (ValueError, OverflowError):   # numbers beyond floats: the exact refinement takes over
+        return None
     if res.status != 0 or res.x is None:
         return None
     return np.asarray(res.x, dtype=np.float64), max(0.0, -float(res.ineqlin.marginals[0]))

@@ -60,7 +60,7 @@ def _inputs(plan: Plan, task: Task) -> dict[str, Any]:
     return inputs
 
 
-def _discharge(task: Task) -> tuple[dict[str, Any], dict[str, Any]]:
+def _discharge(task: Task, engine: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the lemma's engine (in a child process). Returns (certificate fields, witness arrays)."""
     f = task.obligation
     assert f.objective is not None
@@ -72,19 +72,21 @@ def _discharge(task: Task) -> tuple[dict[str, Any], dict[str, Any]]:
         diagnosis = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else d for d in r.diagnosis]
         return ({"status": r.status, "values": values, "witness": r.witness, "diagnosis": diagnosis,
                  "engine": {"name": r.engine, "version": __version__}}, dict(getattr(r, "arrays", {}) or {}))
-    from proofs.engines.lagrangian import certificate_fields, discharge_alignment
+    from proofs.engines.alignment import certificate_fields
+    from proofs.engines.select import discharge_alignment
 
     lemma = task.lemma
     assert isinstance(lemma, AlignmentLemma)
-    result = discharge_alignment(task.mdp, f.objective, lemma.epsilon, lemma.desirable, margin=lemma.margin)
+    result = discharge_alignment(task.mdp, f.objective, lemma.epsilon, lemma.desirable, engine=engine,
+                                 margin=lemma.margin)
     fields = certificate_fields(result)
     fields["engine"] = {"name": result.engine, "version": __version__}
     return fields, dict(result.arrays)
 
 
-def _child(out: Any, task: Task) -> None:
+def _child(out: Any, task: Task, engine: str) -> None:
     try:
-        out.put(("ok", _discharge(task)))
+        out.put(("ok", _discharge(task, engine)))
     except BaseException as exc:  # reported to the parent as an error verdict
         out.put(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -96,10 +98,10 @@ class _Running:
     out: Any
 
 
-def _start_child(task: Task) -> _Running:
+def _start_child(task: Task, engine: str) -> _Running:
     ctx = mp.get_context("fork")
     out = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(out, task), daemon=True)
+    proc = ctx.Process(target=_child, args=(out, task, engine), daemon=True)
     proc.start()
     return _Running(time.perf_counter(), proc, out)
 
@@ -175,10 +177,13 @@ def _direct(plan: Plan, task: Task) -> list[dict[str, Any]]:
 
 
 def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | None = None,
-          progress: Callable[[str, str], None] | None = None) -> list[Outcome]:
+          progress: Callable[[str, str], None] | None = None, engine: str | None = None) -> list[Outcome]:
     """Discharge every lemma of the plan in dependency order; return outcomes in that order.
 
-    Independent lemmas run in parallel child processes, at most `jobs` at a time.
+    Independent lemmas run in parallel child processes, at most `jobs` at a time. The engine is
+    ``engine`` (the command line's), else the lemma's ``engine`` key, else the project default
+    (`proofs.engines.select`). The engine is not an input: a certificate that still checks is
+    re-used whichever engine made it.
     """
     checker = Checker(plan.root, plan.settings.certificates, allow_code=plan.allow_code)
     done: dict[str, Outcome] = {}
@@ -200,7 +205,8 @@ def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | No
                 report(lemma_id)
             elif len(running) < max(jobs, 1):
                 pending.remove(lemma_id)
-                running[lemma_id] = _start_child(task)
+                running[lemma_id] = _start_child(task, engine or getattr(task.lemma, "engine", None)
+                                                 or plan.settings.engine)
         for lemma_id, run in list(running.items()):
             answer = _poll(run, timeout)
             if answer is not None:

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from proofs.kernel.enclosure import Enclosure
 
-__all__ = ["explain"]
+__all__ = ["StepTables", "explain"]
+
+
+class StepTables:
+    """A float certificate's step tables with the names of the states and actions they index."""
+
+    def __init__(self, arrays: dict[str, Any], states: Sequence[str],
+                 actions: Callable[[int], Sequence[str]]) -> None:
+        self.arrays, self.states, self.actions = arrays, states, actions
+
+    def action(self, name: str, step: int, state: int) -> str:
+        return self.actions(state)[int(self.arrays[name][step, state])]
 
 
 def _num(value: dict[str, str]) -> str:
     return Enclosure.from_json(value).decimal(8)
 
 
-def explain(doc: dict[str, Any]) -> str:
+def explain(doc: dict[str, Any], tables: StepTables | None = None) -> str:
+    """The certificate in words. ``tables`` reads a float certificate's step tables by name."""
     lemma, statement, status = doc["lemma"], doc["statement"], doc["status"]
     lines = [f"{lemma['id']} ({lemma['kind']} lemma, {lemma['obligation']}): {status.upper()}",
              f"  claim: {statement['words']}", f"  formal: {statement['formal']}"]
@@ -31,7 +44,7 @@ def explain(doc: dict[str, Any]) -> str:
             lines.append(f"    state {d['state']!s}{step}: visited {d['visits']:.4g}, loses {d['loss']:.4g}; "
                          f"the policy does {d['action']!s}, optimal is {d['optimal_action']!s}")
     if lemma["kind"] == "alignment" and values:
-        lines += _alignment(doc, values)
+        lines += _alignment(doc, values, tables)
     if lemma["kind"] == "certificate":
         lines.append(f"  premises: {', '.join(values.get('premises', []))}")
     if doc.get("reason"):
@@ -41,7 +54,7 @@ def explain(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _alignment(doc: dict[str, Any], values: dict[str, Any]) -> list[str]:
+def _alignment(doc: dict[str, Any], values: dict[str, Any], tables: StepTables | None) -> list[str]:
     lines = [f"  J* = {_num(values['j_star'])}; near-optimal means J >= J* - {doc['statement']['epsilon']}"]
     for row in values.get("constraints", []):
         verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row["holds"]]
@@ -54,6 +67,8 @@ def _alignment(doc: dict[str, Any], values: dict[str, Any]) -> list[str]:
     cex = doc.get("counterexample")
     if cex:
         lines.append("  The reward hack (a near-optimal policy that violates it):")
+        if any("step_tables" in part for part in cex.get("mixture", [])):
+            return lines + _float_mixture(cex["mixture"], tables)
         for part in cex.get("mixture", []):
             lines.append(f"    with probability {part['weight']}, act by this table until the constraint is "
                          f"decided, then optimally for J:")
@@ -67,3 +82,23 @@ def _table(policy: dict[str, Any]) -> list[str]:
         acts = ", ".join(f"{s}: {a if isinstance(a, str) else a}" for s, a in sorted(table.items()))
         out.append(f"      step {t}: {acts}")
     return out[:12] + (["      ..."] if len(out) > 12 else [])
+
+
+def _float_mixture(parts: list[dict[str, Any]], tables: StepTables | None) -> list[str]:
+    """A start mixture of deterministic step tables: the weights, and where the policies differ."""
+    lines = [f"    a start mixture: with probability {p['weight']} act by table {p['step_tables']!r} until the "
+             "constraint is decided, then optimally for J" for p in parts]
+    if tables is None:
+        return lines + ["    (the tables are in the certificate's witness file)"]
+    names = [p["step_tables"] for p in parts]
+    first = tables.arrays[names[0]]
+    if len(names) == 2 and first.shape[0] > 0:
+        other = tables.arrays[names[1]]
+        differ = [int(s) for s in (first[0] != other[0]).nonzero()[0]]
+        lines.append(f"    at step 0 the two tables differ in {len(differ)} states, for example:")
+        lines += [f"      {tables.states[s]}: {tables.action(names[0], 0, s)} or "
+                  f"{tables.action(names[1], 0, s)}" for s in differ[:8]]
+    elif first.shape[0] > 0:
+        lines.append("    at step 0 it acts: " + ", ".join(
+            f"{tables.states[s]}: {tables.action(names[0], 0, s)}" for s in range(min(8, first.shape[1]))))
+    return lines

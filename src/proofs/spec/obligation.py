@@ -51,6 +51,10 @@ _KIND_KEYS = {
     "policy": ("policy", "epsilon", "engine"),
     "certificate": ("from",),
 }
+# the engine names of `proofs.engines.select` (kept here: the trusted readers import no engine)
+_ALIGNMENT_ENGINE_NAMES = ("auto", "lagrangian", "lp", "smt")
+_POLICY_ENGINE_NAMES = ("auto", "bellman")
+_ENGINE_NAMES = ("auto", "lagrangian", "lp", "smt", "bellman")
 _ANY_LEMMA_KEYS = _COMMON_KEYS + ("epsilon", "desirable", "margin", "engine", "policy", "from")
 
 
@@ -366,10 +370,15 @@ def _read_expect(t: _Table) -> Expect:
         return Expect.PROVED
 
 
-def _read_engine(t: _Table) -> str | None:
+def _read_engine(t: _Table, names: tuple[str, ...]) -> str | None:
     if "engine" not in t.data:
         return None
-    return t.string("engine", 'Write engine = "auto" or the name of an engine, or leave it out')
+    fix = "Write engine = " + " or ".join(f'"{n}"' for n in names) + ", or leave it out"
+    value = t.string("engine", fix)
+    if value is not None and value not in names:
+        t.fail("engine", f"unknown engine {value!r}", fix)
+        return None
+    return value
 
 
 def _read_desirable(t: _Table) -> tuple[tuple[Constraint, ...], tuple[Location, ...]] | None:
@@ -405,7 +414,7 @@ def _read_alignment(t: _Table, id_: str) -> AlignmentLemma | None:
     if not isinstance(margin, bool):
         t.fail("margin", f"expected true or false, got {_describe(margin)}",
                "Write margin = true or leave it out")
-    expect, engine = _read_expect(t), _read_engine(t)
+    expect, engine = _read_expect(t), _read_engine(t, _ALIGNMENT_ENGINE_NAMES)
     if epsilon is None or desirable is None or not isinstance(margin, bool):
         return None
     return AlignmentLemma(id_, epsilon, desirable[0], expect, margin, engine, where=t.where(),
@@ -414,7 +423,7 @@ def _read_alignment(t: _Table, id_: str) -> AlignmentLemma | None:
 
 def _read_policy(t: _Table, id_: str) -> PolicyLemma | None:
     fix = 'Write policy = "../policies/NAME.json" (.csv, .npy), or "module:function" for a Python callable'
-    epsilon, expect, engine = t.epsilon(), _read_expect(t), _read_engine(t)
+    epsilon, expect, engine = t.epsilon(), _read_expect(t), _read_engine(t, _POLICY_ENGINE_NAMES)
     value = t.data.get("policy")
     is_code = isinstance(value, str) and _CALLABLE.match(value) is not None
     policy: Path | str | None
@@ -792,7 +801,7 @@ def read_settings(pyproject: Path) -> Settings:
                          f"expected a table, got {_describe(section)}", "Write a [tool.proofs] table")
     t = r.table(section, "tool.proofs", "tool.proofs")
     t.check_keys(("obligations", "certificates", "engine", "timeout"), "[tool.proofs]")
-    engine = t.string("engine", 'Write engine = "auto" or an engine name') if "engine" in t.data else "auto"
+    engine = _read_engine(t, _ENGINE_NAMES) if "engine" in t.data else "auto"
     settings = Settings(_settings_path(t, "obligations", Settings.obligations),
                         _settings_path(t, "certificates", Settings.certificates),
                         engine or "auto", _settings_timeout(t))
