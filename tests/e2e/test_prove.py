@@ -214,3 +214,28 @@ def test_editing_one_model_reproves_exactly_its_dependents(proofs, tmp_path):
     again = results(proofs("prove", "--json", cwd=project))
     redone = {i for i, r in again.items() if r["action"] != "re-used"}
     assert redone == {"careful.alignment", "careful.walk-policy", "careful.safe"}
+
+
+def test_second_run_reuses_by_stamp_and_a_tampered_certificate_is_checked_again(proofs, tmp_path):
+    project = make_project(tmp_path)
+    assert proofs("prove", cwd=project).returncode == 0
+    stamps = json.loads((project / "certificates" / ".stamps.json").read_text())
+    assert set(stamps) == {"walk", "run"}
+    second = proofs("prove", "--json", cwd=project)
+    assert all(r["action"] == "re-used" for r in results(second).values()), second.stdout
+    assert "since the kernel accepted them" in second.stdout
+    cert = project / "certificates" / "walk.json"
+    doc = json.loads(cert.read_text())
+    doc["values"]["gap"] = {"lo": "0", "hi": "0"}   # a tampered number: the stamp no longer matches
+    cert.write_text(json.dumps(doc))
+    third = results(proofs("prove", "--json", cwd=project))
+    assert third["walk"]["action"] == "discharged" and third["run"]["action"] == "re-used"
+    assert json.loads(cert.read_text())["values"]["gap"] != {"lo": "0", "hi": "0"}
+    assert proofs("check", cwd=project).returncode == 0
+
+
+def test_force_reproves_everything(proofs, tmp_path):
+    project = make_project(tmp_path)
+    assert proofs("prove", cwd=project).returncode == 0
+    forced = results(proofs("prove", "--force", "--json", cwd=project))
+    assert all(r["action"] == "discharged" for r in forced.values())

@@ -20,11 +20,20 @@ from typing import Any
 
 from proofs import __version__
 from proofs.errors import CheckFailure
-from proofs.kernel.certificate import FORMAT, dump, relative, sha256_files, write_arrays, write_atomic
+from proofs.kernel.certificate import (
+    FORMAT,
+    dump,
+    read_certificate,
+    relative,
+    sha256_files,
+    write_arrays,
+    write_atomic,
+)
 from proofs.kernel.check import Checker, certificate_path, premise_hashes
 from proofs.kernel.rational import format_rational
 from proofs.kernel.statement import objective_data, statement_of
 from proofs.prooftree.plan import Plan, Task
+from proofs.prooftree.stamps import Stamps
 from proofs.spec.obligation import AlignmentLemma
 
 __all__ = ["Outcome", "prove"]
@@ -186,6 +195,7 @@ def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | No
     re-used whichever engine made it.
     """
     checker = Checker(plan.root, plan.settings.certificates, allow_code=plan.allow_code)
+    stamps = Stamps(plan)
     done: dict[str, Outcome] = {}
     pending = list(plan.order)
     running: dict[str, _Running] = {}
@@ -197,11 +207,11 @@ def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | No
     while pending or running:
         for lemma_id in [i for i in pending if all(p in done for p in plan.graph.predecessors(i))]:
             task = plan.tasks[lemma_id]
-            reused = _try_reuse(plan, checker, lemma_id, force)
+            reused = _try_reuse(plan, checker, lemma_id, force, stamps)
             if reused is not None or task.lemma.kind == "certificate":
                 pending.remove(lemma_id)
                 done[lemma_id] = reused or _finish(plan, checker, task, _document(
-                    plan, task, _compose(plan, task, done)), {}, time.perf_counter(), "composed")
+                    plan, task, _compose(plan, task, done)), {}, time.perf_counter(), "composed", stamps)
                 report(lemma_id)
             elif len(running) < max(jobs, 1):
                 pending.remove(lemma_id)
@@ -211,46 +221,63 @@ def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | No
             answer = _poll(run, timeout)
             if answer is not None:
                 del running[lemma_id]
-                done[lemma_id] = _outcome(plan, checker, plan.tasks[lemma_id], answer, run.start)
+                done[lemma_id] = _outcome(plan, checker, plan.tasks[lemma_id], answer, run.start, stamps)
                 report(lemma_id)
+    stamps.save()
     return [done[i] for i in plan.order]
 
 
-def _try_reuse(plan: Plan, checker: Checker, lemma_id: str, force: bool) -> Outcome | None:
+def _try_reuse(plan: Plan, checker: Checker, lemma_id: str, force: bool, stamps: Stamps) -> Outcome | None:
+    """The outcome of re-using the lemma's certificate, or None when it must be (re-)proved.
+
+    Re-used: the kernel accepts it against the current inputs, or accepted exactly these bytes
+    before (`proofs.prooftree.stamps`).
+    """
+    task = plan.tasks[lemma_id]
     if force:
+        stamps.forget(lemma_id)
         return None
     path = certificate_path(plan.root, plan.settings.certificates, lemma_id)
     if not path.is_file():
         return None
-    try:
-        doc = checker.check_file(path)
-    except CheckFailure:
-        return None
-    task = plan.tasks[lemma_id]
+    if stamps.accepted_before(task):
+        doc = read_certificate(path)
+        why = "inputs and certificate unchanged since the kernel accepted them"
+    else:
+        try:
+            doc = checker.check_file(path)
+        except CheckFailure:
+            stamps.forget(lemma_id)
+            return None
+        stamps.record(task)
+        why = "inputs unchanged and the certificate still checks"
     return Outcome(lemma_id, task.lemma.kind, doc["status"], task.lemma.expect.value, doc.get("values", {}),
-                   relative(path, plan.root), 0.0, "re-used", "inputs unchanged and the certificate still checks")
+                   relative(path, plan.root), 0.0, "re-used", why)
 
 
-def _outcome(plan: Plan, checker: Checker, task: Task, answer: tuple[str, Any], start: float) -> Outcome:
+def _outcome(plan: Plan, checker: Checker, task: Task, answer: tuple[str, Any], start: float,
+             stamps: Stamps) -> Outcome:
     kind, result = answer
     if kind == "ok":
         fields, arrays = result
-        return _finish(plan, checker, task, _document(plan, task, fields), arrays, start, "discharged")
+        return _finish(plan, checker, task, _document(plan, task, fields), arrays, start, "discharged", stamps)
     status = "unknown" if kind == "timeout" else "error"
     return Outcome(task.lemma.id, task.lemma.kind, status, task.lemma.expect.value, {}, None,
                    time.perf_counter() - start, kind, str(result))
 
 
 def _finish(plan: Plan, checker: Checker, task: Task, doc: dict[str, Any], arrays: dict[str, Any],
-            start: float, action: str) -> Outcome:
+            start: float, action: str, stamps: Stamps) -> Outcome:
     path = _write(plan, task, doc, arrays)
     seconds = time.perf_counter() - start
     _log_time(plan, task.lemma.id, seconds)
     try:
         checker.check_file(path)
     except CheckFailure as exc:
+        stamps.forget(task.lemma.id)
         return Outcome(task.lemma.id, task.lemma.kind, "error", task.lemma.expect.value, doc.get("values", {}),
                        relative(path, plan.root), seconds, "rejected", f"the kernel rejected it: {exc}")
+    stamps.record(task)
     return Outcome(task.lemma.id, task.lemma.kind, doc["status"], task.lemma.expect.value, doc.get("values", {}),
                    relative(path, plan.root), seconds, action, doc.get("reason", "inputs new or changed"))
 
