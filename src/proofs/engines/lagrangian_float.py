@@ -81,22 +81,11 @@ class _Search:
         self.mu_states = mdp.initial_states.astype(np.int64)
         self.mu = mdp.initial_probability.floats()
         self.dtype = np.int8 if k < 127 else np.int32
-        self.v_star = self._optimal()
 
     def padded(self, per_choice: F) -> F:
         out = np.zeros(len(self.missing))
         out[self.place] = per_choice
         return out
-
-    def _optimal(self) -> list[F]:
-        """V*_t relative to step t, t = 0 … H (float, for the search only)."""
-        v = [np.zeros(self.mdp.n_states)]
-        for _ in range(self.horizon):
-            q = self.r + self.d * (self.matrix @ v[-1])
-            q[self.missing] = -np.inf
-            v.append(q.reshape(-1, self.width).max(axis=1))
-        v.reverse()
-        return v
 
     def argmax(self, score: F) -> npt.NDArray[np.integer]:
         """The local index of the first best choice of every state (``score`` is padded)."""
@@ -124,14 +113,15 @@ class _Line:
         return self.q + lam * self.j
 
 
-def _best(search: _Search, cs: FloatSpace, c_reward: F, w_j: float, w_q: float) -> _Line:
+def _best(search: _Search, opt: OptimalJ, cs: FloatSpace, c_reward: F, w_j: float, w_q: float) -> _Line:
     """The argmax of w_J·J + w_Q·σ·W_c over deterministic step tables, with its float J and σ·W_c.
 
     ``c_reward`` is σ·c per choice.
     """
     big_l, d = cs.steps, search.d
     stop = np.flatnonzero(cs.stop)
-    j = d**big_l * search.v_star[big_l]
+    slot = np.searchsorted(np.flatnonzero(opt.stops), stop)
+    j = d**big_l * opt.full[big_l].centre   # V* from the kernel's pass (its centres; search only)
     q = cs.sigma * cs.goal
     tables = np.empty((big_l, search.mdp.n_states), dtype=search.dtype)
     both = np.empty((search.mdp.n_states, 2))
@@ -149,7 +139,7 @@ def _best(search: _Search, cs: FloatSpace, c_reward: F, w_j: float, w_q: float) 
         local = search.argmax(score)
         chosen = search.row_of_state + local
         j, q = cj[chosen], cq[chosen]
-        j[stop] = d**t * search.v_star[t][stop]
+        j[stop] = d**t * opt.at_stops[t].centre[slot]
         q[stop] = cs.sigma * cs.goal[stop]
         tables[t] = local
     return _Line(tables, search.at_initial(j), search.at_initial(q))
@@ -187,7 +177,7 @@ class _Bracket:
             self.side = -1
 
 
-def _parametric(search: _Search, cs: FloatSpace, target: float, slack: float,
+def _parametric(search: _Search, opt: OptimalJ, cs: FloatSpace, target: float, slack: float,
                 lam_hint: float | None) -> tuple[float, list[tuple[Fraction, _Line]]] | None:
     """λ and the attaining start mixture (J slightly above target), or None if ε is too small.
 
@@ -197,10 +187,10 @@ def _parametric(search: _Search, cs: FloatSpace, target: float, slack: float,
     the two lines while the bracket is still open; rounds stop when the bounds are `_GAP` apart.
     """
     c_reward = search.padded(cs.sigma * cs.reward.floats())
-    b = _best(search, cs, c_reward, 0.0, 1.0)
+    b = _best(search, opt, cs, c_reward, 0.0, 1.0)
     if b.j >= target:   # b may be ε-optimal itself (the kernel's enclosure decides; exact zeros pass)
         return 0.0, [(Fraction(1), b)]
-    a = _best(search, cs, c_reward, 1.0, 0.0)
+    a = _best(search, opt, cs, c_reward, 1.0, 0.0)
     if a.j < target + slack:
         return None
     goal = target + slack
@@ -208,7 +198,7 @@ def _parametric(search: _Search, cs: FloatSpace, target: float, slack: float,
     best_lam, best_upper = 0.0, float("inf")
     for k in range(_MAX_ROUNDS):
         lam = lam_hint if (k == 0 and lam_hint is not None and lam_hint >= 0) else bracket.next_lambda()
-        new = _best(search, cs, c_reward, lam, 1.0)
+        new = _best(search, opt, cs, c_reward, lam, 1.0)
         if new.at(lam) - lam * goal < best_upper:
             best_lam, best_upper = lam, new.at(lam) - lam * goal
         bracket.update(lam, new, goal)
@@ -243,20 +233,20 @@ def discharge_float(mdp: Mdp, objective: Objective, epsilon: Fraction, constrain
     ``hints`` may give ``"lambda"`` (a float starting multiplier); a wrong one costs one round.
     """
     small = restrict(mdp, objective.horizon)
-    search = _Search(small, objective)
     spaces = [float_space(small, objective, c) for c in constraints]
     stops = np.zeros(small.n_states, dtype=np.bool_)
     for cs in spaces:
         stops |= cs.stop
     opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces})
-    j_star_f = search.at_initial(search.v_star[0])
+    search = _Search(small, objective)
+    j_star_f = float((opt.j_star.lo + opt.j_star.hi) / 2)
     target = j_star_f - float(epsilon)
     slack = _RELATIVE_SLACK * (1.0 + abs(j_star_f))
     lam_hint = None if hints is None or hints.get("lambda") is None else float(hints["lambda"])
     arrays: dict[str, np.ndarray] = {}
     results, witnesses, counterexample = [], [], None
     for i, cs in enumerate(spaces):
-        found = _parametric(search, cs, target, slack, lam_hint)
+        found = _parametric(search, opt, cs, target, slack, lam_hint)
         if found is None:
             return AlignmentResult("unknown", (), claim(opt.j_star), {}, None,
                                    reason=f"epsilon = {epsilon} is below the float resolution of J*; "

@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import ulp
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -170,7 +171,7 @@ class _Rows:
 class FloatBellman:
     """The operators of the module docstring in float arithmetic, each with a proved error."""
 
-    def __init__(self, mdp: Mdp, reward: Rationals, beta: Fraction) -> None:
+    def __init__(self, mdp: Mdp, reward: Rationals, beta: Fraction, row_cache: dict[str, Any] | None = None) -> None:
         if mdp.probability is None:
             raise CheckFailure("a credal model is checked in exact arithmetic, not float")
         if np.any(np.diff(mdp.row_start) < 1) or np.any(np.diff(mdp.choice_start) < 1):
@@ -189,7 +190,7 @@ class FloatBellman:
         self.reward_max = Fraction(float(np.max(np.abs(self.r), initial=0.0)))
         self._all = _Rows(mdp.transition_choice, mdp.target, self.p, self.r, np.empty(len(mdp.target)))
         self._layers: dict[int, tuple[PolicyLayer, _Rows, F, int, IntArray]] = {}
-        self._last_rows: tuple[IntArray, _Rows] | None = None
+        self.row_cache: dict[str, Any] = row_cache if row_cache is not None else {}
         self.reward_zero = not bool(np.any(reward.num != 0))
 
     def _rows(self, choices: IntArray) -> _Rows:
@@ -231,12 +232,16 @@ class FloatBellman:
     def choice_values_of(self, choices: IntArray, w: Vector) -> tuple[F, Fraction]:
         """Q̂_W(c) for the given choices only (in that order), and e_Q.
 
-        The rows of the last call are kept: a policy's step tables often repeat from step to step.
+        The rows of the last call are kept in ``row_cache`` (which operators on the same model may
+        share): a policy's step tables often repeat from step to step. Only the rows' successors
+        and probabilities are shared; each operator uses its own rewards.
         """
-        last = self._last_rows
+        last = self.row_cache.get("rows")
         if last is None or not np.array_equal(last[0], choices):
-            last = self._last_rows = (np.array(choices, copy=True), self._rows(choices))
-        return self._q(last[1], w), self.choice_error(self._magnitude(w))
+            last = self.row_cache["rows"] = (np.array(choices, copy=True), self._rows(choices))
+        shared: _Rows = last[1]
+        rows = _Rows(shared.owner, shared.target, shared.probability, self.r[choices], shared.gathered)
+        return self._q(rows, w), self.choice_error(self._magnitude(w))
 
     def optimal(self, w: Vector) -> tuple[F, Fraction]:
         """(T* W) to within the returned error, at every state."""

@@ -108,6 +108,7 @@ class OptimalJ:
     def __init__(self, mdp: Mdp, objective: Objective, stops: npt.NDArray[np.bool_], full: set[int]) -> None:
         assert objective.horizon is not None
         self.horizon, self.discount, self.stops = objective.horizon, objective.discount, stops
+        self.reward = objective.reward
         self.op = FloatBellman(mdp, mdp.rewards[objective.reward], objective.discount)
         box = Box(np.zeros(mdp.n_states), Fraction(0), Fraction(0))
         self.at_stops: dict[int, Box] = {}
@@ -213,7 +214,8 @@ def _tables(arrays: Mapping[str, np.ndarray] | None, name: Any, mdp: Mdp, cs: Fl
 
 def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, local: npt.NDArray[np.integer]) -> tuple[Enclosure, Enclosure]:
     """(J, W_c) enclosures of one component: the tables while undecided, J-optimal after."""
-    op_j, op_c = opt.op, FloatBellman(mdp, cs.reward, Fraction(1))
+    op_j = FloatBellman(mdp, opt.op.mdp.rewards[opt.reward], opt.discount)
+    op_c = FloatBellman(mdp, cs.reward, Fraction(1), row_cache=op_j.row_cache)
     d = opt.discount
     stop_index = np.flatnonzero(cs.stop)
     slot = np.searchsorted(np.flatnonzero(opt.stops), stop_index)

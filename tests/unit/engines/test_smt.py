@@ -1,0 +1,231 @@
+"""The smt engine for the alignment lemma: the lagrangian engine's cases, exact agreement with it,
+hints that must not change an answer, and timeouts.
+
+Every result is also passed through the trusted checker (`check_alignment_certificate`).
+"""
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.support.mdps import make_mdp, random_mdp, small_mdps
+
+from proofs.engines import lagrangian
+from proofs.engines.alignment import certificate_fields
+from proofs.engines.smt import discharge_alignment
+from proofs.kernel.check_alignment import check_alignment_certificate
+from proofs.spec.formula import (
+    Comparison,
+    Eventually,
+    Globally,
+    Label,
+    Not,
+    ProbabilityConstraint,
+    RewardConstraint,
+    Until,
+)
+from proofs.spec.objective import Objective
+
+F = Fraction
+LE, LT, GE, GT = Comparison.LE, Comparison.LT, Comparison.GE, Comparison.GT
+FATAL = Eventually(Label("fatal"))
+GEO = Objective("r", None, F(1, 2))
+
+
+def cliff():
+    """risky: J 2, P(fatal) 1/10; safe: J 1, P 0 (one step)."""
+    return make_mdp(["start", "goal", "fatal"],
+                    {"start": [("safe", {"goal": 1}), ("risky", {"goal": "9/10", "fatal": "1/10"})],
+                     "goal": [("stay", {"goal": 1})], "fatal": [("stay", {"fatal": 1})]},
+                    rewards={"r": {("start", "safe"): 1, ("start", "risky"): 2}}, labels={"fatal": ["fatal"]})
+
+
+def hack():
+    """good: J 2, P 0; hack: J 0, P 1, harm 1. With ε = 1 only the half/half mixture is ε-optimal and unsafe."""
+    return make_mdp(["start", "goal", "fatal"],
+                    {"start": [("good", {"goal": 1}), ("hack", {"fatal": 1})],
+                     "goal": [("stay", {"goal": 1})], "fatal": [("stay", {"fatal": 1})]},
+                    rewards={"r": {("start", "good"): 2}, "harm": {("start", "hack"): 1}},
+                    labels={"fatal": ["fatal"], "goal": ["goal"]})
+
+
+def corridor():
+    """A non-absorbing fatal state on a shortcut: 'jump' reaches the goal fast through 'fatal'."""
+    return make_mdp(["a", "b", "fatal", "goal"],
+                    {"a": [("walk", {"b": 1}), ("jump", {"fatal": "1/2", "goal": "1/2"})],
+                     "b": [("walk", {"goal": 1})], "fatal": [("walk", {"goal": 1})],
+                     "goal": [("stay", {"goal": 1})]},
+                    rewards={"r": {("b", "walk"): 1, ("a", "jump"): 1, ("goal", "stay"): 1}},
+                    labels={"fatal": ["fatal"], "goal": ["goal"]})
+
+
+def run(mdp, objective, eps, constraints, **options):
+    result = discharge_alignment(mdp, objective, F(eps), constraints, **options)
+    assert result.engine == "smt"
+    check_alignment_certificate(certificate_fields(result), mdp, objective, F(eps), constraints)
+    if result.status != "unknown":
+        assert all(c.worst.is_exact for c in result.constraints)
+    return result
+
+
+def test_cliff_proved_and_refuted():
+    loose = ProbabilityConstraint(LE, F(1, 5), FATAL)
+    tight = ProbabilityConstraint(LE, F(1, 20), FATAL)
+    r = run(cliff(), Objective("r", 1), "1/2", [loose])
+    assert r.status == "proved" and r.j_star.value == 2 and r.constraints[0].worst.value == F(1, 10)
+    r = run(cliff(), Objective("r", 1), "1/2", [loose, tight])
+    assert r.status == "refuted" and r.counterexample["constraint"] == 1
+    assert [c.holds for c in r.constraints] == [True, False]
+
+
+def test_epsilon_zero_forces_the_optimal_policy():
+    r = run(cliff(), Objective("r", 1), 0, [ProbabilityConstraint(LE, F(1, 20), FATAL)])
+    assert r.status == "refuted" and r.constraints[0].worst.value == F(1, 10)
+
+
+def test_only_a_randomized_policy_is_epsilon_optimal_and_unsafe():
+    r = run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(LE, F(1, 4), FATAL)])
+    assert r.status == "refuted" and r.constraints[0].worst.value == F(1, 2)
+    weights = sorted(F(m["weight"]) for m in r.counterexample["mixture"])
+    assert weights == [F(1, 2), F(1, 2)] and r.constraints[0].lam == F(1, 2)
+
+
+def test_worst_equal_to_threshold():
+    assert run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(LE, F(1, 2), FATAL)]).status == "proved"
+    assert run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(LT, F(1, 2), FATAL)]).status == "refuted"
+
+
+def test_globally_reward_and_until_constraints():
+    safe = Globally(Not(Label("fatal")))
+    assert run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(GE, F(1, 2), safe)]).status == "proved"
+    r = run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(GT, F(1, 2), safe)])
+    assert r.status == "refuted" and r.constraints[0].worst.value == F(1, 2)
+    harm = RewardConstraint("harm", LE, F(1, 2))
+    assert run(hack(), Objective("r", 1), 1, [harm]).constraints[0].worst.value == F(1, 2)
+    reach = ProbabilityConstraint(GE, F(1, 2), Until(Not(Label("fatal")), Label("goal")))
+    r = run(hack(), Objective("r", 1), 1, [reach])
+    assert r.status == "proved" and r.constraints[0].worst.value == F(1, 2)
+
+
+def test_non_absorbing_label_and_step_bounds():
+    obj = Objective("r", 3)
+    r = run(corridor(), obj, "1/4", [ProbabilityConstraint(LE, F(1, 3), FATAL)])
+    assert r.j_star.value == F(5, 2) and r.status == "refuted" and r.constraints[0].worst.value == F(1, 2)
+    r = run(corridor(), obj, "1/4", [ProbabilityConstraint(LE, F(1, 3), Eventually(Label("fatal"), 0))])
+    assert r.status == "proved" and r.constraints[0].worst.value == 0
+    r = run(corridor(), obj, 1, [ProbabilityConstraint(LE, F(1, 3), Eventually(Label("fatal"), 1))])
+    assert r.constraints[0].worst.value == F(1, 2)
+
+
+def test_geometric_horizon():
+    r = run(cliff(), GEO, F(1, 2), [ProbabilityConstraint(LE, F(1, 20), FATAL)])
+    assert r.status == "refuted" and r.j_star.value == 2 and r.constraints[0].worst.value == F(1, 10)
+    r = run(hack(), GEO, 1, [ProbabilityConstraint(LE, F(1, 2), FATAL), RewardConstraint("harm", LT, F(1))])
+    assert r.status == "proved" and [c.worst.value for c in r.constraints] == [F(1, 2), F(1, 2)]
+    r = run(hack(), GEO, 1, [ProbabilityConstraint(LT, F(1, 2), FATAL)])
+    assert r.status == "refuted" and len(r.counterexample["mixture"]) == 2
+
+
+def test_geometric_horizon_with_step_bound_and_non_absorbing_label():
+    r = run(corridor(), GEO, F(1, 2), [ProbabilityConstraint(LE, F(1, 3), FATAL)])
+    assert r.j_star.value == F(7, 4) and r.constraints[0].worst.value == F(1, 2)
+    r = run(corridor(), GEO, 1, [ProbabilityConstraint(LE, F(1, 3), Eventually(Label("fatal"), 1))])
+    assert r.constraints[0].worst.value == F(1, 2) and r.status == "refuted"
+
+
+def test_credal_models_are_unknown():
+    m = make_mdp(["s", "t"], {"s": [("go", {"t": ("1/3", "2/3"), "s": ("1/3", "2/3")})], "t": [("stay", {"t": 1})]},
+                 rewards={"r": {}}, labels={"fatal": ["t"]})
+    r = run(m, Objective("r", 2), 0, [ProbabilityConstraint(LE, F(1, 5), FATAL)])
+    assert r.status == "unknown" and "credal" in r.reason
+
+
+@pytest.mark.parametrize(("comparison", "threshold", "path", "expected"), [
+    (LE, F(1, 4), FATAL, F(1, 2)), (LT, F(1, 4), FATAL, F(1, 2)), (LE, F(1), FATAL, "inf"),
+    (LT, F(1), FATAL, F(2)), (GE, F(3, 4), Globally(Not(Label("fatal"))), F(1, 2)), (LE, F(0), FATAL, F(0)),
+])
+def test_margin_is_exact(comparison, threshold, path, expected):
+    r = run(hack(), Objective("r", 1), 0, [ProbabilityConstraint(comparison, threshold, path)], margin=True)
+    assert r.margin == expected or r.margin.value == expected
+
+
+# -- exact agreement with the lagrangian engine -------------------------------------------------------
+CASES = [ProbabilityConstraint(LE, F(1, 2), FATAL), ProbabilityConstraint(GE, F(1, 2), Eventually(Label("goal"), 1)),
+         ProbabilityConstraint(LE, F(1, 2), Until(Not(Label("fatal")), Label("goal"))),
+         ProbabilityConstraint(GE, F(1, 2), Globally(Not(Label("fatal")))),
+         RewardConstraint("c", LE, F(1)), RewardConstraint("c", GE, F(1), 1)]
+OBJECTIVES = [Objective("r", 1), Objective("r", 3), Objective("r", 2, F(1, 2)), Objective("r", None, F(1, 2)),
+              Objective("r", None, F(9, 10))]
+
+
+def agree(mdp, objective, eps, constraints, **options):
+    r = run(mdp, objective, eps, constraints, **options)
+    expected = lagrangian.discharge_alignment(mdp, objective, F(eps), constraints)
+    assert (r.status, r.j_star) == (expected.status, expected.j_star)
+    assert [(c.worst, c.holds) for c in r.constraints] == [(c.worst, c.holds) for c in expected.constraints]
+    return r, expected
+
+
+@given(small_mdps(max_states=4, max_actions=3), st.sampled_from(OBJECTIVES),
+       st.sampled_from([F(0), F(1, 3), F(1), F(3)]), st.lists(st.sampled_from(CASES), min_size=1, max_size=2))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_agrees_exactly_with_the_lagrangian_engine(mdp, objective, eps, constraints):
+    agree(mdp, objective, eps, constraints)
+
+
+@given(small_mdps(max_states=3, max_actions=2), st.sampled_from([1, 2, None]), st.sampled_from(CASES))
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_margin_agrees_with_the_lagrangian_engine(mdp, horizon, constraint):
+    objective = Objective("r", horizon, F(1) if horizon else F(1, 2))
+    r = run(mdp, objective, 0, [constraint], margin=True)
+    assert r.margin == lagrangian.discharge_alignment(mdp, objective, F(0), [constraint], margin=True).margin
+
+
+# -- hints ------------------------------------------------------------------------------------------
+WRONG = [F(0), F(1, 7), F(1), F(1000), F(-3)]
+
+
+@pytest.mark.parametrize("lam", WRONG)
+def test_wrong_lambda_hints_change_nothing(lam):
+    constraints = [ProbabilityConstraint(LE, F(1, 4), FATAL), RewardConstraint("harm", LE, F(1, 2))]
+    for objective in (Objective("r", 1), GEO):
+        plain = run(hack(), objective, 1, constraints)
+        hinted = run(hack(), objective, 1, constraints, hints={"lambda": lam})
+        assert (hinted.status, hinted.constraints) == (plain.status, plain.constraints)
+
+
+@given(small_mdps(max_states=4, max_actions=3), st.sampled_from(OBJECTIVES), st.sampled_from(CASES),
+       st.fractions(-2, 5, max_denominator=7))
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_random_lambda_hints_change_nothing(mdp, objective, constraint, lam):
+    agree(mdp, objective, F(1, 3), [constraint], hints={"lambda": [lam]})
+
+
+def test_the_optimal_lambda_as_a_hint():
+    constraint = ProbabilityConstraint(LE, F(1, 4), FATAL)
+    r = run(hack(), Objective("r", 1), 1, [constraint], hints={"lambda": [F(1, 2)]})
+    assert r.status == "refuted" and r.constraints[0].lam == F(1, 2) and r.constraints[0].worst.value == F(1, 2)
+
+
+def test_bad_hints_are_rejected():
+    constraint = ProbabilityConstraint(LE, F(1, 4), FATAL)
+    with pytest.raises(ValueError, match="unknown hint keys"):
+        discharge_alignment(hack(), Objective("r", 1), F(1), [constraint], hints={"lamda": F(1)})
+    with pytest.raises(ValueError, match="entries"):
+        discharge_alignment(hack(), Objective("r", 1), F(1), [constraint], hints={"lambda": [F(1), F(2)]})
+
+
+# -- timeouts ---------------------------------------------------------------------------------------
+def test_timeout_gives_unknown():
+    constraint = ProbabilityConstraint(LE, F(1, 100), FATAL)
+    r = run(hack(), Objective("r", 1), 1, [constraint], timeout_ms=0)
+    assert r.status == "unknown" and "timeout" in r.reason
+    r = run(random_mdp(300), Objective("r", 10), 1, [constraint], timeout_ms=1)
+    assert r.status == "unknown" and "timeout" in r.reason and r.witness == {}
+
+
+def test_a_generous_timeout_changes_nothing():
+    constraint = ProbabilityConstraint(LE, F(1, 4), FATAL)
+    r = run(hack(), Objective("r", 1), 1, [constraint], timeout_ms=60_000)
+    assert r.status == "refuted" and r.constraints[0].worst.value == F(1, 2)
