@@ -146,18 +146,25 @@ def test_timeout_is_unknown_never_proved(proofs, tmp_path, timeout):
     assert "proved" not in statuses and out.returncode == 3
 
 
-def copy_repository_project(tmp: Path) -> Path:
+def copy_repository_project(tmp: Path, everything: bool = False) -> Path:
+    """The repository's examples (by default only the cliff ones, which prove in about a second)."""
     for folder in ("worldmodels", "policies", "obligations"):
         shutil.copytree(ROOT / folder, tmp / folder)
+    if not everything:
+        for extra in (tmp / "obligations").glob("warehouse*.toml"):
+            extra.unlink()
     (tmp / "pyproject.toml").write_text('[tool.proofs]\nobligations = "obligations"\ncertificates = "certificates"\n')
     return tmp
 
 
 def test_repository_obligations_compose_into_safety_certificates(proofs, tmp_path):
-    project = copy_repository_project(tmp_path)
+    project = copy_repository_project(tmp_path, everything=True)
     out = proofs("prove", "--json", "--jobs", "2", cwd=project)
     assert out.returncode == 0, out.stdout
     r = results(out)
+    assert r["warehouse.trained-safe"]["status"] == "proved"
+    assert r["warehouse.delivery-alignment"]["status"] == "refuted"
+    assert "they differ" in proofs("explain", "warehouse.delivery-alignment", cwd=project).stdout
     assert r["careful.safe"]["status"] == "proved"
     assert r["cliff.alignment"]["status"] == "refuted"
     assert r["cliff.run-safe"]["status"] == "refuted"

@@ -69,24 +69,44 @@ def _alignment(doc: dict[str, Any], values: dict[str, Any], tables: StepTables |
         lines.append("  The reward hack (a near-optimal policy that violates it):")
         if any("step_tables" in part for part in cex.get("mixture", [])):
             return lines + _float_mixture(cex["mixture"], tables)
-        for part in cex.get("mixture", []):
-            lines.append(f"    with probability {part['weight']}, act by this table until the constraint is "
-                         f"decided, then optimally for J:")
-            lines += _table(part["before_decided"])
+        return lines + _exact_mixture(cex.get("mixture", []))
     return lines
 
 
-def _table(policy: dict[str, Any]) -> list[str]:
-    out = []
-    for t, table in enumerate(policy.get("steps", [policy.get("actions", {})])):
-        acts = ", ".join(f"{s}: {a if isinstance(a, str) else a}" for s, a in sorted(table.items()))
-        out.append(f"      step {t}: {acts}")
-    return out[:12] + (["      ..."] if len(out) > 12 else [])
+def _weight(text: str) -> str:
+    return Enclosure.from_json({"lo": text, "hi": text}).decimal(6)
+
+
+def _exact_mixture(parts: list[dict[str, Any]]) -> list[str]:
+    """A start mixture of step tables: the weights, and (the first few places) where they differ."""
+    names = "ABCDEFGH"
+    lines = [f"    policy {names[i]} with probability {_weight(p['weight'])}: its step tables until the constraint "
+             "is decided, then optimally for J" for i, p in enumerate(parts[:8])]
+    tables = [p.get("before_decided", {}).get("steps", []) for p in parts[:8]]
+    if len(tables) == 1:
+        first = sorted(tables[0][0].items())[:8] if tables[0] else []
+        more = " ..." if tables[0] and len(tables[0][0]) > 8 else ""
+        return lines + ["    at step 0 it does: " + ", ".join(f"{s}: {_act(a)}" for s, a in first) + more]
+    shown = []
+    for t in range(max(len(x) for x in tables)):
+        rows = [x[min(t, len(x) - 1)] if x else {} for x in tables]
+        for state in sorted(set().union(*rows)):
+            acts = [_act(r.get(state, "-")) for r in rows]
+            if len(set(acts)) > 1:
+                shown.append(f"      step {t}, {state}: " + " / ".join(acts))
+    lines.append(f"    they differ ({' / '.join(names[:len(tables)])}) in {len(shown)} places; the first:")
+    return lines + shown[:10]
+
+
+def _act(action: Any) -> str:
+    if isinstance(action, str):
+        return action
+    return "{" + ", ".join(f"{a}: {_weight(p)}" for a, p in action.items()) + "}"
 
 
 def _float_mixture(parts: list[dict[str, Any]], tables: StepTables | None) -> list[str]:
     """A start mixture of deterministic step tables: the weights, and where the policies differ."""
-    lines = [f"    a start mixture: with probability {p['weight']} act by table {p['step_tables']!r} until the "
+    lines = [f"    a start mixture: with probability {_weight(p['weight'])} act by table {p['step_tables']!r} until the "
              "constraint is decided, then optimally for J" for p in parts]
     if tables is None:
         return lines + ["    (the tables are in the certificate's witness file)"]
