@@ -23,8 +23,8 @@ docstring first), checked in float arithmetic with a proved error instead of `Fr
   Then G(λ) ≤ μ₀·Ŵ_0 + up, and the worst value is at most κ + G(λ) − λ·(J*_lo − ε) in Q-space.
 * Lower bound, ``attained``: a start mixture (exact rational weights ≥ 0 summing to 1) of
   deterministic step tables (an ``.npz`` array, one row per step t < L, one column per state of
-  the restricted model, the local index of the action; entries at stop states are ignored and
-  every other entry must name an action), followed by a J-optimal policy once the constraint is
+  the restricted model, the local index of the action, optionally delta-encoded along the steps;
+  entries at stop states are ignored and every other entry must name an action), followed by a J-optimal policy once the constraint is
   decided. Each component's J (relative to the step, with V*_t at stop states) and W_c are two
   policy evaluations with `FloatBellman` on the chosen rows, carried as enclosures (both
   offsets). The mixture must be ε-optimal for the true J*, so J(mix)_lo ≥ J*_hi − ε is required.
@@ -195,14 +195,24 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
     return Enclosure(total.hi, total.hi)
 
 
-def _tables(arrays: Mapping[str, np.ndarray] | None, name: Any, mdp: Mdp, cs: FloatSpace,
+def _tables(arrays: Mapping[str, np.ndarray] | None, comp: dict[str, Any], mdp: Mdp, cs: FloatSpace,
             where: str) -> npt.NDArray[np.integer]:
-    """A component's step tables, local action indices (stop states: 0, unused), validated."""
+    """A component's step tables, local action indices (stop states: 0, unused), validated.
+
+    ``"encoding": "delta"``: row t holds table[t] − table[t+1] (the last row is the table itself),
+    so table[t] is the sum of rows t … L−1.
+    """
+    name = comp.get("step_tables")
     if arrays is None or not isinstance(name, str) or name not in arrays:
         raise CheckFailure(f"{where}: the step tables {name!r} are not in the witness file")
     local = np.asarray(arrays[name])
     if local.ndim != 2 or local.shape != (cs.steps, mdp.n_states) or local.dtype.kind not in "iu":
         raise CheckFailure(f"{where}: the step tables must be integers of shape ({cs.steps}, {mdp.n_states})")
+    encoding = comp.get("encoding", "plain")
+    if encoding == "delta":
+        local = np.cumsum(local[::-1].astype(np.int64), axis=0)[::-1]
+    elif encoding != "plain":
+        raise CheckFailure(f"{where}: unknown step-table encoding {encoding!r}")
     counts = np.diff(mdp.choice_start)
     local = np.where(cs.stop, 0, local)
     bad = (local < 0) | (local >= counts)
@@ -262,7 +272,7 @@ def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Any, arrays
         q = _number(comp.get("weight"), f"{at}.weight")
         if q < 0:
             raise CheckFailure(f"{at} has negative weight {q}")
-        jc, wc = _evaluate(mdp, opt, cs, _tables(arrays, comp.get("step_tables"), mdp, cs, at))
+        jc, wc = _evaluate(mdp, opt, cs, _tables(arrays, comp, mdp, cs, at))
         j, w, total = j + jc.scale(q), w + wc.scale(q), total + q
     if total != 1:
         raise CheckFailure(f"{where}: mixture weights sum to {total}, not 1")

@@ -17,8 +17,13 @@ class StepTables:
                  actions: Callable[[int], Sequence[str]]) -> None:
         self.arrays, self.states, self.actions = arrays, states, actions
 
-    def action(self, name: str, step: int, state: int) -> str:
-        return self.actions(state)[int(self.arrays[name][step, state])]
+    def table(self, part: dict[str, Any]) -> Any:
+        """A component's decoded tables (``"encoding": "delta"``: rows are differences to the next)."""
+        raw = self.arrays[part["step_tables"]]
+        return raw[::-1].cumsum(axis=0)[::-1] if part.get("encoding") == "delta" else raw
+
+    def action(self, table: Any, step: int, state: int) -> str:
+        return self.actions(state)[int(table[step, state])]
 
 
 def _num(value: dict[str, str]) -> str:
@@ -110,15 +115,14 @@ def _float_mixture(parts: list[dict[str, Any]], tables: StepTables | None) -> li
              "constraint is decided, then optimally for J" for p in parts]
     if tables is None:
         return lines + ["    (the tables are in the certificate's witness file)"]
-    names = [p["step_tables"] for p in parts]
-    first = tables.arrays[names[0]]
-    if len(names) == 2 and first.shape[0] > 0:
-        other = tables.arrays[names[1]]
+    first = tables.table(parts[0])
+    if len(parts) == 2 and first.shape[0] > 0:
+        other = tables.table(parts[1])
         differ = [int(s) for s in (first[0] != other[0]).nonzero()[0]]
         lines.append(f"    at step 0 the two tables differ in {len(differ)} states, for example:")
-        lines += [f"      {tables.states[s]}: {tables.action(names[0], 0, s)} or "
-                  f"{tables.action(names[1], 0, s)}" for s in differ[:8]]
+        lines += [f"      {tables.states[s]}: {tables.action(first, 0, s)} or "
+                  f"{tables.action(other, 0, s)}" for s in differ[:8]]
     elif first.shape[0] > 0:
         lines.append("    at step 0 it acts: " + ", ".join(
-            f"{tables.states[s]}: {tables.action(names[0], 0, s)}" for s in range(min(8, first.shape[1]))))
+            f"{tables.states[s]}: {tables.action(first, 0, s)}" for s in range(min(8, first.shape[1]))))
     return lines

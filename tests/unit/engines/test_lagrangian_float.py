@@ -231,3 +231,21 @@ def test_geometric_horizon_is_rejected_by_the_float_checker(model, refuted):
 def test_tables_are_small_integers(refuted):
     result, _ = refuted
     assert all(a.dtype == np.int8 for a in result.arrays.values())
+
+
+def test_unknown_table_encoding(model, refuted):
+    def edit(f, a):
+        f["witness"]["constraints"][0]["attained"]["mixture"][0]["encoding"] = "zip"
+    rejected(model, forge(refuted, edit), "encoding")
+
+
+def test_plain_tables_are_accepted_too(model, refuted):
+    """The delta encoding is a storage choice: the same tables written plainly check the same."""
+    def edit(f, a):
+        for part in f["witness"]["constraints"][0]["attained"]["mixture"]:
+            raw = a[part["step_tables"]]
+            a[part["step_tables"]] = raw[::-1].cumsum(axis=0)[::-1].astype(np.int8)
+            part["encoding"] = "plain"
+        f["counterexample"] = {"constraint": 0, **f["witness"]["constraints"][0]["attained"]}
+    result, phi, fields, arrays = forge(refuted, edit)
+    check(result, model, OBJECTIVE, EPS, phi, fields, arrays)
