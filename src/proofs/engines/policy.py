@@ -37,6 +37,7 @@ from scipy import sparse
 from proofs.engines.claims import claim, round_outward
 from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, at_initial, step
 from proofs.kernel.enclosure import Enclosure
+from proofs.kernel.horizon import restrict_with_policy
 from proofs.kernel.rational import format_rational
 from proofs.policy.canonical import reachable_table
 from proofs.policy.model import Policy, PolicyLayer
@@ -147,6 +148,8 @@ def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fr
     >>> r.status, str(r.j_policy), str(r.j_star)
     ('proved', '1', '1')
     """
+    if objective.horizon is not None:   # what the horizon can see (the kernel does the same)
+        mdp, policy = restrict_with_policy(mdp, objective.horizon, policy)
     table = reachable_table(mdp, policy, objective.horizon)
     in_exact = use_exact(mdp, objective.horizon, exact_mode)
     fm = _FloatModel(mdp, objective)  # cheap: its matrices are built on first use

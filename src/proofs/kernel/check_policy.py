@@ -38,6 +38,7 @@ import numpy.typing as npt
 from proofs.errors import CheckFailure
 from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, Vector, at_initial, step
 from proofs.kernel.enclosure import Enclosure
+from proofs.kernel.horizon import restrict_with_policy
 from proofs.kernel.rational import ExpressionError, format_rational, parse_rational
 from proofs.policy.canonical import UndefinedState, reachable_table
 from proofs.policy.model import Policy, PolicyLayer
@@ -243,6 +244,8 @@ def check_policy_certificate(cert: Mapping[str, object], mdp: Mdp, objective: Ob
         inequality that failed, with its numbers.
     """
     _check_statement(cert, objective, epsilon)
+    if objective.horizon is not None:   # changes no value (proofs.kernel.horizon)
+        mdp, policy = restrict_with_policy(mdp, objective.horizon, policy)
     witness = _field(cert, "witness", Mapping, "certificate")
     assert isinstance(witness, Mapping)
     arithmetic = _field(witness, "arithmetic", str, "witness")

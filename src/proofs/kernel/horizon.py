@@ -22,10 +22,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from proofs.policy.model import Policy, PolicyLayer
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.numbers import Rationals
 
-__all__ = ["FRONTIER_ACTION", "distances", "restrict"]
+__all__ = ["FRONTIER_ACTION", "distances", "restrict", "restrict_with_policy"]
 
 FRONTIER_ACTION = "(beyond the horizon)"
 IntArray = npt.NDArray[np.int64]
@@ -62,6 +63,36 @@ def restrict(mdp: Mdp, steps: int | None) -> Mdp:
 
     Returns ``mdp`` itself when nothing is cut and no frontier state needs a dummy choice.
     """
+    return _restriction(mdp, steps)[0]
+
+
+def restrict_with_policy(mdp: Mdp, steps: int | None, policy: Policy) -> tuple[Mdp, Policy]:
+    """The restricted model, and the policy's layers carried over to it.
+
+    Kept states with all their choices keep the policy's entries (choice indices renumbered); a
+    frontier state with the dummy choice never acts within the horizon, so its entries are dropped.
+    """
+    small, kept, dummy = _restriction(mdp, steps)
+    if kept is None:
+        return mdp, policy
+    new_index = np.full(mdp.n_states, -1, dtype=np.int64)
+    new_index[kept] = np.arange(len(kept), dtype=np.int64)
+    layers = []
+    for layer in policy.layers:
+        counts = np.diff(layer.start)
+        keep_entry = np.repeat((new_index >= 0) & ~dummy, counts)
+        entries = np.flatnonzero(keep_entry)
+        owner = np.repeat(np.arange(mdp.n_states, dtype=np.int64), counts)[entries]
+        choice = small.choice_start[new_index[owner]] + (layer.choice[entries] - mdp.choice_start[owner])
+        new_counts = np.bincount(new_index[owner], minlength=small.n_states)
+        start = np.zeros(small.n_states + 1, dtype=np.int64)
+        np.cumsum(new_counts, out=start[1:])
+        layers.append(PolicyLayer(start, choice.astype(np.int64), layer.probability.take(entries)))
+    return small, Policy(tuple(layers))
+
+
+def _restriction(mdp: Mdp, steps: int | None) -> tuple[Mdp, IntArray | None, npt.NDArray[np.bool_]]:
+    """(restricted model, kept original states or None if nothing changed, frontier dummy mask)."""
     limit = mdp.n_states if steps is None else steps
     dist = distances(mdp, limit)
     keep = np.flatnonzero(dist <= limit)
@@ -74,8 +105,8 @@ def restrict(mdp: Mdp, steps: int | None) -> Mdp:
     else:
         frontier_needs_dummy = np.zeros(mdp.n_states, dtype=np.bool_)
     if len(keep) == mdp.n_states and not np.any(frontier_needs_dummy):
-        return mdp
-    return _build(mdp, keep, frontier_needs_dummy)
+        return mdp, None, frontier_needs_dummy
+    return _build(mdp, keep, frontier_needs_dummy), keep, frontier_needs_dummy
 
 
 def _build(mdp: Mdp, keep: IntArray, dummy: npt.NDArray[np.bool_]) -> Mdp:

@@ -57,3 +57,35 @@ def test_values_and_alignment_worst_values_are_unchanged(mdp, horizon, k):
     big_r = discharge_alignment(mdp, objective, eps, constraints)
     small_r = discharge_alignment(small, objective, eps, constraints)
     assert [c.worst for c in big_r.constraints] == [c.worst for c in small_r.constraints]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_mdps(max_states=7), st.integers(1, 3), st.data())
+def test_a_policy_carried_to_the_restriction_keeps_its_value(mdp, horizon, data):
+    from proofs.policy.model import Policy, PolicyLayer
+    from proofs.semantics.evaluate import evaluate_objective
+    from proofs.kernel.horizon import restrict_with_policy
+
+    layers = []
+    for _ in range(data.draw(st.integers(1, horizon))):
+        pick = [data.draw(st.integers(int(mdp.choice_start[s]), int(mdp.choice_start[s + 1]) - 1))
+                for s in range(mdp.n_states)]
+        layers.append(PolicyLayer.deterministic(mdp, np.array(pick)))
+    policy = Policy(tuple(layers))
+    small, carried = restrict_with_policy(mdp, horizon, policy)
+    objective = Objective("r", horizon)
+    assert evaluate_objective(small, objective, carried).value == evaluate_objective(mdp, objective, policy).value
+
+
+def test_grid_policy_lemma_runs_on_the_restriction():
+    from proofs.engines.policy import discharge_policy
+    from proofs.kernel.check_policy import check_policy_certificate
+    from proofs.policy.model import Policy
+
+    grid = grid_mdp(200)
+    objective = Objective("r", 10)
+    policy = Policy.stationary(optimal(grid, objective, exact_mode=False).policy.at(0))
+    result = discharge_policy(grid, objective, policy, Fraction(1))
+    fields = result.certificate_fields(objective, Fraction(1))
+    checked = check_policy_certificate(fields, grid, objective, policy, Fraction(1), result.arrays or None)
+    assert checked.status == "proved" and result.witness["arithmetic"] == "exact"   # 66 states, not 40,000
