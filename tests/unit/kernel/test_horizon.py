@@ -62,9 +62,9 @@ def test_values_and_alignment_worst_values_are_unchanged(mdp, horizon, k):
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_mdps(max_states=7), st.integers(1, 3), st.data())
 def test_a_policy_carried_to_the_restriction_keeps_its_value(mdp, horizon, data):
+    from proofs.kernel.horizon import restrict_with_policy
     from proofs.policy.model import Policy, PolicyLayer
     from proofs.semantics.evaluate import evaluate_objective
-    from proofs.kernel.horizon import restrict_with_policy
 
     layers = []
     for _ in range(data.draw(st.integers(1, horizon))):
