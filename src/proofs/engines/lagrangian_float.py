@@ -48,7 +48,7 @@ __all__ = ["discharge_float"]
 F = npt.NDArray[np.float64]
 _MAX_ROUNDS = 200
 _RELATIVE_SLACK = 1e-9
-_GAP = 2e-8   # relative width of the search's own bracket (the claim adds the float error)
+_GAP = 1e-7   # relative width of the search's own bracket (the claim adds the float error; target ≤ 1e-6)
 
 
 class _Search:
