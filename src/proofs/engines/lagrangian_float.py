@@ -265,8 +265,9 @@ def discharge_float(mdp: Mdp, objective: Objective, epsilon: Fraction, constrain
                                    reason=f"the attained policy for {c} is not certainly epsilon-optimal "
                                           "in float arithmetic; use the exact engine")
         worst = Enclosure(attained.lo, bound) if cs.rho > 0 else Enclosure(bound, attained.hi)
+        # only the upper bound can prove a constraint; only the attained mixture can refute it
         holds = True if c.comparison.holds(bound, c.threshold) else \
-            c.comparison.decide(attained.lo, attained.hi, c.threshold)
+            False if c.comparison.decide(attained.lo, attained.hi, c.threshold) is False else None
         results.append(ConstraintResult(str(c), c.threshold, claim(worst), holds, lam))
         witnesses.append({"lambda": format_rational(lam), "attained": mixture})
         if holds is False and counterexample is None:
