@@ -38,21 +38,31 @@ def _positive(mdp: Mdp) -> npt.NDArray[np.bool_]:
     return positive
 
 
+def _ranges(lo: IntArray, hi: IntArray) -> IntArray:
+    """The concatenation of range(lo[i], hi[i])."""
+    lengths = hi - lo
+    starts = lo - np.cumsum(lengths) + lengths
+    out: IntArray = np.repeat(starts, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
+    return out
+
+
 def distances(mdp: Mdp, limit: int) -> IntArray:
-    """dist(s) for every state, breadth first from μ₀; ``limit + 1`` for states farther than limit."""
+    """dist(s) for every state, breadth first from μ₀; ``limit + 1`` for states farther than limit.
+
+    Each level expands only the transitions of the states first reached at the previous level,
+    so the whole search reads every transition at most once.
+    """
     far = limit + 1
     dist = np.full(mdp.n_states, far, dtype=np.int64)
     positive = _positive(mdp)
     frontier = np.unique(mdp.initial_states.astype(np.int64))
     dist[frontier] = 0
-    choice_of_transition = mdp.transition_choice
     for level in range(1, limit + 1):
         if len(frontier) == 0:
             break
-        in_frontier = np.zeros(mdp.n_states, dtype=np.bool_)
-        in_frontier[frontier] = True
-        owner = mdp.choice_state[choice_of_transition]
-        reached = np.unique(mdp.target[in_frontier[owner] & positive])
+        choices = _ranges(mdp.choice_start[frontier], mdp.choice_start[frontier + 1])
+        transitions = _ranges(mdp.row_start[choices], mdp.row_start[choices + 1])
+        reached = np.unique(mdp.target[transitions[positive[transitions]]])
         frontier = reached[dist[reached] == far]
         dist[frontier] = level
     return dist
