@@ -2,32 +2,44 @@
 
 UNTRUSTED search; every verdict is re-checked by `proofs.kernel.check_alignment`.
 
-Per constraint c of Φ, worst_c = min over λ ≥ 0 of g(λ) = G(λ) − λ·(J* − ε) (Q = σ·W_c + κ, see
-the kernel module), and G(λ) is the least solution of the value-variable LP over the bounded
-unrolling (W_t(s) ≥ λ·d^t·r + σ·c + Σ P·(β·W_{t+1} + η·σ·g·[stops]) for every action, the decided
-states and the last layer constants linear in λ). Handing that whole LP to Z3 with λ free is
-exact but slow (λ's column makes the simplex tableau dense in huge rationals: 7 s at 10 states ×
-3 actions and 110 s at 20 states, horizon 10), while the same LP with λ fixed is a triangular
-system. So the W_t(s) are eliminated per time step: the Fourier–Motzkin projection of the LP
-onto (λ, v) has one row v ≥ Q_π + λ·(J_π − (J* − ε)) per deterministic policy π (step tables
-until c is decided, then J-optimal). Z3 (QF_LRA, `z3.Optimize`, exact) solves the projected LP
-over the rows found so far (the *master*: min v over λ ≥ 0); a row violated at the master's
-optimum (λ_k, v_k) is found by one exact Bellman pass at λ_k (backward induction, or exact policy
-iteration for the geometric fixed point) and added, until the pass's best value equals v_k. Then
-v_k = min g exactly (the master is a relaxation), λ_k is the certificate's multiplier, and two
-rows active at λ_k, one with J ≥ J* − ε and one with J ≤ J* − ε (they exist by the master's
-optimality), mixed at the start with the exact weight, attain v_k: the ``attained`` witness and
-the counterexample. For the geometric fixed point the best response at λ_k also gives the
-superharmonic ``values``.
+Per constraint c of Φ, worst_c = κ + min over λ ≥ 0 of g(λ) = G(λ) − λ·(J* − ε) (Q = σ·W_c + κ,
+see the kernel module), and G(λ) = Σ μ₀·W_0 for the least solution W of the value-variable LP over
+the bounded unrolling: W_t(s) ≥ λ·d^t·r + σ·c + Σ P·(β·W_{t+1} + η·σ·g·[stops]) for every action,
+decided states and the last layer being constants linear in λ (V*_J is computed exactly first).
 
-``hints`` (all optional; wrong hints cost time, never change an answer):
+*Encoding.* That whole LP handed to Z3 with λ free is exact but slow: λ's column fills the simplex
+tableau with huge rationals (7 s at 10 states × 3 actions, 110 s at 20 states, horizon 10), while
+for a fixed λ the LP is triangular. So the W_t(s) are eliminated per time step: the projection of
+the LP onto (λ, v), v ≥ g(λ), has one row v ≥ Q_π + λ·(J_π − (J* − ε)) per deterministic policy π
+(step tables until c is decided, then J-optimal; the Fourier–Motzkin rows). Z3 (QF_LRA,
+`z3.Optimize`, exact) solves the projected LP over the rows found so far (the *master*: min v over
+λ ≥ 0). A row violated at the master's optimum (λ_k, v_k) is found by one exact Bellman pass at λ_k
+(backward induction over the reachable (t, s), or exact policy iteration for the geometric fixed
+point, warm-started from the best row so far) and added, until the pass's best value equals v_k:
+then v_k = min g exactly (the master is a relaxation) and λ_k is the certificate's multiplier.
 
-* ``"lambda"``: a candidate multiplier, one `Fraction` for every constraint or a sequence with one
-  entry (`Fraction` or None) per constraint. The two best responses at the candidate (ties broken
-  towards higher and lower J) seed the master: for the optimal λ the first master solve is final.
+*Attaining policy.* The master's optimality gives two rows active at λ_k, one with J ≥ J* − ε and
+one with J ≤ J* − ε; mixed at the start with the exact weight they attain v_k (the ``attained``
+witness and, if c fails, the counterexample). For the geometric fixed point the best response at
+λ_k also gives the superharmonic ``values``.
+
+*Seeds* (hints, never trusted: they only add valid rows): for a bounded recursion a float
+bisection on the sign of J(best response at λ) − (J* − ε) brackets λ*, and the exact best responses
+at both ends usually are the two rows the master needs, so most solves take three exact passes.
+``hints`` (optional; a wrong hint costs time, never changes an answer; the keys are shared with
+the other alignment engines, and keys or entries this engine does not use are ignored) may add:
+
+* ``"lambda"``: a multiplier, or a list of them (numbers, `Fraction` or text; negative ones are
+  ignored). The two best responses at each (ties broken towards higher and lower J) seed the
+  master: for the optimal λ the first master solve is final.
+* ``"constraints"``: a list of mappings with these keys, one per constraint, overriding the rest.
+
+A finite horizon H works on the horizon restriction of the model (`proofs.kernel.horizon`: the
+states within H steps of μ₀; it changes no value), as the kernel does.
 
 Gives ``unknown`` with a reason for credal models, when ``timeout_ms`` (a budget for the whole
-call, margin included) runs out, when Z3 answers ``unknown``, and after `MAX_ROUNDS` rounds.
+call, margin included; checked between exact passes and passed on to Z3) runs out, when Z3 answers
+``unknown``, and after `MAX_ROUNDS` rounds.
 """
 
 from __future__ import annotations
@@ -38,21 +50,22 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import z3
 
 from proofs.engines.alignment import AlignmentResult, ConstraintResult, exact_episode
 from proofs.engines.margin import newton_margin
 from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space
 from proofs.kernel.enclosure import Enclosure
-from proofs.kernel.rational import format_rational
+from proofs.kernel.horizon import restrict
+from proofs.kernel.rational import ExpressionError, format_rational, parse_rational
 from proofs.semantics.linear import solve_sparse
 from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp
 
-__all__ = ["HINT_KEYS", "MAX_ROUNDS", "discharge_alignment"]
+__all__ = ["MAX_ROUNDS", "discharge_alignment"]
 
-HINT_KEYS = frozenset({"lambda"})
 MAX_ROUNDS = 10_000
 Values = list[Fraction]
 Weights = tuple[Fraction, Fraction]   # (weight of J, weight of σ·W_c)
@@ -94,8 +107,50 @@ class _Row:
         return self.q + lam * (self.j - target)
 
 
+def _dot(w: Weights, j: Fraction, q: Fraction) -> Fraction:
+    """w·(J, σ·W_c), skipping the multiplications by 0 and 1 that dominate the weights used."""
+    a = j if w[0] == 1 else w[0] * j if w[0] else _ZERO
+    return a + (q if w[1] == 1 else w[1] * q if w[1] else _ZERO)
+
+
+def _better(w: Weights, u: Weights, x: tuple[Fraction, Fraction], y: tuple[Fraction, Fraction]) -> bool:
+    """x > y in the lexicographic order of (w·, u·)."""
+    a, b = _dot(w, *x), _dot(w, *y)
+    return a > b or (a == b and _dot(u, *x) > _dot(u, *y))
+
+
 def _at_initial(mdp: Mdp, w: Values) -> Fraction:
     return sum((p * w[s] for s, p in mdp.initial_distribution()), _ZERO)
+
+
+class _FloatModel:
+    """The bounded recursion in floats, for the bisection that seeds the master (UNTRUSTED hint)."""
+
+    def __init__(self, mdp: Mdp, ep: Episode, cs: ConstraintSpace) -> None:
+        assert cs.steps is not None
+        self.mdp, self.steps, self.beta, self.eta = mdp, cs.steps, float(ep.beta), float(ep.eta)
+        self.p, self.rows = mdp.float_probability, mdp.row_start[:-1]
+        self.r = np.array([float(x) for x in ep.reward])
+        self.c = np.array([float(cs.sigma * x) for x in cs.reward])
+        self.g = np.array([float(cs.sigma * x) for x in cs.goal])
+        self.stop = np.array(cs.stop, dtype=bool)
+        self.js = [float(ep.jscale(t)) for t in range(cs.steps + 1)]
+        self.cont = [np.array([float(x) for x in ep.cont(t)]) for t in range(cs.steps + 1)]
+        self.first = np.arange(mdp.n_choices)
+
+    def response_j(self, lam: float) -> float:
+        mdp, starts = self.mdp, self.mdp.choice_start[:-1]
+        jv, qv = self.js[-1] * self.cont[-1], self.g.copy()
+        for t in reversed(range(self.steps)):
+            ys, qs = self.beta * jv, self.beta * qv + self.eta * self.g
+            jc = self.js[t] * self.r + np.add.reduceat(self.p * ys[mdp.target], self.rows)
+            qc = self.c + np.add.reduceat(self.p * qs[mdp.target], self.rows)
+            score = lam * jc + qc
+            top = np.maximum.reduceat(score, starts)[mdp.choice_state]
+            pick = np.minimum.reduceat(np.where(score >= top, self.first, mdp.n_choices), starts)
+            jv = np.where(self.stop, self.js[t] * self.cont[t], jc[pick])
+            qv = np.where(self.stop, self.g, qc[pick])
+        return float(sum(float(p) * jv[s] for s, p in mdp.initial_distribution()))
 
 
 class _Oracle:
@@ -105,6 +160,7 @@ class _Oracle:
         self.mdp, self.ep, self.cs, self.budget = mdp, ep, cs, budget
         self.succ = [mdp.successors(c) for c in range(mdp.n_choices)]
         self.reach = self._reachable() if cs.steps is not None else []
+        self._floats: _FloatModel | None = None
 
     def _reachable(self) -> list[set[int]]:
         """The (t, s) any policy can reach while c is undecided: the only places a table acts."""
@@ -115,6 +171,33 @@ class _Oracle:
                           for c in self.mdp.choices(s) for u, _ in self.succ[c]})
         return reach
 
+    def float_bracket(self, target: Fraction) -> list[Fraction]:
+        """Two multipliers around λ* by float bisection (bounded recursions only; a hint, never trusted).
+
+        J of the best response at λ is nondecreasing in λ, and λ* is where it crosses the target; the
+        exact best responses at the two ends are then, typically, the two rows the master needs.
+        """
+        if self.cs.steps is None:
+            return []
+        goal = float(target) - 1e-9 * (1 + abs(float(target)))
+        if self._float_j(0.0) >= goal:
+            return [_ZERO]
+        lo, hi = 0.0, 1.0
+        while self._float_j(hi) < goal:
+            lo, hi = hi, hi * 4
+            if hi > 1e30:
+                return []
+        while hi - lo > 1e-12 * max(hi, 1e-6):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if self._float_j(mid) >= goal else (mid, hi)
+        return [Fraction(lo), Fraction(hi)]
+
+    def _float_j(self, lam: float) -> float:
+        """J of the best response at λ, in floats (vectorised backward induction)."""
+        if self._floats is None:
+            self._floats = _FloatModel(self.mdp, self.ep, self.cs)
+        return self._floats.response_j(lam)
+
     def _choice(self, c: int, js: Fraction, ys: Values, qs: Values) -> tuple[Fraction, Fraction]:
         succ = self.succ[c]
         return (js * self.ep.reward[c] + sum((p * ys[u] for u, p in succ), _ZERO),
@@ -122,18 +205,18 @@ class _Oracle:
 
     def _pick(self, s: int, w: Weights, u: Weights, js: Fraction, ys: Values,
               qs: Values) -> tuple[int, Fraction, Fraction]:
-        best: tuple[tuple[Fraction, Fraction], int, Fraction, Fraction] | None = None
+        best: tuple[int, Fraction, Fraction] | None = None
         for c in self.mdp.choices(s):
             jc, qc = self._choice(c, js, ys, qs)
-            key = (w[0] * jc + w[1] * qc, u[0] * jc + u[1] * qc)
-            if best is None or key > best[0]:
-                best = (key, c, jc, qc)
+            if best is None or _better(w, u, (jc, qc), best[1:]):
+                best = (c, jc, qc)
         assert best is not None
-        return best[1], best[2], best[3]
+        return best
 
-    def best(self, w: Weights, u: Weights) -> _Row:
+    def best(self, w: Weights, u: Weights, start: _Row | None = None) -> _Row:
+        """The best response; ``start`` (the geometric fixed point only) warm-starts policy iteration."""
         if self.cs.steps is None:
-            return self._best_stationary(w, u)
+            return self._best_stationary(w, u, start)
         ep, cs, n, big_l = self.ep, self.cs, self.mdp.n_states, self.cs.steps
         jv = [ep.jscale(big_l) * ep.cont(big_l)[s] for s in range(n)]
         qv = [cs.sigma * cs.goal[s] for s in range(n)]
@@ -174,21 +257,29 @@ class _Oracle:
         return ([ep.cont(0)[s] if cs.stop[s] else xj[index[s]] for s in range(n)],
                 [cs.sigma * cs.goal[s] if cs.stop[s] else xq[index[s]] for s in range(n)])
 
-    def _best_stationary(self, w: Weights, u: Weights) -> _Row:
+    def _best_stationary(self, w: Weights, u: Weights, start: _Row | None) -> _Row:
         """Geometric fixed point: exact policy iteration on the lexicographic pair (w·, u·)."""
         cs, n = self.cs, self.mdp.n_states
-        table = [-1 if cs.stop[s] else self.mdp.choices(s).start for s in range(n)]
+        if start is None:   # J-greedy on V*_J: J-optimal, so a good start for any weights
+            ys = [self.ep.beta * x for x in self.ep.cont(0)]
+            table = [-1 if cs.stop[s] else self._pick(s, (_ONE, _ZERO), (_ZERO, _ZERO), _ONE, ys, ys)[0]
+                     for s in range(n)]
+            known = None
+        else:
+            table = list(start.tables[0])
+            known = None if start.jvec is None or start.wvec is None else \
+                (start.jvec, [cs.sigma * x for x in start.wvec])
         for _ in range(MAX_ROUNDS):
             self.budget.remaining_ms()
-            jv, qv = self._evaluate(table)
+            jv, qv = known or self._evaluate(table)
+            known = None
             ys, qs = [self.ep.beta * x for x in jv], self.ep.stop_cont(cs, qv)
             changed = False
             for s in range(n):
                 if cs.stop[s]:
                     continue
-                jc, qc = self._choice(table[s], _ONE, ys, qs)
                 c, jb, qb = self._pick(s, w, u, _ONE, ys, qs)
-                if (w[0] * jb + w[1] * qb, u[0] * jb + u[1] * qb) > (w[0] * jc + w[1] * qc, u[0] * jc + u[1] * qc):
+                if _better(w, u, (jb, qb), self._choice(table[s], _ONE, ys, qs)):
                     table[s], changed = c, True
             if not changed:
                 return _Row((tuple(table),), _at_initial(self.mdp, jv), _at_initial(self.mdp, qv), jv,
@@ -229,28 +320,39 @@ class _Worst:
 class _Search:
     """The rows found so far for one constraint (they do not depend on the target) and the oracle."""
 
-    def __init__(self, oracle: _Oracle, seeds: Sequence[Fraction], ctx: z3.Context) -> None:
+    def __init__(self, oracle: _Oracle, hinted: Sequence[Fraction], ctx: z3.Context) -> None:
         self.oracle, self.ctx = oracle, ctx
         self.rows: dict[tuple[tuple[int, ...], ...], _Row] = {}
-        self.add(oracle.best((_ONE, _ZERO), (_ZERO, _ONE)))      # J-optimal: bounds the master below
-        self.top = self.add(oracle.best((_ZERO, _ONE), (_ONE, _ZERO)))
-        for lam in seeds:
-            self.add(oracle.best((lam, _ONE), (_ONE, _ZERO)))
-            self.add(oracle.best((lam, _ONE), (-_ONE, _ZERO)))
+        self._top: _Row | None = None
+        for lam in hinted:   # both ties: at the optimal λ one row of each side of the target
+            self.respond(lam, _ONE)
+            self.respond(lam, -_ONE)
 
-    def add(self, row: _Row) -> _Row:
+    def respond(self, lam: Fraction, tie: Fraction = _ONE) -> _Row:
+        """Add and return the best response at λ (ties towards higher J for ``tie`` = 1, lower for -1)."""
+        near = max(self.rows.values(), key=lambda row: row.q + lam * row.j, default=None)
+        row = self.oracle.best((lam, _ONE), (tie, _ZERO), near)
         return self.rows.setdefault(row.tables, row)
 
+    @property
+    def top(self) -> _Row:
+        """A policy with the largest σ·W_c of all (ties towards higher J)."""
+        if self._top is None:
+            self._top = self.respond(_ZERO)
+        return self._top
+
     def worst(self, target: Fraction) -> _Worst:
-        budget = self.oracle.budget
+        for lam in self.oracle.float_bracket(target):
+            self.respond(lam)
+        if all(row.j < target for row in self.rows.values()):   # the master needs a row with J ≥ target
+            row = self.oracle.best((_ONE, _ZERO), (_ZERO, _ONE))
+            self.rows.setdefault(row.tables, row)
         for _ in range(MAX_ROUNDS):
-            lam = _master(list(self.rows.values()), target, budget, self.ctx)
+            lam = _master(list(self.rows.values()), target, self.oracle.budget, self.ctx)
             v = max(row.at(lam, target) for row in self.rows.values())
-            response = self.oracle.best((lam, _ONE), (_ONE, _ZERO))
+            response = self.respond(lam)
             if response.at(lam, target) <= v:
-                self.add(response)
                 return self._attained(lam, v, target, response)
-            self.add(response)
         raise _GaveUp(f"no multiplier found within {MAX_ROUNDS} rounds")
 
     def _attained(self, lam: Fraction, v: Fraction, target: Fraction, response: _Row) -> _Worst:
@@ -287,21 +389,24 @@ def _mixture(mdp: Mdp, parts: Sequence[tuple[Fraction, _Row]]) -> dict[str, Any]
     return {"mixture": out}
 
 
-def _seeds(hints: Mapping[str, Any] | None, count: int) -> list[list[Fraction]]:
-    """The hinted multipliers per constraint (see the module docstring)."""
+def _hinted(hints: Mapping[str, Any] | None, i: int) -> list[Fraction]:
+    """Constraint i's hinted multipliers (see the module docstring); what does not parse is ignored."""
     if not hints:
-        return [[] for _ in range(count)]
-    unknown = set(hints) - HINT_KEYS
-    if unknown:
-        raise ValueError(f"unknown hint keys {sorted(unknown)}; the smt engine knows {sorted(HINT_KEYS)}")
-    lam = hints.get("lambda")
-    if lam is None:
-        return [[] for _ in range(count)]
-    if isinstance(lam, Sequence) and not isinstance(lam, str):
-        if len(lam) != count:
-            raise ValueError(f"hints['lambda'] has {len(lam)} entries for {count} constraints")
-        return [[] if x is None else [Fraction(x)] for x in lam]
-    return [[Fraction(lam)] for _ in range(count)]
+        return []
+    raw = hints.get("lambda")
+    per = hints.get("constraints")
+    if isinstance(per, (list, tuple)) and i < len(per) and isinstance(per[i], Mapping) and "lambda" in per[i]:
+        raw = per[i]["lambda"]
+    found = []
+    for item in raw if isinstance(raw, (list, tuple)) else [raw]:
+        try:
+            lam = parse_rational(item) if isinstance(item, str) else \
+                Fraction(item) if isinstance(item, (Fraction, int, float)) and not isinstance(item, bool) else None
+        except (ExpressionError, ValueError, OverflowError):
+            lam = None
+        if lam is not None and lam >= 0:
+            found.append(lam)
+    return found
 
 
 def _unknown(j_star: Enclosure, reason: str) -> AlignmentResult:
@@ -321,7 +426,7 @@ def discharge_alignment(mdp: Mdp, objective: Objective, epsilon: Fraction, const
         Also compute ε* = inf{ε ≥ 0 : the lemma fails at ε} (exact; ``"inf"`` when no policy
         violates Φ). ε* is reported by the engine, not checked by the kernel.
     hints
-        Optional ``{"lambda": ...}`` (see the module docstring); never changes an answer.
+        Optional seeds (see the module docstring); a wrong hint never changes an answer.
     timeout_ms
         A budget for the whole call; when it runs out the status is ``unknown``.
 
@@ -330,15 +435,12 @@ def discharge_alignment(mdp: Mdp, objective: Objective, epsilon: Fraction, const
     AlignmentResult
         ``engine="smt"``, with the witness `proofs.kernel.check_alignment` re-checks.
 
-    Raises
-    ------
-    ValueError
-        For unknown hint keys or a ``lambda`` hint of the wrong length.
     """
-    seeds = _seeds(hints, len(constraints))
     budget = _Budget(timeout_ms)
     if mdp.is_credal:
         return _unknown(Enclosure(_ZERO, _ZERO), "credal models are not supported by the smt engine")
+    if objective.horizon is not None:
+        mdp = restrict(mdp, objective.horizon)   # what the horizon can see; changes no value
     try:
         budget.remaining_ms()
         ep = exact_episode(mdp, objective)
@@ -351,19 +453,12 @@ def discharge_alignment(mdp: Mdp, objective: Objective, epsilon: Fraction, const
     try:
         for i, c in enumerate(constraints):
             cs = constraint_space(mdp, objective, c)
-            search = _Search(_Oracle(mdp, ep, cs, budget), seeds[i], ctx)
-            found = search.worst(j_star - epsilon)
-            searches.append((c, cs, search))
-            worst = cs.reported(cs.kappa + found.sup_q)
-            holds = c.comparison.holds(worst, c.threshold)
-            results.append(ConstraintResult(str(c), c.threshold, Enclosure.exact(worst), holds, found.lam))
-            wit: dict[str, Any] = {"lambda": format_rational(found.lam), "attained": _mixture(mdp, found.parts)}
-            opt = found.optimum
-            if opt.jvec is not None and opt.wvec is not None:   # the geometric fixed point: G(λ) values
-                wit["values"] = _texts([found.lam * j + cs.sigma * w for j, w in zip(opt.jvec, opt.wvec)])
+            searches.append((c, cs, _Search(_Oracle(mdp, ep, cs, budget), _hinted(hints, i), ctx)))
+            result, wit, parts = _discharge_one(mdp, c, cs, searches[-1][2], j_star - epsilon)
+            results.append(result)
             witnesses.append(wit)
-            if not holds and counterexample is None:
-                counterexample = {"constraint": i, **_mixture(mdp, found.parts)}
+            if not result.holds and counterexample is None:
+                counterexample = {"constraint": i, **_mixture(mdp, parts)}
         eps_star = _margin(searches, j_star) if margin else None
     except _GaveUp as exc:
         return _unknown(Enclosure.exact(j_star), str(exc))
@@ -372,6 +467,20 @@ def discharge_alignment(mdp: Mdp, objective: Objective, epsilon: Fraction, const
         witness["j_values"] = _texts(ep.cont(0))
     return AlignmentResult("proved" if counterexample is None else "refuted", tuple(results),
                            Enclosure.exact(j_star), witness, counterexample, engine="smt", margin=eps_star)
+
+
+def _discharge_one(mdp: Mdp, c: Constraint, cs: ConstraintSpace, search: _Search,
+                   target: Fraction) -> tuple[ConstraintResult, dict[str, Any], list[tuple[Fraction, _Row]]]:
+    """One constraint's result, its witness and its attaining mixture."""
+    found = search.worst(target)
+    worst = cs.reported(cs.kappa + found.sup_q)
+    result = ConstraintResult(str(c), c.threshold, Enclosure.exact(worst), c.comparison.holds(worst, c.threshold),
+                              found.lam)
+    wit: dict[str, Any] = {"lambda": format_rational(found.lam), "attained": _mixture(mdp, found.parts)}
+    opt = found.optimum
+    if opt.jvec is not None and opt.wvec is not None:   # the geometric fixed point: G(λ) values
+        wit["values"] = _texts([found.lam * j + cs.sigma * w for j, w in zip(opt.jvec, opt.wvec)])
+    return result, wit, found.parts
 
 
 def _margin(searches: Sequence[tuple[Constraint, ConstraintSpace, _Search]], j_star: Fraction) -> Enclosure | str:

@@ -7,11 +7,12 @@ Every result is also passed through the trusted checker (`check_alignment_certif
 from fractions import Fraction
 
 import pytest
+import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support.mdps import make_mdp, random_mdp, small_mdps
+from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps
 
-from proofs.engines import lagrangian
+from proofs.engines import lagrangian, smt
 from proofs.engines.alignment import certificate_fields
 from proofs.engines.smt import discharge_alignment
 from proofs.kernel.check_alignment import check_alignment_certificate
@@ -182,6 +183,14 @@ def test_margin_agrees_with_the_lagrangian_engine(mdp, horizon, constraint):
     assert r.margin == lagrangian.discharge_alignment(mdp, objective, F(0), [constraint], margin=True).margin
 
 
+@pytest.mark.parametrize("family", ["grid", "random"])
+@pytest.mark.parametrize("objective", [Objective("r", 10), Objective("r", None, F(9, 10))])
+def test_agrees_with_the_lagrangian_engine_on_the_benchmark_families(family, objective):
+    mdp = grid_mdp(4) if family == "grid" else random_mdp(30)
+    agree(mdp, objective, F(1, 100), [ProbabilityConstraint(LE, F(1, 100), FATAL),
+                                      ProbabilityConstraint(GE, F(9, 10), Globally(Not(Label("fatal"))))])
+
+
 # -- hints ------------------------------------------------------------------------------------------
 WRONG = [F(0), F(1, 7), F(1), F(1000), F(-3)]
 
@@ -208,12 +217,14 @@ def test_the_optimal_lambda_as_a_hint():
     assert r.status == "refuted" and r.constraints[0].lam == F(1, 2) and r.constraints[0].worst.value == F(1, 2)
 
 
-def test_bad_hints_are_rejected():
-    constraint = ProbabilityConstraint(LE, F(1, 4), FATAL)
-    with pytest.raises(ValueError, match="unknown hint keys"):
-        discharge_alignment(hack(), Objective("r", 1), F(1), [constraint], hints={"lamda": F(1)})
-    with pytest.raises(ValueError, match="entries"):
-        discharge_alignment(hack(), Objective("r", 1), F(1), [constraint], hints={"lambda": [F(1), F(2)]})
+def test_per_constraint_foreign_and_malformed_hints_change_nothing():
+    constraints = [ProbabilityConstraint(LE, F(1, 4), FATAL), RewardConstraint("harm", LE, F(1, 2))]
+    plain = run(hack(), Objective("r", 1), 1, constraints)
+    for hints in ({"lamda": 1, "basis": [(0, "start", "good")], "lambda": ["x/0", "abc", True, -1, None, "1/2"]},
+                  {"lambda": 3, "constraints": [{"lambda": "1/2"}, {"lambda": [0, 5, "7/3"]}]},
+                  {"constraints": "nonsense"}, {"constraints": [None]}):
+        hinted = run(hack(), Objective("r", 1), 1, constraints, hints=hints)
+        assert (hinted.status, hinted.constraints) == (plain.status, plain.constraints)
 
 
 # -- timeouts ---------------------------------------------------------------------------------------
@@ -229,3 +240,21 @@ def test_a_generous_timeout_changes_nothing():
     constraint = ProbabilityConstraint(LE, F(1, 4), FATAL)
     r = run(hack(), Objective("r", 1), 1, [constraint], timeout_ms=60_000)
     assert r.status == "refuted" and r.constraints[0].worst.value == F(1, 2)
+
+
+def test_z3_unknown_gives_unknown(monkeypatch):
+    class GivingUp(z3.Optimize):
+        def check(self, *assumptions):
+            return z3.unknown
+
+    monkeypatch.setattr(smt.z3, "Optimize", GivingUp)
+    r = run(hack(), Objective("r", 1), 1, [ProbabilityConstraint(LE, F(1, 4), FATAL)])
+    assert r.status == "unknown" and "Z3 answered unknown" in r.reason
+
+
+def test_misleading_float_seeds_change_nothing(monkeypatch):
+    constraints = [ProbabilityConstraint(LE, F(1, 4), FATAL), RewardConstraint("harm", LE, F(1, 2))]
+    plain = run(hack(), Objective("r", 1), 1, constraints)
+    monkeypatch.setattr(smt._Oracle, "float_bracket", lambda self, target: [F(10**9), F(0), F(-1)])
+    seeded = run(hack(), Objective("r", 1), 1, constraints)
+    assert (seeded.status, seeded.constraints) == (plain.status, plain.constraints)
