@@ -62,27 +62,31 @@ def distances(mdp: Mdp, limit: int) -> IntArray:
             break
         choices = _ranges(mdp.choice_start[frontier], mdp.choice_start[frontier + 1])
         transitions = _ranges(mdp.row_start[choices], mdp.row_start[choices + 1])
-        reached = np.unique(mdp.target[transitions[positive[transitions]]])
-        frontier = reached[dist[reached] == far]
+        seen = np.zeros(mdp.n_states, dtype=np.bool_)
+        seen[mdp.target[transitions[positive[transitions]]]] = True
+        frontier = np.flatnonzero(seen & (dist == far))
         dist[frontier] = level
     return dist
 
 
-def restrict(mdp: Mdp, steps: int | None) -> Mdp:
+def restrict(mdp: Mdp, steps: int | None, *, always: bool = False) -> Mdp:
     """The model restricted to what an episode of ``steps`` actions (None: geometric) can see.
 
-    Returns ``mdp`` itself when nothing is cut and no frontier state needs a dummy choice.
+    Returns ``mdp`` itself when the restriction would keep half of the states or more: the
+    restriction is only a saving (values are the same either way), and copying a large model to
+    drop a few states is none.
     """
-    return _restriction(mdp, steps)[0]
+    return _restriction(mdp, steps, always)[0]
 
 
-def restrict_with_policy(mdp: Mdp, steps: int | None, policy: Policy) -> tuple[Mdp, Policy]:
+def restrict_with_policy(mdp: Mdp, steps: int | None, policy: Policy, *,
+                         always: bool = False) -> tuple[Mdp, Policy]:
     """The restricted model, and the policy's layers carried over to it.
 
     Kept states with all their choices keep the policy's entries (choice indices renumbered); a
     frontier state with the dummy choice never acts within the horizon, so its entries are dropped.
     """
-    small, kept, dummy = _restriction(mdp, steps)
+    small, kept, dummy = _restriction(mdp, steps, always)
     if kept is None:
         return mdp, policy
     new_index = np.full(mdp.n_states, -1, dtype=np.int64)
@@ -101,8 +105,12 @@ def restrict_with_policy(mdp: Mdp, steps: int | None, policy: Policy) -> tuple[M
     return small, Policy(tuple(layers))
 
 
-def _restriction(mdp: Mdp, steps: int | None) -> tuple[Mdp, IntArray | None, npt.NDArray[np.bool_]]:
-    """(restricted model, kept original states or None if nothing changed, frontier dummy mask)."""
+def _restriction(mdp: Mdp, steps: int | None,
+                 always: bool = False) -> tuple[Mdp, IntArray | None, npt.NDArray[np.bool_]]:
+    """(restricted model, kept original states or None if nothing changed, frontier dummy mask).
+
+    ``always``: cut whenever anything can be cut (tests exercise the construction this way).
+    """
     limit = mdp.n_states if steps is None else steps
     dist = distances(mdp, limit)
     keep = np.flatnonzero(dist <= limit)
@@ -114,8 +122,9 @@ def _restriction(mdp: Mdp, steps: int | None) -> tuple[Mdp, IntArray | None, npt
         frontier_needs_dummy[owner[leaves]] = True
     else:
         frontier_needs_dummy = np.zeros(mdp.n_states, dtype=np.bool_)
-    if len(keep) == mdp.n_states and not np.any(frontier_needs_dummy):
-        return mdp, None, frontier_needs_dummy
+    nothing = len(keep) == mdp.n_states and not np.any(frontier_needs_dummy)
+    if nothing or (2 * len(keep) >= mdp.n_states and not always):   # a copy would cost more than it saves
+        return mdp, None, np.zeros(mdp.n_states, dtype=np.bool_)
     return _build(mdp, keep, frontier_needs_dummy), keep, frontier_needs_dummy
 
 

@@ -25,7 +25,7 @@ def chain(n):
 def test_a_chain_is_cut_after_h_steps_with_a_dummy_frontier():
     mdp = chain(10)
     assert distances(mdp, 20).tolist() == list(range(10))
-    small = restrict(mdp, 3)
+    small = restrict(mdp, 3, always=True)
     assert small.states == ("s0", "s1", "s2", "s3")
     assert small.local_actions(3) == [FRONTIER_ACTION] and small.successors(int(small.choice_start[3])) == [(3, 1)]
     assert small.rewards["r"][int(small.choice_start[3])] == 0
@@ -48,14 +48,14 @@ def test_a_grid_keeps_only_what_the_horizon_reaches():
 @given(small_mdps(max_states=7), st.integers(1, 4), st.sampled_from([0, 1, 2]))
 def test_values_and_alignment_worst_values_are_unchanged(mdp, horizon, k):
     objective = Objective("r", horizon)
-    small = restrict(mdp, horizon)
+    small = restrict(mdp, horizon, always=True)
     assert optimal(small, objective).value.value == optimal(mdp, objective).value.value
     label = next(iter(mdp.labels))
     constraints = [ProbabilityConstraint(Comparison.LE, Fraction(1, 3), Eventually(Label(label), k or None)),
                    RewardConstraint("c", Comparison.LE, Fraction(1))]
     eps = Fraction(1, 4)
     big_r = discharge_alignment(mdp, objective, eps, constraints)
-    small_r = discharge_alignment(small, objective, eps, constraints)
+    small_r = discharge_alignment(small, objective, eps, constraints)   # a model already cut
     assert [c.worst for c in big_r.constraints] == [c.worst for c in small_r.constraints]
 
 
@@ -72,7 +72,7 @@ def test_a_policy_carried_to_the_restriction_keeps_its_value(mdp, horizon, data)
                 for s in range(mdp.n_states)]
         layers.append(PolicyLayer.deterministic(mdp, np.array(pick)))
     policy = Policy(tuple(layers))
-    small, carried = restrict_with_policy(mdp, horizon, policy)
+    small, carried = restrict_with_policy(mdp, horizon, policy, always=True)
     objective = Objective("r", horizon)
     assert evaluate_objective(small, objective, carried).value == evaluate_objective(mdp, objective, policy).value
 
