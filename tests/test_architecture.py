@@ -14,7 +14,17 @@ def _modules_after(statement: str) -> set[str]:
 
 KERNEL = ("proofs.kernel.rational", "proofs.kernel.enclosure", "proofs.kernel.interval", "proofs.kernel.bellman",
           "proofs.kernel.certificate", "proofs.kernel.statement", "proofs.kernel.rules", "proofs.kernel.check",
-          "proofs.kernel.check_policy", "proofs.kernel.check_alignment")
+          "proofs.kernel.check_policy", "proofs.kernel.check_alignment", "proofs.kernel.check_alignment_float",
+          "proofs.kernel.horizon")
+
+
+def test_every_kernel_module_is_probed():
+    from pathlib import Path
+
+    import proofs.kernel
+
+    folder = Path(proofs.kernel.__file__).parent
+    assert {f"proofs.kernel.{p.stem}" for p in folder.glob("*.py") if p.stem != "__init__"} == set(KERNEL)
 
 
 def test_kernel_imports_no_solver():

@@ -319,3 +319,18 @@ def test_agrees_with_storm_multi(mdp, horizon, eps, path):
                               storm.storm_objective_bound(objective, GE, r.j_star.value - eps, names=names))
     value = storm.check_initial(storm.to_storm(mdp, exact=True), query, exact=True, multi_precision=0)
     assert value == r.constraints[0].worst.value
+
+
+@pytest.mark.parametrize("hint", [F(0), F(1, 3), F(10**6), F(7, 2)])
+def test_wrong_lambda_hints_change_nothing_but_time(hint):
+    """A hinted multiplier only adds a line to the parametric search: worst values and verdicts stay."""
+    for model, objective, eps, constraints in [
+        (hack(), Objective("r", 1), F(1), [ProbabilityConstraint(LE, F(1, 4), FATAL)]),
+        (corridor(), Objective("r", 3), F(1, 4), [ProbabilityConstraint(LE, F(1, 3), FATAL)]),
+        (cliff(), Objective("r", None, F(1, 2)), F(1, 2), [ProbabilityConstraint(LE, F(1, 20), FATAL)]),
+    ]:
+        plain = run(model, objective, eps, constraints)
+        hinted = discharge_alignment(model, objective, eps, constraints, hints={"lambda": hint})
+        check_alignment_certificate(certificate_fields(hinted), model, objective, eps, constraints)
+        assert hinted.status == plain.status
+        assert [c.worst for c in hinted.constraints] == [c.worst for c in plain.constraints]
