@@ -2,10 +2,11 @@
 
 UNTRUSTED search; every verdict is re-checked by `proofs.kernel.check_alignment`.
 
-Per constraint c of Φ, worst_c = κ + min over λ ≥ 0 of g(λ) = G(λ) − λ·(J* − ε) (Q = σ·W_c + κ,
-see the kernel module), and G(λ) = Σ μ₀·W_0 for the least solution W of the value-variable LP over
-the bounded unrolling: W_t(s) ≥ λ·d^t·r + σ·c + Σ P·(β·W_{t+1} + η·σ·g·[stops]) for every action,
-decided states and the last layer being constants linear in λ (V*_J is computed exactly first).
+Per constraint c of Φ, sup Q over the ε-optimal policies is κ + min over λ ≥ 0 of g(λ) = G(λ) −
+λ·(J* − ε) (Q = σ·W_c + κ, strong duality; see the kernel module and `proofs.engines.lagrangian`),
+and G(λ) = Σ μ₀·W_0 for the least solution W of the value-variable LP over the bounded unrolling:
+W_t(s) ≥ λ·d^t·r + σ·c + Σ P·(β·W_{t+1} + η·σ·g·[stops]) for every action, the decided states and
+the last layer being constants linear in λ (V*_J is computed exactly first).
 
 *Encoding.* That whole LP handed to Z3 with λ free is exact but slow: λ's column fills the simplex
 tableau with huge rationals (7 s at 10 states × 3 actions, 110 s at 20 states, horizon 10), while
