@@ -21,11 +21,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.mdps import grid_mdp, random_mdp  # noqa: E402
+from tests.support.mdps import grid_mdp, random_mdp
 
-from proofs.engines import smt  # noqa: E402
-from proofs.spec.formula import Comparison, Eventually, Label, ProbabilityConstraint  # noqa: E402
-from proofs.spec.objective import Objective  # noqa: E402
+from proofs.engines import smt
+from proofs.spec.formula import Comparison, Eventually, Label, ProbabilityConstraint
+from proofs.spec.objective import Objective
 
 FAMILIES = {"random": random_mdp, "grid": grid_mdp}
 
