@@ -34,7 +34,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import DEFAULT_OUT, ensure_model, model_size  # noqa: E402
+from run import DEFAULT_OUT, ensure_model, model_size
 
 HORIZON = 50
 THRESHOLD = "1/2"
@@ -45,8 +45,8 @@ def worker_ours(tra: Path) -> dict[str, Any]:
 
     from proofs.engines.alignment import certificate_fields
     from proofs.engines.lagrangian import discharge_alignment
-    from proofs.kernel.check_alignment_float import check_float_alignment
     from proofs.kernel.check_alignment import check_alignment_certificate
+    from proofs.kernel.check_alignment_float import check_float_alignment
     from proofs.spec.formula import Comparison, Eventually, Label, ProbabilityConstraint
     from proofs.spec.objective import Objective
     from proofs.worldmodel.load import load_mdp
@@ -135,7 +135,7 @@ def main() -> int:
             if any("error" in r for r in ours + storm):
                 print(f"| {tra.stem} | error: {[r.get('error') for r in ours + storm]} |", flush=True)
                 continue
-            med = lambda runs, k: statistics.median(r[k] for r in runs)  # noqa: E731
+            med = lambda runs, k: statistics.median(r[k] for r in runs)
             decide, multi = med(ours, "discharge_seconds"), med(storm, "check_seconds")
             first = ours[0]
             worst = f"[{first['worst_lo']:.7f}, {first['worst_hi']:.7f}]" if first["worst_lo"] is not None else "-"

@@ -54,8 +54,8 @@ def main() -> int:
         lemmas = len(list((project / "certificates").glob("*.json"))) - 1   # minus timings.json
     med = {name: statistics.median(runs) for name, runs in
            (("first", first), ("second", second), ("unstamped", unstamped), ("check", check))}
-    print(f"| lemmas | prove --force s | prove (stamps) s | speed-up | prove (no stamps, kernel re-check) s "
-          f"| speed-up | check s | check / prove --force |")
+    print("| lemmas | prove --force s | prove (stamps) s | speed-up | prove (no stamps, kernel re-check) s "
+          "| speed-up | check s | check / prove --force |")
     print("|---|---|---|---|---|---|---|---|")
     print(f"| {lemmas} | {med['first']:.2f} | {med['second']:.2f} | {med['first'] / med['second']:.1f}x "
           f"| {med['unstamped']:.2f} | {med['first'] / med['unstamped']:.1f}x | {med['check']:.2f} "
