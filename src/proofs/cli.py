@@ -97,7 +97,7 @@ def prove(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document and nothing else on stdout.")] = False,
     engine: Annotated[str | None, typer.Option(
         help="Engine for every lemma: auto, lagrangian, lp or smt (alignment), bellman (policy). "
-             "Default: each lemma's engine key, else [tool.proofs] engine, else auto.")] = None,
+             "Default: each lemma's engine key, else the project's \\[tool.proofs] engine, else auto.")] = None,
 ) -> None:
     """Discharge obligations in dependency order and write certificates (re-using unchanged ones)."""
     from proofs.prooftree.plan import find_root, make_plan
