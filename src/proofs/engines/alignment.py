@@ -8,6 +8,7 @@ geometric horizon's ``j_values``. The kernel re-checks all of it; nothing here i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -22,7 +23,7 @@ from proofs.semantics.episode import objective_quantity
 from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp
 
-__all__ = ["AlignmentResult", "ConstraintResult", "certificate_fields", "exact_episode"]
+__all__ = ["AlignmentResult", "ConstraintResult", "certificate_fields", "exact_episode", "hinted_lambda"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,23 @@ def certificate_fields(result: AlignmentResult) -> dict[str, Any]:
     if result.reason:
         fields["reason"] = result.reason
     return fields
+
+
+def hinted_lambda(hints: Mapping[str, Any] | None) -> Fraction | None:
+    """The first usable multiplier of ``hints["lambda"]`` (a number, text or a list of them).
+
+    Hints are shared by every engine and never trusted: anything that does not parse as a
+    rational ≥ 0 is ignored.
+    """
+    raw = None if hints is None else hints.get("lambda")
+    items: list[Any] = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+    for item in items:
+        if not isinstance(item, (int, float, str, Fraction)):
+            continue
+        try:
+            value = Fraction(item).limit_denominator(10**12) if isinstance(item, float) else Fraction(item)
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if value >= 0:
+            return value
+    return None

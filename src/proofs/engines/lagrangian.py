@@ -28,7 +28,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from proofs.engines.alignment import AlignmentResult, ConstraintResult, certificate_fields, exact_episode
+from proofs.engines.alignment import (
+    AlignmentResult,
+    ConstraintResult,
+    certificate_fields,
+    exact_episode,
+    hinted_lambda,
+)
 from proofs.engines.margin import newton_margin
 from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space
 from proofs.kernel.enclosure import Enclosure
@@ -246,7 +252,7 @@ def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
         from proofs.engines.lagrangian_float import discharge_float
 
         return discharge_float(mdp, objective, lemma_epsilon, constraints, hints)
-    lam_hint = None if hints is None or hints.get("lambda") is None else Fraction(hints["lambda"])
+    lam_hint = hinted_lambda(hints)
     ep = exact_episode(mdp, objective)
     j_star = _at_initial(mdp, ep.cont(0))
     target = j_star - lemma_epsilon

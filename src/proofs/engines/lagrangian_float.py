@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
 
-from proofs.engines.alignment import AlignmentResult, ConstraintResult
+from proofs.engines.alignment import AlignmentResult, ConstraintResult, hinted_lambda
 from proofs.engines.claims import claim
 from proofs.kernel.check_alignment_float import FloatSpace, OptimalJ, float_space, mixture_values, upper_bound
 from proofs.kernel.enclosure import Enclosure
@@ -245,7 +245,8 @@ def discharge_float(mdp: Mdp, objective: Objective, epsilon: Fraction, constrain
     j_star_f = float((opt.j_star.lo + opt.j_star.hi) / 2)
     target = j_star_f - float(epsilon)
     slack = _RELATIVE_SLACK * (1.0 + abs(j_star_f))
-    lam_hint = None if hints is None or hints.get("lambda") is None else float(hints["lambda"])
+    hinted = hinted_lambda(hints)
+    lam_hint = None if hinted is None else float(hinted)
     arrays: dict[str, np.ndarray] = {}
     results, witnesses, counterexample = [], [], None
     for i, cs in enumerate(spaces):

@@ -155,3 +155,14 @@ def test_storm_multi_agrees(case):
                                   storm.storm_objective_bound(case.objective, GE, j_star - case.epsilon, names=names))
         value = storm.check_initial(storm.to_storm(mdp, exact=True), query, exact=True, multi_precision=0)
         assert value == worst
+
+
+@pytest.mark.parametrize("engine", sorted(ALIGNMENT_ENGINES))
+@pytest.mark.parametrize("hint", [[F(1, 3), "junk", -1], "not a number", [], 1e9, {"x": 1}])
+def test_every_engine_ignores_or_survives_odd_lambda_hints(engine, hint):
+    """`select` hands the same hints to every engine: lists, junk and wrong values change nothing."""
+    case = CASES[3]   # the randomized-only hack
+    mdp = case.model()
+    result = discharge_alignment(mdp, case.objective, case.epsilon, case.phi, engine=engine, hints={"lambda": hint})
+    assert result.status == case.status and tuple(c.worst.value for c in result.constraints) == case.worst
+    check_alignment_certificate(certificate_fields(result), mdp, case.objective, case.epsilon, case.phi)
