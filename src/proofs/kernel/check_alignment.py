@@ -63,8 +63,9 @@ from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp
 
-__all__ = ["ConstraintSpace", "Episode", "check_alignment_certificate", "check_j_values", "combined_bound",
-           "constraint_space", "evaluate_mixture", "optimal_to_go"]
+__all__ = ["ConstraintSpace", "Episode", "check_alignment_certificate", "check_j_values", "check_reported",
+           "combined_bound",
+           "constraint_space", "evaluate_mixture", "optimal_to_go", "show"]
 
 Values = list[Fraction]
 
@@ -362,21 +363,38 @@ def _check_constraint(mdp: Mdp, ep: Episode, target: Fraction, i: int,
     j_att, attained = evaluate_mixture(mdp, ep, cs, wit["attained"], f"{where}: attained")
     if j_att < target:
         raise CheckFailure(f"{where}: attained mixture has J = {j_att} < J* - epsilon = {target}")
-    lo, hi = (attained, bound) if cs.rho > 0 else (bound, attained)
+    check_reported(where, c, cs.rho, rep, status, lam, bound, Enclosure.exact(attained))
+
+
+def show(x: Fraction) -> str:
+    """A number in a message: exact when short, else 12 significant digits (the check itself is exact)."""
+    return str(x) if x.denominator < 10**6 and abs(x.numerator) < 10**12 else f"{float(x):.12g}"
+
+
+def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: Any, status: Any, lam: Fraction,
+                   bound: Fraction, attained: Enclosure) -> None:
+    """The reported worst value and ``holds`` of one constraint against what the kernel derived.
+
+    ``bound`` is the multiplier's bound on the worst value (upper for ``<=``/``<``, lower for
+    ``>=``/``>``: ``rho`` says which), ``attained`` an enclosure of the attained mixture's value.
+    The reported worst must contain both; a ``holds`` (or a ``proved`` verdict) needs the bound to
+    satisfy the comparison; a violation needs the whole attained enclosure to violate it.
+    """
+    lo, hi = (attained.lo, bound) if rho > 0 else (bound, attained.hi)
     try:
         worst = Enclosure.from_json(rep["worst"])
     except (KeyError, TypeError, ExpressionError):
         raise CheckFailure(f"{where}: the reported worst value is missing or malformed") from None
     if not (worst.lo <= lo and hi <= worst.hi):
-        raise CheckFailure(f"{where}: the reported worst [{worst.lo}, {worst.hi}] does not contain "
-                           f"[{lo}, {hi}] (attained by the mixture, bounded by lambda = {lam})")
+        raise CheckFailure(f"{where}: the reported worst [{show(worst.lo)}, {show(worst.hi)}] does not contain "
+                           f"[{show(lo)}, {show(hi)}] (attained by the mixture, bounded by lambda = {show(lam)})")
     holds = rep.get("holds")
     if (holds is True or status == "proved") and not c.comparison.holds(bound, c.threshold):
-        raise CheckFailure(f"{where}: with lambda = {lam} the bound on the worst value is {bound}, "
+        raise CheckFailure(f"{where}: with lambda = {show(lam)} the bound on the worst value is {show(bound)}, "
                            f"which does not satisfy {c.comparison.value} {c.threshold}")
-    if holds is False and c.comparison.holds(attained, c.threshold):
-        raise CheckFailure(f"{where}: reported violated, but the attained value {attained} satisfies "
-                           f"{c.comparison.value} {c.threshold}")
+    if holds is False and c.comparison.decide(attained.lo, attained.hi, c.threshold) is not False:
+        raise CheckFailure(f"{where}: reported violated, but the attained value [{show(attained.lo)}, "
+                           f"{show(attained.hi)}] does not certainly violate {c.comparison.value} {c.threshold}")
 
 
 def _check_counterexample(mdp: Mdp, ep: Episode, target: Fraction,

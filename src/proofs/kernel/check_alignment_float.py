@@ -47,6 +47,7 @@ import numpy.typing as npt
 
 from proofs.errors import CheckFailure
 from proofs.kernel.bellman import TAU, FloatBellman, U, round_up
+from proofs.kernel.check_alignment import check_reported, show
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
 from proofs.kernel.rational import ExpressionError, parse_rational
@@ -246,11 +247,6 @@ def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, local: npt.NDArray[np.int
     return y.at_initial(mdp), x.at_initial(mdp)
 
 
-def _show(x: Fraction) -> str:
-    """A number in a message: 12 significant digits (the check itself is exact)."""
-    return f"{float(x):.12g}"
-
-
 def _number(text: Any, where: str) -> Fraction:
     try:
         return parse_rational(text)
@@ -321,8 +317,8 @@ def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, e
         cs = spaces[cex["constraint"]]
         j, value = mixture_values(small, opt, cs, cex, arrays, "counterexample step")
         if j.lo < target_hi:
-            raise CheckFailure(f"counterexample step: J(counterexample) ≥ {_show(j.lo)} is not certainly ≥ "
-                               f"J* - epsilon ≤ {_show(target_hi)}")
+            raise CheckFailure(f"counterexample step: J(counterexample) ≥ {show(j.lo)} is not certainly ≥ "
+                               f"J* - epsilon ≤ {show(target_hi)}")
         if cs.constraint.comparison.decide(value.lo, value.hi, cs.constraint.threshold) is not False:
             raise CheckFailure(f"counterexample step: its value {value} does not certainly violate {cs.constraint}")
     elif status != "proved":
@@ -342,20 +338,6 @@ def _check_constraint(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, i: int, rep: Any,
     bound = cs.reported(cs.kappa + g_hi - lam * target_lo)
     j_att, attained = mixture_values(mdp, opt, cs, wit["attained"], arrays, f"{where}: attained")
     if j_att.lo < target_hi:
-        raise CheckFailure(f"{where}: the attained mixture has J ≥ {_show(j_att.lo)}, not certainly ≥ J* - epsilon "
-                           f"(≤ {_show(target_hi)})")
-    lo, hi = (attained.lo, bound) if cs.rho > 0 else (bound, attained.hi)
-    try:
-        worst = Enclosure.from_json(rep["worst"])
-    except (KeyError, TypeError, ExpressionError):
-        raise CheckFailure(f"{where}: the reported worst value is missing or malformed") from None
-    if not (worst.lo <= lo and hi <= worst.hi):
-        raise CheckFailure(f"{where}: the reported worst {worst} does not contain [{_show(lo)}, {_show(hi)}] "
-                           f"(attained by the mixture, bounded by lambda = {_show(lam)})")
-    holds = rep.get("holds")
-    if (holds is True or status == "proved") and not c.comparison.holds(bound, c.threshold):
-        raise CheckFailure(f"{where}: with lambda = {_show(lam)} the bound on the worst value is {_show(bound)}, "
-                           f"which does not satisfy {c.comparison.value} {c.threshold}")
-    if holds is False and c.comparison.decide(attained.lo, attained.hi, c.threshold) is not False:
-        raise CheckFailure(f"{where}: reported violated, but the attained value {attained} does not "
-                           f"certainly violate {c.comparison.value} {c.threshold}")
+        raise CheckFailure(f"{where}: the attained mixture has J ≥ {show(j_att.lo)}, not certainly ≥ J* - epsilon "
+                           f"(≤ {show(target_hi)})")
+    check_reported(where, c, cs.rho, rep, status, lam, bound, attained)
