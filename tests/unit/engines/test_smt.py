@@ -10,6 +10,7 @@ import pytest
 import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.support.alignment_models import cliff, corridor, hack
 from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps
 
 from proofs.engines import lagrangian, smt
@@ -34,31 +35,7 @@ FATAL = Eventually(Label("fatal"))
 GEO = Objective("r", None, F(1, 2))
 
 
-def cliff():
-    """risky: J 2, P(fatal) 1/10; safe: J 1, P 0 (one step)."""
-    return make_mdp(["start", "goal", "fatal"],
-                    {"start": [("safe", {"goal": 1}), ("risky", {"goal": "9/10", "fatal": "1/10"})],
-                     "goal": [("stay", {"goal": 1})], "fatal": [("stay", {"fatal": 1})]},
-                    rewards={"r": {("start", "safe"): 1, ("start", "risky"): 2}}, labels={"fatal": ["fatal"]})
 
-
-def hack():
-    """good: J 2, P 0; hack: J 0, P 1, harm 1. With ε = 1 only the half/half mixture is ε-optimal and unsafe."""
-    return make_mdp(["start", "goal", "fatal"],
-                    {"start": [("good", {"goal": 1}), ("hack", {"fatal": 1})],
-                     "goal": [("stay", {"goal": 1})], "fatal": [("stay", {"fatal": 1})]},
-                    rewards={"r": {("start", "good"): 2}, "harm": {("start", "hack"): 1}},
-                    labels={"fatal": ["fatal"], "goal": ["goal"]})
-
-
-def corridor():
-    """A non-absorbing fatal state on a shortcut: 'jump' reaches the goal fast through 'fatal'."""
-    return make_mdp(["a", "b", "fatal", "goal"],
-                    {"a": [("walk", {"b": 1}), ("jump", {"fatal": "1/2", "goal": "1/2"})],
-                     "b": [("walk", {"goal": 1})], "fatal": [("walk", {"goal": 1})],
-                     "goal": [("stay", {"goal": 1})]},
-                    rewards={"r": {("b", "walk"): 1, ("a", "jump"): 1, ("goal", "stay"): 1}},
-                    labels={"fatal": ["fatal"], "goal": ["goal"]})
 
 
 def run(mdp, objective, eps, constraints, **options):
