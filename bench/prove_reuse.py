@@ -51,7 +51,8 @@ def main() -> int:
             (project / "certificates" / ".stamps.json").unlink()
             unstamped.append(timed(["prove"], project))
             check.append(timed(["check"], project))
-        lemmas = len(list((project / "certificates").glob("*.json"))) - 1   # minus timings.json
+        lemmas = sum(1 for f in (project / "certificates").glob("*.json")
+                     if f.name != "timings.json" and not f.name.startswith("."))
     med = {name: statistics.median(runs) for name, runs in
            (("first", first), ("second", second), ("unstamped", unstamped), ("check", check))}
     print("| lemmas | prove --force s | prove (stamps) s | speed-up | prove (no stamps, kernel re-check) s "
