@@ -100,12 +100,11 @@ def prove(
              "Default: each lemma's engine key, else the project's \\[tool.proofs] engine, else auto.")] = None,
 ) -> None:
     """Discharge obligations in dependency order and write certificates (re-using unchanged ones)."""
+    from proofs.engines.select import ENGINE_NAMES
+    from proofs.errors import InputError, Location
     from proofs.prooftree.plan import find_root, make_plan
     from proofs.prooftree.prove import prove as run
     from proofs.report.render import exit_code, results_json, summary_table
-
-    from proofs.engines.select import ENGINE_NAMES
-    from proofs.errors import InputError, Location
 
     if engine is not None and engine not in ENGINE_NAMES:
         raise InputError(Location("command line", None, "--engine"), f"unknown engine {engine!r}",

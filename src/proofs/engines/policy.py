@@ -255,11 +255,11 @@ def _float_geometric(mdp: Mdp, objective: Objective, table: Policy, fm: _FloatMo
     return claim(at_initial(mdp, star)), claim(at_initial(mdp, pol)), witness, arrays, w_star
 
 
-def _shift_json(bound: Bound) -> dict[str, str]:
+def _shift_json(bound: Bound[Any]) -> dict[str, str]:
     return {"down": format_rational(bound.down), "up": format_rational(bound.up)}
 
 
-def _shifted(fb: FloatBellman, w: F, states: IntArray, apply: Callable[[F], tuple[F, Fraction]]) -> Bound:
+def _shifted(fb: FloatBellman, w: F, states: IntArray, apply: Callable[[F], tuple[F, Fraction]]) -> Bound[F]:
     """Offsets a (down), b (up) with W − a sub- and W + b superharmonic, by the kernel's test.
 
     The margin of 3·e (e the kernel's error bound) keeps the test passing on a machine whose

@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import ulp
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -56,7 +56,8 @@ from proofs.policy.model import PolicyLayer
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.numbers import Rationals
 
-__all__ = ["Bound", "ExactBellman", "FloatBellman", "Vector", "at_initial", "round_up", "step", "worst_expectation"]
+__all__ = ["Bound", "ExactBellman", "FloatBellman", "Vector", "at_initial", "magnitude", "round_up", "step",
+           "worst_expectation"]
 
 F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -64,6 +65,14 @@ U = Fraction(1, 2**53)
 TAU = Fraction(1, 2**1074)
 _MIN_NORMAL = 2.0**-1022
 Vector = F | list[Fraction]
+
+
+def magnitude(x: F) -> Fraction:
+    """max |x_i| as an exact `Fraction` (a bound the error formulas use); NaN or ∞ is a rejection."""
+    top = float(np.max(np.abs(x), initial=0.0))
+    if not np.isfinite(top):
+        raise CheckFailure("a value vector holds a NaN or infinite entry")
+    return Fraction(top)
 
 
 def round_up(x: Fraction) -> Fraction:
@@ -74,16 +83,19 @@ def round_up(x: Fraction) -> Fraction:
     return Fraction(f)
 
 
+V = TypeVar("V", bound=Vector)   # a float array or a list of Fractions
+
+
 @dataclass(frozen=True, eq=False)
-class Bound:
+class Bound(Generic[V]):
     """Componentwise ``centre − down ≤ value ≤ centre + up`` (float array or list of Fractions)."""
 
-    centre: Vector
+    centre: V
     down: Fraction
     up: Fraction
 
 
-def at_initial(mdp: Mdp, bound: Bound) -> Enclosure:
+def at_initial(mdp: Mdp, bound: Bound[Any]) -> Enclosure:
     """Enclosure of μ₀·value, exact in rationals (μ₀ sums to exactly 1, so offsets carry over)."""
     centre = bound.centre
     total = Fraction(0)
@@ -222,10 +234,7 @@ class FloatBellman:
         return q
 
     def _magnitude(self, w: Vector) -> Fraction:
-        top = float(np.max(np.abs(np.asarray(w, dtype=np.float64)), initial=0.0))
-        if not np.isfinite(top):
-            raise CheckFailure("a value vector holds a NaN or infinite entry")
-        return Fraction(top)
+        return magnitude(np.asarray(w, dtype=np.float64))
 
     def choice_values(self, w: Vector) -> tuple[F, Fraction]:
         """Q̂_W(c) for every choice, and e_Q."""
@@ -276,6 +285,6 @@ class FloatBellman:
 
 
 # -- steps on bounds --------------------------------------------------------------------------
-def step(values: Vector, err: Fraction, beta: Fraction, bound: Bound) -> Bound:
+def step(values: V, err: Fraction, beta: Fraction, bound: Bound[Any]) -> Bound[V]:
     """The bound T(bound) from T(centre) (computed to within ``err``): offsets times β, plus err."""
     return Bound(values, round_up(beta * bound.down + err), round_up(beta * bound.up + err))

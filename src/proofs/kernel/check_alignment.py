@@ -64,8 +64,8 @@ from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp
 
 __all__ = ["ConstraintSpace", "Episode", "check_alignment_certificate", "check_j_values", "check_reported",
-           "combined_bound",
-           "constraint_space", "evaluate_mixture", "optimal_to_go", "show"]
+           "claimed_j_star", "combined_bound", "constraint_rows", "constraint_space", "counterexample_index",
+           "evaluate_mixture", "mixture_parts", "number", "optimal_to_go", "read_lambda", "show"]
 
 Values = list[Fraction]
 
@@ -178,7 +178,7 @@ def check_j_values(mdp: Mdp, objective: Objective, values: Any) -> Values:
     """V*_J of the geometric horizon from a witness: V = max_a r + γ·P·V exactly (the unique fixed point)."""
     if not isinstance(values, list) or len(values) != mdp.n_states:
         raise CheckFailure("J* step: the geometric horizon needs witness.j_values, one per state")
-    v = [_number(x, "J* step: j_values") for x in values]
+    v = [number(x, "J* step: j_values") for x in values]
     r, g = mdp.rewards[objective.reward].fractions(), objective.discount
     for s in range(mdp.n_states):
         best = max(r[c] + g * _expect(mdp, c, v) for c in mdp.choices(s))
@@ -188,8 +188,6 @@ def check_j_values(mdp: Mdp, objective: Objective, values: Any) -> Values:
 
 
 def _tables(mdp: Mdp, component: dict[str, Any], where: str) -> list[dict[int, list[tuple[int, Fraction]]]]:
-    if component.get("after_decided") != "J-optimal":
-        raise CheckFailure(f"{where}: after_decided must be \"J-optimal\"")
     doc = component.get("before_decided")
     if not isinstance(doc, dict) or doc.get("format") != "proofs.policy/1" or not isinstance(doc.get("steps"), list):
         raise CheckFailure(f"{where}: before_decided must be a proofs.policy/1 document with \"steps\"")
@@ -204,7 +202,7 @@ def _tables(mdp: Mdp, component: dict[str, Any], where: str) -> list[dict[int, l
             entries = []
             for a, p in dist.items():
                 c = mdp.choice_of(s, a)
-                prob = _number(p, f"{where}: steps[{t}].{name}.{a}")
+                prob = number(p, f"{where}: steps[{t}].{name}.{a}")
                 if c is None or prob < 0:
                     raise CheckFailure(f"{where}: steps[{t}]: {a!r} with probability {p} is not an action of {name!r}")
                 entries.append((c, prob))
@@ -215,7 +213,8 @@ def _tables(mdp: Mdp, component: dict[str, Any], where: str) -> list[dict[int, l
     return tables
 
 
-def _number(text: Any, where: str) -> Fraction:
+def number(text: Any, where: str) -> Fraction:
+    """An exact number of the witness, or a rejection naming where it stands."""
     try:
         return parse_rational(text)
     except ExpressionError as exc:
@@ -276,8 +275,8 @@ def _evaluate_stationary(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: dict[
     if not isinstance(vals, dict) or not all(isinstance(vals.get(k), list) and len(vals[k]) == mdp.n_states
                                              for k in ("j", "w")):
         raise CheckFailure(f"{where}: the geometric horizon needs values {{\"j\": [...], \"w\": [...]}}, one per state")
-    y = [ep.cont(0)[s] if cs.stop[s] else _number(vals["j"][s], f"{where}: values.j") for s in range(mdp.n_states)]
-    x = [cs.goal[s] if cs.stop[s] else _number(vals["w"][s], f"{where}: values.w") for s in range(mdp.n_states)]
+    y = [ep.cont(0)[s] if cs.stop[s] else number(vals["j"][s], f"{where}: values.j") for s in range(mdp.n_states)]
+    x = [cs.goal[s] if cs.stop[s] else number(vals["w"][s], f"{where}: values.w") for s in range(mdp.n_states)]
     xs = [ep.beta * x[s] + ep.eta * cs.goal[s] for s in range(mdp.n_states)]
     ys = [ep.beta * y[s] for s in range(mdp.n_states)]
     for s in sorted(closed):
@@ -292,21 +291,71 @@ def _evaluate_stationary(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: dict[
     return _at_initial(mdp, y), _at_initial(mdp, x)
 
 
-def evaluate_mixture(mdp: Mdp, ep: Episode, cs: ConstraintSpace, mixture: Any, where: str) -> tuple[Fraction, Fraction]:
-    """(J, reported value of c) of a start mixture, exactly."""
+def mixture_parts(mixture: Any, where: str) -> list[tuple[Fraction, dict[str, Any], str]]:
+    """The components of a start mixture, each with its weight and its place for messages.
+
+    Checks the shape shared by exact and float witnesses: a non-empty list, each component
+    followed by a J-optimal policy once decided, weights ≥ 0 summing to exactly 1.
+    """
     if not isinstance(mixture, dict) or not isinstance(mixture.get("mixture"), list) or not mixture["mixture"]:
         raise CheckFailure(f"{where}: a mixture needs a non-empty \"mixture\" list")
-    j = w = total = Fraction(0)
+    parts, total = [], Fraction(0)
     for i, comp in enumerate(mixture["mixture"]):
-        q = _number(comp.get("weight"), f"{where}: mixture[{i}].weight")
+        at = f"{where}: mixture[{i}]"
+        if not isinstance(comp, dict) or comp.get("after_decided") != "J-optimal":
+            raise CheckFailure(f"{at}: after_decided must be \"J-optimal\"")
+        q = number(comp.get("weight"), f"{at}.weight")
         if q < 0:
-            raise CheckFailure(f"{where}: mixture[{i}] has negative weight {q}")
-        ji, wi = _evaluate_component(mdp, ep, cs, comp, _tables(mdp, comp, f"{where}: mixture[{i}]"),
-                                     f"{where}: mixture[{i}]")
-        j, w, total = j + q * ji, w + q * wi, total + q
+            raise CheckFailure(f"{at} has negative weight {q}")
+        parts.append((q, comp, at))
+        total += q
     if total != 1:
         raise CheckFailure(f"{where}: mixture weights sum to {total}, not 1")
+    return parts
+
+
+def evaluate_mixture(mdp: Mdp, ep: Episode, cs: ConstraintSpace, mixture: Any, where: str) -> tuple[Fraction, Fraction]:
+    """(J, reported value of c) of a start mixture, exactly."""
+    j = w = Fraction(0)
+    for q, comp, at in mixture_parts(mixture, where):
+        ji, wi = _evaluate_component(mdp, ep, cs, comp, _tables(mdp, comp, at), at)
+        j, w = j + q * ji, w + q * wi
     return j, cs.value_of(w)
+
+
+def claimed_j_star(values: Any, j_star: Enclosure) -> None:
+    """The reported J* must contain the kernel's enclosure of J* (a point when exact)."""
+    try:
+        claimed = Enclosure.from_json(values["j_star"])
+    except (KeyError, TypeError, ExpressionError):
+        raise CheckFailure("J* step: values.j_star is missing or malformed") from None
+    if not (claimed.lo <= j_star.lo and j_star.hi <= claimed.hi):
+        raise CheckFailure(f"J* step: the reported J* {claimed} does not contain the kernel's J* {j_star}")
+
+
+def constraint_rows(values: Any, witness: Any, n: int) -> list[tuple[Any, Any]]:
+    """(reported values, witness) of each of the n constraints, in order."""
+    reported, wits = values.get("constraints"), witness.get("constraints")
+    if not isinstance(reported, list) or not isinstance(wits, list) or len(reported) != n or len(wits) != n:
+        raise CheckFailure("witness step: one value and one witness per constraint are required")
+    return list(zip(reported, wits))
+
+
+def read_lambda(wit: Any, where: str) -> Fraction:
+    """A constraint's multiplier λ ≥ 0 (its witness must also give the attained mixture)."""
+    if not isinstance(wit, dict) or "lambda" not in wit or "attained" not in wit:
+        raise CheckFailure(f"{where}: the witness needs \"lambda\" and \"attained\"")
+    lam = number(wit["lambda"], f"{where}: lambda")
+    if lam < 0:
+        raise CheckFailure(f"{where}: lambda = {lam} < 0")
+    return lam
+
+
+def counterexample_index(cex: Any, n: int) -> int:
+    """The constraint a refuted verdict's counterexample names."""
+    if not isinstance(cex, dict) or not isinstance(cex.get("constraint"), int) or not 0 <= cex["constraint"] < n:
+        raise CheckFailure("counterexample step: a refuted verdict needs a counterexample naming its constraint")
+    return int(cex["constraint"])
 
 
 def check_alignment_certificate(doc: dict[str, Any], mdp: Mdp, objective: Objective, epsilon: Fraction,
@@ -329,18 +378,11 @@ def check_alignment_certificate(doc: dict[str, Any], mdp: Mdp, objective: Object
         ep = Episode(mdp, objective, optimal_to_go(mdp, objective))
     j_star = _at_initial(mdp, ep.cont(0))
     values = doc.get("values") or {}
-    try:
-        if not Enclosure.from_json(values["j_star"]).contains(j_star):
-            raise CheckFailure(f"J* step: the reported J* {values['j_star']} does not contain J* = {j_star}")
-    except (KeyError, TypeError, ExpressionError):
-        raise CheckFailure("J* step: values.j_star is missing or malformed") from None
-    reported, wits = values.get("constraints"), witness.get("constraints")
-    if not isinstance(reported, list) or not isinstance(wits, list) or \
-            len(reported) != len(constraints) or len(wits) != len(constraints):
-        raise CheckFailure("witness step: one value and one witness per constraint are required")
+    claimed_j_star(values, Enclosure.exact(j_star))
+    rows = constraint_rows(values, witness, len(constraints))
     target = j_star - epsilon
     spaces = [constraint_space(mdp, objective, c) for c in constraints]
-    for i, (c, cs, rep, wit) in enumerate(zip(constraints, spaces, reported, wits)):
+    for i, (c, cs, (rep, wit)) in enumerate(zip(constraints, spaces, rows)):
         _check_constraint(mdp, ep, target, i, c, cs, rep, wit, status)
     if status == "refuted":
         _check_counterexample(mdp, ep, target, constraints, spaces, doc.get("counterexample"))
@@ -349,16 +391,12 @@ def check_alignment_certificate(doc: dict[str, Any], mdp: Mdp, objective: Object
 def _check_constraint(mdp: Mdp, ep: Episode, target: Fraction, i: int,
                       c: Constraint, cs: ConstraintSpace, rep: Any, wit: Any, status: str) -> None:
     where = f"constraint {i} ({c})"
-    if not isinstance(wit, dict) or "lambda" not in wit or "attained" not in wit:
-        raise CheckFailure(f"{where}: the witness needs \"lambda\" and \"attained\"")
-    lam = _number(wit["lambda"], f"{where}: lambda")
-    if lam < 0:
-        raise CheckFailure(f"{where}: lambda = {lam} < 0")
+    lam = read_lambda(wit, where)
     values = wit.get("values")
     if values is not None:
         if not isinstance(values, list):
             raise CheckFailure(f"{where}: values must be a list, one per state")
-        values = [_number(x, f"{where}: values") for x in values]
+        values = [number(x, f"{where}: values") for x in values]
     bound = cs.reported(cs.kappa + combined_bound(mdp, ep, cs, lam, values, where) - lam * target)
     j_att, attained = evaluate_mixture(mdp, ep, cs, wit["attained"], f"{where}: attained")
     if j_att < target:
@@ -399,10 +437,7 @@ def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: Any, sta
 
 def _check_counterexample(mdp: Mdp, ep: Episode, target: Fraction,
                           constraints: Sequence[Constraint], spaces: list[ConstraintSpace], cex: Any) -> None:
-    if not isinstance(cex, dict) or not isinstance(cex.get("constraint"), int) \
-            or not 0 <= cex["constraint"] < len(constraints):
-        raise CheckFailure("counterexample step: a refuted verdict needs a counterexample naming its constraint")
-    i = cex["constraint"]
+    i = counterexample_index(cex, len(constraints))
     c = constraints[i]
     j, value = evaluate_mixture(mdp, ep, spaces[i], cex, "counterexample step")
     if j < target:

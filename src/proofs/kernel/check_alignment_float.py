@@ -46,11 +46,18 @@ import numpy as np
 import numpy.typing as npt
 
 from proofs.errors import CheckFailure
-from proofs.kernel.bellman import TAU, FloatBellman, U, round_up
-from proofs.kernel.check_alignment import check_reported, show
+from proofs.kernel.bellman import TAU, Bound, FloatBellman, U, at_initial, magnitude, round_up, step
+from proofs.kernel.check_alignment import (
+    check_reported,
+    claimed_j_star,
+    constraint_rows,
+    counterexample_index,
+    mixture_parts,
+    read_lambda,
+    show,
+)
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
-from proofs.kernel.rational import ExpressionError, parse_rational
 from proofs.semantics.episode import constraint_quantity
 from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
@@ -63,26 +70,6 @@ F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-@dataclass(frozen=True, eq=False)
-class Box:
-    """Componentwise ``centre − down ≤ value ≤ centre + up``."""
-
-    centre: F
-    down: Fraction
-    up: Fraction
-
-    def at_initial(self, mdp: Mdp) -> Enclosure:
-        total = sum((p * Fraction(float(self.centre[s])) for s, p in mdp.initial_distribution()), Fraction(0))
-        return Enclosure(total - self.down, total + self.up)
-
-
-def _magnitude(x: F) -> Fraction:
-    top = float(np.max(np.abs(x), initial=0.0))
-    if not np.isfinite(top):
-        raise CheckFailure("a value vector holds a NaN or infinite entry")
-    return Fraction(top)
-
-
 def _scaled(values: F, scale: Fraction, exact_zero: bool = True) -> tuple[F, Fraction]:
     """fl(fl(scale)·values) for scale ≥ 0 and values = float(x) of exact x, with the error bound.
 
@@ -90,16 +77,16 @@ def _scaled(values: F, scale: Fraction, exact_zero: bool = True) -> tuple[F, Fra
     underflow); then all-zero values give exact zero products.
     """
     out: F = np.multiply(values, float(scale))
-    magnitude = _magnitude(values)
-    if scale == 0 or (magnitude == 0 and exact_zero):
+    top = magnitude(values)
+    if scale == 0 or (top == 0 and exact_zero):
         return out, Fraction(0)   # every product is an exact 0
-    return out, round_up(8 * U * scale * magnitude + (scale + 1) * TAU)
+    return out, round_up(8 * U * scale * top + (scale + 1) * TAU)
 
 
 def _added(a: F, b: F, error: Fraction) -> tuple[F, Fraction]:
     """fl(a + b) and its error: the operands' ``error`` plus one rounding."""
     out: F = np.add(a, b)
-    return out, round_up(error + U * _magnitude(out))
+    return out, round_up(error + U * magnitude(out))
 
 
 class OptimalJ:
@@ -108,21 +95,28 @@ class OptimalJ:
 
     def __init__(self, mdp: Mdp, objective: Objective, stops: npt.NDArray[np.bool_], full: set[int]) -> None:
         assert objective.horizon is not None
-        self.horizon, self.discount, self.stops = objective.horizon, objective.discount, stops
-        self.reward = objective.reward
+        self.mdp, self.horizon, self.discount, self.stops = mdp, objective.horizon, objective.discount, stops
         self.op = FloatBellman(mdp, mdp.rewards[objective.reward], objective.discount)
-        box = Box(np.zeros(mdp.n_states), Fraction(0), Fraction(0))
-        self.at_stops: dict[int, Box] = {}
-        self.full: dict[int, Box] = {}
+        self._constraint_ops: dict[int, FloatBellman] = {}
+        bound = Bound(np.zeros(mdp.n_states), Fraction(0), Fraction(0))
+        self.at_stops: dict[int, Bound[F]] = {}
+        self.full: dict[int, Bound[F]] = {}
         for t in reversed(range(self.horizon + 1)):
             if t < self.horizon:
-                values, err = self.op.optimal(box.centre)
-                d = self.discount
-                box = Box(values, round_up(d * box.down + err), round_up(d * box.up + err))
-            self.at_stops[t] = Box(box.centre[stops], box.down, box.up)
+                bound = step(*self.op.optimal(bound.centre), self.discount, bound)
+            self.at_stops[t] = Bound(bound.centre[stops], bound.down, bound.up)
             if t in full:
-                self.full[t] = box
-        self.j_star = box.at_initial(mdp)
+                self.full[t] = bound
+        self.j_star = at_initial(mdp, bound)
+
+    def constraint_op(self, cs: FloatSpace) -> FloatBellman:
+        """The operator of the constraint's reward (β = 1), built once per constraint; it shares
+        the J operator's rows of a policy (`FloatBellman.choice_values_of`)."""
+        op = self._constraint_ops.get(id(cs))
+        if op is None:
+            op = self._constraint_ops[id(cs)] = FloatBellman(self.mdp, cs.reward, Fraction(1),
+                                                               row_cache=self.op.row_cache)
+        return op
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,7 +152,7 @@ def float_space(mdp: Mdp, objective: Objective, constraint: Constraint) -> Float
     return FloatSpace(constraint, sigma, kappa, 1 if upper else -1, q.steps, stop, goal, q.reward, q.complement)
 
 
-def _j_at(opt: OptimalJ, t: int) -> Box:
+def _j_at(opt: OptimalJ, t: int) -> Bound[F]:
     if t not in opt.full:
         raise CheckFailure(f"kernel step: V*_{t} was not kept")  # an internal inconsistency, never expected
     return opt.full[t]
@@ -166,14 +160,14 @@ def _j_at(opt: OptimalJ, t: int) -> Box:
 
 def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclosure:
     """An upper bound on G(λ) = max over all policies of σ·W_c + λ·J (module docstring); as [hi, hi]."""
-    op_c = FloatBellman(mdp, cs.reward, Fraction(1))
+    op_c = opt.constraint_op(cs)
     r_hat = opt.op.r
     d = opt.discount
     stop_index = np.flatnonzero(cs.stop)
     where = np.flatnonzero(opt.stops)
     slot = np.searchsorted(where, stop_index)
 
-    def stop_values(t: int, v: Box) -> tuple[F, Fraction]:
+    def stop_values(t: int, v: Bound[F]) -> tuple[F, Fraction]:
         scaled, err = _scaled(v.centre[slot], lam * d**t)
         values, err = _added(cs.sigma * cs.goal[stop_index], scaled, err)
         return values, round_up(err + lam * d**t * v.up)
@@ -192,7 +186,7 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
             values, e_stop = stop_values(t, opt.at_stops[t])
             w[stop_index] = values
             up = max(up, e_stop)
-    total = Box(w, Fraction(0), up).at_initial(mdp)
+    total = at_initial(mdp, Bound(w, Fraction(0), up))
     return Enclosure(total.hi, total.hi)
 
 
@@ -225,53 +219,31 @@ def _tables(arrays: Mapping[str, np.ndarray] | None, comp: dict[str, Any], mdp: 
 
 def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, local: npt.NDArray[np.integer]) -> tuple[Enclosure, Enclosure]:
     """(J, W_c) enclosures of one component: the tables while undecided, J-optimal after."""
-    op_j = FloatBellman(mdp, opt.op.mdp.rewards[opt.reward], opt.discount)
-    op_c = FloatBellman(mdp, cs.reward, Fraction(1), row_cache=op_j.row_cache)
+    op_j, op_c = opt.op, opt.constraint_op(cs)
     d = opt.discount
     stop_index = np.flatnonzero(cs.stop)
     slot = np.searchsorted(np.flatnonzero(opt.stops), stop_index)
-    last = _j_at(opt, cs.steps)
-    y = Box(last.centre, last.down, last.up)
-    x = Box(cs.goal.copy(), Fraction(0), Fraction(0))
+    y = _j_at(opt, cs.steps)
+    x = Bound(cs.goal.copy(), Fraction(0), Fraction(0))
     for t in reversed(range(cs.steps)):
         chosen = mdp.choice_start[:-1] + local[t]
-        yv, ey = op_j.choice_values_of(chosen, y.centre)
-        xv, ex = op_c.choice_values_of(chosen, x.centre)
-        y = Box(yv, round_up(d * y.down + ey), round_up(d * y.up + ey))
-        x = Box(xv, round_up(x.down + ex), round_up(x.up + ex))
+        y = step(*op_j.choice_values_of(chosen, y.centre), d, y)
+        x = step(*op_c.choice_values_of(chosen, x.centre), Fraction(1), x)
         if len(stop_index):
             at = opt.at_stops[t]
             y.centre[stop_index] = at.centre[slot]
-            y = Box(y.centre, max(y.down, at.down), max(y.up, at.up))
+            y = Bound(y.centre, max(y.down, at.down), max(y.up, at.up))
             x.centre[stop_index] = cs.goal[stop_index]
-    return y.at_initial(mdp), x.at_initial(mdp)
-
-
-def _number(text: Any, where: str) -> Fraction:
-    try:
-        return parse_rational(text)
-    except ExpressionError as exc:
-        raise CheckFailure(f"{where}: {exc}") from None
+    return at_initial(mdp, y), at_initial(mdp, x)
 
 
 def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Any, arrays: Mapping[str, np.ndarray] | None,
                    where: str) -> tuple[Enclosure, Enclosure]:
     """Enclosures of (J, reported value of the constraint) of a start mixture."""
-    if not isinstance(mixture, dict) or not isinstance(mixture.get("mixture"), list) or not mixture["mixture"]:
-        raise CheckFailure(f"{where}: a mixture needs a non-empty \"mixture\" list")
     j = w = Enclosure.exact(0)
-    total = Fraction(0)
-    for i, comp in enumerate(mixture["mixture"]):
-        at = f"{where}: mixture[{i}]"
-        if not isinstance(comp, dict) or comp.get("after_decided") != "J-optimal":
-            raise CheckFailure(f"{at}: after_decided must be \"J-optimal\"")
-        q = _number(comp.get("weight"), f"{at}.weight")
-        if q < 0:
-            raise CheckFailure(f"{at} has negative weight {q}")
+    for q, comp, at in mixture_parts(mixture, where):
         jc, wc = _evaluate(mdp, opt, cs, _tables(arrays, comp, mdp, cs, at))
-        j, w, total = j + jc.scale(q), w + wc.scale(q), total + q
-    if total != 1:
-        raise CheckFailure(f"{where}: mixture weights sum to {total}, not 1")
+        j, w = j + jc.scale(q), w + wc.scale(q)
     return j, cs.value_of(w)
 
 
@@ -295,26 +267,15 @@ def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, e
         stops |= cs.stop
     opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces})
     values = doc.get("values") or {}
-    try:
-        claimed = Enclosure.from_json(values["j_star"])
-    except (KeyError, TypeError, ExpressionError):
-        raise CheckFailure("J* step: values.j_star is missing or malformed") from None
-    if not (claimed.lo <= opt.j_star.lo and opt.j_star.hi <= claimed.hi):
-        raise CheckFailure(f"J* step: the reported J* {claimed} does not contain the kernel's {opt.j_star}")
-    reported, wits = values.get("constraints"), witness.get("constraints")
-    if not isinstance(reported, list) or not isinstance(wits, list) or \
-            len(reported) != len(constraints) or len(wits) != len(constraints):
-        raise CheckFailure("witness step: one value and one witness per constraint are required")
+    claimed_j_star(values, opt.j_star)
+    rows = constraint_rows(values, witness, len(constraints))
     target_hi = opt.j_star.hi - epsilon
     target_lo = opt.j_star.lo - epsilon
-    for i, (cs, rep, wit) in enumerate(zip(spaces, reported, wits)):
+    for i, (cs, (rep, wit)) in enumerate(zip(spaces, rows)):
         _check_constraint(small, opt, cs, i, rep, wit, status, target_lo, target_hi, arrays)
     if status == "refuted":
         cex = doc.get("counterexample")
-        if not isinstance(cex, dict) or not isinstance(cex.get("constraint"), int) \
-                or not 0 <= cex["constraint"] < len(constraints):
-            raise CheckFailure("counterexample step: a refuted verdict needs a counterexample naming its constraint")
-        cs = spaces[cex["constraint"]]
+        cs = spaces[counterexample_index(cex, len(constraints))]
         j, value = mixture_values(small, opt, cs, cex, arrays, "counterexample step")
         if j.lo < target_hi:
             raise CheckFailure(f"counterexample step: J(counterexample) ≥ {show(j.lo)} is not certainly ≥ "
@@ -329,11 +290,7 @@ def _check_constraint(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, i: int, rep: Any,
                       target_lo: Fraction, target_hi: Fraction, arrays: Mapping[str, np.ndarray] | None) -> None:
     c = cs.constraint
     where = f"constraint {i} ({c})"
-    if not isinstance(wit, dict) or "lambda" not in wit or "attained" not in wit:
-        raise CheckFailure(f"{where}: the witness needs \"lambda\" and \"attained\"")
-    lam = _number(wit["lambda"], f"{where}: lambda")
-    if lam < 0:
-        raise CheckFailure(f"{where}: lambda = {lam} < 0")
+    lam = read_lambda(wit, where)
     g_hi = upper_bound(mdp, opt, cs, lam).hi
     bound = cs.reported(cs.kappa + g_hi - lam * target_lo)
     j_att, attained = mixture_values(mdp, opt, cs, wit["attained"], arrays, f"{where}: attained")

@@ -157,7 +157,7 @@ def _check_residual(op: Operator, where: str, states: npt.NDArray[np.int64], w: 
 
 def _fixed_point(op: Operator, witness: Mapping[str, object], key: str, states: npt.NDArray[np.int64],
                  apply: Callable[[Vector], tuple[Vector, Fraction]], best: Callable[[int, Vector], str],
-                 arrays: Mapping[str, np.ndarray] | None) -> Bound:
+                 arrays: Mapping[str, np.ndarray] | None) -> Bound[Vector]:
     where = f"witness.{key}"
     entry = _field(witness, key, Mapping, "witness")
     assert isinstance(entry, Mapping)
