@@ -8,7 +8,7 @@ geometric horizon's ``j_values``. The kernel re-checks all of it; nothing here i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -17,13 +17,14 @@ import numpy as np
 
 from proofs.kernel.check_alignment import Episode, optimal_to_go
 from proofs.kernel.enclosure import Enclosure
-from proofs.kernel.rational import format_rational
+from proofs.kernel.rational import ExpressionError, format_rational, parse_rational
 from proofs.semantics import exact
 from proofs.semantics.episode import objective_quantity
 from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp
 
-__all__ = ["AlignmentResult", "ConstraintResult", "certificate_fields", "exact_episode", "hinted_lambda"]
+__all__ = ["AlignmentResult", "ConstraintResult", "certificate_fields", "constraint_hints", "exact_episode",
+           "hint_number", "hinted_lambda", "hinted_lambdas"]
 
 
 @dataclass(frozen=True)
@@ -77,21 +78,41 @@ def certificate_fields(result: AlignmentResult) -> dict[str, Any]:
     return fields
 
 
-def hinted_lambda(hints: Mapping[str, Any] | None) -> Fraction | None:
-    """The first usable multiplier of ``hints["lambda"]`` (a number, text or a list of them).
-
-    Hints are shared by every engine and never trusted: anything that does not parse as a
-    rational ≥ 0 is ignored.
-    """
-    raw = None if hints is None else hints.get("lambda")
-    items: list[Any] = list(raw) if isinstance(raw, (list, tuple)) else [raw]
-    for item in items:
-        if not isinstance(item, (int, float, str, Fraction)):
-            continue
-        try:
-            value = Fraction(item).limit_denominator(10**12) if isinstance(item, float) else Fraction(item)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-            continue
-        if value >= 0:
-            return value
+def hint_number(value: Any) -> Fraction | None:
+    """An exact number from a hint (a number or text), or None if it is not one."""
+    try:
+        if isinstance(value, str):
+            return parse_rational(value)
+        if isinstance(value, (Fraction, int, float)) and not isinstance(value, bool):
+            return Fraction(value)
+    except (ExpressionError, ValueError, OverflowError):
+        pass
     return None
+
+
+def constraint_hints(hints: Mapping[str, Any] | None, i: int) -> dict[str, Any]:
+    """The hints of constraint i: the top-level keys, overridden by ``hints["constraints"][i]``."""
+    if not hints:
+        return {}
+    merged = {k: v for k, v in hints.items() if k != "constraints"}
+    per = hints.get("constraints")
+    if isinstance(per, Sequence) and i < len(per) and isinstance(per[i], Mapping):
+        merged.update(per[i])
+    return merged
+
+
+def hinted_lambdas(hints: Mapping[str, Any] | None) -> list[Fraction]:
+    """The usable multipliers of ``hints["lambda"]`` (a number, text, or a list of them).
+
+    Hints are shared by every engine and never trusted: anything that is not a rational ≥ 0 is
+    ignored.
+    """
+    raw = None if not hints else hints.get("lambda")
+    items = raw if isinstance(raw, (list, tuple)) else [raw]
+    return [f for f in map(hint_number, items) if f is not None and f >= 0]
+
+
+def hinted_lambda(hints: Mapping[str, Any] | None) -> Fraction | None:
+    """The first usable hinted multiplier, if any."""
+    found = hinted_lambdas(hints)
+    return found[0] if found else None

@@ -61,7 +61,7 @@ class _Search:
 
     def __init__(self, mdp: Mdp, objective: Objective) -> None:
         assert objective.horizon is not None
-        self.mdp, self.horizon, self.d = mdp, objective.horizon, float(objective.discount)
+        self.mdp, self.d = mdp, float(objective.discount)
         n, nc = mdp.n_states, mdp.n_choices
         counts = np.diff(mdp.choice_start)
         self.width = k = int(counts.max(initial=1))

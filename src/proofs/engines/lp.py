@@ -57,14 +57,22 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.optimize import linprog
 
-from proofs.engines.alignment import AlignmentResult, ConstraintResult, certificate_fields, exact_episode
+from proofs.engines.alignment import (
+    AlignmentResult,
+    ConstraintResult,
+    certificate_fields,
+    constraint_hints,
+    exact_episode,
+    hint_number,
+    hinted_lambdas,
+)
 from proofs.engines.lagrangian import EXACT_LIMIT
 from proofs.engines.margin import newton_margin
 from proofs.errors import CheckFailure, EngineError
 from proofs.kernel.check_alignment import ConstraintSpace, Episode, combined_bound, constraint_space
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
-from proofs.kernel.rational import ExpressionError, format_rational, parse_rational
+from proofs.kernel.rational import format_rational
 from proofs.semantics.linear import solve_sparse
 from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
@@ -334,34 +342,6 @@ def _duals(space: _Space, parts: Sequence[tuple[Fraction, _Line]]) -> list[Fract
 
 
 # -- hints ------------------------------------------------------------------------------------------
-def _hint_for(hints: Mapping[str, Any] | None, i: int) -> dict[str, Any]:
-    """The hints of constraint i: the top-level keys, overridden by ``hints["constraints"][i]``."""
-    if not hints:
-        return {}
-    merged = {k: v for k, v in hints.items() if k != "constraints"}
-    per = hints.get("constraints")
-    if isinstance(per, Sequence) and i < len(per) and isinstance(per[i], Mapping):
-        merged.update(per[i])
-    return merged
-
-
-def _fraction(value: Any) -> Fraction | None:
-    try:
-        if isinstance(value, str):
-            return parse_rational(value)
-        if isinstance(value, (Fraction, int, float)) and not isinstance(value, bool):
-            return Fraction(value)
-    except (ExpressionError, ValueError, OverflowError):
-        pass
-    return None
-
-
-def _hint_lambdas(hint: Mapping[str, Any]) -> list[Fraction]:
-    raw = hint.get("lambda")
-    items = raw if isinstance(raw, (list, tuple)) else [raw]
-    return [f for f in map(_fraction, items) if f is not None and f >= 0]
-
-
 def _offset(space: _Space, n: int) -> int:
     """Column of node n = offset + the model's choice."""
     return space.start[n] - space.mdp.choices(space.nodes[n][1]).start
@@ -400,7 +380,7 @@ def _hint_dist(space: _Space, n: int, entry: Any) -> Dist:
     dist = []
     for a, p in raw.items():
         c = space.mdp.choice_of(s, a) if isinstance(a, str) else None
-        q = _fraction(p)
+        q = hint_number(p)
         if c is None or q is None or q < 0:
             return fallback
         if q > 0:
@@ -518,7 +498,7 @@ class _Search:
 def _worst(space: _Space, target: Fraction, jopt: _Line, hint: Mapping[str, Any]) -> _Worst | None:
     """The exact worst value at one target: hinted policies first, then the float LP, then refinement."""
     search = _Search(space, target, jopt)
-    lams = _hint_lambdas(hint)
+    lams = hinted_lambdas(hint)
     hinted = _hint_lines(space, hint)
     if hinted:
         search.add(hinted)
@@ -646,7 +626,7 @@ def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
     jopts = [_best(space, _ONE, _ZERO) for space in spaces]
     results, witnesses, counterexample = [], [], None
     for i, (c, space, jopt) in enumerate(zip(constraints, spaces, jopts)):
-        found = _worst(space, target, jopt, _hint_for(hints, i))
+        found = _worst(space, target, jopt, constraint_hints(hints, i))
         if found is None:
             return AlignmentResult("unknown", (), Enclosure.exact(j_star), {}, None, engine="lp",
                                    reason=f"no exact multiplier found within {_MAX_ROUNDS} rounds for {c}")

@@ -54,12 +54,18 @@ from typing import Any
 import numpy as np
 import z3
 
-from proofs.engines.alignment import AlignmentResult, ConstraintResult, exact_episode
+from proofs.engines.alignment import (
+    AlignmentResult,
+    ConstraintResult,
+    constraint_hints,
+    exact_episode,
+    hinted_lambdas,
+)
 from proofs.engines.margin import newton_margin
 from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
-from proofs.kernel.rational import ExpressionError, format_rational, parse_rational
+from proofs.kernel.rational import format_rational
 from proofs.semantics.linear import solve_sparse
 from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
@@ -390,26 +396,6 @@ def _mixture(mdp: Mdp, parts: Sequence[tuple[Fraction, _Row]]) -> dict[str, Any]
     return {"mixture": out}
 
 
-def _hinted(hints: Mapping[str, Any] | None, i: int) -> list[Fraction]:
-    """Constraint i's hinted multipliers (see the module docstring); what does not parse is ignored."""
-    if not hints:
-        return []
-    raw = hints.get("lambda")
-    per = hints.get("constraints")
-    if isinstance(per, (list, tuple)) and i < len(per) and isinstance(per[i], Mapping) and "lambda" in per[i]:
-        raw = per[i]["lambda"]
-    found = []
-    for item in raw if isinstance(raw, (list, tuple)) else [raw]:
-        try:
-            lam = parse_rational(item) if isinstance(item, str) else \
-                Fraction(item) if isinstance(item, (Fraction, int, float)) and not isinstance(item, bool) else None
-        except (ExpressionError, ValueError, OverflowError):
-            lam = None
-        if lam is not None and lam >= 0:
-            found.append(lam)
-    return found
-
-
 def _unknown(j_star: Enclosure, reason: str) -> AlignmentResult:
     return AlignmentResult("unknown", (), j_star, {}, None, engine="smt", reason=reason)
 
@@ -454,7 +440,7 @@ def discharge_alignment(mdp: Mdp, objective: Objective, epsilon: Fraction, const
     try:
         for i, c in enumerate(constraints):
             cs = constraint_space(mdp, objective, c)
-            searches.append((c, cs, _Search(_Oracle(mdp, ep, cs, budget), _hinted(hints, i), ctx)))
+            searches.append((c, cs, _Search(_Oracle(mdp, ep, cs, budget), hinted_lambdas(constraint_hints(hints, i)), ctx)))
             result, wit, parts = _discharge_one(mdp, c, cs, searches[-1][2], j_star - epsilon)
             results.append(result)
             witnesses.append(wit)
