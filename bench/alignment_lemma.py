@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -34,7 +31,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import DEFAULT_OUT, ensure_model, model_size
+from run import DEFAULT_OUT, ensure_model, model_size, run_child
 
 HORIZON = 50
 THRESHOLD = "1/2"
@@ -99,17 +96,7 @@ def worker_storm(tra: Path) -> dict[str, Any]:
 
 
 def run(kind: str, tra: Path) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--worker", kind, str(tra)]
-    with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        out.seek(0)
-        lines = out.read().strip().splitlines()
-    if os.waitstatus_to_exitcode(status) != 0 or not lines:
-        return {"error": f"exit {os.waitstatus_to_exitcode(status)}"}
-    result: dict[str, Any] = json.loads(lines[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
-    return result
+    return run_child([sys.executable, __file__, "--worker", kind, str(tra)])
 
 
 def main() -> int:

@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -34,7 +31,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import DEFAULT_OUT, ensure_model, model_size  # noqa: E402
+from run import DEFAULT_OUT, ensure_model, model_size, run_child
 
 HORIZONS = {"H=50": 50, "gamma=0.95": None}
 
@@ -84,17 +81,7 @@ def worker_storm(tra: Path, horizon: int | None) -> dict[str, Any]:
 
 
 def run(kind: str, tra: Path, label: str) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--worker", kind, str(tra), label]
-    with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        out.seek(0)
-        lines = out.read().strip().splitlines()
-    if os.waitstatus_to_exitcode(status) != 0 or not lines:
-        return {"error": f"exit {os.waitstatus_to_exitcode(status)}"}
-    result: dict[str, Any] = json.loads(lines[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
-    return result
+    return run_child([sys.executable, __file__, "--worker", kind, str(tra), label])
 
 
 def main() -> int:
@@ -122,7 +109,7 @@ def main() -> int:
                 if any("error" in r for r in ours + storm):
                     print(f"| {tra.stem} | {label} | error: {[r.get('error') for r in ours + storm]} |")
                     continue
-                med = lambda runs, k: statistics.median(r[k] for r in runs)  # noqa: E731
+                med = lambda runs, k: statistics.median(r[k] for r in runs)
                 total = med(ours, "discharge_seconds") + med(ours, "check_seconds")
                 print(f"| {tra.stem} | {label} | {med(ours, 'discharge_seconds'):.2f} | {med(ours, 'check_seconds'):.2f} "
                       f"| {total:.2f} | {med(storm, 'check_seconds'):.2f} | {total / med(storm, 'check_seconds'):.2f} "

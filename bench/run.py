@@ -117,8 +117,14 @@ def worker_storm(tra: Path, horizon: int) -> dict[str, Any]:
 
 
 def run_worker(kind: str, tra: Path, horizon: int) -> dict[str, Any]:
-    """Run one measurement in a fresh process; its peak RSS is the child's own, from ``wait4``."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, str(tra), "--horizon", str(horizon)]
+    """Run one measurement of this script in a fresh process (`run_child`)."""
+    return run_child([sys.executable, str(Path(__file__).resolve()), "--worker", kind, str(tra),
+                      "--horizon", str(horizon)])
+
+
+def run_child(cmd: list[str]) -> dict[str, Any]:
+    """Run a worker command that prints one JSON line; add its peak RSS (the child's own, from
+    ``wait4``). A failure, or a run past `TIMEOUT`, gives ``{"error": ...}``."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
         deadline = time.monotonic() + TIMEOUT
