@@ -249,9 +249,9 @@ def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
             return AlignmentResult("unknown", (), Enclosure(Fraction(0), Fraction(0)), {}, None,
                                    reason=f"the model is beyond the exact limit ({EXACT_LIMIT} transitions × "
                                           "steps) and the float path needs a finite horizon")
-        from proofs.engines.lagrangian_float import discharge_float
+        from proofs.engines.lagrangian_float import discharge_restricted
 
-        return discharge_float(mdp, objective, lemma_epsilon, constraints, hints)
+        return discharge_restricted(mdp, objective, lemma_epsilon, constraints, hints)
     lam_hint = hinted_lambda(hints)
     ep = exact_episode(mdp, objective)
     j_star = _at_initial(mdp, ep.cont(0))

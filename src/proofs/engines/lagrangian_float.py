@@ -43,7 +43,7 @@ from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp
 
-__all__ = ["discharge_float"]
+__all__ = ["discharge_float", "discharge_restricted"]
 
 F = npt.NDArray[np.float64]
 _MAX_ROUNDS = 200
@@ -235,7 +235,12 @@ def discharge_float(mdp: Mdp, objective: Objective, epsilon: Fraction, constrain
 
     ``hints`` may give ``"lambda"`` (a float starting multiplier); a wrong one costs one round.
     """
-    small = restrict(mdp, objective.horizon)
+    return discharge_restricted(restrict(mdp, objective.horizon), objective, epsilon, constraints, hints)
+
+
+def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, constraints: Sequence[Constraint],
+                         hints: Mapping[str, Any] | None = None) -> AlignmentResult:
+    """`discharge_float` on a model already cut by `proofs.kernel.horizon.restrict` (no second search)."""
     spaces = [float_space(small, objective, c) for c in constraints]
     stops = np.zeros(small.n_states, dtype=np.bool_)
     for cs in spaces:

@@ -57,13 +57,21 @@ class Stamps:
             data = {}
         self.stamps: dict[str, str] = data if isinstance(data, dict) else {}
         self.changed = False
+        self._inputs: dict[Path, bytes] = {}   # digests of input files, read once per run
+
+    def _input(self, path: Path) -> bytes:
+        """The digest of an input file (model, policy, obligation): many lemmas share one, and each
+        lemma asks twice (before re-use, after a check)."""
+        if path not in self._inputs:
+            self._inputs[path] = _file_digest(path)
+        return self._inputs[path]
 
     def key(self, task: Task) -> str | None:
         """The stamp the lemma's certificate would have now, or None if it cannot be stamped."""
         lemma, plan = task.lemma, self.plan
         digest = hashlib.sha256(_code_fingerprint().encode())
         cert = certificate_path(plan.root, plan.settings.certificates, lemma.id)
-        digest.update(_file_digest(cert) + _file_digest(task.obligation.path))
+        digest.update(_file_digest(cert) + self._input(task.obligation.path))
         digest.update(_file_digest(cert.with_suffix(".npz")))
         if isinstance(lemma, CertificateLemma):
             for pid in lemma.premises:
@@ -74,11 +82,11 @@ class Stamps:
             return digest.hexdigest()
         if task.obligation.worldmodel_path is not None:
             for path in sorted(model_files(task.obligation.worldmodel_path)):
-                digest.update(_file_digest(path))
+                digest.update(self._input(path))
         if isinstance(lemma, PolicyLemma):
             if not isinstance(lemma.policy_path, Path):
                 return None
-            digest.update(_file_digest(lemma.policy_path))
+            digest.update(self._input(lemma.policy_path))
         return digest.hexdigest()
 
     def accepted_before(self, task: Task) -> bool:
