@@ -50,7 +50,7 @@ from proofs.spec.formula import (
     Truth,
 )
 from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
+from proofs.worldmodel.model import Mdp, concat_ranges
 from proofs.worldmodel.numbers import Rationals
 
 __all__ = [
@@ -367,13 +367,6 @@ def initial_value(mdp: Mdp, values: Sequence[Any]) -> Value:
 
 
 # -- model transformations (no Storm needed) ----------------------------------------------------------
-def _segments(starts: IntArray, lengths: IntArray) -> IntArray:
-    """The concatenated index ranges ``starts[i] : starts[i] + lengths[i]``."""
-    total = int(lengths.sum())
-    offsets = np.repeat(starts - np.concatenate([np.zeros(1, np.int64), np.cumsum(lengths)[:-1]]), lengths)
-    return offsets + np.arange(total, dtype=np.int64)
-
-
 @dataclass
 class _ChainParts:
     """Per-state successor rows and rewards of a chain, collected in any state order."""
@@ -425,7 +418,7 @@ def fix_policy(mdp: Mdp, layer: PolicyLayer) -> Mdp:
     single = np.flatnonzero(counts == 1)
     chosen = layer.choice[layer.start[single]]
     lengths = np.diff(mdp.row_start)[chosen]
-    positions = _segments(mdp.row_start[chosen], lengths)
+    positions = concat_ranges(mdp.row_start[chosen], mdp.row_start[chosen] + lengths)
     parts.add(single, lengths, mdp.target[positions], [col.take(positions) for col in numbers])
     parts.add_rewards(single, {name: r.take(chosen) for name, r in mdp.rewards.items()})
     action_of[single] = mdp.choice_action[chosen]

@@ -53,7 +53,7 @@ import numpy.typing as npt
 from proofs.errors import CheckFailure
 from proofs.kernel.enclosure import Enclosure
 from proofs.policy.model import PolicyLayer
-from proofs.worldmodel.model import Mdp
+from proofs.worldmodel.model import Mdp, concat_ranges
 from proofs.worldmodel.numbers import Rationals
 
 __all__ = ["Bound", "ExactBellman", "FloatBellman", "Vector", "at_initial", "magnitude", "round_up", "step",
@@ -210,8 +210,7 @@ class FloatBellman:
     def _rows(self, choices: IntArray) -> _Rows:
         row_start = self.mdp.row_start
         lengths = row_start[choices + 1] - row_start[choices]
-        first = np.cumsum(lengths) - lengths
-        index = np.repeat(row_start[choices] - first, lengths) + np.arange(int(lengths.sum()))
+        index = concat_ranges(row_start[choices], row_start[choices + 1])
         owner = np.repeat(np.arange(len(choices), dtype=np.int64), lengths)
         return _Rows(owner, self.target[index], self.p[index], self.r[choices], np.empty(len(index)))
 

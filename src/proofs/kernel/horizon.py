@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from proofs.policy.model import Policy, PolicyLayer
-from proofs.worldmodel.model import Mdp
+from proofs.worldmodel.model import Mdp, concat_ranges
 from proofs.worldmodel.numbers import Rationals
 
 __all__ = ["FRONTIER_ACTION", "distances", "restrict", "restrict_with_policy"]
@@ -36,14 +36,6 @@ def _positive(mdp: Mdp) -> npt.NDArray[np.bool_]:
     values = mdp.probability if mdp.probability is not None else mdp.interval[1]  # type: ignore[index]
     positive: npt.NDArray[np.bool_] = np.asarray(values.num != 0, dtype=np.bool_)
     return positive
-
-
-def _ranges(lo: IntArray, hi: IntArray) -> IntArray:
-    """The concatenation of range(lo[i], hi[i])."""
-    lengths = hi - lo
-    starts = lo - np.cumsum(lengths) + lengths
-    out: IntArray = np.repeat(starts, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
-    return out
 
 
 def distances(mdp: Mdp, limit: int) -> IntArray:
@@ -60,8 +52,8 @@ def distances(mdp: Mdp, limit: int) -> IntArray:
     for level in range(1, limit + 1):
         if len(frontier) == 0:
             break
-        choices = _ranges(mdp.choice_start[frontier], mdp.choice_start[frontier + 1])
-        transitions = _ranges(mdp.row_start[choices], mdp.row_start[choices + 1])
+        choices = concat_ranges(mdp.choice_start[frontier], mdp.choice_start[frontier + 1])
+        transitions = concat_ranges(mdp.row_start[choices], mdp.row_start[choices + 1])
         seen = np.zeros(mdp.n_states, dtype=np.bool_)
         seen[mdp.target[transitions[positive[transitions]]]] = True
         frontier = np.flatnonzero(seen & (dist == far))
@@ -114,18 +106,19 @@ def _restriction(mdp: Mdp, steps: int | None,
     limit = mdp.n_states if steps is None else steps
     dist = distances(mdp, limit)
     keep = np.flatnonzero(dist <= limit)
-    frontier = dist == limit if steps is not None else np.zeros(mdp.n_states, dtype=np.bool_)
-    if steps is not None and np.any(frontier):
-        owner = mdp.choice_state[mdp.transition_choice]
-        leaves = frontier[owner] & (dist[mdp.target] > limit)
-        frontier_needs_dummy = np.zeros(mdp.n_states, dtype=np.bool_)
-        frontier_needs_dummy[owner[leaves]] = True
-    else:
-        frontier_needs_dummy = np.zeros(mdp.n_states, dtype=np.bool_)
-    nothing = len(keep) == mdp.n_states and not np.any(frontier_needs_dummy)
-    if nothing or (2 * len(keep) >= mdp.n_states and not always):   # a copy would cost more than it saves
-        return mdp, None, np.zeros(mdp.n_states, dtype=np.bool_)
-    return _build(mdp, keep, frontier_needs_dummy), keep, frontier_needs_dummy
+    no_dummy = np.zeros(mdp.n_states, dtype=np.bool_)
+    if 2 * len(keep) >= mdp.n_states and not always:   # a copy would cost more than it saves
+        return mdp, None, no_dummy
+    dummy = no_dummy.copy()
+    if steps is not None:   # frontier states with a successor beyond the horizon get the dummy choice
+        frontier = np.flatnonzero(dist == limit)
+        choices = concat_ranges(mdp.choice_start[frontier], mdp.choice_start[frontier + 1])
+        transitions = concat_ranges(mdp.row_start[choices], mdp.row_start[choices + 1])
+        owner = np.repeat(mdp.choice_state[choices], np.diff(mdp.row_start)[choices])
+        dummy[owner[dist[mdp.target[transitions]] > limit]] = True
+    if len(keep) == mdp.n_states and not np.any(dummy):
+        return mdp, None, no_dummy
+    return _build(mdp, keep, dummy), keep, dummy
 
 
 def _build(mdp: Mdp, keep: IntArray, dummy: npt.NDArray[np.bool_]) -> Mdp:
@@ -135,8 +128,7 @@ def _build(mdp: Mdp, keep: IntArray, dummy: npt.NDArray[np.bool_]) -> Mdp:
     kept_choice = np.repeat(~dummy, counts) & np.repeat(new_index >= 0, counts)
     choices = np.flatnonzero(kept_choice)
     row_len = np.diff(mdp.row_start)[choices]
-    transitions = np.repeat(mdp.row_start[choices] - np.cumsum(row_len) + row_len, row_len) + np.arange(
-        int(row_len.sum()), dtype=np.int64)
+    transitions = concat_ranges(mdp.row_start[choices], mdp.row_start[choices + 1])
     # per kept state, its kept choices then (if a dummy) one dummy choice; keep the choice order
     dummy_states = np.flatnonzero(dummy[keep])
     n_new = len(keep)

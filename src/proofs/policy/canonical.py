@@ -41,7 +41,7 @@ import numpy.typing as npt
 
 from proofs.kernel.certificate import write_atomic
 from proofs.policy.model import Policy, PolicyLayer
-from proofs.worldmodel.model import Mdp
+from proofs.worldmodel.model import Mdp, concat_ranges
 from proofs.worldmodel.numbers import Rationals, groups_sum_to_one
 
 __all__ = [
@@ -83,17 +83,6 @@ class UndefinedState(ValueError):
 
 
 # -- index helpers ---------------------------------------------------------------------------
-def _ranges(lo: IntArray, hi: IntArray) -> IntArray:
-    """The concatenation of ``arange(lo[i], hi[i])`` over i, without a Python loop."""
-    lengths = hi - lo
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    shift = np.repeat(lo - (np.cumsum(lengths) - lengths), lengths)
-    result: IntArray = (np.arange(total, dtype=np.int64) + shift).astype(np.int64)
-    return result
-
-
 def _live_transitions(mdp: Mdp) -> BoolArray:
     """Transitions that can happen: positive probability (credal: positive upper bound)."""
     if mdp.probability is not None:
@@ -154,7 +143,7 @@ def _from_entries(n_states: int, owner: IntArray, choice: IntArray, probability:
 def _restricted(layer: PolicyLayer, states: IntArray) -> PolicyLayer:
     """``layer`` on the sorted ``states`` only."""
     n = len(layer.start) - 1
-    entries = _ranges(layer.start[states], layer.start[states + 1])
+    entries = concat_ranges(layer.start[states], layer.start[states + 1])
     owner = np.repeat(states, layer.start[states + 1] - layer.start[states])
     return _from_entries(n, owner, layer.choice[entries], layer.probability.take(entries))
 
@@ -162,9 +151,9 @@ def _restricted(layer: PolicyLayer, states: IntArray) -> PolicyLayer:
 # -- reachability ----------------------------------------------------------------------------
 def _successors(mdp: Mdp, live: BoolArray, layer: PolicyLayer, states: IntArray) -> IntArray:
     """The sorted states entered with positive probability from ``states`` under ``layer``."""
-    entries = _ranges(layer.start[states], layer.start[states + 1])
+    entries = concat_ranges(layer.start[states], layer.start[states + 1])
     choices = layer.choice[entries]
-    rows = _ranges(mdp.row_start[choices], mdp.row_start[choices + 1])
+    rows = concat_ranges(mdp.row_start[choices], mdp.row_start[choices + 1])
     return _distinct(mdp.target[rows[live[rows]]], mdp.n_states)
 
 
@@ -252,8 +241,8 @@ def _agree(a: PolicyLayer, b: PolicyLayer) -> bool:
     both = np.flatnonzero((count_a > 0) & (count_b > 0))
     if not np.array_equal(count_a[both], count_b[both]):
         return False
-    ia = _ranges(a.start[both], a.start[both + 1])
-    ib = _ranges(b.start[both], b.start[both + 1])
+    ia = concat_ranges(a.start[both], a.start[both + 1])
+    ib = concat_ranges(b.start[both], b.start[both + 1])
     return bool(
         np.array_equal(a.choice[ia], b.choice[ib])
         and np.array_equal(a.probability.num[ia], b.probability.num[ib])
@@ -267,8 +256,8 @@ def _union(early: PolicyLayer, late: PolicyLayer) -> PolicyLayer:
     from_late = np.diff(late.start) > 0
     take_early = np.flatnonzero((np.diff(early.start) > 0) & ~from_late)
     take_late = np.flatnonzero(from_late)
-    ie = _ranges(early.start[take_early], early.start[take_early + 1])
-    il = _ranges(late.start[take_late], late.start[take_late + 1])
+    ie = concat_ranges(early.start[take_early], early.start[take_early + 1])
+    il = concat_ranges(late.start[take_late], late.start[take_late + 1])
     owner = np.concatenate([np.repeat(take_early, np.diff(early.start)[take_early]),
                             np.repeat(take_late, np.diff(late.start)[take_late])])
     choice = np.concatenate([early.choice[ie], late.choice[il]])

@@ -18,9 +18,24 @@ import numpy.typing as npt
 
 from proofs.worldmodel.numbers import Rationals
 
-__all__ = ["Mdp"]
+__all__ = ["Mdp", "concat_ranges"]
 
 IntArray = npt.NDArray[np.int64]
+
+
+def concat_ranges(lo: IntArray, hi: IntArray) -> IntArray:
+    """The concatenation of ``arange(lo[i], hi[i])`` over i, without a Python loop.
+
+    With CSR offsets it lists, for example, the transitions of some choices:
+    ``concat_ranges(mdp.row_start[choices], mdp.row_start[choices + 1])``.
+    """
+    lengths = hi - lo
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.repeat(lo - (np.cumsum(lengths) - lengths), lengths)
+    result: IntArray = (np.arange(total, dtype=np.int64) + shift).astype(np.int64)
+    return result
 BoolArray = npt.NDArray[np.bool_]
 
 
