@@ -64,7 +64,8 @@ from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.numbers import Rationals
 
-__all__ = ["FloatSpace", "OptimalJ", "check_float_alignment", "float_space", "mixture_values", "upper_bound"]
+__all__ = ["FloatSpace", "OptimalJ", "check_float_alignment", "decode_step_tables", "float_space", "mixture_values",
+           "upper_bound"]
 
 F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -190,24 +191,27 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
     return Enclosure(total.hi, total.hi)
 
 
+def decode_step_tables(stored: npt.NDArray[np.integer], encoding: Any, where: str) -> npt.NDArray[np.integer]:
+    """The step tables as stored: ``"plain"``, or ``"delta"`` (row t holds table[t] − table[t+1], the
+    last row the table itself, so table[t] is the sum of rows t … L−1)."""
+    if encoding == "delta":
+        decoded: npt.NDArray[np.integer] = np.cumsum(stored[::-1].astype(np.int64), axis=0)[::-1]
+        return decoded
+    if encoding != "plain":
+        raise CheckFailure(f"{where}: unknown step-table encoding {encoding!r}")
+    return stored
+
+
 def _tables(arrays: Mapping[str, np.ndarray] | None, comp: dict[str, Any], mdp: Mdp, cs: FloatSpace,
             where: str) -> npt.NDArray[np.integer]:
-    """A component's step tables, local action indices (stop states: 0, unused), validated.
-
-    ``"encoding": "delta"``: row t holds table[t] − table[t+1] (the last row is the table itself),
-    so table[t] is the sum of rows t … L−1.
-    """
+    """A component's step tables, local action indices (stop states: 0, unused), validated."""
     name = comp.get("step_tables")
     if arrays is None or not isinstance(name, str) or name not in arrays:
         raise CheckFailure(f"{where}: the step tables {name!r} are not in the witness file")
     local = np.asarray(arrays[name])
     if local.ndim != 2 or local.shape != (cs.steps, mdp.n_states) or local.dtype.kind not in "iu":
         raise CheckFailure(f"{where}: the step tables must be integers of shape ({cs.steps}, {mdp.n_states})")
-    encoding = comp.get("encoding", "plain")
-    if encoding == "delta":
-        local = np.cumsum(local[::-1].astype(np.int64), axis=0)[::-1]
-    elif encoding != "plain":
-        raise CheckFailure(f"{where}: unknown step-table encoding {encoding!r}")
+    local = decode_step_tables(local, comp.get("encoding", "plain"), where)
     counts = np.diff(mdp.choice_start)
     local = np.where(cs.stop, 0, local)
     bad = (local < 0) | (local >= counts)

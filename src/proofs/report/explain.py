@@ -18,9 +18,10 @@ class StepTables:
         self.arrays, self.states, self.actions = arrays, states, actions
 
     def table(self, part: dict[str, Any]) -> Any:
-        """A component's decoded tables (``"encoding": "delta"``: rows are differences to the next)."""
-        raw = self.arrays[part["step_tables"]]
-        return raw[::-1].cumsum(axis=0)[::-1] if part.get("encoding") == "delta" else raw
+        """A component's tables, decoded as the kernel decodes them."""
+        from proofs.kernel.check_alignment_float import decode_step_tables
+
+        return decode_step_tables(self.arrays[part["step_tables"]], part.get("encoding", "plain"), "explain")
 
     def action(self, table: Any, step: int, state: int) -> str:
         return self.actions(state)[int(table[step, state])]
