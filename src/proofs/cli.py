@@ -194,16 +194,17 @@ def explain(
 
 def _step_tables(root: Path, path: Path, doc: dict[str, Any]) -> Any:
     """A float alignment certificate's step tables, named by the states of its model (else None)."""
-    witness = doc.get("witness") or {}
-    if witness.get("arithmetic") != "float" or not witness.get("file"):
+    if (doc.get("witness") or {}).get("arithmetic") != "float":
         return None
-    from proofs.kernel.certificate import read_arrays
+    from proofs.kernel.check import witness_arrays
     from proofs.kernel.horizon import restrict
     from proofs.report.explain import StepTables
     from proofs.spec.obligation import load_obligations
     from proofs.worldmodel.load import load_mdp
 
-    arrays = read_arrays(path.parent / witness["file"]["path"], witness["file"]["sha256"])
+    arrays = witness_arrays(path, doc)
+    if arrays is None:
+        return None
     obligation = load_obligations([root / doc["lemma"]["obligation"]])[0]
     assert obligation.worldmodel_path is not None and obligation.objective is not None
     mdp = restrict(load_mdp(obligation.worldmodel_path), obligation.objective.horizon)

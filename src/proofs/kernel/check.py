@@ -28,7 +28,7 @@ from proofs.spec.obligation import (
     read_obligation_file,
 )
 
-__all__ = ["Checker", "certificate_path", "premise_hashes"]
+__all__ = ["Checker", "certificate_path", "premise_hashes", "witness_arrays"]
 
 
 def certificate_path(root: Path, certificates: Path, lemma_id: str) -> Path:
@@ -42,6 +42,14 @@ def premise_hashes(root: Path, certificates: Path, premises: tuple[str, ...]) ->
         path = certificate_path(root, certificates, pid)
         out[pid] = sha256_bytes(path.read_bytes()) if path.is_file() else "missing"
     return out
+
+
+def witness_arrays(path: Path, doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The arrays of a certificate's witness sidecar, if it has one (its SHA-256 is checked)."""
+    witness_file = (doc.get("witness") or {}).get("file")
+    if not witness_file:
+        return None
+    return read_arrays(path.parent / witness_file["path"], witness_file["sha256"])
 
 
 @dataclass
@@ -95,7 +103,7 @@ class Checker:
             from proofs.kernel.check_alignment_float import check_float_alignment
 
             check_float_alignment(doc, mdp, obligation.objective, lemma.epsilon, lemma.desirable,
-                                  self._arrays(path, doc))
+                                  witness_arrays(path, doc))
             return
         from proofs.kernel.check_alignment import check_alignment_certificate
 
@@ -142,15 +150,7 @@ class Checker:
         if recorded != actual:
             raise CheckFailure(f"input step: the policy's behaviour changed: table SHA-256 {actual[:16]}…, "
                                f"the certificate was made for {str(recorded)[:16]}…")
-        check_policy_certificate(doc, mdp, obligation.objective, policy, lemma.epsilon, self._arrays(path, doc))
-
-    @staticmethod
-    def _arrays(path: Path, doc: dict[str, Any]) -> dict[str, Any] | None:
-        """The witness sidecar's arrays, if the certificate has one (its SHA-256 is checked)."""
-        witness_file = (doc.get("witness") or {}).get("file")
-        if not witness_file:
-            return None
-        return read_arrays(path.parent / witness_file["path"], witness_file["sha256"])
+        check_policy_certificate(doc, mdp, obligation.objective, policy, lemma.epsilon, witness_arrays(path, doc))
 
     def _check_composition(self, doc: dict[str, Any], lemma: CertificateLemma) -> None:
         from proofs.kernel.rules import check_composition
