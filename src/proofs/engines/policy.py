@@ -236,9 +236,10 @@ def _float_geometric(mdp: Mdp, objective: Objective, table: Policy, fm: _FloatMo
     j_pol = at_initial(mdp, pol)
     mu_states, mu = mdp.initial_states.astype(np.int64), mdp.initial_probability.floats()
 
-    def decided(w: F) -> bool:
-        """Whether W already settles the verdict with a J* enclosure at most ε/10 wide (float estimate)."""
-        rise = fm.greedy(fm.q(w))[0] - w
+    def decided(w: F, best: F) -> bool:
+        """Whether W (with ``best`` = max_a of its one-step values) already settles the verdict with
+        a J* enclosure at most ε/10 wide (a float estimate)."""
+        rise = best - w
         centre = float(np.dot(mu, w[mu_states]))
         hi = centre + max(float(np.max(rise)), 0.0) / (1 - fm.beta)
         lo = centre - max(-float(np.min(rise)), 0.0) / (1 - fm.beta)
@@ -276,30 +277,30 @@ def _shifted(fb: FloatBellman, w: F, states: IntArray, apply: Callable[[F], tupl
 
 
 def _optimal_vector(fm: _FloatModel, tail: PolicyLayer, w_pol: F, hint_values: F | None,
-                    hint_policy: Policy | None, decided: Callable[[F], bool] = lambda w: False) -> F:
+                    hint_policy: Policy | None, decided: Callable[[F, F], bool] = lambda w, best: False) -> F:
     """Float policy iteration: loose Krylov evaluations, then a tight one of the final policy.
 
     Starts from the hint policy, else from π₀'s own choices (its value ``w_pol`` is already
     known on the states π₀ reaches), completed greedily; a wrong start only costs iterations.
-    Stops early once ``decided(w)``: any vector gives a sound J* enclosure (its residuals, shifted
+    Stops early once ``decided(w, max_a q_w)``: any vector gives a sound J* enclosure (its residuals, shifted
     by 1/(1 − γ), are checked by the kernel), so a vector that already settles the lemma with a
     narrow enough enclosure need not be the fixed point. (On a 1e6-state grid with γ = 0.95 the
     fixed point takes hundreds of policy-iteration rounds: the reward is 316+ steps away.)
     """
     w = np.asarray(hint_values, dtype=np.float64) if hint_values is not None else w_pol
-    if decided(w):
+    value, choice = fm.greedy(fm.q(w))
+    if decided(w, value):
         return w
-    choice = fm.greedy(fm.q(w))[1]
     first = hint_policy.at(0) if hint_policy is not None else tail
     defined = np.flatnonzero(np.diff(first.start) > 0)
     choice[defined] = first.choice[first.start[defined]]
     tol = LOOSE
     for _ in range(500):
         w = _solve(fm.chain(choice), fm.r[choice], fm.beta, w, tol)
-        if decided(w):
-            break
         q = fm.q(w)
         value, best = fm.greedy(q)
+        if decided(w, value):
+            break
         better = value > q[choice] + 1e-12 * max(1.0, float(np.max(np.abs(w), initial=0.0)))
         if np.any(better):
             choice = np.where(better, best, choice)
