@@ -4,9 +4,10 @@
 is the kernel's full re-verification, which on large models costs a good part of proving. Like
 `make`'s timestamps or Lake's traces, a stamp records that the kernel accepted a certificate:
 the SHA-256 over the bytes of everything the check read (the certificate and its witness file,
-the obligation file, the world model's files, the policy file, the premises' stamps) and of the
-source code of `proofs` itself (so a new kernel re-checks everything). When a lemma's stamp is
-unchanged, the same check on the same bytes would give the same answer, so it is not repeated.
+the obligation file, the world model's files, the policy file, the premises' stamps), of the
+source code of `proofs` itself and of the versions of Python and numpy (so a new kernel, or new
+float arithmetic under it, re-checks everything). When a lemma's stamp is unchanged, the same
+check on the same bytes would give the same answer, so it is not repeated.
 
 Stamps live in ``<certificates>/.stamps.json``, which is not committed: a fresh clone has none and
 re-checks every certificate once. `proofs check` never uses stamps. A policy given as Python code
@@ -17,8 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from functools import cache
 from pathlib import Path
+
+import numpy as np
 
 from proofs.kernel.certificate import write_atomic
 from proofs.kernel.check import certificate_path
@@ -33,8 +37,9 @@ _FILE = ".stamps.json"
 
 @cache
 def _code_fingerprint() -> str:
-    """SHA-256 over the package's source files."""
-    digest = hashlib.sha256()
+    """SHA-256 over the package's source files and the versions of Python and numpy (the kernel's
+    float arithmetic)."""
+    digest = hashlib.sha256(f"{sys.version}\0{np.__version__}\0".encode())
     package = Path(__file__).resolve().parents[1]
     for path in sorted(package.rglob("*.py")):
         digest.update(str(path.relative_to(package)).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
