@@ -96,11 +96,12 @@ def read_explicit(path: Path) -> Mdp:
     if structure is None:
         problems.raise_if_any()
         raise AssertionError("unreachable: a missing structure always comes with a problem")
-    probability = table.number(3)
+    target, probability, line = table.index(2), table.number(3), table.line
+    del table  # the source and choice columns are not needed any more: release them before the rewards
     lab = path.with_suffix(".lab")
     labels = read_labels(lab, structure.n_states, header.dialect, problems) if lab.exists() else {}
     choice_state = np.repeat(np.arange(structure.n_states, dtype=np.int64), np.diff(structure.choice_start))
-    rewards = _rewards(path, header.dialect, structure, table, choice_state, probability, problems)
+    rewards = _rewards(path, header.dialect, structure, target, choice_state, probability, problems)
     init = np.flatnonzero(labels[INIT_LABEL]) if INIT_LABEL in labels else np.zeros(0, dtype=np.int64)
     return assemble_mdp(
         source=str(path),
@@ -109,7 +110,7 @@ def read_explicit(path: Path) -> Mdp:
         action_names=structure.action_names,
         choice_action=structure.choice_action,
         row_start=structure.row_start,
-        target=table.index(2),
+        target=target,
         probability=probability,
         interval=None,
         rewards=rewards,
@@ -118,7 +119,7 @@ def read_explicit(path: Path) -> Mdp:
         initial_probability=Rationals(
             np.ones(len(init), dtype=np.int64), np.full(len(init), max(len(init), 1))
         ),
-        where=_Locator(path, lab, table.line, structure.row_start),
+        where=_Locator(path, lab, line, structure.row_start),
         problems=problems,
     )
 
@@ -238,7 +239,7 @@ def _rewards(
     path: Path,
     dialect: Dialect,
     structure: _Structure,
-    table: Table,
+    target: IntArray,
     choice_state: IntArray,
     probability: Rationals,
     problems: Problems,
@@ -250,7 +251,7 @@ def _rewards(
         structure.n_states,
         structure.choice_start,
         structure.row_start,
-        table.index(2),
+        target,
         problems,
     )
     out: dict[str, Rationals] = {}
@@ -259,6 +260,9 @@ def _rewards(
         if state is not None:
             per_choice = state.take(choice_state)
         if transition is not None:
-            per_choice = add(per_choice, group_dot(probability, transition, structure.row_start))
+            every = len(transition.index) == len(probability)  # then index is 0, 1, 2, ...
+            listed = probability if every else probability.take(transition.index)
+            starts = structure.row_start if every else np.searchsorted(transition.index, structure.row_start)
+            per_choice = add(per_choice, group_dot(listed, transition.values, starts))
         out[name] = per_choice
     return out

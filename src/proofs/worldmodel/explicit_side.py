@@ -20,12 +20,23 @@ from proofs.worldmodel.fastread import Kind, Table, read_table
 from proofs.worldmodel.numbers import Rationals
 from proofs.worldmodel.validate import Problems
 
-__all__ = ["Dialect", "Header", "read_header", "read_labels", "read_rewards", "report_table", "reward_files"]
+__all__ = ["Dialect", "Header", "TransitionRewards", "read_header", "read_labels", "read_rewards", "report_table",
+           "reward_files"]
 
 IntArray = npt.NDArray[np.int64]
+_SCAN_LIMIT = 8  # distributions up to this length are searched by a scan, longer ones by sorted keys
 _REWARD_SUFFIXES = {"srew": "state", "transrew": "transition", "trew": "transition"}
 _REWARD_NAME = re.compile(r'^#\s*Reward structure\s+"([^"]*)"')
 _PRISM_LABEL = re.compile(r'(\d+)="([^"]*)"')
+
+
+@dataclass(frozen=True, eq=False)
+class TransitionRewards:
+    """The rewards a reward file gives to transitions: ``values[i]`` on transition ``index[i]``
+    (indices distinct and increasing); every other transition has reward 0."""
+
+    index: IntArray
+    values: Rationals
 
 
 class Dialect(Enum):
@@ -208,10 +219,10 @@ def read_rewards(
     row_start: IntArray,
     target: IntArray,
     problems: Problems,
-) -> dict[str, tuple[Rationals | None, Rationals | None]]:
-    """Per structure name, the state rewards (per state) and transition rewards (per transition)."""
+) -> dict[str, tuple[Rationals | None, TransitionRewards | None]]:
+    """Per structure name, the state rewards (per state) and the transition rewards (sparse)."""
     claimed: dict[tuple[str, str], Path] = {}
-    out: dict[str, tuple[Rationals | None, Rationals | None]] = {}
+    out: dict[str, tuple[Rationals | None, TransitionRewards | None]] = {}
     for file, name, kind in reward_files(path):
         if (name, kind) in claimed:
             problems.add(
@@ -317,10 +328,13 @@ def _transition_rewards(
     row_start: IntArray,
     target: IntArray,
     problems: Problems,
-) -> Rationals:
+) -> TransitionRewards:
     kinds = (Kind.INDEX, Kind.INDEX, Kind.INDEX, Kind.NUMBER)
     table = _reward_table(file, dialect, kinds, len(choice_start) - 1, problems)
-    index = _find_transitions(choice_start, row_start, target, table.index(0), table.index(1), table.index(2))
+    src, ch, tgt = table.index(0), table.index(1), table.index(2)
+    if _same_rows(choice_start, row_start, target, src, ch, tgt):  # every transition once, in order
+        return TransitionRewards(np.arange(len(src), dtype=np.int64), table.number(3))
+    index = _find_transitions(choice_start, row_start, target, src, ch, tgt)
     problems.add_each(
         "reward file",
         np.flatnonzero(index < 0),
@@ -335,28 +349,65 @@ def _transition_rewards(
     )
     _report_repeats(file, table, index, problems, "transition")
     keep = np.flatnonzero(index >= 0)
-    return scatter(len(target), index[keep], table.number(3).take(keep))
+    if len(keep) > 1 and not bool(np.all(index[keep][1:] > index[keep][:-1])):
+        keep = keep[np.argsort(index[keep], kind="stable")]
+    return TransitionRewards(index[keep], table.number(3).take(keep))
 
 
 def _find_transitions(
     choice_start: IntArray, row_start: IntArray, target: IntArray, src: IntArray, ch: IntArray, tgt: IntArray
 ) -> IntArray:
-    """The transition index of each ``(source, choice, target)`` row, -1 where there is none."""
+    """The transition index of each ``(source, choice, target)`` row, -1 where there is none.
+
+    With short distributions (at most `_SCAN_LIMIT` successors, as in most models) each row's
+    choice is scanned position by position, which needs a few arrays per row of the file; longer
+    ones are found by binary search over sorted ``(choice, target)`` keys.
+    """
     n_states = len(choice_start) - 1
-    width = max(n_states, 1)
     valid = (src < n_states) & (tgt < n_states)
     s = np.where(valid, src, 0)
     valid &= ch < choice_start[s + 1] - choice_start[s]
     choice = np.where(valid, choice_start[s] + ch, 0)
+    del s
+    if len(target) == 0:
+        return np.full(len(src), -1, dtype=np.int64)
+    longest = int(np.diff(row_start).max(initial=0))
+    if longest <= _SCAN_LIMIT:
+        first = row_start[choice]
+        length = row_start[choice + 1] - first
+        found = np.full(len(src), -1, dtype=np.int64)
+        for j in range(longest):
+            at = np.minimum(first + j, len(target) - 1)
+            hit = valid & (j < length) & (target[at] == tgt)
+            found[hit] = at[hit]  # successors of a choice are distinct: at most one position hits
+        return found
+    width = max(n_states, 1)
     transition_choice = np.repeat(np.arange(len(row_start) - 1, dtype=np.int64), np.diff(row_start))
     keys = transition_choice * width + target
     ordered = len(keys) < 2 or bool(np.all(keys[1:] > keys[:-1]))  # files list successors in order
     order = np.arange(len(keys), dtype=np.int64) if ordered else np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     wanted = choice * width + np.where(valid, tgt, 0)
-    pos = np.minimum(np.searchsorted(sorted_keys, wanted), max(len(keys) - 1, 0))
-    found = valid & (len(keys) > 0) & (sorted_keys[pos] == wanted) if len(keys) else np.zeros(len(src), bool)
-    return np.where(found, order[pos] if len(keys) else 0, -1).astype(np.int64)
+    pos = np.minimum(np.searchsorted(sorted_keys, wanted), len(keys) - 1)
+    found_key = valid & (sorted_keys[pos] == wanted)
+    return np.where(found_key, order[pos], -1).astype(np.int64)
+
+
+def _same_rows(
+    choice_start: IntArray, row_start: IntArray, target: IntArray, src: IntArray, ch: IntArray, tgt: IntArray
+) -> bool:
+    """Whether row i of the file is exactly transition i of the model, for every i (checked with
+    a few boolean arrays instead of a sorted key per transition)."""
+    n_choices = len(row_start) - 1
+    if len(src) != len(target) or len(src) == 0 or not np.array_equal(tgt, target):
+        return False
+    first = row_start[:-1]
+    lengths = np.diff(row_start)
+    if not (np.array_equal(np.repeat(src[first], lengths), src) and np.array_equal(np.repeat(ch[first], lengths), ch)):
+        return False
+    state = np.repeat(np.arange(len(choice_start) - 1, dtype=np.int64), np.diff(choice_start))
+    local = np.arange(n_choices, dtype=np.int64) - choice_start[state]
+    return bool(np.array_equal(src[first], state) and np.array_equal(ch[first], local))
 
 
 def _report_repeats(file: Path, table: Table, key: IntArray, problems: Problems, what: str) -> None:

@@ -90,6 +90,35 @@ def test_transition_reward_for_a_missing_transition_names_its_line(tmp_path: Pat
     assert "m.trew:2:" in str(error) and "no transition from state 0, choice 0 to state 3" in str(error)
 
 
+@pytest.mark.parametrize("longest", [3, 12])  # a scan per position, and sorted keys for long rows
+@pytest.mark.parametrize("layout", ["every transition in order", "some, shuffled"])
+def test_transition_rewards_are_found_whatever_their_order(tmp_path: Path, longest: int, layout: str) -> None:
+    rng = np.random.default_rng(longest)
+    n, rows, expected = 30, [], {}
+    rewards = []
+    for s in range(n):
+        for c in range(int(rng.integers(1, 4))):
+            targets = rng.choice(n, size=int(rng.integers(1, longest + 1)), replace=False)
+            expected[s, c] = Fraction(0)
+            for t in targets.tolist():
+                rows.append(f"{s} {c} {t} {Fraction(1, len(targets))}")
+                if layout == "every transition in order" or rng.random() < 0.5:
+                    value = Fraction(int(rng.integers(0, 9)), 4)
+                    rewards.append(f"{s} {c} {t} {value}")
+                    expected[s, c] += value / len(targets)
+    if layout != "every transition in order":
+        rng.shuffle(rewards)
+    write(tmp_path / "m.trew", "\n".join(rewards) + "\n")
+    write(tmp_path / "m.lab", STORM_LAB)
+    mdp = load_mdp(write(tmp_path / "m.tra", "mdp\n" + "\n".join(rows) + "\n"))
+    assert mdp.rewards["r"].fractions() == list(expected.values())
+
+
+def test_transition_reward_given_twice_is_an_error(tmp_path: Path) -> None:
+    error = only_error(pytest.raises(InputError, load_mdp, storm_model(tmp_path, **{"m.trew": "0 0 2 1\n0 0 2 2\n"})))
+    assert "m.trew:2:" in str(error) and "already has a reward" in str(error)
+
+
 def test_state_reward_given_twice_is_an_error(tmp_path: Path) -> None:
     error = only_error(pytest.raises(InputError, load_mdp, storm_model(tmp_path, **{"m.srew": "0 1\n0 2\n"})))
     assert "m.srew:2:" in str(error) and "already has a reward" in str(error)
