@@ -37,11 +37,21 @@ Float arithmetic (`FloatBellman`, midpoint-radius; point models only)
     rounded up, so the factor 2 also absorbs the small factors above. The max over choices is
     exact, so T* is within e_Q; a policy mixture of m entries with |Q̂| ≤ Qm adds
     2·(m + 5)·u·Qm + 2·(m + 1)²·τ (the same summation argument, and Σ|π̂ − π|·|Q̂| ≤ 4u·Qm).
+
+    Layout. On large models a pass works on blocks of states with every state's choices in
+    "slots" (`_Slots`): a distribution shorter than the longest is padded with probability 0,
+    and a state with fewer choices (or policy entries) than slots repeats one of its own
+    choices (with policy weight 0). Padding adds exact zero terms, and a repeated choice's value
+    is computed by the same operations as the original, so the bounds above hold unchanged.
+    Blocks run on two threads; each block's operations do not depend on the thread, so the
+    floats are the same as on one thread (tested against the grouped-sum layout, bit for bit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from math import ulp
@@ -64,6 +74,16 @@ IntArray = npt.NDArray[np.int64]
 U = Fraction(1, 2**53)
 TAU = Fraction(1, 2**1074)
 _MIN_NORMAL = 2.0**-1022
+_PADDING = 1.5  # at most this many padded successor slots per transition, else grouped sums
+_BLOCK = 1 << 14  # states per block of a `_Slots` pass
+_THREADS = min(2, os.cpu_count() or 1)  # threads per `_Slots` pass (numpy's gathers and ufuncs release the GIL)
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _pool() -> ThreadPoolExecutor:
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(_THREADS, thread_name_prefix="bellman"))
+    return _POOL[0]
 Vector = F | list[Fraction]
 
 
@@ -170,6 +190,30 @@ def _normal_or_zero(values: F, what: str) -> None:
 
 
 @dataclass(eq=False)
+class _Slots:
+    """Choices laid out by slot and in blocks of states, for operators that combine a state's
+    choices (or policy entries) with one pass of gathers and ufuncs per block.
+
+    ``target[b, i, j, s]`` and ``probability[b, i, j, s]`` are the i-th successor of the choice in
+    slot j of state ``b·B + s`` (probability 0, an exact zero term, where that choice has fewer
+    successors); a state with fewer choices than slots repeats one of its own, whose value is
+    then computed identically. The last block is padded with copies of state 0 (discarded).
+    Blocks keep each pass's arrays in cache, which makes the ufuncs several times faster than
+    over whole ``slots × states`` arrays.
+    """
+
+    target: npt.NDArray[np.intp]
+    probability: F
+    reward: F
+    values: F  # threads × slots × B buffers
+    term: F
+
+    @property
+    def block(self) -> int:
+        return int(self.values.shape[2])
+
+
+@dataclass(eq=False)
 class _Rows:
     """The successor rows of some choices (``owner``: the row of each transition), with a buffer."""
 
@@ -200,10 +244,11 @@ class FloatBellman:
             raise CheckFailure("a reward is too large for float arithmetic")
         self.n = int(np.diff(mdp.row_start).max(initial=1))
         self.reward_max = Fraction(float(np.max(np.abs(self.r), initial=0.0)))
-        # int32 successor indices gather faster (the gather is the cost of a pass on large models)
-        self.target = mdp.compact_target
+        # native (intp) indices: numpy's take converts any other index type on every call
+        self.target = mdp.target.astype(np.intp, copy=False)
         self._all = _Rows(mdp.transition_choice, self.target, self.p, self.r, np.empty(len(mdp.target)))
-        self._layers: dict[int, tuple[PolicyLayer, _Rows, F, int, IntArray]] = {}
+        self._layers: dict[int, tuple[PolicyLayer, _Rows | _Slots, F, int, IntArray]] = {}
+        self._star: _Slots | None | bool = False  # built on first use of `optimal`; None: too much padding
         self.row_cache: dict[str, Any] = row_cache if row_cache is not None else {}
         self.reward_zero = not bool(np.any(reward.num != 0))
 
@@ -213,6 +258,76 @@ class FloatBellman:
         index = concat_ranges(row_start[choices], row_start[choices + 1])
         owner = np.repeat(np.arange(len(choices), dtype=np.int64), lengths)
         return _Rows(owner, self.target[index], self.p[index], self.r[choices], np.empty(len(index)))
+
+    def _slots(self, choice: IntArray) -> _Slots | None:
+        """The `_Slots` of ``choice[j, s]`` (a choice of state s for every slot j), or None when
+        padding the distributions to one length would cost more than `_PADDING` times their
+        transitions (then the grouped-sum layout of `_Rows` is cheaper)."""
+        row_start = self.mdp.row_start
+        n = choice.shape[1]
+        size = min(_BLOCK, max(n, 1))
+        blocks = -(-n // size)
+        choice = np.concatenate([choice, np.repeat(choice[:, :1], blocks * size - n, axis=1)], axis=1)
+        first = row_start[choice]
+        length = row_start[choice + 1] - first
+        width = int(length.max(initial=1))
+        if width * choice.size > _PADDING * int(length.sum()):
+            return None
+        shape = (width, len(choice), blocks, size)
+        target = np.empty(shape, dtype=np.intp)
+        probability = np.empty(shape)
+        for i in range(width):
+            at = first + np.minimum(i, length - 1)
+            target[i] = self.target[at].reshape(shape[1:])
+            probability[i] = np.where(i < length, self.p[at], 0.0).reshape(shape[1:])
+        reward = self.r[choice].reshape(shape[1:]).transpose(1, 0, 2)
+        buffers = (_THREADS,) + shape[1::2]
+        return _Slots(np.ascontiguousarray(target.transpose(2, 0, 1, 3)),
+                      np.ascontiguousarray(probability.transpose(2, 0, 1, 3)), np.ascontiguousarray(reward),
+                      np.empty(buffers), np.empty(buffers))
+
+    def _slot_pass(self, slots: _Slots, w: Vector, combine: Callable[[int, F], float]) -> float:
+        """Call ``combine(b, values)`` for every block b, with values = Q̂_W of the block's slots
+        (slots × B, successors summed in position order); return the max of what it returns.
+
+        Blocks are split between up to `_THREADS` threads, each with its own buffers; ``combine``
+        writes only block b's part of its output. Every block's numbers are computed by the same
+        operations whichever thread runs it, so the results do not depend on the threads.
+        """
+        if not isinstance(w, np.ndarray) or w.dtype != np.float64:
+            raise TypeError("float operators take a float64 array: its entries are the exact values bounded")
+
+        def run(first: int, last: int, values: F, term: F) -> float:
+            top = 0.0
+            for b in range(first, last):
+                target, probability = slots.target[b], slots.probability[b]
+                np.take(w, target[0], out=values, mode="clip")  # targets were range-checked above
+                np.multiply(values, probability[0], out=values)
+                for i in range(1, len(target)):
+                    np.take(w, target[i], out=term, mode="clip")
+                    np.multiply(term, probability[i], out=term)
+                    np.add(values, term, out=values)
+                np.multiply(values, self.beta_f, out=values)
+                np.add(values, slots.reward[b], out=values)
+                top = max(top, combine(b, values))
+            return top
+
+        blocks = len(slots.target)
+        parts = min(len(slots.values), blocks)
+        if parts == 1:
+            return run(0, blocks, slots.values[0], slots.term[0])
+        cuts = [blocks * k // parts for k in range(parts + 1)]
+        done = [_pool().submit(run, cuts[k], cuts[k + 1], slots.values[k], slots.term[k]) for k in range(parts)]
+        return max(future.result() for future in done)
+
+    def _star_slots(self) -> _Slots | None:
+        if self._star is False:
+            counts = np.diff(self.mdp.choice_start)
+            first = self.mdp.choice_start[:-1]
+            choice = np.stack([first + np.minimum(j, counts - 1) for j in range(int(counts.max(initial=1)))])
+            self._star = self._slots(choice)
+        assert self._star is not True
+        return self._star
 
     def choice_error(self, m_bound: Fraction) -> Fraction:
         """e_Q for |W| ≤ m_bound (module docstring); 0 when W = 0 and every reward is exactly 0
@@ -255,28 +370,70 @@ class FloatBellman:
 
     def optimal(self, w: Vector) -> tuple[F, Fraction]:
         """(T* W) to within the returned error, at every state."""
-        q, err = self.choice_values(w)
-        v: F = np.maximum.reduceat(q, self.mdp.choice_start[:-1])
-        return v, err
+        slots = self._star_slots()
+        if slots is None:
+            q, err = self.choice_values(w)
+            return np.maximum.reduceat(q, self.mdp.choice_start[:-1]), err
+        err = self.choice_error(self._magnitude(w))
+        size = slots.block
+        v = np.empty(len(slots.target) * size)
+
+        def best(b: int, values: F) -> float:  # repeated slots hold the very same value: the max is exact
+            np.max(values, axis=0, out=v[b * size : (b + 1) * size])
+            return 0.0
+
+        self._slot_pass(slots, w, best)
+        return v[: self.mdp.n_states], err
 
     def policy(self, layer: PolicyLayer, w: Vector) -> tuple[F, Fraction]:
         """(T_π W) to within the returned error where the layer is defined, 0 elsewhere."""
         cached = self._layers.get(id(layer))
         if cached is None or cached[0] is not layer:
-            weights = layer.probability.floats()
-            _normal_or_zero(weights, "policy probability")
-            counts = np.diff(layer.start)
-            owner = np.repeat(np.arange(self.mdp.n_states, dtype=np.int64), counts)
-            cached = (layer, self._rows(layer.choice.astype(np.int64)), weights, int(counts.max(initial=1)), owner)
+            cached = self._layer_rows(layer)
             self._layers[id(layer)] = cached
         _, rows, weights, m, owner = cached
-        q = self._q(rows, w)
         err = self.choice_error(self._magnitude(w))
-        q_max = Fraction(float(np.max(np.abs(q), initial=0.0)))
+        if isinstance(rows, _Slots):   # weights: blocks × slots × B, 0 on padding (exact zero terms)
+            size = rows.block
+            out = np.empty(len(rows.target) * size)
+
+            def mix(b: int, values: F) -> float:
+                mixed, weight = out[b * size : (b + 1) * size], weights[b]
+                np.multiply(values[0], weight[0], out=mixed)
+                for j in range(1, len(values)):
+                    mixed += values[j] * weight[j]
+                return float(np.max(np.abs(values)))
+
+            q_max = Fraction(self._slot_pass(rows, w, mix))
+            out = out[: self.mdp.n_states]
+        else:
+            q = self._q(rows, w)
+            q_max = Fraction(float(np.max(np.abs(q), initial=0.0)))
+            np.multiply(q, weights, out=q)
+            out = np.bincount(owner, weights=q, minlength=self.mdp.n_states).astype(np.float64, copy=False)
         err = round_up(err + 2 * (m + 5) * U * q_max + 2 * (m + 1) ** 2 * TAU)
-        np.multiply(q, weights, out=q)
-        out = np.bincount(owner, weights=q, minlength=self.mdp.n_states).astype(np.float64, copy=False)
         return out, err
+
+    def _layer_rows(self, layer: PolicyLayer) -> tuple[PolicyLayer, _Rows | _Slots, F, int, IntArray]:
+        """A layer's choices as `_Slots` (entry j of state s in slot j; weight 0 on padding, and a
+        state without entries takes its first choice at weight 0), else as `_Rows`."""
+        weights = layer.probability.floats()
+        _normal_or_zero(weights, "policy probability")
+        counts = np.diff(layer.start)
+        m = int(counts.max(initial=1))
+        if len(layer.choice):
+            slot = np.arange(m)[:, None]
+            entry = np.minimum(layer.start[:-1] + np.minimum(slot, np.maximum(counts - 1, 0)), len(layer.choice) - 1)
+            used = slot < counts
+            choice = np.where(used, layer.choice[entry], self.mdp.choice_start[:-1])
+            laid = self._slots(choice.astype(np.int64))
+            if laid is not None:
+                by_slot = np.zeros((m, len(laid.target) * laid.block))
+                by_slot[:, : self.mdp.n_states] = np.where(used, weights[entry], 0.0)
+                slot_weights = by_slot.reshape(m, len(laid.target), laid.block).transpose(1, 0, 2)
+                return layer, laid, np.ascontiguousarray(slot_weights), m, np.zeros(0, dtype=np.int64)
+        owner = np.repeat(np.arange(self.mdp.n_states, dtype=np.int64), counts)
+        return layer, self._rows(layer.choice.astype(np.int64)), weights, m, owner
 
     def q(self, c: int, w: Vector) -> Fraction:
         """Q̂_W(c) of one choice (for messages; the error is that of `choice_values`)."""

@@ -115,11 +115,6 @@ class Mdp:
         return np.repeat(np.arange(self.n_choices, dtype=np.int64), np.diff(self.row_start))
 
     @cached_property
-    def compact_target(self) -> npt.NDArray[np.integer]:
-        """``target`` as int32 when the states fit (random gathers over it are faster)."""
-        return self.target.astype(np.int32) if self.n_states < 2**31 - 1 else self.target
-
-    @cached_property
     def float_probability(self) -> npt.NDArray[np.float64]:
         """Approximate probabilities for untrusted search (credal: the interval midpoints)."""
         if self.probability is not None:
