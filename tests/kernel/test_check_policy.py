@@ -132,6 +132,8 @@ def test_slot_and_grouped_layouts_compute_the_same_floats(data, mdp, beta):
     per transition) add the same terms in the same order, so their values agree to the bit."""
     w = np.array(data.draw(st.lists(st.floats(-1e3, 1e3), min_size=mdp.n_states, max_size=mdp.n_states)))
     pi = data.draw(policies(mdp)).at(0)
+    counts = np.diff(mdp.choice_start)
+    local = np.array([data.draw(st.integers(0, int(k) - 1)) for k in counts], dtype=np.int64)
     exact_op = bellman.ExactBellman(mdp, mdp.rewards["r"], beta)
     exact_w = [Fraction(float(x)) for x in w]
     results = []
@@ -141,6 +143,9 @@ def test_slot_and_grouped_layouts_compute_the_same_floats(data, mdp, beta):
             patch.setattr(bellman, "_PADDING", padding)
             op = bellman.FloatBellman(mdp, mdp.rewards["r"], beta)
             results.append((op.optimal(w), op.policy(pi, w)))
+            picked, err = op.chosen_values(local, w)
+            grouped, grouped_err = op.choice_values_of(mdp.choice_start[:-1] + local, w)
+            assert np.array_equal(picked, grouped) and err == grouped_err
     for (slot_v, slot_err), (row_v, row_err), truth in zip(*results, (exact_op.optimal(exact_w)[0],
                                                                        exact_op.policy(pi, exact_w)[0])):
         assert np.array_equal(slot_v, row_v)

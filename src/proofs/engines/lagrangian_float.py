@@ -35,6 +35,7 @@ from scipy.sparse import csr_matrix
 
 from proofs.engines.alignment import AlignmentResult, ConstraintResult, hinted_lambda
 from proofs.engines.claims import claim
+from proofs.kernel.bellman import THREADS, SlotLayout, run_blocks
 from proofs.kernel.check_alignment_float import FloatSpace, OptimalJ, float_space, mixture_values, upper_bound
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
@@ -82,6 +83,9 @@ class _Search:
         self.mu = mdp.initial_probability.floats()
         self.dtype = np.int8 if k < 127 else np.int32
 
+    def prepare(self, per_choice: F) -> F:
+        return self.padded(per_choice)
+
     def padded(self, per_choice: F) -> F:
         out = np.zeros(len(self.missing))
         out[self.place] = per_choice
@@ -103,6 +107,78 @@ class _Search:
         return float(np.dot(self.mu, x[self.mu_states]))
 
 
+class _SlotSearch:
+    """The same backward inductions over the kernel's slot layout (`FloatBellman.star_layout`):
+    blocks of states, each state's choices in slots (a state with fewer choices repeats its last
+    one, which never wins the first-best argmax over its original), on the kernel's threads."""
+
+    def __init__(self, mdp: Mdp, objective: Objective, layout: SlotLayout) -> None:
+        self.mdp, self.d, self.layout = mdp, float(objective.discount), layout
+        self.r = layout.reward   # J's rewards by slot
+        counts = np.diff(mdp.choice_start)
+        self.dtype = np.int8 if int(counts.max(initial=1)) < 127 else np.int32
+        self.mu_states = mdp.initial_states.astype(np.int64)
+        self.mu = mdp.initial_probability.floats()
+        shape = (THREADS,) + layout.values.shape[1:]
+        self.cj, self.cq, self.term, self.score = (np.empty(shape) for _ in range(4))
+
+    def prepare(self, per_choice: F) -> F:
+        return per_choice[self.layout.choice]
+
+    def best(self, opt: OptimalJ, cs: FloatSpace, c_reward: F, w_j: float, w_q: float) -> _Line:
+        """The argmax of w_J·J + w_Q·σ·W_c over deterministic step tables (see `_best_padded`)."""
+        lay, n, d = self.layout, self.mdp.n_states, self.d
+        size, blocks, width = lay.block, len(lay.target), lay.target.shape[2]
+        stop = np.flatnonzero(cs.stop)
+        slot = np.searchsorted(np.flatnonzero(opt.stops), stop)
+        j, q = d**cs.steps * opt.full[cs.steps].centre, cs.sigma * cs.goal
+        out_j, out_q = np.empty(blocks * size), np.empty(blocks * size)
+        local = np.zeros(blocks * size, dtype=self.dtype)
+        tables = np.empty((cs.steps, n), dtype=self.dtype)
+        column = np.arange(size)
+        for t in reversed(range(cs.steps)):
+            scale = d**t
+
+            def expect(w: F, b: int, acc: F, term: F) -> None:
+                target, probability = lay.target[b], lay.probability[b]
+                np.take(w, target[0], out=acc, mode="clip")
+                acc *= probability[0]
+                for i in range(1, len(target)):
+                    np.take(w, target[i], out=term, mode="clip")
+                    term *= probability[i]
+                    acc += term
+
+            def work(first: int, last: int, part: int) -> float:
+                cj, cq, term, score = self.cj[part], self.cq[part], self.term[part], self.score[part]
+                for b in range(first, last):
+                    expect(j, b, cj, term)
+                    expect(q, b, cq, term)
+                    cj += self.r[b] * scale
+                    cq += c_reward[b]
+                    np.multiply(cj, w_j, out=score)
+                    if w_q:
+                        score += cq
+                    best, pick = score[0].copy(), np.zeros(size, dtype=np.intp)
+                    for k in range(1, width):   # the first best slot: an original choice, never a repeat
+                        better = score[k] > best
+                        pick[better] = k
+                        np.maximum(best, score[k], out=best)
+                    at, flat = slice(b * size, (b + 1) * size), pick * size + column
+                    local[at] = pick
+                    out_j[at], out_q[at] = cj.ravel()[flat], cq.ravel()[flat]
+                return 0.0
+
+            run_blocks(blocks, work)
+            j, q = out_j[:n].copy(), out_q[:n].copy()
+            j[stop] = scale * opt.at_stops[t].centre[slot]
+            q[stop] = cs.sigma * cs.goal[stop]
+            tables[t] = local[:n]
+        return _Line(tables, self.at_initial(j), self.at_initial(q))
+
+    def at_initial(self, x: F) -> float:
+        return float(np.dot(self.mu, x[self.mu_states]))
+
+
 @dataclass(frozen=True, eq=False)
 class _Line:
     tables: npt.NDArray[np.integer]   # (L, n) local action indices
@@ -113,7 +189,14 @@ class _Line:
         return self.q + lam * self.j
 
 
-def _best(search: _Search, opt: OptimalJ, cs: FloatSpace, c_reward: F, w_j: float, w_q: float) -> _Line:
+def _best(search: _Search | _SlotSearch, opt: OptimalJ, cs: FloatSpace, c_reward: F, w_j: float,
+          w_q: float) -> _Line:
+    if isinstance(search, _SlotSearch):
+        return search.best(opt, cs, c_reward, w_j, w_q)
+    return _best_padded(search, opt, cs, c_reward, w_j, w_q)
+
+
+def _best_padded(search: _Search, opt: OptimalJ, cs: FloatSpace, c_reward: F, w_j: float, w_q: float) -> _Line:
     """The argmax of w_J·J + w_Q·σ·W_c over deterministic step tables, with its float J and σ·W_c.
 
     ``c_reward`` is σ·c per choice.
@@ -177,7 +260,7 @@ class _Bracket:
             self.side = -1
 
 
-def _parametric(search: _Search, opt: OptimalJ, cs: FloatSpace, target: float, slack: float,
+def _parametric(search: _Search | _SlotSearch, opt: OptimalJ, cs: FloatSpace, target: float, slack: float,
                 lam_hint: float | None) -> tuple[float, list[tuple[Fraction, _Line]]] | None:
     """λ and the attaining start mixture (J slightly above target), or None if ε is too small.
 
@@ -186,7 +269,7 @@ def _parametric(search: _Search, opt: OptimalJ, cs: FloatSpace, target: float, s
     a false-position (Illinois) step on J(λ) = target inside the bracket, or from the crossing of
     the two lines while the bracket is still open; rounds stop when the bounds are `_GAP` apart.
     """
-    c_reward = search.padded(cs.sigma * cs.reward.floats())
+    c_reward = search.prepare(cs.sigma * cs.reward.floats())
     b = _best(search, opt, cs, c_reward, 0.0, 1.0)
     if b.j >= target:   # b may be ε-optimal itself (the kernel's enclosure decides; exact zeros pass)
         return 0.0, [(Fraction(1), b)]
@@ -246,7 +329,8 @@ def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, co
     for cs in spaces:
         stops |= cs.stop
     opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces})
-    search = _Search(small, objective)
+    layout = opt.op.star_layout()
+    search = _Search(small, objective) if layout is None else _SlotSearch(small, objective, layout)
     j_star_f = float((opt.j_star.lo + opt.j_star.hi) / 2)
     target = j_star_f - float(epsilon)
     slack = _RELATIVE_SLACK * (1.0 + abs(j_star_f))

@@ -39,7 +39,7 @@ Float arithmetic (`FloatBellman`, midpoint-radius; point models only)
     2·(m + 5)·u·Qm + 2·(m + 1)²·τ (the same summation argument, and Σ|π̂ − π|·|Q̂| ≤ 4u·Qm).
 
     Layout. On large models a pass works on blocks of states with every state's choices in
-    "slots" (`_Slots`): a distribution shorter than the longest is padded with probability 0,
+    "slots" (`SlotLayout`): a distribution shorter than the longest is padded with probability 0,
     and a state with fewer choices (or policy entries) than slots repeats one of its own
     choices (with policy weight 0). Padding adds exact zero terms, and a repeated choice's value
     is computed by the same operations as the original, so the bounds above hold unchanged.
@@ -75,15 +75,27 @@ U = Fraction(1, 2**53)
 TAU = Fraction(1, 2**1074)
 _MIN_NORMAL = 2.0**-1022
 _PADDING = 1.5  # at most this many padded successor slots per transition, else grouped sums
-_BLOCK = 1 << 14  # states per block of a `_Slots` pass
-_THREADS = min(2, os.cpu_count() or 1)  # threads per `_Slots` pass (numpy's gathers and ufuncs release the GIL)
+_BLOCK = 1 << 14  # states per block of a `SlotLayout` pass
+THREADS = min(2, os.cpu_count() or 1)  # threads per `SlotLayout` pass (numpy's gathers and ufuncs release the GIL)
 _POOL: list[ThreadPoolExecutor] = []
 
 
 def _pool() -> ThreadPoolExecutor:
     if not _POOL:
-        _POOL.append(ThreadPoolExecutor(_THREADS, thread_name_prefix="bellman"))
+        _POOL.append(ThreadPoolExecutor(THREADS, thread_name_prefix="bellman"))
     return _POOL[0]
+
+
+def run_blocks(blocks: int, work: Callable[[int, int, int], float]) -> float:
+    """``work(first, last, part)`` on consecutive ranges of ``range(blocks)``, one per thread
+    (``part`` < `THREADS` names the thread's buffers); the max of the results. Each range's
+    numbers must not depend on the others, so the threads cannot change them."""
+    parts = max(min(THREADS, blocks), 1)
+    if parts == 1:
+        return work(0, blocks, 0)
+    cuts = [blocks * k // parts for k in range(parts + 1)]
+    done = [_pool().submit(work, cuts[k], cuts[k + 1], k) for k in range(parts)]
+    return max(future.result() for future in done)
 Vector = F | list[Fraction]
 
 
@@ -190,7 +202,7 @@ def _normal_or_zero(values: F, what: str) -> None:
 
 
 @dataclass(eq=False)
-class _Slots:
+class SlotLayout:
     """Choices laid out by slot and in blocks of states, for operators that combine a state's
     choices (or policy entries) with one pass of gathers and ufuncs per block.
 
@@ -205,6 +217,7 @@ class _Slots:
     target: npt.NDArray[np.intp]
     probability: F
     reward: F
+    choice: IntArray  # blocks × slots × B: the global choice index of every slot
     values: F  # threads × slots × B buffers
     term: F
 
@@ -247,8 +260,8 @@ class FloatBellman:
         # native (intp) indices: numpy's take converts any other index type on every call
         self.target = mdp.target.astype(np.intp, copy=False)
         self._all = _Rows(mdp.transition_choice, self.target, self.p, self.r, np.empty(len(mdp.target)))
-        self._layers: dict[int, tuple[PolicyLayer, _Rows | _Slots, F, int, IntArray]] = {}
-        self._star: _Slots | None | bool = False  # built on first use of `optimal`; None: too much padding
+        self._layers: dict[int, tuple[PolicyLayer, _Rows | SlotLayout, F, int, IntArray]] = {}
+        self._star: SlotLayout | None | bool = False  # built on first use of `optimal`; None: too much padding
         self.row_cache: dict[str, Any] = row_cache if row_cache is not None else {}
         self.reward_zero = not bool(np.any(reward.num != 0))
 
@@ -259,8 +272,8 @@ class FloatBellman:
         owner = np.repeat(np.arange(len(choices), dtype=np.int64), lengths)
         return _Rows(owner, self.target[index], self.p[index], self.r[choices], np.empty(len(index)))
 
-    def _slots(self, choice: IntArray) -> _Slots | None:
-        """The `_Slots` of ``choice[j, s]`` (a choice of state s for every slot j), or None when
+    def _slots(self, choice: IntArray) -> SlotLayout | None:
+        """The `SlotLayout` of ``choice[j, s]`` (a choice of state s for every slot j), or None when
         padding the distributions to one length would cost more than `_PADDING` times their
         transitions (then the grouped-sum layout of `_Rows` is cheaper)."""
         row_start = self.mdp.row_start
@@ -281,16 +294,17 @@ class FloatBellman:
             target[i] = self.target[at].reshape(shape[1:])
             probability[i] = np.where(i < length, self.p[at], 0.0).reshape(shape[1:])
         reward = self.r[choice].reshape(shape[1:]).transpose(1, 0, 2)
-        buffers = (_THREADS,) + shape[1::2]
-        return _Slots(np.ascontiguousarray(target.transpose(2, 0, 1, 3)),
-                      np.ascontiguousarray(probability.transpose(2, 0, 1, 3)), np.ascontiguousarray(reward),
-                      np.empty(buffers), np.empty(buffers))
+        buffers = (THREADS,) + shape[1::2]
+        return SlotLayout(np.ascontiguousarray(target.transpose(2, 0, 1, 3)),
+                          np.ascontiguousarray(probability.transpose(2, 0, 1, 3)), np.ascontiguousarray(reward),
+                          np.ascontiguousarray(choice.reshape(shape[1:]).transpose(1, 0, 2)),
+                          np.empty(buffers), np.empty(buffers))
 
-    def _slot_pass(self, slots: _Slots, w: Vector, combine: Callable[[int, F], float]) -> float:
+    def _slot_pass(self, slots: SlotLayout, w: Vector, combine: Callable[[int, F], float]) -> float:
         """Call ``combine(b, values)`` for every block b, with values = Q̂_W of the block's slots
         (slots × B, successors summed in position order); return the max of what it returns.
 
-        Blocks are split between up to `_THREADS` threads, each with its own buffers; ``combine``
+        Blocks are split between up to `THREADS` threads, each with its own buffers; ``combine``
         writes only block b's part of its output. Every block's numbers are computed by the same
         operations whichever thread runs it, so the results do not depend on the threads.
         """
@@ -312,22 +326,73 @@ class FloatBellman:
                 top = max(top, combine(b, values))
             return top
 
-        blocks = len(slots.target)
-        parts = min(len(slots.values), blocks)
-        if parts == 1:
-            return run(0, blocks, slots.values[0], slots.term[0])
-        cuts = [blocks * k // parts for k in range(parts + 1)]
-        done = [_pool().submit(run, cuts[k], cuts[k + 1], slots.values[k], slots.term[k]) for k in range(parts)]
-        return max(future.result() for future in done)
+        return run_blocks(len(slots.target), lambda first, last, part: run(first, last, slots.values[part],
+                                                                              slots.term[part]))
 
-    def _star_slots(self) -> _Slots | None:
+    def star_layout(self) -> SlotLayout | None:
+        """All choices in slots (slot j of state s: its j-th choice, or its last one), or None
+        when padding would be too costly. Operators on the same model with a shared
+        ``row_cache`` share its successor arrays."""
+        return self._star_slots()
+
+    def _star_slots(self) -> SlotLayout | None:
         if self._star is False:
             counts = np.diff(self.mdp.choice_start)
             first = self.mdp.choice_start[:-1]
-            choice = np.stack([first + np.minimum(j, counts - 1) for j in range(int(counts.max(initial=1)))])
-            self._star = self._slots(choice)
+            shared = self.row_cache.get("star", False)
+            if shared is False:
+                choice = np.stack([first + np.minimum(j, counts - 1) for j in range(int(counts.max(initial=1)))])
+                self._star = self.row_cache["star"] = self._slots(choice)
+            else:   # another operator's layout: the same successors, with this operator's rewards
+                self._star = None if shared is None else SlotLayout(
+                    shared.target, shared.probability, self.r[shared.choice], shared.choice,
+                    np.empty_like(shared.values), np.empty_like(shared.term))
         assert self._star is not True
         return self._star
+
+    def optimal_plus(self, w: Vector, sign: int, other: FloatBellman, scale: float) -> tuple[F, float] | None:
+        """max over each state's choices c of fl(sign·Q̂_W(c) + fl(scale·r̂'(c))), with r̂' the
+        rewards of `other` (an operator on the same model), and the largest |·| of these sums
+        over all choices; the floats of the grouped computation (`choice_values`, then the sum,
+        then the max). None when there is no slot layout (then the caller computes it so)."""
+        slots = self._star_slots()
+        theirs = other._star_slots()
+        if slots is None or theirs is None or sign not in (1, -1):
+            return None
+        size = slots.block
+        v = np.empty(len(slots.target) * size)
+
+        def best(b: int, values: F) -> float:
+            total = np.multiply(theirs.reward[b], scale)
+            if sign == 1:
+                total += values
+            else:
+                np.subtract(total, values, out=total)   # fl(−Q̂ + x) = fl(x − Q̂): negation is exact
+            np.max(total, axis=0, out=v[b * size : (b + 1) * size])
+            return float(np.max(np.abs(total)))
+
+        top = self._slot_pass(slots, w, best)
+        return v[: self.mdp.n_states], top
+
+    def chosen_values(self, local: npt.NDArray[np.integer], w: Vector) -> tuple[F, Fraction]:
+        """Q̂_W of every state's choice number ``local[s]`` (0 ≤ local[s] < its number of
+        choices, checked by the caller), and e_Q; the same floats as `choice_values_of`."""
+        slots = self._star_slots()
+        if slots is None:
+            return self.choice_values_of(self.mdp.choice_start[:-1] + local, w)
+        err = self.choice_error(self._magnitude(w))
+        size, n = slots.block, self.mdp.n_states
+        out = np.empty(len(slots.target) * size)
+        pick = np.zeros(len(out), dtype=np.intp)
+        pick[:n] = local
+
+        def chosen(b: int, values: F) -> float:
+            at = slice(b * size, (b + 1) * size)
+            out[at] = np.take_along_axis(values, pick[None, at], axis=0)[0]
+            return 0.0
+
+        self._slot_pass(slots, w, chosen)
+        return out[:n], err
 
     def choice_error(self, m_bound: Fraction) -> Fraction:
         """e_Q for |W| ≤ m_bound (module docstring); 0 when W = 0 and every reward is exactly 0
@@ -393,7 +458,7 @@ class FloatBellman:
             self._layers[id(layer)] = cached
         _, rows, weights, m, owner = cached
         err = self.choice_error(self._magnitude(w))
-        if isinstance(rows, _Slots):   # weights: blocks × slots × B, 0 on padding (exact zero terms)
+        if isinstance(rows, SlotLayout):   # weights: blocks × slots × B, 0 on padding (exact zero terms)
             size = rows.block
             out = np.empty(len(rows.target) * size)
 
@@ -414,8 +479,8 @@ class FloatBellman:
         err = round_up(err + 2 * (m + 5) * U * q_max + 2 * (m + 1) ** 2 * TAU)
         return out, err
 
-    def _layer_rows(self, layer: PolicyLayer) -> tuple[PolicyLayer, _Rows | _Slots, F, int, IntArray]:
-        """A layer's choices as `_Slots` (entry j of state s in slot j; weight 0 on padding, and a
+    def _layer_rows(self, layer: PolicyLayer) -> tuple[PolicyLayer, _Rows | SlotLayout, F, int, IntArray]:
+        """A layer's choices as `SlotLayout` (entry j of state s in slot j; weight 0 on padding, and a
         state without entries takes its first choice at weight 0), else as `_Rows`."""
         weights = layer.probability.floats()
         _normal_or_zero(weights, "policy probability")

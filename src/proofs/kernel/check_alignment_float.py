@@ -78,10 +78,14 @@ def _scaled(values: F, scale: Fraction, exact_zero: bool = True) -> tuple[F, Fra
     underflow); then all-zero values give exact zero products.
     """
     out: F = np.multiply(values, float(scale))
-    top = magnitude(values)
+    return out, _scale_error(magnitude(values), scale, exact_zero)
+
+
+def _scale_error(top: Fraction, scale: Fraction, exact_zero: bool = True) -> Fraction:
+    """The error bound of `_scaled` for values of magnitude at most ``top``."""
     if scale == 0 or (top == 0 and exact_zero):
-        return out, Fraction(0)   # every product is an exact 0
-    return out, round_up(8 * U * scale * top + (scale + 1) * TAU)
+        return Fraction(0)   # every product is an exact 0
+    return round_up(8 * U * scale * top + (scale + 1) * TAU)
 
 
 def _added(a: F, b: F, error: Fraction) -> tuple[F, Fraction]:
@@ -177,11 +181,22 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
     w, err = _scaled(last.centre, lam * d**cs.steps)
     w, err = _added(cs.sigma * cs.goal, w, err)
     up = round_up(err + lam * d**cs.steps * last.up)
+    r_top = magnitude(r_hat)
     for t in reversed(range(cs.steps)):
-        q_c, e_q = op_c.choice_values(cs.sigma * w)
-        scaled, e_s = _scaled(r_hat, lam * d**t, exact_zero=opt.op.reward_zero)
-        q, e_add = _added(cs.sigma * q_c, scaled, e_q + e_s)
-        w = np.maximum.reduceat(q, mdp.choice_start[:-1])
+        scale = lam * d**t
+        fast = op_c.optimal_plus(cs.sigma * w, cs.sigma, opt.op, float(scale))
+        if fast is None:
+            q_c, e_q = op_c.choice_values(cs.sigma * w)
+            scaled, e_s = _scaled(r_hat, scale, exact_zero=opt.op.reward_zero)
+            q, e_add = _added(cs.sigma * q_c, scaled, e_q + e_s)
+            w = np.maximum.reduceat(q, mdp.choice_start[:-1])
+        else:   # the same floats, from the slot layout; |sums| ≤ top over all choices
+            e_q = op_c.choice_error(magnitude(cs.sigma * w))
+            e_s = _scale_error(r_top, scale, exact_zero=opt.op.reward_zero)
+            w, top = fast
+            if not np.isfinite(top):
+                raise CheckFailure("a value vector holds a NaN or infinite entry")
+            e_add = round_up(e_q + e_s + U * Fraction(top))
         up = round_up(up + e_add)
         if len(stop_index):
             values, e_stop = stop_values(t, opt.at_stops[t])
@@ -230,9 +245,8 @@ def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, local: npt.NDArray[np.int
     y = _j_at(opt, cs.steps)
     x = Bound(cs.goal.copy(), Fraction(0), Fraction(0))
     for t in reversed(range(cs.steps)):
-        chosen = mdp.choice_start[:-1] + local[t]
-        y = step(*op_j.choice_values_of(chosen, y.centre), d, y)
-        x = step(*op_c.choice_values_of(chosen, x.centre), Fraction(1), x)
+        y = step(*op_j.chosen_values(local[t], y.centre), d, y)
+        x = step(*op_c.chosen_values(local[t], x.centre), Fraction(1), x)
         if len(stop_index):
             at = opt.at_stops[t]
             y.centre[stop_index] = at.centre[slot]

@@ -15,6 +15,7 @@ from proofs.engines.alignment import certificate_fields
 from proofs.engines.lagrangian import discharge_alignment
 from proofs.engines.lagrangian_float import discharge_float
 from proofs.errors import CheckFailure
+from proofs.kernel import bellman
 from proofs.kernel.check_alignment_float import check_float_alignment
 from proofs.spec.formula import (
     Comparison,
@@ -54,8 +55,19 @@ def check(result, mdp, objective, eps, constraints, fields=None, arrays=None):
     check_float_alignment(fields, mdp, objective, eps, constraints, result.arrays if arrays is None else arrays)
 
 
+@pytest.fixture(params=["slots", "slots in many blocks on two threads", "padded rows"])
+def layout(request, monkeypatch):
+    """The search's and the kernel's layouts: the default, tiny blocks (so both threads work),
+    and no slots at all (the padded sparse-matrix search and the grouped-sum kernel passes)."""
+    if request.param == "slots in many blocks on two threads":
+        monkeypatch.setattr(bellman, "_BLOCK", 16)
+    elif request.param == "padded rows":
+        monkeypatch.setattr(bellman, "_PADDING", 0.0)
+    return request.param
+
+
 @pytest.mark.parametrize("constraint", CATALOGUE, ids=str)
-def test_float_path_agrees_with_the_exact_engine(model, constraint):
+def test_float_path_agrees_with_the_exact_engine(model, constraint, layout):
     exact = discharge_alignment(model, OBJECTIVE, EPS, [constraint])
     floated = discharge_float(model, OBJECTIVE, EPS, [constraint])
     check(floated, model, OBJECTIVE, EPS, [constraint])
@@ -249,3 +261,21 @@ def test_plain_tables_are_accepted_too(model, refuted):
         f["counterexample"] = {"constraint": 0, **f["witness"]["constraints"][0]["attained"]}
     result, phi, fields, arrays = forge(refuted, edit)
     check(result, model, OBJECTIVE, EPS, phi, fields, arrays)
+
+
+@pytest.mark.parametrize("constraint", CATALOGUE, ids=str)
+def test_kernel_bounds_are_the_same_floats_in_both_layouts(model, constraint, monkeypatch):
+    """The kernel's upper bound and mixture values from the slot layout equal, to the bit,
+    those of the grouped sums (the error analysis is written for the latter)."""
+    from proofs.kernel.check_alignment_float import OptimalJ, float_space, mixture_values, upper_bound
+
+    result = discharge_float(model, OBJECTIVE, EPS, [constraint])
+    mixture = result.witness["constraints"][0]["attained"]
+    seen = []
+    for padding in (bellman._PADDING, 0.0):
+        monkeypatch.setattr(bellman, "_PADDING", padding)
+        cs = float_space(model, OBJECTIVE, constraint)
+        opt = OptimalJ(model, OBJECTIVE, cs.stop, {cs.steps})
+        seen.append((opt.j_star, upper_bound(model, opt, cs, F(3, 7)),
+                     mixture_values(model, opt, cs, mixture, result.arrays, "test")))
+    assert seen[0] == seen[1]
