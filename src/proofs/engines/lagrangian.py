@@ -24,7 +24,7 @@ Not covered (status ``unknown`` with a reason): credal models, and models beyond
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -251,7 +251,12 @@ def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
                                           "steps) and the float path needs a finite horizon")
         from proofs.engines.lagrangian_float import discharge_restricted
 
-        return discharge_restricted(mdp, objective, lemma_epsilon, constraints, hints)
+        result = discharge_restricted(mdp, objective, lemma_epsilon, constraints, hints)
+        if margin and result.status != "unknown":   # say why the asked-for margin is missing
+            note = f"no margin: epsilon* is computed on the exact path only (this model is beyond {EXACT_LIMIT} " \
+                   "transitions x steps)"
+            result = replace(result, reason=f"{result.reason}; {note}" if result.reason else note)
+        return result
     lam_hint = hinted_lambda(hints)
     ep = exact_episode(mdp, objective)
     j_star = _at_initial(mdp, ep.cont(0))
