@@ -35,7 +35,7 @@ from scipy.sparse import csr_matrix
 
 from proofs.engines.alignment import AlignmentResult, ConstraintResult, hinted_lambda
 from proofs.engines.claims import claim
-from proofs.kernel.bellman import THREADS, SlotLayout, run_blocks
+from proofs.kernel.bellman import THREADS, SlotLayout, expectation_into, run_blocks
 from proofs.kernel.check_alignment_float import FloatSpace, OptimalJ, float_space, mixture_values, upper_bound
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
@@ -52,20 +52,45 @@ _RELATIVE_SLACK = 1e-9
 _GAP = 1e-7   # relative width of the search's own bracket (the claim adds the float error; target ≤ 1e-6)
 
 
-class _Search:
-    """The float model of the restricted MDP, for backward inductions of w_J·J + w_Q·σ·W_c.
+def _first_best(scores: Sequence[F], dtype: type[np.integer]) -> npt.NDArray[np.integer]:
+    """For every position, the index of the first of the score arrays holding the largest value."""
+    best = scores[0].copy()
+    local: npt.NDArray[np.integer] = np.zeros(len(best), dtype=dtype)
+    for k in range(1, len(scores)):
+        better = scores[k] > best
+        local[better] = k
+        np.maximum(best, scores[k], out=best)
+    return local
 
-    Choices are laid out state-major in a padded ``n × k`` table (k the most choices of a state;
-    a missing choice is an empty row whose score is −∞), so the product of the matrix with a
-    two-column right-hand side comes out ready for a column-wise argmax per state.
-    """
+
+class _SearchModel:
+    """What both search layouts share: the discount, μ₀ and the type of the step tables."""
 
     def __init__(self, mdp: Mdp, objective: Objective) -> None:
         assert objective.horizon is not None
         self.mdp, self.d = mdp, float(objective.discount)
-        n, nc = mdp.n_states, mdp.n_choices
+        self.width = int(np.diff(mdp.choice_start).max(initial=1))   # the most choices of a state
+        self.dtype: type[np.integer] = np.int8 if self.width < 127 else np.int32
+        self.mu_states = mdp.initial_states.astype(np.int64)
+        self.mu = mdp.initial_probability.floats()
+
+    def at_initial(self, x: F) -> float:
+        return float(np.dot(self.mu, x[self.mu_states]))
+
+
+class _Search(_SearchModel):
+    """The float model of the restricted MDP, for backward inductions of w_J·J + w_Q·σ·W_c.
+
+    Choices are laid out state-major in a padded ``n × k`` table (k the most choices of a state;
+    a missing choice is an empty row whose score is −∞), so the product of the matrix with a
+    two-column right-hand side comes out ready for a column-wise argmax per state. Used where the
+    kernel's slot layout (`_SlotSearch`) would need too much padding.
+    """
+
+    def __init__(self, mdp: Mdp, objective: Objective) -> None:
+        super().__init__(mdp, objective)
+        n, nc, k = mdp.n_states, mdp.n_choices, self.width
         counts = np.diff(mdp.choice_start)
-        self.width = k = int(counts.max(initial=1))
         local = np.arange(nc) - np.repeat(mdp.choice_start[:-1], counts)
         self.place = place = mdp.choice_state * k + local          # the padded row of every choice
         row_len = np.zeros(n * k, dtype=np.int64)
@@ -77,58 +102,69 @@ class _Search:
                                  shape=(n * k, n))
         self.missing = np.ones(n * k, dtype=np.bool_)
         self.missing[place] = False
-        self.r = self.padded(mdp.rewards[objective.reward].floats())
+        self.r = self.prepare(mdp.rewards[objective.reward].floats())
         self.row_of_state = np.arange(n, dtype=np.int64) * k
-        self.mu_states = mdp.initial_states.astype(np.int64)
-        self.mu = mdp.initial_probability.floats()
-        self.dtype = np.int8 if k < 127 else np.int32
 
     def prepare(self, per_choice: F) -> F:
-        return self.padded(per_choice)
-
-    def padded(self, per_choice: F) -> F:
+        """A per-choice vector in the padded layout (0 on missing choices)."""
         out = np.zeros(len(self.missing))
         out[self.place] = per_choice
         return out
 
-    def argmax(self, score: F) -> npt.NDArray[np.integer]:
-        """The local index of the first best choice of every state (``score`` is padded)."""
-        score[self.missing] = -np.inf
-        table = score.reshape(-1, self.width)
-        best = table[:, 0].copy()
-        local: npt.NDArray[np.integer] = np.zeros(len(best), dtype=self.dtype)
-        for col in range(1, self.width):
-            better = table[:, col] > best
-            local[better] = col
-            np.maximum(best, table[:, col], out=best)
-        return local
+    def best(self, opt: OptimalJ, cs: FloatSpace, c_reward: F, w_j: float, w_q: float) -> _Line:
+        """The argmax of w_J·J + w_Q·σ·W_c over deterministic step tables, with its float J and σ·W_c.
 
-    def at_initial(self, x: F) -> float:
-        return float(np.dot(self.mu, x[self.mu_states]))
+        ``c_reward`` is σ·c per choice, prepared.
+        """
+        big_l, d = cs.steps, self.d
+        stop = np.flatnonzero(cs.stop)
+        slot = np.searchsorted(np.flatnonzero(opt.stops), stop)
+        j = d**big_l * opt.full[big_l].centre   # V* from the kernel's pass (its centres; search only)
+        q = cs.sigma * cs.goal
+        tables = np.empty((big_l, self.mdp.n_states), dtype=self.dtype)
+        both = np.empty((self.mdp.n_states, 2))
+        rows = len(self.missing)
+        cj, cq, score = np.empty(rows), np.empty(rows), np.empty(rows)
+        for t in reversed(range(big_l)):
+            both[:, 0], both[:, 1] = j, q
+            expect = self.matrix @ both
+            np.multiply(self.r, d**t, out=cj)
+            cj += expect[:, 0]
+            np.add(c_reward, expect[:, 1], out=cq)
+            np.multiply(cj, w_j, out=score)
+            if w_q:
+                score += cq
+            score[self.missing] = -np.inf
+            table = score.reshape(-1, self.width)
+            local = _first_best([table[:, col] for col in range(self.width)], self.dtype)
+            chosen = self.row_of_state + local
+            j, q = cj[chosen], cq[chosen]
+            j[stop] = d**t * opt.at_stops[t].centre[slot]
+            q[stop] = cs.sigma * cs.goal[stop]
+            tables[t] = local
+        return _Line(tables, self.at_initial(j), self.at_initial(q))
 
 
-class _SlotSearch:
+class _SlotSearch(_SearchModel):
     """The same backward inductions over the kernel's slot layout (`FloatBellman.star_layout`):
     blocks of states, each state's choices in slots (a state with fewer choices repeats its last
     one, which never wins the first-best argmax over its original), on the kernel's threads."""
 
     def __init__(self, mdp: Mdp, objective: Objective, layout: SlotLayout) -> None:
-        self.mdp, self.d, self.layout = mdp, float(objective.discount), layout
+        super().__init__(mdp, objective)
+        self.layout = layout
         self.r = layout.reward   # J's rewards by slot
-        counts = np.diff(mdp.choice_start)
-        self.dtype = np.int8 if int(counts.max(initial=1)) < 127 else np.int32
-        self.mu_states = mdp.initial_states.astype(np.int64)
-        self.mu = mdp.initial_probability.floats()
         shape = (THREADS,) + layout.values.shape[1:]
         self.cj, self.cq, self.term, self.score = (np.empty(shape) for _ in range(4))
 
     def prepare(self, per_choice: F) -> F:
+        """A per-choice vector by slot."""
         return per_choice[self.layout.choice]
 
     def best(self, opt: OptimalJ, cs: FloatSpace, c_reward: F, w_j: float, w_q: float) -> _Line:
-        """The argmax of w_J·J + w_Q·σ·W_c over deterministic step tables (see `_best_padded`)."""
+        """The argmax of w_J·J + w_Q·σ·W_c over deterministic step tables (see `_Search.best`)."""
         lay, n, d = self.layout, self.mdp.n_states, self.d
-        size, blocks, width = lay.block, len(lay.target), lay.target.shape[2]
+        size, blocks = lay.block, len(lay.target)
         stop = np.flatnonzero(cs.stop)
         slot = np.searchsorted(np.flatnonzero(opt.stops), stop)
         j, q = d**cs.steps * opt.full[cs.steps].centre, cs.sigma * cs.goal
@@ -139,30 +175,17 @@ class _SlotSearch:
         for t in reversed(range(cs.steps)):
             scale = d**t
 
-            def expect(w: F, b: int, acc: F, term: F) -> None:
-                target, probability = lay.target[b], lay.probability[b]
-                np.take(w, target[0], out=acc, mode="clip")
-                acc *= probability[0]
-                for i in range(1, len(target)):
-                    np.take(w, target[i], out=term, mode="clip")
-                    term *= probability[i]
-                    acc += term
-
-            def work(first: int, last: int, part: int) -> float:
+            def work(first: int, last: int, part: int, j: F = j, q: F = q, scale: float = scale) -> float:
                 cj, cq, term, score = self.cj[part], self.cq[part], self.term[part], self.score[part]
                 for b in range(first, last):
-                    expect(j, b, cj, term)
-                    expect(q, b, cq, term)
+                    expectation_into(j, lay.target[b], lay.probability[b], cj, term)
+                    expectation_into(q, lay.target[b], lay.probability[b], cq, term)
                     cj += self.r[b] * scale
                     cq += c_reward[b]
                     np.multiply(cj, w_j, out=score)
                     if w_q:
                         score += cq
-                    best, pick = score[0].copy(), np.zeros(size, dtype=np.intp)
-                    for k in range(1, width):   # the first best slot: an original choice, never a repeat
-                        better = score[k] > best
-                        pick[better] = k
-                        np.maximum(best, score[k], out=best)
+                    pick = _first_best(score, np.intp)
                     at, flat = slice(b * size, (b + 1) * size), pick * size + column
                     local[at] = pick
                     out_j[at], out_q[at] = cj.ravel()[flat], cq.ravel()[flat]
@@ -175,9 +198,6 @@ class _SlotSearch:
             tables[t] = local[:n]
         return _Line(tables, self.at_initial(j), self.at_initial(q))
 
-    def at_initial(self, x: F) -> float:
-        return float(np.dot(self.mu, x[self.mu_states]))
-
 
 @dataclass(frozen=True, eq=False)
 class _Line:
@@ -187,45 +207,6 @@ class _Line:
 
     def at(self, lam: float) -> float:
         return self.q + lam * self.j
-
-
-def _best(search: _Search | _SlotSearch, opt: OptimalJ, cs: FloatSpace, c_reward: F, w_j: float,
-          w_q: float) -> _Line:
-    if isinstance(search, _SlotSearch):
-        return search.best(opt, cs, c_reward, w_j, w_q)
-    return _best_padded(search, opt, cs, c_reward, w_j, w_q)
-
-
-def _best_padded(search: _Search, opt: OptimalJ, cs: FloatSpace, c_reward: F, w_j: float, w_q: float) -> _Line:
-    """The argmax of w_J·J + w_Q·σ·W_c over deterministic step tables, with its float J and σ·W_c.
-
-    ``c_reward`` is σ·c per choice.
-    """
-    big_l, d = cs.steps, search.d
-    stop = np.flatnonzero(cs.stop)
-    slot = np.searchsorted(np.flatnonzero(opt.stops), stop)
-    j = d**big_l * opt.full[big_l].centre   # V* from the kernel's pass (its centres; search only)
-    q = cs.sigma * cs.goal
-    tables = np.empty((big_l, search.mdp.n_states), dtype=search.dtype)
-    both = np.empty((search.mdp.n_states, 2))
-    rows = len(search.missing)
-    cj, cq, score = np.empty(rows), np.empty(rows), np.empty(rows)
-    for t in reversed(range(big_l)):
-        both[:, 0], both[:, 1] = j, q
-        expect = search.matrix @ both
-        np.multiply(search.r, d**t, out=cj)
-        cj += expect[:, 0]
-        np.add(c_reward, expect[:, 1], out=cq)
-        np.multiply(cj, w_j, out=score)
-        if w_q:
-            score += cq
-        local = search.argmax(score)
-        chosen = search.row_of_state + local
-        j, q = cj[chosen], cq[chosen]
-        j[stop] = d**t * opt.at_stops[t].centre[slot]
-        q[stop] = cs.sigma * cs.goal[stop]
-        tables[t] = local
-    return _Line(tables, search.at_initial(j), search.at_initial(q))
 
 
 @dataclass
@@ -270,10 +251,10 @@ def _parametric(search: _Search | _SlotSearch, opt: OptimalJ, cs: FloatSpace, ta
     the two lines while the bracket is still open; rounds stop when the bounds are `_GAP` apart.
     """
     c_reward = search.prepare(cs.sigma * cs.reward.floats())
-    b = _best(search, opt, cs, c_reward, 0.0, 1.0)
+    b = search.best(opt, cs, c_reward, 0.0, 1.0)
     if b.j >= target:   # b may be ε-optimal itself (the kernel's enclosure decides; exact zeros pass)
         return 0.0, [(Fraction(1), b)]
-    a = _best(search, opt, cs, c_reward, 1.0, 0.0)
+    a = search.best(opt, cs, c_reward, 1.0, 0.0)
     if a.j < target + slack:
         return None
     goal = target + slack
@@ -281,7 +262,7 @@ def _parametric(search: _Search | _SlotSearch, opt: OptimalJ, cs: FloatSpace, ta
     best_lam, best_upper = 0.0, float("inf")
     for k in range(_MAX_ROUNDS):
         lam = lam_hint if (k == 0 and lam_hint is not None and lam_hint >= 0) else bracket.next_lambda()
-        new = _best(search, opt, cs, c_reward, lam, 1.0)
+        new = search.best(opt, cs, c_reward, lam, 1.0)
         if new.at(lam) - lam * goal < best_upper:
             best_lam, best_upper = lam, new.at(lam) - lam * goal
         bracket.update(lam, new, goal)

@@ -66,8 +66,8 @@ from proofs.policy.model import PolicyLayer
 from proofs.worldmodel.model import Mdp, concat_ranges
 from proofs.worldmodel.numbers import Rationals
 
-__all__ = ["Bound", "ExactBellman", "FloatBellman", "Vector", "at_initial", "magnitude", "round_up", "step",
-           "worst_expectation"]
+__all__ = ["THREADS", "Bound", "ExactBellman", "FloatBellman", "SlotLayout", "Vector", "at_initial",
+           "expectation_into", "magnitude", "round_up", "run_blocks", "step", "worst_expectation"]
 
 F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -84,6 +84,17 @@ def _pool() -> ThreadPoolExecutor:
     if not _POOL:
         _POOL.append(ThreadPoolExecutor(THREADS, thread_name_prefix="bellman"))
     return _POOL[0]
+
+
+def expectation_into(w: F, target: npt.NDArray[np.intp], probability: F, out: F, term: F) -> None:
+    """``out = Σ_i probability[i]·w[target[i]]``, summed in position order i = 0, 1, ... (``term``
+    is scratch of out's shape); the successor sum of every slot of one block."""
+    np.take(w, target[0], out=out, mode="clip")  # targets were range-checked by the operator
+    np.multiply(out, probability[0], out=out)
+    for i in range(1, len(target)):
+        np.take(w, target[i], out=term, mode="clip")
+        np.multiply(term, probability[i], out=term)
+        np.add(out, term, out=out)
 
 
 def run_blocks(blocks: int, work: Callable[[int, int, int], float]) -> float:
@@ -300,42 +311,36 @@ class FloatBellman:
                           np.ascontiguousarray(choice.reshape(shape[1:]).transpose(1, 0, 2)),
                           np.empty(buffers), np.empty(buffers))
 
-    def _slot_pass(self, slots: SlotLayout, w: Vector, combine: Callable[[int, F], float]) -> float:
-        """Call ``combine(b, values)`` for every block b, with values = Q̂_W of the block's slots
-        (slots × B, successors summed in position order); return the max of what it returns.
+    def _slot_pass(self, slots: SlotLayout, w: Vector, fill: Callable[[int, F, F], float]) -> tuple[F, float]:
+        """One value per state, block by block: ``fill(b, values, out)`` gets values = Q̂_W of
+        block b's slots (slots × B) and writes the block's part ``out`` (B) of the result; the
+        result over the states, and the max of what ``fill`` returned.
 
-        Blocks are split between up to `THREADS` threads, each with its own buffers; ``combine``
-        writes only block b's part of its output. Every block's numbers are computed by the same
-        operations whichever thread runs it, so the results do not depend on the threads.
+        Blocks are split between up to `THREADS` threads, each with its own buffers. Every block's
+        numbers are computed by the same operations whichever thread runs it, so the results do
+        not depend on the threads.
         """
         if not isinstance(w, np.ndarray) or w.dtype != np.float64:
             raise TypeError("float operators take a float64 array: its entries are the exact values bounded")
+        size = slots.block
+        out = np.empty(len(slots.target) * size)
 
-        def run(first: int, last: int, values: F, term: F) -> float:
-            top = 0.0
+        def run(first: int, last: int, part: int) -> float:
+            values, term, top = slots.values[part], slots.term[part], 0.0
             for b in range(first, last):
-                target, probability = slots.target[b], slots.probability[b]
-                np.take(w, target[0], out=values, mode="clip")  # targets were range-checked above
-                np.multiply(values, probability[0], out=values)
-                for i in range(1, len(target)):
-                    np.take(w, target[i], out=term, mode="clip")
-                    np.multiply(term, probability[i], out=term)
-                    np.add(values, term, out=values)
+                expectation_into(w, slots.target[b], slots.probability[b], values, term)
                 np.multiply(values, self.beta_f, out=values)
                 np.add(values, slots.reward[b], out=values)
-                top = max(top, combine(b, values))
+                top = max(top, fill(b, values, out[b * size : (b + 1) * size]))
             return top
 
-        return run_blocks(len(slots.target), lambda first, last, part: run(first, last, slots.values[part],
-                                                                              slots.term[part]))
+        top = run_blocks(len(slots.target), run)
+        return out[: self.mdp.n_states], top
 
     def star_layout(self) -> SlotLayout | None:
-        """All choices in slots (slot j of state s: its j-th choice, or its last one), or None
-        when padding would be too costly. Operators on the same model with a shared
-        ``row_cache`` share its successor arrays."""
-        return self._star_slots()
-
-    def _star_slots(self) -> SlotLayout | None:
+        """All choices in slots (slot j of state s: its j-th choice, or its last one), built on
+        first use, or None when padding would be too costly. Operators on the same model with a
+        shared ``row_cache`` share its successor arrays."""
         if self._star is False:
             counts = np.diff(self.mdp.choice_start)
             first = self.mdp.choice_start[:-1]
@@ -355,44 +360,38 @@ class FloatBellman:
         rewards of `other` (an operator on the same model), and the largest |·| of these sums
         over all choices; the floats of the grouped computation (`choice_values`, then the sum,
         then the max). None when there is no slot layout (then the caller computes it so)."""
-        slots = self._star_slots()
-        theirs = other._star_slots()
+        slots = self.star_layout()
+        theirs = other.star_layout()
         if slots is None or theirs is None or sign not in (1, -1):
             return None
-        size = slots.block
-        v = np.empty(len(slots.target) * size)
 
-        def best(b: int, values: F) -> float:
+        def best(b: int, values: F, out: F) -> float:
             total = np.multiply(theirs.reward[b], scale)
             if sign == 1:
                 total += values
             else:
                 np.subtract(total, values, out=total)   # fl(−Q̂ + x) = fl(x − Q̂): negation is exact
-            np.max(total, axis=0, out=v[b * size : (b + 1) * size])
+            np.max(total, axis=0, out=out)
             return float(np.max(np.abs(total)))
 
-        top = self._slot_pass(slots, w, best)
-        return v[: self.mdp.n_states], top
+        return self._slot_pass(slots, w, best)
 
     def chosen_values(self, local: npt.NDArray[np.integer], w: Vector) -> tuple[F, Fraction]:
         """Q̂_W of every state's choice number ``local[s]`` (0 ≤ local[s] < its number of
         choices, checked by the caller), and e_Q; the same floats as `choice_values_of`."""
-        slots = self._star_slots()
+        slots = self.star_layout()
         if slots is None:
             return self.choice_values_of(self.mdp.choice_start[:-1] + local, w)
         err = self.choice_error(self._magnitude(w))
-        size, n = slots.block, self.mdp.n_states
-        out = np.empty(len(slots.target) * size)
-        pick = np.zeros(len(out), dtype=np.intp)
-        pick[:n] = local
+        size = slots.block
+        pick = np.zeros(len(slots.target) * size, dtype=np.intp)
+        pick[: self.mdp.n_states] = local
 
-        def chosen(b: int, values: F) -> float:
-            at = slice(b * size, (b + 1) * size)
-            out[at] = np.take_along_axis(values, pick[None, at], axis=0)[0]
+        def chosen(b: int, values: F, out: F) -> float:
+            out[:] = np.take_along_axis(values, pick[None, b * size : (b + 1) * size], axis=0)[0]
             return 0.0
 
-        self._slot_pass(slots, w, chosen)
-        return out[:n], err
+        return self._slot_pass(slots, w, chosen)[0], err
 
     def choice_error(self, m_bound: Fraction) -> Fraction:
         """e_Q for |W| ≤ m_bound (module docstring); 0 when W = 0 and every reward is exactly 0
@@ -435,20 +434,17 @@ class FloatBellman:
 
     def optimal(self, w: Vector) -> tuple[F, Fraction]:
         """(T* W) to within the returned error, at every state."""
-        slots = self._star_slots()
+        slots = self.star_layout()
         if slots is None:
             q, err = self.choice_values(w)
             return np.maximum.reduceat(q, self.mdp.choice_start[:-1]), err
         err = self.choice_error(self._magnitude(w))
-        size = slots.block
-        v = np.empty(len(slots.target) * size)
 
-        def best(b: int, values: F) -> float:  # repeated slots hold the very same value: the max is exact
-            np.max(values, axis=0, out=v[b * size : (b + 1) * size])
+        def best(b: int, values: F, out: F) -> float:  # repeated slots hold the very same value: the max is exact
+            np.max(values, axis=0, out=out)
             return 0.0
 
-        self._slot_pass(slots, w, best)
-        return v[: self.mdp.n_states], err
+        return self._slot_pass(slots, w, best)[0], err
 
     def policy(self, layer: PolicyLayer, w: Vector) -> tuple[F, Fraction]:
         """(T_π W) to within the returned error where the layer is defined, 0 elsewhere."""
@@ -459,18 +455,15 @@ class FloatBellman:
         _, rows, weights, m, owner = cached
         err = self.choice_error(self._magnitude(w))
         if isinstance(rows, SlotLayout):   # weights: blocks × slots × B, 0 on padding (exact zero terms)
-            size = rows.block
-            out = np.empty(len(rows.target) * size)
-
-            def mix(b: int, values: F) -> float:
-                mixed, weight = out[b * size : (b + 1) * size], weights[b]
+            def mix(b: int, values: F, mixed: F) -> float:
+                weight = weights[b]
                 np.multiply(values[0], weight[0], out=mixed)
                 for j in range(1, len(values)):
                     mixed += values[j] * weight[j]
                 return float(np.max(np.abs(values)))
 
-            q_max = Fraction(self._slot_pass(rows, w, mix))
-            out = out[: self.mdp.n_states]
+            out, top = self._slot_pass(rows, w, mix)
+            q_max = Fraction(top)
         else:
             q = self._q(rows, w)
             q_max = Fraction(float(np.max(np.abs(q), initial=0.0)))

@@ -183,15 +183,15 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
     up = round_up(err + lam * d**cs.steps * last.up)
     r_top = magnitude(r_hat)
     for t in reversed(range(cs.steps)):
-        scale = lam * d**t
-        fast = op_c.optimal_plus(cs.sigma * w, cs.sigma, opt.op, float(scale))
+        scale, signed = lam * d**t, cs.sigma * w
+        fast = op_c.optimal_plus(signed, cs.sigma, opt.op, float(scale))
         if fast is None:
-            q_c, e_q = op_c.choice_values(cs.sigma * w)
+            q_c, e_q = op_c.choice_values(signed)
             scaled, e_s = _scaled(r_hat, scale, exact_zero=opt.op.reward_zero)
             q, e_add = _added(cs.sigma * q_c, scaled, e_q + e_s)
             w = np.maximum.reduceat(q, mdp.choice_start[:-1])
         else:   # the same floats, from the slot layout; |sums| ≤ top over all choices
-            e_q = op_c.choice_error(magnitude(cs.sigma * w))
+            e_q = op_c.choice_error(magnitude(signed))
             e_s = _scale_error(r_top, scale, exact_zero=opt.op.reward_zero)
             w, top = fast
             if not np.isfinite(top):
