@@ -252,8 +252,9 @@ def _report_input_error(exc: ProofsError) -> None:
     errors = exc.errors if isinstance(exc, InputErrors) else (exc,)
     for e in errors:
         typer.echo(f"error: {e}", err=True)
-    if len(errors) > 1:
-        typer.echo(f"{len(errors)} problems found.", err=True)
+    total = exc.total if isinstance(exc, InputErrors) else 1
+    if total > 1:
+        typer.echo(f"{total} problems found.", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -43,19 +43,22 @@ class InputError(ProofsError, ValueError):
 class InputErrors(ProofsError, ValueError):
     """Every problem found in one validation pass, reported together."""
 
-    def __init__(self, errors: Iterable[InputError]) -> None:
+    def __init__(self, errors: Iterable[InputError], total: int | None = None) -> None:
         self.errors: tuple[InputError, ...] = tuple(errors)
         if not self.errors:
             raise ValueError("InputErrors needs at least one error")
         super().__init__("\n".join(str(e) for e in self.errors))
+        # How many problems there are in all: more than listed when some were only counted
+        # (a summary line "N more problems of this kind" stands for N of them).
+        self.total = total if total is not None else len(self.errors)
 
     @staticmethod
-    def raise_if_any(errors: Iterable[InputError]) -> None:
+    def raise_if_any(errors: Iterable[InputError], total: int | None = None) -> None:
         errors = list(errors)
-        if len(errors) == 1:
+        if len(errors) == 1 and total in (None, 1):
             raise errors[0]
         if errors:
-            raise InputErrors(errors)
+            raise InputErrors(errors, total)
 
 
 class EngineError(ProofsError, RuntimeError):

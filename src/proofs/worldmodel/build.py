@@ -21,7 +21,10 @@ from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.numbers import Rationals
 from proofs.worldmodel.validate import Locator, Problems, validate_mdp
 
-__all__ = ["INIT_LABEL", "ChoiceData", "ModelData", "Probability", "StateData", "assemble_mdp", "build_mdp"]
+__all__ = [
+    "INIT_LABEL", "ChoiceData", "ModelData", "Probability", "StateData", "assemble_mdp", "build_mdp",
+    "number_repeated",
+]
 
 Probability = Fraction | tuple[Fraction, Fraction]
 INIT_LABEL = "init"
@@ -56,6 +59,10 @@ class ModelData:
 
     Attributes
     ----------
+    number_repeated_actions
+        Name repeated action names of a state ``a``, ``a#2``, ``a#3``, … in order (SPEC §3: PRISM,
+        DRN and explicit files, where a label may legitimately repeat); otherwise a repeat is an
+        input error (hand-written TOML/JSON, where it is a typo).
     reward_names, label_names
         Names in the order they should appear; names used but not listed are added in order of
         use, unless the list was declared in the file (`declared_rewards`, `declared_labels`), in
@@ -73,6 +80,7 @@ class ModelData:
     label_names: tuple[str, ...] = ()
     declared_rewards: bool = False
     declared_labels: bool = False
+    number_repeated_actions: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,7 @@ def build_mdp(data: ModelData, problems: Problems | None = None) -> Mdp:
         initial_probability=Rationals.from_fractions([p for _, p in initial if p != 0]),
         where=where,
         problems=problems,
+        number_repeated_actions=data.number_repeated_actions,
     )
 
 
@@ -213,6 +222,47 @@ def _reward_vector(states: Sequence[StateData], name: str) -> Rationals:
     )
 
 
+def number_repeated(
+    choice_start: IntArray, action_names: tuple[str, ...], choice_action: npt.NDArray[np.int32]
+) -> tuple[tuple[str, ...], npt.NDArray[np.int32]]:
+    """Rename the k-th repeat (k >= 2) of an action name within one state to ``name#k``.
+
+    SPEC §3: several choices of one state may carry the same label (two ``[tick]`` commands of a
+    PRISM program); they are named ``tick``, ``tick#2``, ``tick#3``, … in the file's order. A
+    state whose names are distinct is untouched, so the common case costs one sort.
+
+    >>> names, actions = number_repeated(np.array([0, 3, 4]), ("tick", "go"),
+    ...                                  np.array([0, 1, 0, 0], dtype=np.int32))
+    >>> [names[a] for a in actions]
+    ['tick', 'go', 'tick#2', 'tick']
+    """
+    n_choices = len(choice_action)
+    if n_choices < 2:
+        return action_names, choice_action
+    width = max(len(action_names), 1)
+    state = np.repeat(np.arange(len(choice_start) - 1, dtype=np.int64), np.diff(choice_start))
+    key = state * width + choice_action.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    first = np.ones(n_choices, dtype=bool)
+    first[1:] = sorted_key[1:] != sorted_key[:-1]
+    if first.all():
+        return action_names, choice_action
+    group_start = np.maximum.accumulate(np.where(first, np.arange(n_choices), 0))
+    rank = np.empty(n_choices, dtype=np.int64)
+    rank[order] = np.arange(n_choices) - group_start  # 0 for the first of its name in its state
+    names = list(action_names)
+    index = {name: i for i, name in enumerate(names)}
+    renamed = choice_action.copy()
+    for c in np.flatnonzero(rank > 0).tolist():
+        name = f"{action_names[int(choice_action[c])]}#{int(rank[c]) + 1}"
+        if name not in index:
+            index[name] = len(names)
+            names.append(name)
+        renamed[c] = index[name]
+    return tuple(names), renamed
+
+
 def assemble_mdp(
     *,
     source: str,
@@ -230,14 +280,18 @@ def assemble_mdp(
     initial_probability: Rationals,
     where: Locator,
     problems: Problems | None = None,
+    number_repeated_actions: bool = False,
 ) -> Mdp:
     """Validate model arrays (the fast path for big files) and freeze them into an `Mdp`.
 
     The arrays are the fields of `Mdp` (see there); rewards are per choice, already including
     state rewards and expected transition rewards. `where` maps states, choices and transitions
     back to the file for messages. Raises `InputError`/`InputErrors` with every problem found,
-    including those already in `problems`.
+    including those already in `problems`. With `number_repeated_actions`, a state's repeated
+    action names become ``a``, ``a#2``, … (`number_repeated_actions`).
     """
+    if number_repeated_actions:
+        action_names, choice_action = number_repeated(choice_start, action_names, choice_action)
     mdp = Mdp(
         states=states,
         choice_start=choice_start,

@@ -276,4 +276,5 @@ def _model_data(r: _Reader) -> ModelData:
                 )
             )
         states.append(StateData(s.name, tuple(choices), r.at(s.line), dict(zip(names, s.rewards)), s.labels))
-    return ModelData(str(r.path), tuple(states), None, Location(r.path, key="init label"), tuple(names))
+    return ModelData(str(r.path), tuple(states), None, Location(r.path, key="init label"), tuple(names),
+                     number_repeated_actions=True)

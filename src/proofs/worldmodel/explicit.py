@@ -121,6 +121,7 @@ def read_explicit(path: Path) -> Mdp:
         ),
         where=_Locator(path, lab, line, structure.row_start),
         problems=problems,
+        number_repeated_actions=True,
     )
 
 

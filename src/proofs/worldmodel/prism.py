@@ -194,4 +194,5 @@ def _model_data(model: Any, program: Any, path: Path) -> ModelData:
         Location(path, key="init"),
         tuple(rewards),
         tuple(labels),
+        number_repeated_actions=True,
     )

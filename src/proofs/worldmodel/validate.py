@@ -94,7 +94,7 @@ class Problems:
 
     def raise_if_any(self) -> None:
         """Raise `InputError` for one problem, `InputErrors` for several."""
-        InputErrors.raise_if_any(self.all_errors())
+        InputErrors.raise_if_any(self.all_errors(), sum(self._count.values()) or None)
 
 
 def validate_mdp(mdp: Mdp, where: Locator, problems: Problems) -> None:

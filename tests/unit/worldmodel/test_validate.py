@@ -103,8 +103,10 @@ def test_state_without_actions_in_explicit_file(tmp_path: Path) -> None:
 
 
 def test_duplicate_action_names_in_one_state(tmp_path: Path) -> None:
-    message = explicit_error(tmp_path, "1 2 2\n0 0 0 1 go\n0 1 0 1 go\n", lab='0="init"\n0: 0\n')
-    assert "m.tra:3:" in message and "two actions named 'go'" in message
+    """A repeated label is numbered (SPEC §3); a name that then repeats is still an error."""
+    text = "1 3 3\n0 0 0 1 go\n0 1 0 1 go\n0 2 0 1 go#2\n"
+    message = explicit_error(tmp_path, text, lab='0="init"\n0: 0\n')
+    assert "m.tra:4:" in message and "two actions named 'go#2'" in message
 
 
 def test_duplicate_successor_in_explicit_file(tmp_path: Path) -> None:
