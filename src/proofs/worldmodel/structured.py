@@ -3,8 +3,15 @@
 TRUSTED (reading base). Numbers never pass through a binary float: TOML and JSON float literals
 reach us as their decimal text (``parse_float``), integers as Python integers, strings as exact
 expressions evaluated by `proofs.kernel.rational.evaluate_expression` with the file's
-``[constants]``. Every problem is reported with its key path, e.g.
-``states.s0.actions.right.to.s1``; a syntax error with its line.
+``[constants]``. Every problem is reported with its line and key path, e.g.
+``m.toml:12:states.s0.actions.right.to.s1`` (lines are found by `proofs.worldmodel.keylines`, only
+when there is a problem to report).
+
+Authoring conveniences, each an exact rewriting into the plain schema:
+- a reward given on the successor reached, ``rewards = { harm = { fatal = "1" } }`` in an
+  action, is folded into r(s, a) = Σ P(s' | s, a) · r(s, a, s');
+- ``terminal = true`` on a state gives it the one action ``stay``, a self-loop with no action
+  reward (its state rewards still count, as for any action).
 """
 
 from __future__ import annotations
@@ -12,21 +19,23 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from proofs.errors import InputError, Location
+from proofs.errors import InputError, InputErrors, Location
 from proofs.kernel.rational import ExpressionError, evaluate_expression
 from proofs.worldmodel.build import ChoiceData, ModelData, Probability, StateData, build_mdp
+from proofs.worldmodel.keylines import KeyLines, json_key_lines, line_of, toml_key_lines
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.validate import Problems
 
-__all__ = ["read_document", "read_json", "read_toml"]
+__all__ = ["TERMINAL_ACTION", "read_document", "read_json", "read_toml"]
 
 _TOP_KEYS = ("rewards", "labels", "initial", "constants", "states")
-_STATE_KEYS = ("labels", "rewards", "actions")
+_STATE_KEYS = ("labels", "rewards", "actions", "terminal")
+TERMINAL_ACTION = "stay"  # the action of a ``terminal = true`` state, as the examples name it
 _ACTION_KEYS = ("to", "rewards")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _NON_FINITE = {"nan", "inf", "infinity"}
@@ -79,7 +88,7 @@ def read_toml(path: Path) -> Mdp:
             f"TOML syntax error: {problem}",
             "Correct the syntax (a name given twice is also a syntax error in TOML)",
         ) from None
-    return read_document(doc, path)
+    return read_document(doc, path, lambda: toml_key_lines(text))
 
 
 def read_json(path: Path) -> Mdp:
@@ -99,7 +108,7 @@ def read_json(path: Path) -> Mdp:
         raise InputError(
             Location(path), "the JSON document is not an object", "Write the model as a JSON object"
         )
-    return read_document(doc, path)
+    return read_document(doc, path, lambda: json_key_lines(text))
 
 
 def _read_text(path: Path) -> str:
@@ -123,9 +132,14 @@ class _Reader:
         self.path = path
         self.problems = Problems(str(path))
         self.constants: dict[str, Fraction] = {}
+        self.parts: dict[str, tuple[str, ...]] = {}  # key path text -> its parts, to find its line later
+        self.declared_rewards: tuple[str, ...] | None = None
+        self.declared_labels: tuple[str, ...] | None = None
 
     def at(self, *parts: str) -> Location:
-        return Location(self.path, key=key_path(*parts))
+        key = key_path(*parts)
+        self.parts.setdefault(key, parts)
+        return Location(self.path, key=key)
 
     def report(self, kind: str, parts: tuple[str, ...], problem: str, fix: str) -> None:
         self.problems.add(kind, self.at(*parts), problem, fix)
@@ -200,13 +214,68 @@ class _Reader:
             if number is not None:
                 self.constants[name] = number
 
-    def rewards(self, value: Any, parts: tuple[str, ...]) -> dict[str, Fraction]:
+    def declared(self, name: str, kind: str, parts: tuple[str, ...]) -> bool:
+        """Whether a reward or label name may be used; an undeclared one is reported at `parts`."""
+        names = self.declared_rewards if kind == "reward" else self.declared_labels
+        if names is None or name in names:
+            return True
+        listed = ", ".join(repr(n) for n in names) or "none"
+        self.report(
+            f"unknown {kind}",
+            parts,
+            f"{kind} {name!r} is not declared (declared: {listed})",
+            f"Add {name!r} to the top-level '{kind}s' list or correct the name",
+        )
+        return False
+
+    def rewards(
+        self, value: Any, parts: tuple[str, ...], successors: Mapping[str, Probability | None] | None = None
+    ) -> dict[str, Fraction]:
+        """Reward numbers by name; with `successors` (an action's), a table keyed by successor is
+        a transition reward, folded into its expectation."""
         out = {}
         for name, raw in self.table(value, parts).items():
-            number = self.number(raw, (*parts, name))
+            if not self.declared(name, "reward", (*parts, name)):
+                continue
+            if successors is not None and isinstance(raw, Mapping):
+                number = self.transition_reward(raw, (*parts, name), successors)
+            else:
+                number = self.number(raw, (*parts, name))
             if number is not None:
                 out[name] = number
         return out
+
+    def transition_reward(
+        self, value: Mapping[str, Any], parts: tuple[str, ...], successors: Mapping[str, Probability | None]
+    ) -> Fraction | None:
+        """r(s, a) = Σ P(s' | s, a) · r(s, a, s') over the successors given (the others earn 0)."""
+        total, ok = Fraction(0), True
+        for target, raw in self.table(value, parts).items():
+            number = self.number(raw, (*parts, target))
+            if target not in successors:
+                listed = ", ".join(repr(t) for t in successors) or "none"
+                self.report(
+                    "transition reward",
+                    (*parts, target),
+                    f"{target!r} is not a successor of this action (its successors: {listed})",
+                    "Key a transition reward by a state of the action's 'to' distribution",
+                )
+                ok = False
+                continue
+            p = successors[target]
+            if isinstance(p, tuple):
+                self.report(
+                    "transition reward",
+                    (*parts, target),
+                    "a reward on the successor reached needs a point probability, not an interval",
+                    "Give the action's expected reward as one number instead (nature picks the distribution)",
+                )
+                ok = False
+            elif p is None or number is None:
+                ok = False  # already reported
+            else:
+                total += p * number
+        return total if ok else None
 
     def probability(self, value: Any, parts: tuple[str, ...]) -> Probability | None:
         if isinstance(value, list):
@@ -223,38 +292,101 @@ class _Reader:
         return self.number(value, parts)
 
 
-def read_document(doc: Mapping[str, Any], path: Path) -> Mdp:
-    """Turn a parsed TOML/JSON document into a validated `Mdp` (every problem at once)."""
+def read_document(
+    doc: Mapping[str, Any], path: Path, lines: Callable[[], KeyLines] | None = None
+) -> Mdp:
+    """Turn a parsed TOML/JSON document into a validated `Mdp` (every problem at once).
+
+    `lines` gives the line of each key path of the document's text; it is called only when
+    there are problems, to add their lines to the messages.
+    """
     r = _Reader(path)
+    try:
+        return _read_model(r, doc)
+    except (InputError, InputErrors) as exc:
+        if lines is None:
+            raise
+        raise _with_lines(exc, r, lines()) from None
+
+
+def _read_model(r: _Reader, doc: Mapping[str, Any]) -> Mdp:
     r.table(doc, (), _TOP_KEYS)
     r.read_constants(doc.get("constants", {}))
+    if "rewards" in doc:
+        r.declared_rewards = r.names(doc["rewards"], ("rewards",))
+    if "labels" in doc:
+        r.declared_labels = r.names(doc["labels"], ("labels",))
     states_doc = r.table(doc.get("states", {}), ("states",))
     if not states_doc:
         r.report("structure", ("states",), "the model has no states", "Add states as [states.NAME] tables")
     index = {name: i for i, name in enumerate(states_doc)}
     states = tuple(_state(r, name, value, index) for name, value in states_doc.items())
     data = ModelData(
-        source=str(path),
+        source=str(r.path),
         states=states,
         initial=_initial(r, doc, index),
         initial_where=r.at("initial"),
-        reward_names=r.names(doc["rewards"], ("rewards",)) if "rewards" in doc else (),
-        label_names=r.names(doc["labels"], ("labels",)) if "labels" in doc else (),
-        declared_rewards="rewards" in doc,
-        declared_labels="labels" in doc,
+        reward_names=r.declared_rewards or (),
+        label_names=r.declared_labels or (),
+        declared_rewards=r.declared_rewards is not None,
+        declared_labels=r.declared_labels is not None,
     )
     return build_mdp(data, r.problems)
+
+
+def _with_lines(exc: InputError | InputErrors, r: _Reader, lines: KeyLines) -> InputError | InputErrors:
+    """The same errors, each at the line of its key when the reader made that key."""
+    errors = exc.errors if isinstance(exc, InputErrors) else (exc,)
+    placed = []
+    for e in errors:
+        parts = r.parts.get(e.where.key) if e.where.key is not None and e.where.line is None else None
+        line = line_of(lines, parts) if parts else None
+        placed.append(e if line is None else InputError(Location(e.where.path, line, e.where.key), e.problem, e.fix))
+    return InputErrors(placed, exc.total) if isinstance(exc, InputErrors) else placed[0]
 
 
 def _state(r: _Reader, name: str, value: Any, index: Mapping[str, int]) -> StateData:
     parts = ("states", name)
     body = r.table(value, parts, _STATE_KEYS)
-    labels = r.names(body["labels"], (*parts, "labels")) if "labels" in body else ()
+    labels = _labels(r, body, parts)
     actions = r.table(body.get("actions", {}), (*parts, "actions"))
     choices = tuple(_choice(r, parts, action, spec, index) for action, spec in actions.items())
+    if _terminal(r, body, parts):
+        where = r.at(*parts, "terminal")
+        choices = (ChoiceData(TERMINAL_ACTION, ((index[name], Fraction(1)),), where, {}, (where,)),)
     return StateData(
         name, choices, r.at(*parts), r.rewards(body.get("rewards", {}), (*parts, "rewards")), labels
     )
+
+
+def _labels(r: _Reader, body: Mapping[str, Any], parts: tuple[str, ...]) -> tuple[str, ...]:
+    if "labels" not in body:
+        return ()
+    names = r.names(body["labels"], (*parts, "labels"))
+    return tuple(n for n in names if r.declared(n, "label", (*parts, "labels")))
+
+
+def _terminal(r: _Reader, body: Mapping[str, Any], parts: tuple[str, ...]) -> bool:
+    """Whether the state is written ``terminal = true`` (and has no hand-written actions)."""
+    value = body.get("terminal", False)
+    if not isinstance(value, bool):
+        r.report(
+            "structure",
+            (*parts, "terminal"),
+            f"expected true or false, got {_kind(value)}",
+            "Write terminal = true for an absorbing state, or leave it out",
+        )
+        return False
+    if value and "actions" in body:
+        r.report(
+            "structure",
+            (*parts, "terminal"),
+            "a terminal state also has actions",
+            f"Remove terminal = true, or the actions (a terminal state gets the one action "
+            f"{TERMINAL_ACTION!r}, a self-loop)",
+        )
+        return False
+    return value
 
 
 def _choice(
@@ -270,8 +402,9 @@ def _choice(
             'Add to = { STATE = "1" } with the successor states and their probabilities',
         )
     successors, where = [], []
+    given: dict[str, Probability | None] = {}
     for target, raw in r.table(body.get("to", {}), (*parts, "to")).items():
-        p = r.probability(raw, (*parts, "to", target))
+        p = given[target] = r.probability(raw, (*parts, "to", target))
         if target not in index:
             r.report(
                 "unknown successor",
@@ -286,7 +419,7 @@ def _choice(
         action,
         tuple(successors),
         r.at(*parts, "to"),
-        r.rewards(body.get("rewards", {}), (*parts, "rewards")),
+        r.rewards(body.get("rewards", {}), (*parts, "rewards"), given),
         tuple(where),
     )
 

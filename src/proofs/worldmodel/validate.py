@@ -142,7 +142,10 @@ def _check_actions(mdp: Mdp, where: Locator, problems: Problems) -> None:
         lambda s: (
             where.state(s),
             f"state {mdp.states[s]!r} has no actions",
-            "Give it at least one action (for an absorbing state, one that loops back to itself)",
+            (
+                "Give it at least one action (for an absorbing state, one that loops back to itself; "
+                "in a TOML or JSON model, terminal = true)"
+            ),
         ),
     )
     key = mdp.choice_state * max(len(mdp.action_names), 1) + mdp.choice_action.astype(np.int64)

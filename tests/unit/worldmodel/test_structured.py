@@ -64,7 +64,7 @@ def test_constants_may_refer_to_earlier_constants(tmp_path: Path) -> None:
 def test_constant_referring_to_a_later_constant_is_reported_at_its_key(tmp_path: Path) -> None:
     text = SMALL.format(constants='[constants]\np = "q"\nq = "1/3"', p1='"2/3"', p0='"1/3"')
     error = only_error(pytest.raises(InputError, load_mdp, write(tmp_path / "m.toml", text)))
-    assert "m.toml:constants.p" in str(error) and "unknown constant 'q'" in str(error)
+    assert "m.toml:4:constants.p" in str(error) and "unknown constant 'q'" in str(error)
 
 
 def test_interval_makes_a_credal_model_with_points_as_degenerate_intervals() -> None:
@@ -104,14 +104,14 @@ def test_json_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 def test_json_duplicate_state_and_action_names_are_reported_not_overwritten(tmp_path: Path) -> None:
     doc = (
-        '{"initial": "a", "states": {"a": {"actions": {"y": {"to": {"a": "1"}}}}, '
-        '"b": {"actions": {"x": {"to": {"a": "1"}}, "x": {"to": {"a": "1"}}}}, '
+        '{"initial": "a", "states": {"a": {"actions": {"y": {"to": {"a": "1"}}}},\n'
+        '"b": {"actions": {"x": {"to": {"a": "1"}}, "x": {"to": {"a": "1"}}}},\n'
         '"a": {"actions": {"y": {"to": {"a": "1"}}}}}}'
     )
     errors = errors_of(pytest.raises(InputErrors, load_mdp, write(tmp_path / "m.json", doc)))
     text = [str(e) for e in errors]
-    assert any("m.json:states.b.actions.x:" in t and "given twice" in t for t in text), text
-    assert any("m.json:states.a:" in t and "given twice" in t for t in text), text
+    assert any("m.json:2:states.b.actions.x:" in t and "given twice" in t for t in text), text
+    assert any("m.json:3:states.a:" in t and "given twice" in t for t in text), text
 
 
 def test_unknown_keys_are_reported_with_their_path(tmp_path: Path) -> None:
@@ -119,13 +119,13 @@ def test_unknown_keys_are_reported_with_their_path(tmp_path: Path) -> None:
         "[states.s0.actions.go]", "[states.s0.actions.go]\ntoo = 1"
     )
     error = only_error(pytest.raises(InputError, load_mdp, write(tmp_path / "m.toml", text)))
-    assert "m.toml:states.s0.actions.go.too" in str(error) and "unknown key 'too'" in str(error)
+    assert "m.toml:5:states.s0.actions.go.too" in str(error) and "unknown key 'too'" in str(error)
 
 
 def test_key_paths_quote_names_that_are_not_bare_keys(tmp_path: Path) -> None:
     text = 'initial = "a b"\n[states."a b".actions.go]\nto = { "a b" = "1/2" }\n'
     error = only_error(pytest.raises(InputError, load_mdp, write(tmp_path / "m.toml", text)))
-    assert 'm.toml:states."a b".actions.go.to' in str(error) and "sum to 1/2" in str(error)
+    assert 'm.toml:3:states."a b".actions.go.to' in str(error) and "sum to 1/2" in str(error)
 
 
 def test_boolean_is_not_a_number(tmp_path: Path) -> None:
@@ -134,7 +134,7 @@ def test_boolean_is_not_a_number(tmp_path: Path) -> None:
             InputError, load_mdp, write(tmp_path / "m.toml", SMALL.format(constants="", p1="true", p0='"1"'))
         )
     )
-    assert "m.toml:states.s0.actions.go.to.s1" in str(error) and "expected a number, got a boolean" in str(
+    assert "m.toml:5:states.s0.actions.go.to.s1" in str(error) and "expected a number, got a boolean" in str(
         error
     )
 

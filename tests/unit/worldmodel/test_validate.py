@@ -33,7 +33,7 @@ def test_distribution_not_summing_to_one_says_the_exact_sum(tmp_path: Path) -> N
         + "[states.s1.actions.stay]\nto = { s1 = 1 }\n"
     )
     message = toml_error(tmp_path, text)
-    assert "m.toml:states.s0.actions.go.to:" in message and "sum to 9/10, not 1" in message
+    assert "m.toml:3:states.s0.actions.go.to:" in message and "sum to 9/10, not 1" in message
 
 
 def test_distribution_sum_in_explicit_file_names_the_line(tmp_path: Path) -> None:
@@ -48,20 +48,20 @@ def test_negative_probability(tmp_path: Path) -> None:
         + "[states.s1.actions.stay]\nto = { s1 = 1 }\n"
     )
     message = toml_error(tmp_path, text)
-    assert "m.toml:states.s0.actions.go.to.s1:" in message and "-1/2" in message and "negative" in message
+    assert "m.toml:3:states.s0.actions.go.to.s1:" in message and "-1/2" in message and "negative" in message
 
 
 @pytest.mark.parametrize("literal", ["nan", "inf", "-inf", '"NaN"', '"inf"'])
 def test_non_finite_numbers_are_rejected(tmp_path: Path, literal: str) -> None:
     text = HEAD + f'[states.s0.actions.go]\nto = {{ s0 = "1" }}\nrewards = {{ r = {literal} }}\n'
     message = toml_error(tmp_path, text)
-    assert "m.toml:states.s0.actions.go.rewards.r:" in message and "not a finite number" in message
+    assert "m.toml:4:states.s0.actions.go.rewards.r:" in message and "not a finite number" in message
 
 
 def test_non_finite_number_in_json(tmp_path: Path) -> None:
     doc = '{"initial": "a", "states": {"a": {"rewards": {"r": NaN}, "actions": {"x": {"to": {"a": 1}}}}}}'
     error = only_error(pytest.raises(InputError, load_mdp, write(tmp_path / "m.json", doc)))
-    assert "m.json:states.a.rewards.r:" in str(error) and "NaN is not a finite number" in str(error)
+    assert "m.json:1:states.a.rewards.r:" in str(error) and "NaN is not a finite number" in str(error)
 
 
 def test_non_finite_number_in_explicit_file(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_negative_rewards_are_allowed(tmp_path: Path) -> None:
 def test_unknown_successor_state(tmp_path: Path) -> None:
     message = toml_error(tmp_path, HEAD + '[states.s0.actions.go]\nto = { s0 = "0.5", s9 = "0.5" }\n')
     assert (
-        "m.toml:states.s0.actions.go.to.s9:" in message and "successor state 's9' is not defined" in message
+        "m.toml:3:states.s0.actions.go.to.s9:" in message and "successor state 's9' is not defined" in message
     )
 
 
@@ -94,7 +94,7 @@ def test_state_without_actions(tmp_path: Path) -> None:
     message = toml_error(
         tmp_path, HEAD + '[states.s0.actions.go]\nto = { s1 = "1" }\n[states.s1]\nlabels = []\n'
     )
-    assert "m.toml:states.s1:" in message and "state 's1' has no actions" in message
+    assert "m.toml:4:states.s1:" in message and "state 's1' has no actions" in message
 
 
 def test_state_without_actions_in_explicit_file(tmp_path: Path) -> None:
@@ -127,7 +127,7 @@ def test_unknown_label_when_labels_are_declared(tmp_path: Path) -> None:
         + '[states.s0]\nlabels = ["gaol"]\n[states.s0.actions.go]\nto = { s0 = "1" }\n'
     )
     message = toml_error(tmp_path, text)
-    assert "m.toml:states.s0:" in message and "label 'gaol' is not declared" in message
+    assert "m.toml:4:states.s0.labels:" in message and "label 'gaol' is not declared" in message
 
 
 def test_unknown_label_in_lab_file(tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ def test_unknown_reward_when_rewards_are_declared(tmp_path: Path) -> None:
         'rewards = ["cost"]\n' + HEAD + '[states.s0.actions.go]\nto = { s0 = "1" }\nrewards = { cots = 1 }\n'
     )
     message = toml_error(tmp_path, text)
-    assert "m.toml:states.s0.actions.go.to:" in message and "reward 'cots' is not declared" in message
+    assert "m.toml:5:states.s0.actions.go.rewards.cots:" in message and "reward 'cots' is not declared" in message
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ def test_intervals_that_cannot_contain_a_distribution(tmp_path: Path, bounds: st
         HEAD + f"[states.s0.actions.go]\nto = {{ {bounds} }}\n[states.s1.actions.stay]\nto = {{ s1 = 1 }}\n"
     )
     message = toml_error(tmp_path, text)
-    assert "m.toml:states.s0.actions.go.to" in message and problem in message
+    assert "m.toml:3:states.s0.actions.go.to" in message and problem in message
 
 
 def test_missing_initial_distribution(tmp_path: Path) -> None:
@@ -167,7 +167,7 @@ def test_missing_initial_distribution(tmp_path: Path) -> None:
 
 def test_empty_initial_distribution(tmp_path: Path) -> None:
     message = toml_error(tmp_path, 'initial = {}\n[states.s0.actions.go]\nto = { s0 = "1" }\n')
-    assert "m.toml:initial:" in message and "missing or empty" in message
+    assert "m.toml:1:initial:" in message and "missing or empty" in message
 
 
 def test_initial_distribution_not_summing_to_one(tmp_path: Path) -> None:
@@ -176,12 +176,12 @@ def test_initial_distribution_not_summing_to_one(tmp_path: Path) -> None:
         '[states.s1.actions.go]\nto = { s1 = "1" }\n'
     )
     message = toml_error(tmp_path, text)
-    assert "m.toml:initial:" in message and "sum to 3/4, not 1" in message
+    assert "m.toml:1:initial:" in message and "sum to 3/4, not 1" in message
 
 
 def test_initial_state_that_does_not_exist(tmp_path: Path) -> None:
     message = toml_error(tmp_path, 'initial = "s7"\n[states.s0.actions.go]\nto = { s0 = "1" }\n')
-    assert "m.toml:initial.s7:" in message and "not defined" in message
+    assert "m.toml:1:initial.s7:" in message and "not defined" in message
 
 
 def test_explicit_model_without_init_label(tmp_path: Path) -> None:
@@ -200,12 +200,12 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
     errors = errors_of(pytest.raises(InputErrors, load_mdp, write(tmp_path / "m.toml", text)))
     messages = "\n".join(str(e) for e in errors)
     for expected in (
-        "states.s0.actions.go.to.s9: successor state 's9' is not defined",
-        "states.s0.actions.go.rewards.r: nan is not a finite number",
-        "states.s0: label 'start' is not declared",
-        "states.s1: state 's1' has no actions",
-        "states.s0.actions.back.to.s0: probability -1 of a successor",
-        "initial: the initial probabilities sum to 1/2, not 1",
+        "6:states.s0.actions.go.to.s9: successor state 's9' is not defined",
+        "7:states.s0.actions.go.rewards.r: nan is not a finite number",
+        "4:states.s0.labels: label 'start' is not declared",
+        "10:states.s1: state 's1' has no actions",
+        "9:states.s0.actions.back.to.s0: probability -1 of a successor",
+        "2:initial: the initial probabilities sum to 1/2, not 1",
     ):
         assert expected in messages, messages
     assert all(str(e).startswith(str(tmp_path / "m.toml")) for e in errors)
