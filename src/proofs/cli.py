@@ -205,7 +205,8 @@ def _step_tables(root: Path, path: Path, doc: dict[str, Any]) -> Any:
     arrays = witness_arrays(path, doc)
     if arrays is None:
         return None
-    obligation = load_obligations([root / doc["lemma"]["obligation"]])[0]
+    obligation = next(f for f in load_obligations([root / doc["lemma"]["obligation"]])
+                      if any(x.id == doc["lemma"]["id"] for x in f.lemmas))
     assert obligation.worldmodel_path is not None and obligation.objective is not None
     mdp = restrict(load_mdp(obligation.worldmodel_path), obligation.objective.horizon)
     return StepTables(arrays, mdp.states, mdp.local_actions)

@@ -117,7 +117,7 @@ class Checker:
         obligation = read_obligation_file(self.root / where)
         for lemma in obligation.lemmas:
             if lemma.id == lemma_id:
-                return lemma, obligation
+                return lemma, obligation.for_lemma(lemma)  # with the objective the lemma chose
         raise CheckFailure(f"binding step: lemma {lemma_id!r} is no longer in {where}")
 
     def _model(self, doc: dict[str, Any], obligation: ObligationFile) -> Any:

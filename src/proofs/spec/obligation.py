@@ -16,7 +16,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, replace
 from enum import Enum
 from fractions import Fraction
 from pathlib import Path
@@ -44,18 +44,20 @@ __all__ = [
 
 _ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _CALLABLE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _TOP_KEYS = ("worldmodel", "objective", "lemma")
+_OBJECTIVE_KEYS = ("reward", "horizon", "discount")
 _COMMON_KEYS = ("id", "kind", "expect")
 _KIND_KEYS = {
-    "alignment": ("epsilon", "desirable", "margin", "engine"),
-    "policy": ("policy", "epsilon", "engine"),
+    "alignment": ("epsilon", "desirable", "margin", "engine", "objective"),
+    "policy": ("policy", "epsilon", "engine", "objective"),
     "certificate": ("from",),
 }
 # the engine names of `proofs.engines.select` (kept here: the trusted readers import no engine)
 _ALIGNMENT_ENGINE_NAMES = ("auto", "lagrangian", "lp", "smt")
 _POLICY_ENGINE_NAMES = ("auto", "bellman")
 _ENGINE_NAMES = ("auto", "lagrangian", "lp", "smt", "bellman")
-_ANY_LEMMA_KEYS = _COMMON_KEYS + ("epsilon", "desirable", "margin", "engine", "policy", "from")
+_ANY_LEMMA_KEYS = _COMMON_KEYS + ("epsilon", "desirable", "margin", "engine", "policy", "from", "objective")
 
 
 class Expect(Enum):
@@ -79,6 +81,7 @@ class AlignmentLemma:
     _: KW_ONLY
     where: Location
     desirable_where: tuple[Location, ...] = ()  # one per constraint: ``lemma."id".desirable[i]``
+    objective_name: str | None = None  # the ``objective`` it chose among named [objective.NAME] tables
     kind: ClassVar[str] = "alignment"
 
 
@@ -96,6 +99,7 @@ class PolicyLemma:
     engine: str | None = None
     _: KW_ONLY
     where: Location
+    objective_name: str | None = None  # the ``objective`` it chose among named [objective.NAME] tables
     kind: ClassVar[str] = "policy"
 
 
@@ -116,8 +120,15 @@ Lemma = AlignmentLemma | PolicyLemma | CertificateLemma
 
 @dataclass(frozen=True)
 class ObligationFile:
-    """One obligation file. ``worldmodel_path`` and ``objective`` are ``None`` only in a file
-    that declares certificate lemmas alone (their premises carry the model and J)."""
+    """One obligation file, or the part of it whose lemmas score policies with one objective.
+
+    ``objective`` is the J of every alignment and policy lemma in ``lemmas``. A file may instead
+    name several objectives (``[objective.original]``, ``[objective.repaired]``: ``objectives``)
+    and let each lemma choose one (``objective_name``); read on its own, such a file has
+    ``objective = None``, and `for_lemma` (or `views`) gives the file as one lemma sees it.
+    ``worldmodel_path`` and ``objective`` are ``None`` in a file that declares certificate lemmas
+    alone (their premises carry the model and J).
+    """
 
     path: Path
     worldmodel_path: Path | None
@@ -126,10 +137,37 @@ class ObligationFile:
     _: KW_ONLY
     shown_path: Path | None = None
     key_lines: tuple[tuple[str, int], ...] = field(default=(), repr=False)
+    objectives: tuple[tuple[str, Objective], ...] = ()  # the named objectives, in file order
+    objective_name: str | None = None  # in a view: the name of ``objective``
 
     def locate(self, key: str) -> Location:
-        """The `Location` of a top-level key such as ``objective.reward``, with its line if known."""
+        """The `Location` of a top-level key such as ``objective.reward``, with its line if known.
+
+        In a view of a named objective, ``objective.reward`` is that objective's key
+        (``objective.repaired.reward``).
+        """
+        if self.objective_name is not None and (key == "objective" or key.startswith("objective.")):
+            key = "objective." + self.objective_name + key[len("objective"):]
         return Location(self.shown_path or self.path, dict(self.key_lines).get(key), key)
+
+    def for_lemma(self, lemma: Lemma) -> ObligationFile:
+        """The file as `lemma` sees it: ``objective`` is the one the lemma chose."""
+        name = lemma.objective_name if isinstance(lemma, (AlignmentLemma, PolicyLemma)) else None
+        if name is None or name == self.objective_name:
+            return self
+        return replace(self, objective=dict(self.objectives)[name], objective_name=name)
+
+    def views(self) -> tuple[ObligationFile, ...]:
+        """The file split by objective: one view per objective its lemmas choose (in the order of
+        their first lemma), certificate lemmas in a view of their own. A file with one unnamed
+        ``[objective]`` is its only view."""
+        if not self.objectives:
+            return (self,)
+        groups: dict[str | None, list[Lemma]] = {}
+        for lemma in self.lemmas:
+            name = lemma.objective_name if isinstance(lemma, (AlignmentLemma, PolicyLemma)) else None
+            groups.setdefault(name, []).append(lemma)
+        return tuple(replace(self.for_lemma(group[0]), lemmas=tuple(group)) for group in groups.values())
 
 
 @dataclass(frozen=True)
@@ -222,6 +260,7 @@ class _Reader:
         self.path, self.lines = path, lines
         self.base = path.resolve().parent
         self.errors: list[InputError] = []
+        self.objective_names: tuple[str, ...] | None = None  # of [objective.NAME] tables, if named
 
     def table(self, data: Mapping[str, object], lookup: str, shown: str) -> _Table:
         return _Table(self, data, lookup, shown)
@@ -345,19 +384,67 @@ def _read_discount(t: _Table, geometric: bool) -> Fraction | None:
     return value
 
 
-def _read_objective(r: _Reader, value: object) -> Objective | None:
-    fix = 'Write [objective] reward = "NAME", horizon = 40 or "geometric", and optionally discount'
+def _read_objective(r: _Reader, value: object, key: str = "objective") -> Objective | None:
+    fix = f'Write [{key}] reward = "NAME", horizon = 40 or "geometric", and optionally discount'
     if not isinstance(value, dict):
-        _not_table(r, "objective", value, fix)
+        _not_table(r, key, value, fix)
         return None
-    t = r.table(value, "objective", "objective")
-    t.check_keys(("reward", "horizon", "discount"), "[objective]")
+    t = r.table(value, key, key)
+    t.check_keys(_OBJECTIVE_KEYS, f"[{key}]")
     reward = t.string("reward", 'Write reward = "NAME", a reward structure of the world model')
     ok, horizon = _read_horizon(t)
     discount = _read_discount(t, ok and horizon is None)  # read even after a bad horizon, to report it
     if reward is None or not ok or discount is None:
         return None
     return Objective(reward, horizon, discount)
+
+
+def _read_objectives(r: _Reader, value: object) -> tuple[Objective | None, tuple[tuple[str, Objective], ...]]:
+    """One unnamed ``[objective]``, or named ``[objective.NAME]`` tables (every value a table)."""
+    if not (isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values())):
+        if isinstance(value, dict):
+            for name in [k for k, v in value.items() if isinstance(v, dict)]:
+                r.fail(Location(r.path, r.lines.get(f"objective.{name}"), f"objective.{name}"),
+                       f"a named objective [objective.{name}] beside the keys of an unnamed [objective]",
+                       "Write either one [objective] with reward, horizon and discount, or only named "
+                       "[objective.NAME] tables that lemmas choose with objective = \"NAME\"")
+            value = {k: v for k, v in value.items() if not isinstance(v, dict)}
+        return _read_objective(r, value), ()
+    r.objective_names = tuple(value)
+    named: list[tuple[str, Objective]] = []
+    for name, table in value.items():
+        if not _NAME.match(name) or name in _OBJECTIVE_KEYS:
+            r.fail(Location(r.path, r.lines.get(f"objective.{name}"), f"objective.{name}"),
+                   f"{name!r} is not a valid objective name",
+                   "Name objectives with letters, digits, _ and - (not reward, horizon or discount)")
+            continue
+        objective = _read_objective(r, table, f"objective.{name}")
+        if objective is not None:
+            named.append((name, objective))
+    return None, tuple(named)
+
+
+def _read_objective_choice(t: _Table) -> tuple[bool, str | None]:
+    """``(ok, name)``: the named objective a lemma scores with (None in a file with one [objective])."""
+    names = t.reader.objective_names
+    listed = ", ".join(f'"{n}"' for n in names or ())
+    if "objective" not in t.data:
+        if names is not None and len(names) > 1:
+            t.fail("objective", f"missing key 'objective': the file names several objectives ({listed})",
+                   f'Write objective = "NAME", one of {listed}')
+            return False, None
+        return True, names[0] if names else None
+    value = t.data["objective"]
+    if names is None:
+        t.fail("objective", "the lemma chooses an objective, but the file has one unnamed [objective]",
+               "Remove the key, or name the objectives [objective.NAME] and choose one here")
+        return False, None
+    if not isinstance(value, str) or value not in names:
+        close = difflib.get_close_matches(value, names, n=1) if isinstance(value, str) else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        t.fail("objective", f"unknown objective {_describe(value)}{hint}", f'Write objective = one of {listed}')
+        return False, None
+    return True, value
 
 
 def _read_expect(t: _Table) -> Expect:
@@ -415,15 +502,17 @@ def _read_alignment(t: _Table, id_: str) -> AlignmentLemma | None:
         t.fail("margin", f"expected true or false, got {_describe(margin)}",
                "Write margin = true or leave it out")
     expect, engine = _read_expect(t), _read_engine(t, _ALIGNMENT_ENGINE_NAMES)
-    if epsilon is None or desirable is None or not isinstance(margin, bool):
+    chosen, objective = _read_objective_choice(t)
+    if epsilon is None or desirable is None or not isinstance(margin, bool) or not chosen:
         return None
     return AlignmentLemma(id_, epsilon, desirable[0], expect, margin, engine, where=t.where(),
-                          desirable_where=desirable[1])
+                          desirable_where=desirable[1], objective_name=objective)
 
 
 def _read_policy(t: _Table, id_: str) -> PolicyLemma | None:
     fix = 'Write policy = "../policies/NAME.json" (.csv, .npy), or "module:function" for a Python callable'
     epsilon, expect, engine = t.epsilon(), _read_expect(t), _read_engine(t, _POLICY_ENGINE_NAMES)
+    chosen, objective = _read_objective_choice(t)
     value = t.data.get("policy")
     is_code = isinstance(value, str) and _CALLABLE.match(value) is not None
     policy: Path | str | None
@@ -437,9 +526,9 @@ def _read_policy(t: _Table, id_: str) -> PolicyLemma | None:
         policy = f"{resolved}:{function}"
     else:
         policy = value if is_code and isinstance(value, str) else t.path("policy", fix)
-    if epsilon is None or policy is None:
+    if epsilon is None or policy is None or not chosen:
         return None
-    return PolicyLemma(id_, policy, epsilon, expect, engine, where=t.where())
+    return PolicyLemma(id_, policy, epsilon, expect, engine, where=t.where(), objective_name=objective)
 
 
 def _read_certificate(t: _Table, id_: str) -> CertificateLemma | None:
@@ -552,12 +641,12 @@ def _read(path: Path) -> _FileRead:
     r = _Reader(path, _key_lines(text))
     _check_top_keys(r, data)
     worldmodel = _read_worldmodel(r, data["worldmodel"]) if "worldmodel" in data else None
-    objective = _read_objective(r, data["objective"]) if "objective" in data else None
+    objective, named = _read_objectives(r, data["objective"]) if "objective" in data else (None, ())
     reads = _read_lemmas(r, data.get("lemma")) or []
     _check_tables_present(r, data, {x.kind for x in reads if x.kind is not None})
     lemmas = tuple(x.lemma for x in reads if x.lemma is not None)
     obligation = ObligationFile(path.resolve(), worldmodel, objective, lemmas, shown_path=path,
-                                key_lines=tuple(sorted(r.lines.items())))
+                                key_lines=tuple(sorted(r.lines.items())), objectives=named)
     declared = [(x.id, x.where) for x in reads if x.id is not None]
     complete = "lemma" not in data or (bool(reads) and all(x.id is not None for x in reads))
     return _FileRead(obligation, r.errors, declared, complete)
@@ -699,6 +788,8 @@ def read_obligation_file(path: Path | str) -> ObligationFile:
     -------
     ObligationFile
         With absolute ``worldmodel_path`` and policy paths, exact numbers and parsed constraints.
+        When the file names its objectives, ``objective`` is None: `ObligationFile.for_lemma`
+        gives each lemma's.
 
     Raises
     ------
@@ -727,7 +818,8 @@ def load_obligations(paths: Iterable[Path | str]) -> list[ObligationFile]:
     Returns
     -------
     list of ObligationFile
-        In the order given.
+        In the order given; a file with named objectives as its `ObligationFile.views`, so that
+        the ``objective`` of each is the J of all its lemmas.
 
     Raises
     ------
@@ -742,7 +834,7 @@ def load_obligations(paths: Iterable[Path | str]) -> list[ObligationFile]:
     errors = [e for r in reads for e in r.errors] + _duplicate_errors(declared)
     # A file that could not be read may declare the ids others cite: report no dangling reference then.
     known = {id_ for id_, _ in declared} if all(r.complete for r in reads) else None
-    files = [r.file for r in reads if r.file is not None]
+    files = [view for r in reads if r.file is not None for view in r.file.views()]
     InputErrors.raise_if_any(errors + _reference_errors(files, known))
     return files
 
