@@ -214,24 +214,25 @@ def _step_tables(root: Path, path: Path, doc: dict[str, Any]) -> Any:
 
 @app.command()
 def graph(
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write PNG (by extension) or DOT here.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write the tree here, in the format its extension names: .png, .svg, .pdf "
+                               "(a drawing) or .dot/.gv (Graphviz DOT).")] = None,
 ) -> None:
-    """The proof tree: DOT on stdout, or a PNG/DOT file with -o."""
+    """The proof tree with each lemma's recorded verdict: DOT on stdout, or a drawing or DOT file with -o."""
     from proofs.prooftree.plan import find_root, proof_graph
-    from proofs.report.graph import to_dot, write_png
+    from proofs.report.graph import lemma_nodes, to_dot, write_graph
     from proofs.spec.obligation import discover, load_obligations, read_settings
 
     root = find_root(Path.cwd())
-    files = load_obligations(discover(root, read_settings(root / "pyproject.toml")))
+    settings = read_settings(root / "pyproject.toml")
+    files = load_obligations(discover(root, settings))
     g = proof_graph(files)
+    nodes = lemma_nodes(g, files, root / settings.certificates)
     if output is None:
-        typer.echo(to_dot(g))
-    elif output.suffix.lower() == ".png":
-        write_png(g, output)
+        typer.echo(to_dot(g, nodes), nl=False)
     else:
-        from proofs.kernel.certificate import write_atomic
-
-        write_atomic(output, to_dot(g).encode())
+        write_graph(g, nodes, output)
+        typer.echo(f"wrote {output}: {g.number_of_nodes()} lemmas")
 
 
 @import_app.command("gym")
