@@ -77,16 +77,40 @@ def relative(path: Path, root: Path) -> str:
 
 
 def read_certificate(path: Path) -> dict[str, Any]:
-    """Read a certificate strictly: valid JSON, an object, the right format version."""
+    """Read a certificate strictly: valid UTF-8 JSON (no NaN or infinities, no repeated key), an
+    object, the right format version. Anything else is a `CheckFailure` naming the file."""
     if not path.is_file():
         raise CheckFailure(f"{path}: the certificate file is missing")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckFailure(f"{path}: not a readable certificate ({exc})") from None
+        document = json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=_unique_keys,
+                              parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, _Repeated) as exc:
+        raise CheckFailure(f"{path}: not a readable certificate ({exc}). Re-run `proofs prove` to write it "
+                           "again") from None
+    except (ValueError, RecursionError, OSError) as exc:   # a 5,000-digit integer, deep nesting, ...
+        problem = str(exc)[:120] or type(exc).__name__
+        raise CheckFailure(f"{path}: not a readable certificate ({problem}). Re-run `proofs prove` to write "
+                           "it again") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise CheckFailure(f"{path}: not a {FORMAT} certificate")
+        raise CheckFailure(f"{path}: not a {FORMAT} certificate (its \"format\" field must be {FORMAT!r})")
     return document
+
+
+class _Repeated(ValueError):
+    """A JSON object names one key twice (which of the two values would count is not clear)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Repeated(f"the key {key[:40]!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _Repeated(f"{name} is not a JSON number")
 
 
 def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> str:
@@ -100,10 +124,27 @@ def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> str:
 
 
 def read_arrays(path: Path, sha256: str) -> dict[str, np.ndarray]:
+    """Read a witness sidecar strictly: the SHA-256 the certificate records, a readable ``.npz``
+    without pickled objects, and only plain numeric arrays (integers or floats) of at most two
+    dimensions; anything else is a `CheckFailure` naming the file and the array."""
     if not path.is_file():
         raise CheckFailure(f"{path}: the witness file is missing")
     data = path.read_bytes()
     if sha256_bytes(data) != sha256:
         raise CheckFailure(f"{path}: the witness file's SHA-256 does not match the certificate")
-    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        return {k: archive[k] for k in archive.files}
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            if not hasattr(archive, "files"):
+                raise CheckFailure(f"{path}: not an .npz archive of named arrays")
+            for name in archive.files:
+                array = archive[name]
+                if not isinstance(array, np.ndarray) or array.dtype.kind not in "iuf" or array.ndim > 2:
+                    raise CheckFailure(f"{path}: array {name[:40]!r} has dtype {array.dtype} and {array.ndim} "
+                                       "dimensions; a witness holds only integer or float vectors and tables")
+                arrays[name] = array
+    except CheckFailure:
+        raise
+    except Exception as exc:   # a corrupt archive: zipfile, zlib, numpy format errors, pickled objects
+        raise CheckFailure(f"{path}: not a readable witness file ({type(exc).__name__}: {str(exc)[:120]})") from None
+    return arrays

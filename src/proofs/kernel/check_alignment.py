@@ -57,7 +57,7 @@ from typing import Any
 from proofs.errors import CheckFailure
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
-from proofs.kernel.rational import ExpressionError, parse_rational
+from proofs.kernel.schema import enclosure, rational, short, validate_fields
 from proofs.semantics.episode import constraint_quantity
 from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
@@ -214,11 +214,8 @@ def _tables(mdp: Mdp, component: dict[str, Any], where: str) -> list[dict[int, l
 
 
 def number(text: Any, where: str) -> Fraction:
-    """An exact number of the witness, or a rejection naming where it stands."""
-    try:
-        return parse_rational(text)
-    except ExpressionError as exc:
-        raise CheckFailure(f"{where}: {exc}") from None
+    """An exact number of the witness (of bounded size), or a rejection naming where it stands."""
+    return rational(text, where)
 
 
 def _reach(mdp: Mdp, cs: ConstraintSpace, tables: list[dict[int, list[tuple[int, Fraction]]]], where: str,
@@ -244,6 +241,12 @@ def _evaluate_component(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: dict[s
     n, big_l = mdp.n_states, cs.steps
     if (big_l is None or big_l > 0) and not tables:
         raise CheckFailure(f"{where}: before_decided has no step tables")
+    if big_l is not None:
+        if len(tables) > max(big_l, 1):
+            raise CheckFailure(f"{where}: before_decided has {len(tables)} step tables, the constraint is decided "
+                               f"by step {big_l}")
+        if "values" in comp:
+            raise CheckFailure(f"{where}: per-state values are for the geometric horizon without a step bound only")
     reach = _reach(mdp, cs, tables, where, big_l)
     if big_l is None:
         return _evaluate_stationary(mdp, ep, cs, comp, tables, reach[-1], where)
@@ -323,21 +326,29 @@ def evaluate_mixture(mdp: Mdp, ep: Episode, cs: ConstraintSpace, mixture: Any, w
     return j, cs.value_of(w)
 
 
-def claimed_j_star(values: Any, j_star: Enclosure) -> None:
-    """The reported J* must contain the kernel's enclosure of J* (a point when exact)."""
-    try:
-        claimed = Enclosure.from_json(values["j_star"])
-    except (KeyError, TypeError, ExpressionError):
-        raise CheckFailure("J* step: values.j_star is missing or malformed") from None
+def claimed_j_star(values: Any, j_star: Enclosure, exact: bool = False) -> None:
+    """The reported J* must contain the kernel's enclosure of J* (and be it, when ``exact``)."""
+    if not isinstance(values, dict) or "j_star" not in values:
+        raise CheckFailure("J* step: values.j_star is missing")
+    claimed = enclosure(values["j_star"], "values.j_star")
     if not (claimed.lo <= j_star.lo and j_star.hi <= claimed.hi):
         raise CheckFailure(f"J* step: the reported J* {claimed} does not contain the kernel's J* {j_star}")
+    if exact and claimed != j_star:
+        raise CheckFailure(f"J* step: the reported J* {claimed} is not the exact J* {short(j_star.lo)}")
 
 
-def constraint_rows(values: Any, witness: Any, n: int) -> list[tuple[Any, Any]]:
-    """(reported values, witness) of each of the n constraints, in order."""
+def constraint_rows(values: Any, witness: Any, constraints: Sequence[Constraint]) -> list[tuple[Any, Any]]:
+    """(reported values, witness) of each constraint of Φ, in order; each reported row must name its
+    constraint and threshold as Φ does (its multiplier is compared in `check_reported`)."""
     reported, wits = values.get("constraints"), witness.get("constraints")
+    n = len(constraints)
     if not isinstance(reported, list) or not isinstance(wits, list) or len(reported) != n or len(wits) != n:
         raise CheckFailure("witness step: one value and one witness per constraint are required")
+    for i, (c, rep, wit) in enumerate(zip(constraints, reported, wits)):
+        where = f"values.constraints[{i}]"
+        if rep.get("constraint") != str(c) or rational(rep.get("threshold"), f"{where}.threshold") != c.threshold:
+            raise CheckFailure(f"{where}: the row is about {str(rep.get('constraint'))[:80]!r} with threshold "
+                               f"{str(rep.get('threshold'))[:40]}, Φ's constraint {i} is {str(c)!r}")
     return list(zip(reported, wits))
 
 
@@ -360,32 +371,44 @@ def counterexample_index(cex: Any, n: int) -> int:
 
 def check_alignment_certificate(doc: dict[str, Any], mdp: Mdp, objective: Objective, epsilon: Fraction,
                                 constraints: Sequence[Constraint]) -> None:
-    """Accept an alignment certificate or raise `CheckFailure` naming the step and inequality."""
-    status = doc.get("status")
-    if status == "unknown":
-        return
-    if status not in ("proved", "refuted"):
-        raise CheckFailure(f"verdict step: unknown status {status!r}")
+    """Accept an alignment certificate or raise `CheckFailure` naming the step and inequality.
+
+    An ``unknown`` verdict claims nothing; if it carries a witness all the same, its values are
+    checked like those of a decided one (without the verdict's own rules).
+    """
+    status = validate_fields(doc, "alignment", ("status",))
+    if status == "unknown" and not doc.get("witness"):
+        return   # claims nothing
+    validate_fields(doc, "alignment", ("values", "witness", *(("counterexample",) if status == "refuted" else ())))
+    witness = doc["witness"]
+    if "arithmetic" in witness:
+        raise CheckFailure("witness step: a float witness is checked by check_float_alignment")
     if mdp.is_credal:
         raise CheckFailure("kernel step: alignment certificates are checked on non-credal models only, "
                            f"so a {status} verdict cannot be accepted")
-    witness = doc.get("witness") or {}
     if objective.horizon is not None:
         mdp = restrict(mdp, objective.horizon)   # changes no value (proofs.kernel.horizon)
-    if objective.horizon is None:
-        ep = Episode(mdp, objective, check_j_values(mdp, objective, witness.get("j_values")))
-    else:
+        if "j_values" in witness:
+            raise CheckFailure("witness step: witness.j_values is for the geometric horizon only")
         ep = Episode(mdp, objective, optimal_to_go(mdp, objective))
+    else:
+        ep = Episode(mdp, objective, check_j_values(mdp, objective, witness.get("j_values")))
     j_star = _at_initial(mdp, ep.cont(0))
-    values = doc.get("values") or {}
-    claimed_j_star(values, Enclosure.exact(j_star))
-    rows = constraint_rows(values, witness, len(constraints))
+    values = doc["values"]
+    claimed_j_star(values, Enclosure.exact(j_star), exact=True)
+    rows = constraint_rows(values, witness, constraints)
     target = j_star - epsilon
     spaces = [constraint_space(mdp, objective, c) for c in constraints]
     for i, (c, cs, (rep, wit)) in enumerate(zip(constraints, spaces, rows)):
         _check_constraint(mdp, ep, target, i, c, cs, rep, wit, status)
+    if status != "refuted" and "counterexample" in doc:
+        raise CheckFailure(f"counterexample step: a {status} certificate has no counterexample")
     if status == "refuted":
-        _check_counterexample(mdp, ep, target, constraints, spaces, doc.get("counterexample"))
+        _check_counterexample(mdp, ep, target, constraints, spaces, doc["counterexample"])
+        i = doc["counterexample"]["constraint"]
+        if rows[i][0]["holds"] is not False:
+            raise CheckFailure(f"counterexample step: the counterexample violates constraint {i}, which "
+                               "values.constraints reports as not violated")
 
 
 def _check_constraint(mdp: Mdp, ep: Episode, target: Fraction, i: int,
@@ -394,6 +417,9 @@ def _check_constraint(mdp: Mdp, ep: Episode, target: Fraction, i: int,
     lam = read_lambda(wit, where)
     values = wit.get("values")
     if values is not None:
+        if cs.steps is not None:
+            raise CheckFailure(f"{where}: per-state values are for a constraint without a step bound under the "
+                               "geometric horizon only")
         if not isinstance(values, list):
             raise CheckFailure(f"{where}: values must be a list, one per state")
         values = [number(x, f"{where}: values") for x in values]
@@ -401,31 +427,34 @@ def _check_constraint(mdp: Mdp, ep: Episode, target: Fraction, i: int,
     j_att, attained = evaluate_mixture(mdp, ep, cs, wit["attained"], f"{where}: attained")
     if j_att < target:
         raise CheckFailure(f"{where}: attained mixture has J = {j_att} < J* - epsilon = {target}")
-    check_reported(where, c, cs.rho, rep, status, lam, bound, Enclosure.exact(attained))
+    check_reported(where, c, cs.rho, rep, status, lam, bound, Enclosure.exact(attained), exact=True)
 
 
-def show(x: Fraction) -> str:
-    """A number in a message: exact when short, else 12 significant digits (the check itself is exact)."""
-    return str(x) if x.denominator < 10**6 and abs(x.numerator) < 10**12 else f"{float(x):.12g}"
+show = short   # a number in a message: exact when short, else 12 significant digits (the check is exact)
 
 
 def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: Any, status: Any, lam: Fraction,
-                   bound: Fraction, attained: Enclosure) -> None:
+                   bound: Fraction, attained: Enclosure, exact: bool = False) -> None:
     """The reported worst value and ``holds`` of one constraint against what the kernel derived.
 
     ``bound`` is the multiplier's bound on the worst value (upper for ``<=``/``<``, lower for
     ``>=``/``>``: ``rho`` says which), ``attained`` an enclosure of the attained mixture's value.
-    The reported worst must contain both; a ``holds`` (or a ``proved`` verdict) needs the bound to
-    satisfy the comparison; a violation needs the whole attained enclosure to violate it.
+    The reported worst must contain both (``exact``: be exactly [attained, bound]); a ``holds`` (or
+    a ``proved`` verdict) needs the bound to satisfy the comparison; a violation needs the whole
+    attained enclosure to violate it; ``null`` (undecided) is for enclosures only, and never in a
+    proved certificate.
     """
     lo, hi = (attained.lo, bound) if rho > 0 else (bound, attained.hi)
-    try:
-        worst = Enclosure.from_json(rep["worst"])
-    except (KeyError, TypeError, ExpressionError):
-        raise CheckFailure(f"{where}: the reported worst value is missing or malformed") from None
+    if not isinstance(rep, dict) or "worst" not in rep:
+        raise CheckFailure(f"{where}: the reported worst value is missing")
+    worst = enclosure(rep["worst"], f"{where}: worst")
     if not (worst.lo <= lo and hi <= worst.hi):
         raise CheckFailure(f"{where}: the reported worst [{show(worst.lo)}, {show(worst.hi)}] does not contain "
                            f"[{show(lo)}, {show(hi)}] (attained by the mixture, bounded by lambda = {show(lam)})")
+    if exact and (worst.lo, worst.hi) != (min(lo, hi), max(lo, hi)):
+        raise CheckFailure(f"{where}: the reported worst [{show(worst.lo)}, {show(worst.hi)}] is not the exact "
+                           f"[{show(lo)}, {show(hi)}] the witness gives (attained by the mixture, bounded by "
+                           f"lambda = {show(lam)})")
     holds = rep.get("holds")
     if (holds is True or status == "proved") and not c.comparison.holds(bound, c.threshold):
         raise CheckFailure(f"{where}: with lambda = {show(lam)} the bound on the worst value is {show(bound)}, "
@@ -433,6 +462,16 @@ def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: Any, sta
     if holds is False and c.comparison.decide(attained.lo, attained.hi, c.threshold) is not False:
         raise CheckFailure(f"{where}: reported violated, but the attained value [{show(attained.lo)}, "
                            f"{show(attained.hi)}] does not certainly violate {c.comparison.value} {c.threshold}")
+    if holds is None and (exact or status == "proved"):
+        raise CheckFailure(f"{where}: holds is null (undecided), but the "
+                           + ("witness is exact" if exact else "verdict is proved"))
+    if holds is not None and not isinstance(holds, bool):
+        raise CheckFailure(f"{where}: holds must be true, false or null")
+    if status == "proved" and holds is False:
+        raise CheckFailure(f"{where}: reported violated in a proved certificate")
+    if rational(rep.get("lambda"), f"{where}: lambda") != lam:
+        raise CheckFailure(f"{where}: the reported lambda {str(rep.get('lambda'))[:40]} is not the witness's "
+                           f"{show(lam)}")
 
 
 def _check_counterexample(mdp: Mdp, ep: Episode, target: Fraction,

@@ -58,6 +58,7 @@ from proofs.kernel.check_alignment import (
 )
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
+from proofs.kernel.schema import validate_fields
 from proofs.semantics.episode import constraint_quantity
 from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
@@ -267,32 +268,41 @@ def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Any, arrays
 
 def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, epsilon: Fraction,
                           constraints: Sequence[Constraint], arrays: Mapping[str, np.ndarray] | None) -> None:
-    """Accept a float alignment certificate or raise `CheckFailure` naming the step and inequality."""
-    status = doc.get("status")
-    if status == "unknown":
-        return
+    """Accept a float alignment certificate or raise `CheckFailure` naming the step and inequality.
+
+    An ``unknown`` verdict claims nothing; its values (an enclosure straddling a threshold) are
+    checked like those of a decided one, without the verdict's own rules.
+    """
+    status = validate_fields(doc, "alignment", ("status",))
+    if status == "unknown" and not doc.get("witness"):
+        return   # claims nothing
+    validate_fields(doc, "alignment", ("values", "witness", *(("counterexample",) if status == "refuted" else ())))
+    witness = doc["witness"]
+    if witness.get("arithmetic") != "float":
+        raise CheckFailure("witness step: an exact witness is checked by check_alignment_certificate")
     if objective.horizon is None or mdp.is_credal:
         raise CheckFailure("kernel step: float alignment certificates are checked for finite horizons on "
                            "non-credal models only")
     small = restrict(mdp, objective.horizon)
-    witness = doc.get("witness") or {}
-    if witness.get("states") != small.n_states:
-        raise CheckFailure(f"witness step: the witness is for {witness.get('states')} states, the horizon "
+    if witness["states"] != small.n_states:
+        raise CheckFailure(f"witness step: the witness is for {witness['states']} states, the horizon "
                            f"restriction has {small.n_states}")
     spaces = [float_space(small, objective, c) for c in constraints]
     stops = np.zeros(small.n_states, dtype=np.bool_)
     for cs in spaces:
         stops |= cs.stop
     opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces})
-    values = doc.get("values") or {}
+    values = doc["values"]
     claimed_j_star(values, opt.j_star)
-    rows = constraint_rows(values, witness, len(constraints))
+    rows = constraint_rows(values, witness, constraints)
     target_hi = opt.j_star.hi - epsilon
     target_lo = opt.j_star.lo - epsilon
     for i, (cs, (rep, wit)) in enumerate(zip(spaces, rows)):
         _check_constraint(small, opt, cs, i, rep, wit, status, target_lo, target_hi, arrays)
+    if status != "refuted" and "counterexample" in doc:
+        raise CheckFailure(f"counterexample step: a {status} certificate has no counterexample")
     if status == "refuted":
-        cex = doc.get("counterexample")
+        cex = doc["counterexample"]
         cs = spaces[counterexample_index(cex, len(constraints))]
         j, value = mixture_values(small, opt, cs, cex, arrays, "counterexample step")
         if j.lo < target_hi:
@@ -300,8 +310,9 @@ def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, e
                                f"J* - epsilon ≤ {show(target_hi)}")
         if cs.constraint.comparison.decide(value.lo, value.hi, cs.constraint.threshold) is not False:
             raise CheckFailure(f"counterexample step: its value {value} does not certainly violate {cs.constraint}")
-    elif status != "proved":
-        raise CheckFailure(f"verdict step: unknown status {status!r}")
+        if rows[cex["constraint"]][0]["holds"] is not False:
+            raise CheckFailure(f"counterexample step: the counterexample violates constraint {cex['constraint']}, "
+                               "which values.constraints reports as not violated")
 
 
 def _check_constraint(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, i: int, rep: Any, wit: Any, status: Any,

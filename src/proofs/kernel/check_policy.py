@@ -39,7 +39,8 @@ from proofs.errors import CheckFailure
 from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, Vector, at_initial, step
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict_with_policy
-from proofs.kernel.rational import ExpressionError, format_rational, parse_rational
+from proofs.kernel.rational import format_rational
+from proofs.kernel.schema import DIAGNOSIS, FieldError, ListOf, rational, short
 from proofs.policy.canonical import UndefinedState, reachable_table
 from proofs.policy.model import Policy, PolicyLayer
 from proofs.spec.objective import Objective
@@ -60,9 +61,7 @@ class CheckedValues:
     gap: Enclosure
 
 
-def _show(x: Fraction) -> str:
-    text = format_rational(x)
-    return text if len(text) <= 24 else f"{float(x):.12g}"
+_show = short
 
 
 def _field(data: Mapping[str, object], key: str, kind: type, where: str) -> object:
@@ -70,16 +69,17 @@ def _field(data: Mapping[str, object], key: str, kind: type, where: str) -> obje
         raise CheckFailure(f"{where}: the certificate has no field {key!r}")
     value = data[key]
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise CheckFailure(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
+        raise CheckFailure(f"{where}.{key}: expected {kind.__name__}, got {repr(value)[:80]}")
     return value
 
 
 def _rational(data: Mapping[str, object], key: str, where: str) -> Fraction:
+    """An exact number of bounded size (`proofs.kernel.schema.rational`)."""
     text = _field(data, key, str, where)
     try:
-        return parse_rational(str(text))
-    except ExpressionError as exc:
-        raise CheckFailure(f"{where}.{key}: {exc}") from None
+        return rational(text, f"{where}.{key}")
+    except FieldError as exc:
+        raise CheckFailure(f"{exc.field}: {exc.problem}") from None
 
 
 def _check_statement(cert: Mapping[str, object], objective: Objective, epsilon: Fraction) -> None:
@@ -191,7 +191,8 @@ def _optimal_action(op: Operator, s: int, w: Vector) -> str:
     return f"action {op.mdp.action(choices[values.index(max(values))])!r}"
 
 
-def _claims(cert: Mapping[str, object], kernel: Mapping[str, Enclosure]) -> None:
+def _claims(cert: Mapping[str, object], kernel: Mapping[str, Enclosure], exact: bool) -> None:
+    """Every claimed enclosure must contain the kernel's; with exact arithmetic it must be it."""
     values = _field(cert, "values", Mapping, "certificate")
     assert isinstance(values, Mapping)
     for name, bound in kernel.items():
@@ -204,6 +205,35 @@ def _claims(cert: Mapping[str, object], kernel: Mapping[str, Enclosure]) -> None
         if hi < bound.hi:
             raise CheckFailure(f"values.{name}: the claimed upper end {_show(hi)} is not implied by the witness, "
                                f"which gives only {name} ≤ {_show(bound.hi)}")
+        if exact and (lo, hi) != (bound.lo, bound.hi):
+            raise CheckFailure(f"values.{name}: the claimed [{_show(lo)}, {_show(hi)}] is wider than the "
+                               f"[{_show(bound.lo)}, {_show(bound.hi)}] the kernel derives exactly")
+
+
+def _check_diagnosis(cert: Mapping[str, object], mdp: Mdp, objective: Objective, table: Policy) -> None:
+    """The diagnosis' numbers are engine commentary (floats, not a proof); the kernel checks that
+    it names states and steps of the episode, what the policy does there, and an action of the
+    state as the optimal one, so that it cannot point at things that do not exist."""
+    rows = cert.get("diagnosis", [])
+    ListOf(DIAGNOSIS).check(rows, "diagnosis")
+    assert isinstance(rows, list)
+    for i, row in enumerate(rows):
+        where = f"diagnosis[{i}]"
+        s = mdp.state_index.get(row["state"])
+        if s is None:
+            raise CheckFailure(f"{where}.state: {row['state'][:60]!r} is not a state the episode can visit")
+        step = row["step"]
+        if (step is None) != (objective.horizon is None) or step is not None and step >= objective.horizon:
+            raise CheckFailure(f"{where}.step: {step!r} is not a step of the episode (horizon {objective.horizon})")
+        if row["optimal_action"] not in mdp.local_actions(s):
+            raise CheckFailure(f"{where}.optimal_action: {row['optimal_action'][:60]!r} is not an action of "
+                               f"state {row['state']!r}")
+        dist = table.at(step if step is not None else len(table.layers) - 1).distribution(s)
+        does = mdp.action(dist[0][0]) if len(dist) == 1 else ", ".join(
+            f"{mdp.action(c)} {format_rational(p)}" for c, p in dist)
+        if row["action"] != does:
+            raise CheckFailure(f"{where}.action: the policy does {does!r} in state {row['state']!r}"
+                               + (f" at step {step}" if step is not None else "") + f", not {row['action'][:60]!r}")
 
 
 def _verdict(cert: Mapping[str, object], gap: Enclosure, epsilon: Fraction) -> str:
@@ -286,5 +316,6 @@ def check_policy_certificate(cert: Mapping[str, object], mdp: Mdp, objective: Ob
             pol = step(values, err, beta, pol)
     j_star, j_policy = at_initial(mdp, star), at_initial(mdp, pol)
     gap = j_star - j_policy
-    _claims(cert, {"j_star": j_star, "j_policy": j_policy, "gap": gap})
+    _claims(cert, {"j_star": j_star, "j_policy": j_policy, "gap": gap}, arithmetic == "exact")
+    _check_diagnosis(cert, mdp, objective, table)
     return CheckedValues(_verdict(cert, gap, epsilon), j_policy, j_star, gap)
