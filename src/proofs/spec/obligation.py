@@ -442,7 +442,8 @@ def _read_objective_choice(t: _Table) -> tuple[bool, str | None]:
     if not isinstance(value, str) or value not in names:
         close = difflib.get_close_matches(value, names, n=1) if isinstance(value, str) else []
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        t.fail("objective", f"unknown objective {_describe(value)}{hint}", f'Write objective = one of {listed}')
+        shown = repr(value) if isinstance(value, str) else _describe(value)
+        t.fail("objective", f"unknown objective {shown}{hint}", f'Write objective = one of {listed}')
         return False, None
     return True, value
 

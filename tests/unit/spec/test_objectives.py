@@ -122,7 +122,7 @@ def test_unknown_objective_suggests_the_closest(write: Write) -> None:
     text = TWO.replace('objective = "original"', 'objective = "orignal"')
     (err,) = errors(pytest.raises(InputError, read_obligation_file, write("two.toml", text)))
     assert str(err.where) == 'obligations/two.toml:16:lemma."orig.alignment".objective'
-    assert "did you mean 'original'?" in err.problem
+    assert err.problem == "unknown objective 'orignal' (did you mean 'original'?)"
 
 
 def test_choosing_an_objective_in_a_file_with_one_unnamed_objective_is_an_error(write: Write) -> None:
