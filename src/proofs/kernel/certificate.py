@@ -22,6 +22,7 @@ from proofs.errors import CheckFailure
 
 __all__ = [
     "FORMAT",
+    "TEMPORARY_SUFFIX",
     "dump",
     "read_arrays",
     "read_certificate",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 FORMAT = "proofs.certificate/1"
+TEMPORARY_SUFFIX = ".proofs-tmp"  # of the files `write_atomic` writes before renaming them
 
 
 def dump(document: Mapping[str, Any]) -> bytes:
@@ -41,11 +43,18 @@ def dump(document: Mapping[str, Any]) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that an interrupted run leaves either the old file or the new one."""
+    """Write a file so that an interrupted run leaves either the old file or the new one.
+
+    The bytes go to a temporary file beside `path`, named ``.NAME.PID.RANDOM.proofs-tmp`` (the
+    writer's process id, so that a later run can tell a leftover of a killed process from the file
+    of a live one), then replace `path`. The file gets the mode of an ordinary new file,
+    ``0o666`` less the umask (`tempfile.mkstemp` alone would leave 0o600).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.chmod(tmp, _ordinary_mode())
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -53,6 +62,13 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _ordinary_mode() -> int:
+    """The permission bits of a file made by `open(path, "w")`: 0o666 less the umask."""
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def sha256_bytes(data: bytes) -> str:
