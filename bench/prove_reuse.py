@@ -48,7 +48,7 @@ def main() -> int:
         for _ in range(args.repeat):
             first.append(timed(["prove", "--force"], project))
             second.append(timed(["prove"], project))
-            (project / "certificates" / ".stamps.json").unlink()
+            (project / ".proofs" / "stamps.json").unlink()
             unstamped.append(timed(["prove"], project))
             check.append(timed(["check"], project))
         lemmas = sum(1 for f in (project / "certificates").glob("*.json")

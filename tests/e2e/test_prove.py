@@ -226,7 +226,7 @@ def test_editing_one_model_reproves_exactly_its_dependents(proofs, tmp_path):
 def test_second_run_reuses_by_stamp_and_a_tampered_certificate_is_checked_again(proofs, tmp_path):
     project = make_project(tmp_path)
     assert proofs("prove", cwd=project).returncode == 0
-    stamps = json.loads((project / "certificates" / ".stamps.json").read_text())
+    stamps = json.loads((project / ".proofs" / "stamps.json").read_text())
     assert set(stamps) == {"walk", "run"}
     second = proofs("prove", "--json", cwd=project)
     assert all(r["action"] == "re-used" for r in results(second).values()), second.stdout

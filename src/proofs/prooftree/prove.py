@@ -34,6 +34,7 @@ from proofs.kernel.rational import format_rational
 from proofs.kernel.statement import objective_data, statement_of
 from proofs.prooftree.plan import Plan, Task
 from proofs.prooftree.stamps import Stamps
+from proofs.prooftree.state import remove_leftovers, state_file, write_state
 from proofs.spec.obligation import AlignmentLemma
 
 __all__ = ["Outcome", "prove"]
@@ -195,6 +196,7 @@ def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | No
     re-used whichever engine made it.
     """
     checker = Checker(plan.root, plan.settings.certificates, allow_code=plan.allow_code)
+    remove_leftovers(plan.root / plan.settings.certificates)
     stamps = Stamps(plan)
     done: dict[str, Outcome] = {}
     pending = list(plan.order)
@@ -283,10 +285,11 @@ def _finish(plan: Plan, checker: Checker, task: Task, doc: dict[str, Any], array
 
 
 def _log_time(plan: Plan, lemma_id: str, seconds: float) -> None:
-    log = plan.root / plan.settings.certificates / "timings.json"
+    """Record the run time beside the certificates (not inside: they are byte-deterministic)."""
+    log = state_file(plan.root, "timings.json")
     try:
         data = json.loads(log.read_text()) if log.is_file() else {}
     except (OSError, json.JSONDecodeError):
         data = {}
     data[lemma_id] = round(seconds, 3)
-    write_atomic(log, (json.dumps(data, sort_keys=True, indent=2) + "\n").encode())
+    write_state(log, (json.dumps(data, sort_keys=True, indent=2) + "\n").encode())

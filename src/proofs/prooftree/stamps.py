@@ -9,9 +9,10 @@ source code of `proofs` itself and of the versions of Python and numpy (so a new
 float arithmetic under it, re-checks everything). When a lemma's stamp is unchanged, the same
 check on the same bytes would give the same answer, so it is not repeated.
 
-Stamps live in ``<certificates>/.stamps.json``, which is not committed: a fresh clone has none and
-re-checks every certificate once. `proofs check` never uses stamps. A policy given as Python code
-(``module:function``) is never stamped: its behaviour may depend on files the stamp cannot see.
+Stamps live in ``.proofs/stamps.json`` at the project root (`proofs.prooftree.state`), which is
+not committed: a fresh clone has none and re-checks every certificate once. `proofs check` never
+uses stamps. A policy given as Python code (``module:function``) is never stamped: its behaviour
+may depend on files the stamp cannot see.
 """
 
 from __future__ import annotations
@@ -24,16 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from proofs.kernel.certificate import write_atomic
 from proofs.kernel.check import certificate_path
 from proofs.prooftree.plan import Plan, Task
+from proofs.prooftree.state import state_file, write_state
 from proofs.spec.obligation import CertificateLemma, PolicyLemma
 from proofs.worldmodel.files import model_files
 
 __all__ = ["Stamps"]
-
-_FILE = ".stamps.json"
-
 
 @cache
 def _code_fingerprint() -> str:
@@ -55,7 +53,7 @@ class Stamps:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.path = plan.root / plan.settings.certificates / _FILE
+        self.path = state_file(plan.root, "stamps.json")
         try:
             data = json.loads(self.path.read_text()) if self.path.is_file() else {}
         except (OSError, json.JSONDecodeError):
@@ -112,5 +110,5 @@ class Stamps:
             self.changed = True
 
     def save(self) -> None:
-        if self.changed and self.path.parent.is_dir():
-            write_atomic(self.path, (json.dumps(self.stamps, sort_keys=True, indent=1) + "\n").encode())
+        if self.changed:
+            write_state(self.path, (json.dumps(self.stamps, sort_keys=True, indent=1) + "\n").encode())
