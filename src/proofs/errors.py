@@ -10,7 +10,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProofsError", "Location", "InputError", "InputErrors", "EngineError", "CheckFailure"]
+__all__ = ["ProofsError", "Location", "InputError", "InputErrors", "EngineError", "CheckFailure", "quote"]
+
+QUOTE_LIMIT = 80
+_PROBLEM_LIMIT = 1000
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` quoted for a message, cut to `limit` characters with "…" (a bad line may be megabytes).
+
+    >>> quote("abc")
+    "'abc'"
+    >>> quote("x" * 100, 10)
+    "'xxxxxxxxx…' (100 characters)"
+    """
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[: limit - 1] + '…'!r} ({len(text):,} characters)"
+
+
+def _cut(text: str) -> str:
+    """A problem or fix cut to a readable length (the last guard; sites quote with `quote`)."""
+    return text if len(text) <= _PROBLEM_LIMIT else text[: _PROBLEM_LIMIT - 1] + "…"
 
 
 class ProofsError(Exception):
@@ -33,6 +54,7 @@ class InputError(ProofsError, ValueError):
     """One problem in a user's input: where, what is wrong, and how to fix it."""
 
     def __init__(self, where: Location, problem: str, fix: str = "") -> None:
+        problem, fix = _cut(problem), _cut(fix)
         message = f"{where}: {problem}."
         if fix:
             message += f" {fix}"

@@ -4,29 +4,49 @@ TRUSTED (part of the reading base of the kernel). Every number of every input fi
 `parse_rational` or `evaluate_expression`; neither ever passes through a binary float.
 Expressions are parsed with Python's `ast` and evaluated over a whitelist of nodes (numbers,
 constant names, + - * /, unary minus, integer powers), never with `eval`.
+
+Sizes are bounded so that no input can exhaust time or memory: a number (every literal and every
+intermediate result) has at most `MAX_DIGITS` digits above and below its fraction bar, a power
+whose result would be larger is refused before it is computed, and an expression has at most
+`MAX_EXPRESSION_LENGTH` characters and `MAX_DEPTH` levels of nesting.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import re
 from collections.abc import Mapping
 from fractions import Fraction
 
-__all__ = ["ExpressionError", "evaluate_expression", "format_rational", "parse_rational"]
+from proofs.errors import quote
 
+__all__ = ["MAX_DEPTH", "MAX_DIGITS", "MAX_EXPRESSION_LENGTH", "ExpressionError", "evaluate_expression",
+           "format_rational", "parse_rational"]
+
+# Each alternative is unambiguous (``\d+`` is never followed by more digits that another part could
+# take), so a long token that fails to match is rejected in linear time, not quadratic.
 _RATIONAL = re.compile(
     r"""^\s*[+-]?(
         \d+\s*/\s*\d+                          # 1/3
-      | (\d+\.?\d*|\.\d+)([eE][+-]?\d+)?       # 3, 0.25, .5, 1e-3, 2.5E2
+      | (\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?     # 3, 0.25, .5, 1e-3, 2.5E2
     )\s*$""",
     re.VERBOSE,
 )
+MAX_DIGITS = 4000  # below Python's 4,300-digit limit on int <-> str conversions
+_MAX_BITS = math.ceil(MAX_DIGITS * math.log2(10))
+MAX_EXPRESSION_LENGTH = 10_000
+MAX_DEPTH = 200
 _MAX_EXPONENT = 10_000
+_TOO_BIG = f"at most {MAX_DIGITS} digits above and below the fraction bar are allowed"
 
 
 class ExpressionError(ValueError):
     """A number or expression that cannot be read exactly; the message says what is wrong."""
+
+
+class _TooLarge(ExpressionError):
+    """A number or expression beyond the size limits (final: not retried as an expression)."""
 
 
 def parse_rational(text: str) -> Fraction:
@@ -42,18 +62,31 @@ def parse_rational(text: str) -> Fraction:
     Fraction(-1, 4)
     """
     if not isinstance(text, str):
-        raise ExpressionError(f"expected a number written as text, got {text!r}")
+        raise ExpressionError(f"expected a number written as text, got {quote(repr(text))}")
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise _TooLarge(f"{quote(text)} is too long: a number or expression has at most "
+                        f"{MAX_EXPRESSION_LENGTH:,} characters")
     if not _RATIONAL.match(text):
-        raise ExpressionError(f"{text!r} is not a number (write it as 0.25, 1/4 or 2.5e-1)")
+        raise ExpressionError(f"{quote(text)} is not a number (write it as 0.25, 1/4 or 2.5e-1)")
+    if len(text) > MAX_DIGITS + 64:
+        raise _TooLarge(f"{quote(text)} is too long for a number: {_TOO_BIG}")
     if "/" in text:
         num, den = text.split("/")
         if int(den) == 0:
-            raise ExpressionError(f"{text!r} divides by zero")
-        return Fraction(int(num), int(den))
+            raise ExpressionError(f"{quote(text)} divides by zero")
+        return _bounded(Fraction(int(num), int(den)), quote(text))
     _, _, exponent = text.strip().lower().partition("e")
-    if exponent and abs(int(exponent)) > _MAX_EXPONENT:
-        raise ExpressionError(f"{text!r} has an exponent beyond ±{_MAX_EXPONENT}")
-    return Fraction(text.strip())
+    if exponent and abs(int(exponent)) > MAX_DIGITS:
+        raise _TooLarge(f"{quote(text)} has an exponent beyond ±{MAX_DIGITS}")
+    return _bounded(Fraction(text.strip()), quote(text))
+
+
+def _bounded(value: Fraction, shown: str) -> Fraction:
+    """`value`, unless its numerator or denominator has more than `MAX_DIGITS` digits (`shown`
+    names it in the message)."""
+    if value.numerator.bit_length() > _MAX_BITS or value.denominator.bit_length() > _MAX_BITS:
+        raise _TooLarge(f"{shown} is too large a number: {_TOO_BIG}")
+    return value
 
 
 def format_rational(value: Fraction) -> str:
@@ -77,27 +110,47 @@ def evaluate_expression(text: str | int | Fraction, constants: Mapping[str, Frac
     if isinstance(text, bool):
         raise ExpressionError(f"expected a number, got the boolean {text!r}")
     if isinstance(text, (int, Fraction)):
-        return Fraction(text)
+        value = Fraction(text)
+        digits = round(max(value.numerator.bit_length(), value.denominator.bit_length()) * math.log10(2))
+        return _bounded(value, f"a number of about {digits:,} digits")
     if not isinstance(text, str):
-        raise ExpressionError(f"expected a number or an expression in a string, got {text!r}")
+        raise ExpressionError(f"expected a number or an expression in a string, got {quote(repr(text))}")
     constants = constants or {}
     try:
         return parse_rational(text)
+    except _TooLarge:
+        raise
     except ExpressionError:
         pass
-    source = text.replace("^", "**")
+    source = text.replace("^", "**").strip()
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"{text!r} is not an arithmetic expression ({exc.msg})") from None
-    return _Evaluator(source.strip(), constants).visit(tree.body)
+        if "integer string conversion" in exc.msg:
+            raise _TooLarge(f"{quote(text)} holds too large a number: {_TOO_BIG}") from None
+        raise ExpressionError(f"{quote(text)} is not an arithmetic expression ({exc.msg[:80]})") from None
+    except (ValueError, MemoryError, RecursionError):  # Python's parser gives up on very deep nesting
+        raise ExpressionError(f"{quote(text)} is nested too deeply: at most {MAX_DEPTH} levels are "
+                              "allowed") from None
+    return _Evaluator(source, constants).visit(tree.body)
 
 
 class _Evaluator:
     def __init__(self, source: str, constants: Mapping[str, Fraction]) -> None:
         self.source, self.constants = source, constants
+        self.depth = 0
 
     def visit(self, node: ast.expr) -> Fraction:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise ExpressionError(f"{quote(self.source)} is nested too deeply: at most {MAX_DEPTH} levels "
+                                      "are allowed")
+            return _bounded(self._visit(node), quote(self.source))
+        finally:
+            self.depth -= 1
+
+    def _visit(self, node: ast.expr) -> Fraction:
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(
             node.value, bool
         ):
@@ -106,14 +159,15 @@ class _Evaluator:
         if isinstance(node, ast.Name):
             if node.id not in self.constants:
                 known = ", ".join(sorted(self.constants)) or "none"
-                raise ExpressionError(f"unknown constant {node.id!r} (constants defined: {known})")
+                raise ExpressionError(f"unknown constant {quote(node.id)} (constants defined: {known})")
             return Fraction(self.constants[node.id])
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             value = self.visit(node.operand)
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.BinOp):
             return self._binary(node)
-        raise ExpressionError(f"{ast.get_source_segment(self.source, node)!r} is not allowed in an expression")
+        raise ExpressionError(f"{quote(ast.get_source_segment(self.source, node) or '')} is not allowed in an "
+                              "expression")
 
     def _binary(self, node: ast.BinOp) -> Fraction:
         left, right = self.visit(node.left), self.visit(node.right)
@@ -125,12 +179,16 @@ class _Evaluator:
             return left * right
         if isinstance(node.op, ast.Div):
             if right == 0:
-                raise ExpressionError(f"division by zero in {self.source!r}")
+                raise ExpressionError(f"division by zero in {quote(self.source)}")
             return left / right
         if isinstance(node.op, ast.Pow):
             if right.denominator != 1 or abs(right) > _MAX_EXPONENT:
-                raise ExpressionError(f"the exponent in {self.source!r} must be an integer of at most {_MAX_EXPONENT}")
+                raise ExpressionError(f"the exponent in {quote(self.source)} must be an integer of at most {_MAX_EXPONENT}")
             if left == 0 and right < 0:
-                raise ExpressionError(f"division by zero in {self.source!r}")
+                raise ExpressionError(f"division by zero in {quote(self.source)}")
+            # Refuse before computing: |n| * (bits - 1) is a lower bound on the result's size.
+            bits = max(left.numerator.bit_length(), left.denominator.bit_length()) - 1
+            if bits * abs(int(right)) > _MAX_BITS:
+                raise _TooLarge(f"{quote(self.source)} is too large a number: {_TOO_BIG}")
             return left ** int(right)
-        raise ExpressionError(f"operator {type(node.op).__name__} is not allowed in {self.source!r}")
+        raise ExpressionError(f"operator {type(node.op).__name__} is not allowed in {quote(self.source)}")

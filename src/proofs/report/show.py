@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from proofs.worldmodel.model import Mdp
+from proofs.worldmodel.numbers import Rationals
 
 __all__ = ["model_summary", "render_summary"]
 
@@ -42,17 +44,30 @@ def model_summary(mdp: Mdp) -> dict[str, Any]:
         "actions": len(mdp.action_names),
         "initial": [{"state": mdp.states[s], "probability": str(p)} for s, p in mdp.initial_distribution()[:20]],
         "labels": {name: int(mask.sum()) for name, mask in sorted(mdp.labels.items())},
-        "rewards": {name: _range(r.floats()) for name, r in sorted(mdp.rewards.items())},
+        "rewards": {name: _range(r) for name, r in sorted(mdp.rewards.items())},
         "reachable": int(reach.sum()),
         "absorbing": int(absorbing.sum()),
         "validation": "ok: every distribution sums to exactly 1, every successor exists",
     }
 
 
-def _range(values: np.ndarray) -> dict[str, float]:
+def _range(values: Rationals) -> dict[str, float | str]:
+    """The smallest and largest value, as floats; beyond the float range as text such as ``"1e+400"``."""
     if len(values) == 0:
         return {"min": 0.0, "max": 0.0}
-    return {"min": float(values.min()), "max": float(values.max())}
+    if values.is_compact:  # int64 numerators and denominators: float division cannot overflow
+        floats = values.floats()
+        return {"min": float(floats.min()), "max": float(floats.max())}
+    exact = values.fractions()
+    return {"min": _float_or_text(min(exact)), "max": _float_or_text(max(exact))}
+
+
+def _float_or_text(value: Fraction) -> float | str:
+    try:
+        return float(value)
+    except OverflowError:  # |value| > 1.8e308: its order of magnitude, from the exact integers
+        digits = len(str(abs(value.numerator) // value.denominator))  # at most a few thousand digits
+        return f"{'-' if value < 0 else ''}1e+{digits - 1}" if digits > 1 else str(value)
 
 
 def render_summary(summary: dict[str, Any]) -> str:
@@ -65,8 +80,12 @@ def render_summary(summary: dict[str, Any]) -> str:
         f"{summary['absorbing']:,} absorbing",
         "initial     " + ", ".join(f"{e['state']} ({e['probability']})" for e in summary["initial"]),
         "labels      " + (", ".join(f"{k} ({v} states)" for k, v in summary["labels"].items()) or "none"),
-        "rewards     " + (", ".join(f"{k} in [{v['min']:g}, {v['max']:g}]" for k, v in summary["rewards"].items())
+        "rewards     " + (", ".join(f"{k} in [{_g(v['min'])}, {_g(v['max'])}]" for k, v in summary["rewards"].items())
                           or "none"),
         f"validation  {summary['validation']}",
     ]
     return "\n".join(lines)
+
+
+def _g(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
