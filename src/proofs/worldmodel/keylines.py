@@ -14,7 +14,9 @@ import json
 import re
 from collections.abc import Mapping
 
-__all__ = ["KeyLines", "json_key_lines", "line_of", "toml_key_lines"]
+from proofs.errors import InputError, InputErrors, Location
+
+__all__ = ["KeyLines", "json_key_lines", "line_of", "toml_key_lines", "with_lines"]
 
 KeyLines = dict[tuple[str, ...], int]
 
@@ -178,3 +180,20 @@ def json_key_lines(text: str) -> KeyLines:
             top.member, top.expecting_key = json.loads(token), False
             lines[(*top.path, top.member)] = line  # a key given twice: the last, as `json` keeps it
     return lines
+
+
+def with_lines(
+    exc: InputError | InputErrors, parts: Mapping[str, tuple[str, ...]], lines: Mapping[tuple[str, ...], int]
+) -> InputError | InputErrors:
+    """The same errors, each at the line of its key (`parts` maps a key's text to its parts).
+
+    An error that already has a line, or whose key is not in `parts`, is kept as it is.
+    """
+    errors = exc.errors if isinstance(exc, InputErrors) else (exc,)
+    placed = []
+    for e in errors:
+        key = e.where.key
+        found = parts.get(key) if key is not None and e.where.line is None else None
+        line = line_of(lines, found) if found else None
+        placed.append(e if line is None else InputError(Location(e.where.path, line, key), e.problem, e.fix))
+    return InputErrors(placed, exc.total) if isinstance(exc, InputErrors) else placed[0]

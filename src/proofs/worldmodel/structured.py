@@ -27,7 +27,7 @@ from typing import Any
 from proofs.errors import InputError, InputErrors, Location
 from proofs.kernel.rational import ExpressionError, evaluate_expression
 from proofs.worldmodel.build import ChoiceData, ModelData, Probability, StateData, build_mdp
-from proofs.worldmodel.keylines import KeyLines, json_key_lines, line_of, toml_key_lines
+from proofs.worldmodel.keylines import KeyLines, json_key_lines, toml_key_lines, with_lines
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.validate import Problems
 
@@ -306,7 +306,7 @@ def read_document(
     except (InputError, InputErrors) as exc:
         if lines is None:
             raise
-        raise _with_lines(exc, r, lines()) from None
+        raise with_lines(exc, r.parts, lines()) from None
 
 
 def _read_model(r: _Reader, doc: Mapping[str, Any]) -> Mdp:
@@ -332,17 +332,6 @@ def _read_model(r: _Reader, doc: Mapping[str, Any]) -> Mdp:
         declared_labels=r.declared_labels is not None,
     )
     return build_mdp(data, r.problems)
-
-
-def _with_lines(exc: InputError | InputErrors, r: _Reader, lines: KeyLines) -> InputError | InputErrors:
-    """The same errors, each at the line of its key when the reader made that key."""
-    errors = exc.errors if isinstance(exc, InputErrors) else (exc,)
-    placed = []
-    for e in errors:
-        parts = r.parts.get(e.where.key) if e.where.key is not None and e.where.line is None else None
-        line = line_of(lines, parts) if parts else None
-        placed.append(e if line is None else InputError(Location(e.where.path, line, e.where.key), e.problem, e.fix))
-    return InputErrors(placed, exc.total) if isinstance(exc, InputErrors) else placed[0]
 
 
 def _state(r: _Reader, name: str, value: Any, index: Mapping[str, int]) -> StateData:
