@@ -7,8 +7,9 @@ shows what the certificates say; it does not re-check them (`proofs check` does)
 
 The layout is computed here, from the DAG alone (`layout`): layers from the bottom up (a lemma
 with no premise in layer 0, a certificate one layer above its highest premise), boxes sized to
-their label in a monospaced font, placed side by side in each layer with a gap, so no two
-boxes overlap and every label lies inside its box. Drawings are made with matplotlib (the
+their label in a monospaced font, each certificate centred over its premises where there is
+room, and every box at least a gap away from its neighbours, so no two boxes overlap and every
+label lies inside its box. Drawings are made with matplotlib (the
 ``plot`` extra) in the format the output file's extension names.
 """
 
@@ -40,7 +41,7 @@ __all__ = [
 STATUSES = ("proved", "refuted", "unknown", "missing", "unreadable")
 DRAWING_FORMATS = (".png", ".svg", ".pdf")
 DOT_FORMATS = (".dot", ".gv")
-# fill, edge: colour-blind-safe pairs (green, red, amber, grey, grey)
+# fill, edge; the verdict is also written in each label, so colour is never the only cue
 _COLOURS = {
     "proved": ("#b9e4b0", "#2e7d32"),
     "refuted": ("#f6b8b8", "#c62828"),
