@@ -35,6 +35,88 @@ def test_certificates_never_verified_lemma_id_timings_is_checked(proofs, tmp_pat
     assert (project / ".proofs" / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
+SLOW = """
+[worldmodel]
+path = "../worldmodels/random_{n}.tra"
+
+[objective]
+reward = "r"
+horizon = 30
+
+[[lemma]]
+id = "slow.{i}"
+kind = "alignment"
+epsilon = "1/2"
+desirable = ['P<=1/100 [ F "fatal" ]']
+engine = "smt"
+"""
+
+
+def slow_project(tmp: Path, n: int = 1000) -> Path:
+    """Two alignment lemmas the `smt` engine takes tens of seconds to decide (about 30 s each here)."""
+    (tmp / "worldmodels").mkdir(parents=True)
+    (tmp / "obligations").mkdir()
+    bench_generate().generate("random", n, tmp / "worldmodels")
+    (tmp / "pyproject.toml").write_text("[tool.proofs]\n")
+    for i in (1, 2):
+        (tmp / "obligations" / f"slow-{i}.toml").write_text(SLOW.format(n=n, i=i))
+    return tmp
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def children(pid: int) -> set[int]:
+    out = set()
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat_file.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_orphaned_workers_die_with_a_killed_prove(tmp_path, how):
+    project = slow_project(tmp_path)
+    stdout, stderr = (open(tmp_path / name, "w") for name in ("stdout", "stderr"))  # not pipes a worker could hold
+    run = subprocess.Popen([sys.executable, "-m", "proofs", "prove", "--json", "--jobs", "2"], cwd=project,
+                           stdout=stdout, stderr=stderr)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and run.poll() is None:
+            workers |= children(run.pid)
+            time.sleep(0.1)
+        assert len(workers) >= 2 and run.poll() is None, "the slow lemmas ended before the test could stop them"
+        time.sleep(0.5)
+        run.send_signal(how)
+        run.wait(timeout=30)
+        deadline = time.monotonic() + 5
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if alive(pid)], "a worker outlived its killed `proofs prove`"
+        assert not list(project.glob("certificates/.*")), "a temporary file outlived the run"
+        if how == signal.SIGTERM:
+            err = (tmp_path / "stderr").read_text()
+            assert run.returncode == 128 + signal.SIGTERM and "Traceback" not in err, err
+    finally:
+        for pid in [run.pid, *workers]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        run.wait()
+        stdout.close()
+        stderr.close()
+
+
 def test_orphaned_workers_temporary_files_of_a_killed_run_are_removed(proofs, tmp_path):
     project = make_project(tmp_path)
     assert proofs("prove", cwd=project).returncode == 0

@@ -1,17 +1,17 @@
 """`proofs prove`: discharge lemmas in dependency order, write certificates, re-use unchanged ones.
 
 UNTRUSTED orchestration. A lemma is re-used when its certificate still passes the kernel (same
-statement, same input hashes, witness still valid); otherwise it is discharged in a child
-process (``--jobs`` at a time, ``--timeout`` each: a timeout is `unknown`, never `proved`), the
-certificate is written atomically, and the kernel checks it before its verdict is reported.
+statement, same input hashes, witness still valid); otherwise it is discharged in a worker
+process (`proofs.prooftree.worker`: ``--jobs`` at a time, ``--timeout`` each: a timeout is
+`unknown`, never `proved`), the certificate is written atomically, and the kernel checks it
+before its verdict is reported.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-import multiprocessing as mp
-import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +35,7 @@ from proofs.kernel.statement import objective_data, statement_of
 from proofs.prooftree.plan import Plan, Task
 from proofs.prooftree.stamps import Stamps
 from proofs.prooftree.state import remove_leftovers, state_file, write_state
+from proofs.prooftree.worker import Worker, poll, start_worker, stopping_workers
 from proofs.spec.obligation import AlignmentLemma
 
 __all__ = ["Outcome", "prove"]
@@ -94,45 +95,6 @@ def _discharge(task: Task, engine: str) -> tuple[dict[str, Any], dict[str, Any]]
     return fields, dict(result.arrays)
 
 
-def _child(out: Any, task: Task, engine: str) -> None:
-    try:
-        out.put(("ok", _discharge(task, engine)))
-    except BaseException as exc:  # reported to the parent as an error verdict
-        out.put(("error", f"{type(exc).__name__}: {exc}"))
-
-
-@dataclass
-class _Running:
-    start: float
-    proc: Any
-    out: Any
-
-
-def _start_child(task: Task, engine: str) -> _Running:
-    ctx = mp.get_context("fork")
-    out = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(out, task, engine), daemon=True)
-    proc.start()
-    return _Running(time.perf_counter(), proc, out)
-
-
-def _poll(run: _Running, timeout: float | None) -> tuple[str, Any] | None:
-    """The child's answer, a timeout, or None while it is still working."""
-    remaining = None if timeout is None else timeout - (time.perf_counter() - run.start)
-    if remaining is not None and remaining <= 0:
-        run.proc.kill()
-        run.proc.join()
-        return "timeout", f"no answer within {timeout:g} s (limit reached)"
-    try:
-        result: tuple[str, Any] = run.out.get(timeout=0.05 if remaining is None else min(0.05, remaining))
-    except queue.Empty:
-        if not run.proc.is_alive() and run.out.empty():
-            return "error", f"the engine process died (exit code {run.proc.exitcode})"
-        return None
-    run.proc.join()
-    return result
-
-
 def _document(plan: Plan, task: Task, fields: dict[str, Any]) -> dict[str, Any]:
     lemma, f = task.lemma, task.obligation
     doc = {"format": FORMAT,
@@ -190,42 +152,43 @@ def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | No
           progress: Callable[[str, str], None] | None = None, engine: str | None = None) -> list[Outcome]:
     """Discharge every lemma of the plan in dependency order; return outcomes in that order.
 
-    Independent lemmas run in parallel child processes, at most `jobs` at a time. The engine is
-    ``engine`` (the command line's), else the lemma's ``engine`` key, else the project default
-    (`proofs.engines.select`). The engine is not an input: a certificate that still checks is
-    re-used whichever engine made it.
+    Independent lemmas run in parallel worker processes, at most `jobs` at a time; none outlives
+    the call (`proofs.prooftree.worker.stopping_workers`). The engine is ``engine`` (the command
+    line's), else the lemma's ``engine`` key, else the project default (`proofs.engines.select`).
+    The engine is not an input: a certificate that still checks is re-used whichever engine made it.
     """
     checker = Checker(plan.root, plan.settings.certificates, allow_code=plan.allow_code)
     remove_leftovers(plan.root / plan.settings.certificates)
     stamps = Stamps(plan)
     done: dict[str, Outcome] = {}
     pending = list(plan.order)
-    running: dict[str, _Running] = {}
+    running: dict[str, Worker] = {}
 
     def report(lemma_id: str) -> None:
         if progress:
             progress(lemma_id, done[lemma_id].action)
 
-    while pending or running:
-        for lemma_id in [i for i in pending if all(p in done for p in plan.graph.predecessors(i))]:
-            task = plan.tasks[lemma_id]
-            reused = _try_reuse(plan, checker, lemma_id, force, stamps)
-            if reused is not None or task.lemma.kind == "certificate":
-                pending.remove(lemma_id)
-                done[lemma_id] = reused or _finish(plan, checker, task, _document(
-                    plan, task, _compose(plan, task, done)), {}, time.perf_counter(), "composed", stamps)
-                report(lemma_id)
-            elif len(running) < max(jobs, 1):
-                pending.remove(lemma_id)
-                running[lemma_id] = _start_child(task, engine or getattr(task.lemma, "engine", None)
-                                                 or plan.settings.engine)
-        for lemma_id, run in list(running.items()):
-            answer = _poll(run, timeout)
-            if answer is not None:
-                del running[lemma_id]
-                done[lemma_id] = _outcome(plan, checker, plan.tasks[lemma_id], answer, run.start, stamps)
-                report(lemma_id)
-    stamps.save()
+    with stopping_workers(running):
+        while pending or running:
+            for lemma_id in [i for i in pending if all(p in done for p in plan.graph.predecessors(i))]:
+                task = plan.tasks[lemma_id]
+                reused = _try_reuse(plan, checker, lemma_id, force, stamps)
+                if reused is not None or task.lemma.kind == "certificate":
+                    pending.remove(lemma_id)
+                    done[lemma_id] = reused or _finish(plan, checker, task, _document(
+                        plan, task, _compose(plan, task, done)), {}, time.perf_counter(), "composed", stamps)
+                    report(lemma_id)
+                elif len(running) < max(jobs, 1):
+                    pending.remove(lemma_id)
+                    chosen = engine or getattr(task.lemma, "engine", None) or plan.settings.engine
+                    running[lemma_id] = start_worker(functools.partial(_discharge, task, chosen))
+            for lemma_id, worker in list(running.items()):
+                answer = poll(worker, timeout)
+                if answer is not None:
+                    del running[lemma_id]
+                    done[lemma_id] = _outcome(plan, checker, plan.tasks[lemma_id], answer, worker.start, stamps)
+                    report(lemma_id)
+        stamps.save()
     return [done[i] for i in plan.order]
 
 
