@@ -21,6 +21,44 @@ from tests.support.mdps import bench_generate
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def statuses(out):
+    return {i: r["status"] for i, r in results(out).items()}
+
+
+def test_stuck_unknown_a_forced_timeout_keeps_the_proved_certificates_and_the_next_run_proves(proofs, tmp_path):
+    project = copy_repository_project(tmp_path)
+    assert proofs("prove", cwd=project).returncode == 0
+    certs = project / "certificates"
+    before = {p.name: p.read_bytes() for p in certs.glob("*.json")}
+    limited = proofs("prove", "--force", "--timeout", "0.000001", "--json", cwd=project)
+    assert limited.returncode == 3, limited.stdout
+    assert {p.name: p.read_bytes() for p in certs.glob("*.json")} == before  # nothing replaced by `unknown`
+    again = proofs("prove", "--json", cwd=project)
+    assert again.returncode == 0, again.stdout
+    assert statuses(again)["careful.safe"] == "proved"
+    explained = proofs("explain", "careful.safe", cwd=project).stdout
+    assert "PROVED" in explained and "premise not proved" not in explained
+    assert proofs("check", cwd=project).returncode == 0
+    r = results(limited)   # the limited run said what it did
+    assert r["careful.alignment"]["status"] == "unknown"
+    assert "limit reached" in r["careful.alignment"]["reason"] and "kept" in r["careful.alignment"]["reason"]
+    assert r["careful.safe"]["status"] == "unknown" and "kept" in r["careful.safe"]["reason"]
+
+
+def test_stuck_unknown_an_unknown_certificate_is_tried_again_not_reused(proofs, tmp_path):
+    project = copy_repository_project(tmp_path)
+    assert proofs("prove", cwd=project).returncode == 0
+    safe = project / "certificates" / "careful.safe.json"
+    doc = json.loads(safe.read_text())
+    doc["status"], doc["reason"] = "unknown", "premise not proved: careful.alignment (unknown)"
+    safe.write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n")  # still checks: `unknown` claims nothing
+    again = proofs("prove", "--json", cwd=project)
+    assert again.returncode == 0, again.stdout
+    r = results(again)
+    assert r["careful.safe"]["status"] == "proved" and r["careful.safe"]["action"] != "re-used"
+    assert json.loads(safe.read_text())["status"] == "proved"
+
+
 def test_certificates_never_verified_lemma_id_timings_is_checked(proofs, tmp_path):
     project = make_project(tmp_path)
     obligation = project / "obligations" / "cliff.toml"

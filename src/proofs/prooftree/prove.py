@@ -1,10 +1,15 @@
 """`proofs prove`: discharge lemmas in dependency order, write certificates, re-use unchanged ones.
 
 UNTRUSTED orchestration. A lemma is re-used when its certificate still passes the kernel (same
-statement, same input hashes, witness still valid); otherwise it is discharged in a worker
-process (`proofs.prooftree.worker`: ``--jobs`` at a time, ``--timeout`` each: a timeout is
-`unknown`, never `proved`), the certificate is written atomically, and the kernel checks it
-before its verdict is reported.
+statement, same input hashes, witness still valid) and settles it (``proved`` or ``refuted``);
+otherwise it is discharged in a worker process (`proofs.prooftree.worker`: ``--jobs`` at a
+time, ``--timeout`` each: a timeout is `unknown`, never `proved`), the certificate is written
+atomically, and the kernel checks it before its verdict is reported.
+
+An ``unknown`` answer (a limit reached, an engine that gave up, a premise left unknown) is a
+statement about this run, not about the lemma: its certificate is never re-used (the next run
+tries again), and it never replaces a certificate that still checks and settles the lemma. That
+certificate stays on disk, and the run reports the lemma as unknown, saying it was kept.
 """
 
 from __future__ import annotations
@@ -195,29 +200,63 @@ def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | No
 def _try_reuse(plan: Plan, checker: Checker, lemma_id: str, force: bool, stamps: Stamps) -> Outcome | None:
     """The outcome of re-using the lemma's certificate, or None when it must be (re-)proved.
 
-    Re-used: the kernel accepts it against the current inputs, or accepted exactly these bytes
-    before (`proofs.prooftree.stamps`).
+    Re-used: the certificate settles the lemma (an ``unknown`` one is tried again) and the kernel
+    accepts it against the current inputs, or accepted exactly these bytes before
+    (`proofs.prooftree.stamps`).
     """
     task = plan.tasks[lemma_id]
     if force:
         stamps.forget(lemma_id)
         return None
     path = certificate_path(plan.root, plan.settings.certificates, lemma_id)
-    if not path.is_file():
+    if not path.is_file() or not _settles(path):
         return None
-    if stamps.accepted_before(task):
-        doc = read_certificate(path)
-        why = "inputs and certificate unchanged since the kernel accepted them"
-    else:
-        try:
-            doc = checker.check_file(path)
-        except CheckFailure:
-            stamps.forget(lemma_id)
-            return None
-        stamps.record(task)
-        why = "inputs unchanged and the certificate still checks"
+    accepted = _accepted(checker, task, path, stamps)
+    if accepted is None:
+        return None
+    doc, why = accepted
     return Outcome(lemma_id, task.lemma.kind, doc["status"], task.lemma.expect.value, doc.get("values", {}),
                    relative(path, plan.root), 0.0, "re-used", why)
+
+
+def _settles(path: Path) -> bool:
+    """Whether the certificate at `path` claims a verdict (``proved`` or ``refuted``)."""
+    try:
+        return read_certificate(path).get("status") in ("proved", "refuted")
+    except CheckFailure:
+        return False
+
+
+def _accepted(checker: Checker, task: Task, path: Path, stamps: Stamps) -> tuple[dict[str, Any], str] | None:
+    """The certificate at `path` and why it stands, if the kernel accepts it (or accepted exactly
+    these bytes before); else None."""
+    if stamps.accepted_before(task):
+        return read_certificate(path), "inputs and certificate unchanged since the kernel accepted them"
+    try:
+        doc = checker.check_file(path)
+    except CheckFailure:
+        stamps.forget(task.lemma.id)
+        return None
+    stamps.record(task)
+    return doc, "inputs unchanged and the certificate still checks"
+
+
+def _kept(plan: Plan, checker: Checker, task: Task, values: dict[str, Any], seconds: float, action: str,
+          reason: str, stamps: Stamps) -> Outcome | None:
+    """This run left the lemma unknown: keep its certificate if that one settles it and still checks.
+
+    Returns the outcome (unknown, saying the certificate was kept), or None when there is none to keep.
+    """
+    path = certificate_path(plan.root, plan.settings.certificates, task.lemma.id)
+    if not path.is_file() or not _settles(path):
+        return None
+    accepted = _accepted(checker, task, path, stamps)
+    if accepted is None:
+        return None
+    kept = accepted[0]["status"]
+    return Outcome(task.lemma.id, task.lemma.kind, "unknown", task.lemma.expect.value, values,
+                   relative(path, plan.root), seconds, action,
+                   f"{reason}; the previous certificate ({kept}), which still checks, was kept")
 
 
 def _outcome(plan: Plan, checker: Checker, task: Task, answer: tuple[str, Any], start: float,
@@ -226,14 +265,25 @@ def _outcome(plan: Plan, checker: Checker, task: Task, answer: tuple[str, Any], 
     if kind == "ok":
         fields, arrays = result
         return _finish(plan, checker, task, _document(plan, task, fields), arrays, start, "discharged", stamps)
+    seconds = time.perf_counter() - start
+    if kind == "timeout":
+        kept = _kept(plan, checker, task, {}, seconds, kind, str(result), stamps)
+        if kept is not None:
+            return kept
     status = "unknown" if kind == "timeout" else "error"
     return Outcome(task.lemma.id, task.lemma.kind, status, task.lemma.expect.value, {}, None,
-                   time.perf_counter() - start, kind, str(result))
+                   seconds, kind, str(result))
 
 
 def _finish(plan: Plan, checker: Checker, task: Task, doc: dict[str, Any], arrays: dict[str, Any],
             start: float, action: str, stamps: Stamps) -> Outcome:
+    if doc["status"] == "unknown":
+        kept = _kept(plan, checker, task, doc.get("values", {}), time.perf_counter() - start, action,
+                     doc.get("reason", "no verdict"), stamps)
+        if kept is not None:
+            return kept
     path = _write(plan, task, doc, arrays)
+    checker.accepted.pop(str(path.resolve()), None)  # the kernel judges the new bytes, not a remembered file
     seconds = time.perf_counter() - start
     _log_time(plan, task.lemma.id, seconds)
     try:
