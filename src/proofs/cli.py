@@ -89,7 +89,9 @@ def evaluate(
 
 @app.command()
 def prove(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Obligation files (default: all under obligations/).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Obligation files or folders of them (default: all under obligations/). Premises are found "
+             "in the whole project; only the named lemmas and the premises they need are proved.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-prove even lemmas whose certificate still checks.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Independent lemmas discharged in parallel.")] = 1,
     timeout: Annotated[float | None, typer.Option(help="Seconds per lemma; past it the lemma is unknown.")] = None,
@@ -110,7 +112,7 @@ def prove(
         raise InputError(Location("command line", None, "--engine"), f"unknown engine {engine!r}",
                          "Use one of " + ", ".join(ENGINE_NAMES))
     root = find_root(Path.cwd())
-    plan = make_plan(root, [p.resolve() for p in paths or []], allow_code=allow_code)
+    plan = make_plan(root, list(paths or []), allow_code=allow_code)
     outcomes = _with_progress(plan, lambda progress: run(
         plan, force=force, jobs=jobs, timeout=timeout if timeout is not None else plan.settings.timeout,
         progress=progress, engine=engine), quiet=as_json)

@@ -73,6 +73,14 @@ def test_certificates_never_verified_lemma_id_timings_is_checked(proofs, tmp_pat
     assert (project / ".proofs" / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
+def test_certificates_never_verified_ids_differing_only_in_case_are_an_input_error(proofs, tmp_path):
+    project = make_project(tmp_path)
+    obligation = project / "obligations" / "cliff.toml"
+    obligation.write_text(obligation.read_text().replace('id = "run"', 'id = "WALK"'))
+    out = proofs("prove", cwd=project)
+    assert out.returncode == 2 and 'lemma."WALK".id' in out.stderr and "case" in out.stderr
+
+
 SLOW = """
 [worldmodel]
 path = "../worldmodels/random_{n}.tra"
@@ -179,6 +187,31 @@ def test_orphaned_workers_temporary_files_are_git_ignored(tmp_path):
     (tmp_path / ".gitignore").write_bytes((ROOT / ".gitignore").read_bytes())   # the repository's rules
     out = subprocess.run(["git", "check-ignore", "--no-index", *names], cwd=tmp_path, capture_output=True, text=True)
     assert sorted(out.stdout.split()) == sorted(names), out.stdout + out.stderr
+
+
+COMPOSITION = """
+[[lemma]]
+id = "walk-safe"
+kind = "certificate"
+from = ["cliff.alignment", "cliff.walk-policy"]
+expect = "refuted"
+"""
+
+
+def test_cross_file_from_premises_are_found_when_one_file_is_named(proofs, tmp_path):
+    project = copy_repository_project(tmp_path)
+    (project / "obligations" / "composition.toml").write_text(COMPOSITION)
+    out = proofs("prove", "--json", "obligations/composition.toml", cwd=project)
+    assert "no obligation file declares" not in out.stderr, out.stderr
+    assert set(results(out)) == {"walk-safe", "cliff.alignment", "cliff.walk-policy"}
+    assert not (project / "certificates" / "careful.safe.json").exists()   # not named, not needed
+
+
+def test_cross_file_from_a_named_file_outside_the_obligations_folder(proofs, tmp_path):
+    project = copy_repository_project(tmp_path)
+    (project / "elsewhere.toml").write_text(COMPOSITION)
+    out = proofs("prove", "--json", "elsewhere.toml", cwd=project)
+    assert set(results(out)) == {"walk-safe", "cliff.alignment", "cliff.walk-policy"}, out.stderr
 
 
 def test_certificates_written_mode_0600_now_follow_the_umask(proofs, tmp_path):

@@ -1,6 +1,9 @@
 """Read and validate every input before any lemma is discharged; order lemmas by dependency.
 
 All input problems (obligations, models, names, policies) are collected and raised together.
+The obligation files of the whole project are always read, so that a ``from`` premise is found
+wherever it is declared; naming files (or folders of them) only selects the lemmas to prove:
+those the named files declare, and the premises they need.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from proofs.spec.obligation import (
     read_settings,
 )
 
-__all__ = ["Plan", "Task", "find_root", "make_plan", "proof_graph"]
+__all__ = ["Plan", "Task", "collision_errors", "find_root", "make_plan", "obligation_paths", "proof_graph"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,26 +70,105 @@ def proof_graph(files: list[ObligationFile]) -> Any:
     return graph
 
 
+def obligation_paths(paths: list[Path]) -> list[Path]:
+    """The obligation files named on the command line: a folder stands for its ``*.toml`` files.
+
+    Raises
+    ------
+    InputError, InputErrors
+        For a path that does not exist and for a folder without obligation files.
+    """
+    out: list[Path] = []
+    errors: list[InputError] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.glob("*.toml") if p.is_file())
+            if not found:
+                errors.append(InputError(Location(path), "the folder holds no obligation file (*.toml)",
+                                         "Name obligation files, or a folder that holds some"))
+            out.extend(found)
+        elif not path.exists():
+            errors.append(InputError(Location(path), "no such file or folder",
+                                     "Name obligation files (.toml) or folders of them"))
+        else:
+            out.append(path)
+    InputErrors.raise_if_any(errors)
+    return out
+
+
+def collision_errors(root: Path, settings: Settings, files: list[ObligationFile]) -> list[InputError]:
+    """Lemmas whose certificate files would overwrite an input file, or each other's on a file
+    system that ignores case (macOS, Windows)."""
+    from proofs.kernel.check import certificate_path
+    from proofs.worldmodel.files import model_files
+
+    inputs: dict[Path, str] = {}
+    for f in files:
+        inputs[f.path.resolve()] = "the obligation file"
+        if f.worldmodel_path is not None:
+            for path in model_files(f.worldmodel_path):
+                inputs[path.resolve()] = "a world-model file"
+        for lemma in f.lemmas:
+            if isinstance(lemma, PolicyLemma) and isinstance(lemma.policy_path, Path):
+                inputs[lemma.policy_path.resolve()] = "the policy file"
+    errors: list[InputError] = []
+    folded: dict[str, str] = {}
+    for f in files:
+        for lemma in f.lemmas:
+            where = Location(lemma.where.path, lemma.where.line, f"{lemma.where.key}.id")
+            cert = certificate_path(root, settings.certificates, lemma.id)
+            for written in (cert, cert.with_suffix(".npz")):
+                if written.resolve() in inputs:
+                    errors.append(InputError(
+                        where, f"lemma {lemma.id!r} would write {written}, which is "
+                        f"{inputs[written.resolve()]} {written.name}",
+                        "Rename the lemma, or keep certificates in a folder of their own ([tool.proofs] certificates)"))
+            other = folded.setdefault(lemma.id.casefold(), lemma.id)
+            if other != lemma.id:
+                errors.append(InputError(
+                    where, f"lemma ids {other!r} and {lemma.id!r} differ only in case: their certificate files "
+                    "are one file where case is ignored", "Rename one of the two lemmas"))
+    return errors
+
+
 def make_plan(root: Path, paths: list[Path], *, allow_code: bool = False) -> Plan:
+    """Read every input of the lemmas to prove: those of `paths` (default: the whole project) and
+    the premises they cite, wherever declared."""
+    from proofs.prooftree.state import check_state_folder
+
     settings = read_settings(root / "pyproject.toml")
-    files_in = paths or discover(root, settings)
+    check_state_folder(root, settings)
+    named = obligation_paths(paths)
+    project = discover(root, settings)
+    files_in = project + named
     if not files_in:
         raise InputError(Location(root / settings.obligations), "no obligation files found",
                          "Add obligations/*.toml or name the files to prove")
     files = load_obligations(files_in)
+    InputErrors.raise_if_any(collision_errors(root, settings, files))
+    graph = proof_graph(files)
+    selected = set(graph) if not named else _needed(graph, files, named)
     errors: list[InputError] = []
     models: dict[Path, Any] = {}
     tasks: dict[str, Task] = {}
     for f in files:
-        mdp = _model(f, models, errors)
-        for lemma in f.lemmas:
+        chosen = [lemma for lemma in f.lemmas if lemma.id in selected]
+        mdp = _model(f, models, errors) if chosen else None
+        for lemma in chosen:
             tasks[lemma.id] = Task(lemma, f, mdp, _policy(lemma, f, mdp, allow_code, errors))
             if mdp is not None:
                 errors.extend(_names(lemma, f, mdp))
     InputErrors.raise_if_any(errors)
-    graph = proof_graph(files)
+    graph = graph.subgraph(selected).copy()
     order = tuple(nx.lexicographical_topological_sort(graph))
     return Plan(root, settings, tasks, order, graph, allow_code)
+
+
+def _needed(graph: Any, files: list[ObligationFile], named: list[Path]) -> set[str]:
+    """The lemmas declared in the `named` files, and every premise they depend on."""
+    wanted = {p.resolve() for p in named}
+    chosen = {lemma.id for f in files if f.path.resolve() in wanted for lemma in f.lemmas}
+    return chosen.union(*(nx.ancestors(graph, i) for i in chosen))
 
 
 def _model(f: ObligationFile, models: dict[Path, Any], errors: list[InputError]) -> Any:
