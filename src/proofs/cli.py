@@ -177,12 +177,19 @@ def check(
 @app.command()
 def explain(
     lemma_id: Annotated[str, typer.Argument(metavar="ID", help="The lemma id.")],
+    allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow module:function policies (runs user code).")] = False,
 ) -> None:
-    """What was proved or refuted, in words: values, the counterexample or diagnosis, the margin."""
+    """What was proved or refuted, in words: values, the counterexample or diagnosis, the margin.
+
+    The kernel checks the certificate against the current inputs first: a certificate made for
+    other inputs is reported STALE (exit code 1), one it rejects REJECTED (exit code 1).
+    """
+    from proofs.errors import CheckFailure
     from proofs.kernel.certificate import read_certificate
-    from proofs.kernel.check import certificate_path
+    from proofs.kernel.check import Checker, StaleCertificate, certificate_path
     from proofs.prooftree.plan import find_root
     from proofs.report.explain import explain as words
+    from proofs.report.explain import not_accepted
     from proofs.spec.obligation import read_settings
 
     root = find_root(Path.cwd())
@@ -190,28 +197,32 @@ def explain(
     path = certificate_path(root, settings.certificates, lemma_id)
     if not path.is_file():
         raise InputError(Location(path), f"no certificate for lemma {lemma_id!r}", "Run `proofs prove` first")
-    doc = read_certificate(path)
-    typer.echo(words(doc, _step_tables(root, path, doc)))
+    checker = Checker(root, settings.certificates, allow_code=allow_code)
+    try:
+        doc = checker.check_file(path)
+    except CheckFailure as exc:
+        try:
+            claimed = read_certificate(path).get("status")
+        except CheckFailure:
+            claimed = None
+        typer.echo(not_accepted(lemma_id, claimed, str(exc), isinstance(exc, StaleCertificate)))
+        raise typer.Exit(EXIT_FAILED) from None
+    typer.echo(words(doc, _explain_context(checker, path, doc)))
 
 
-def _step_tables(root: Path, path: Path, doc: dict[str, Any]) -> Any:
-    """A float alignment certificate's step tables, named by the states of its model (else None)."""
-    if (doc.get("witness") or {}).get("arithmetic") != "float":
-        return None
+def _explain_context(checker: Any, path: Path, doc: dict[str, Any]) -> Any:
+    """What an (accepted) alignment certificate is about, as the kernel read it (else None)."""
     from proofs.kernel.check import witness_arrays
     from proofs.kernel.horizon import restrict
-    from proofs.report.explain import StepTables
-    from proofs.spec.obligation import load_obligations
-    from proofs.worldmodel.load import load_mdp
+    from proofs.report.explain import Context
+    from proofs.spec.obligation import AlignmentLemma
 
-    arrays = witness_arrays(path, doc)
-    if arrays is None:
+    lemma, obligation, mdp = checker.inputs(doc)
+    if not isinstance(lemma, AlignmentLemma) or obligation.objective is None:
         return None
-    obligation = next(f for f in load_obligations([root / doc["lemma"]["obligation"]])
-                      if any(x.id == doc["lemma"]["id"] for x in f.lemmas))
-    assert obligation.worldmodel_path is not None and obligation.objective is not None
-    mdp = restrict(load_mdp(obligation.worldmodel_path), obligation.objective.horizon)
-    return StepTables(arrays, mdp.states, mdp.local_actions)
+    if obligation.objective.horizon is not None:
+        mdp = restrict(mdp, obligation.objective.horizon)
+    return Context(mdp, obligation.objective, lemma.desirable, witness_arrays(path, doc))
 
 
 @app.command()

@@ -155,6 +155,12 @@ class Checker:
 
         check_alignment_certificate(doc, mdp, obligation.objective, lemma.epsilon, lemma.desirable)
 
+    def inputs(self, doc: dict[str, Any]) -> tuple[Lemma, ObligationFile, Any]:
+        """The lemma of an accepted certificate, its obligation (with the lemma's objective) and
+        its world model as the kernel read it (None for a composition)."""
+        lemma, obligation = self._lemma(doc)
+        return lemma, obligation, None if isinstance(lemma, CertificateLemma) else self._model(doc, obligation)
+
     def _lemma(self, doc: dict[str, Any]) -> tuple[Lemma, ObligationFile]:
         lemma_id, where = doc["lemma"]["id"], doc["lemma"]["obligation"]
         target = (self.root / where).resolve()
@@ -264,7 +270,7 @@ class Checker:
         Uses the exact evaluation (or its sound float enclosure on large models) of
         `proofs.semantics.evaluate`, which re-runs the episode semantics under the fixed policy.
         """
-        from proofs.kernel.schema import enclosure, rational, short
+        from proofs.kernel.schema import enclosure, rational, span
         from proofs.semantics.evaluate import evaluate_constraint
 
         a_lemma, _ = self._lemma(alignment)
@@ -285,11 +291,10 @@ class Checker:
             value = evaluate_constraint(mdp, p_file.objective, policy, c)
             claimed = enclosure(row["value"], f"{where}.value")
             if not (claimed.lo <= value.lo and value.hi <= claimed.hi) or value.is_exact and claimed != value:
-                raise CheckFailure(f"{where}: the reported value {claimed} is not the kernel's {value} "
-                                   f"(exactly [{short(value.lo)}, {short(value.hi)}])")
+                raise CheckFailure(f"{where}: the reported value {span(claimed)} is not the kernel's {span(value)}")
             decided = c.comparison.decide(claimed.lo, claimed.hi, c.threshold)
             if row["holds"] is not decided:
-                raise CheckFailure(f"{where}: holds is {row['holds']}, but the value {claimed} gives {decided}")
+                raise CheckFailure(f"{where}: holds is {row['holds']}, but the value {span(claimed)} gives {decided}")
             violated = violated or c.comparison.decide(value.lo, value.hi, c.threshold) is False
         if doc["status"] == "proved" and violated:
             raise CheckFailure("direct evaluation step: the policy violates Φ, so the proved verdict does not follow")

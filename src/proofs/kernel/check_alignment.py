@@ -57,7 +57,7 @@ from typing import Any
 from proofs.errors import CheckFailure
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
-from proofs.kernel.schema import enclosure, rational, short, validate_fields
+from proofs.kernel.schema import enclosure, rational, short, span, validate_fields
 from proofs.semantics.episode import constraint_quantity
 from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
@@ -332,9 +332,9 @@ def claimed_j_star(values: Any, j_star: Enclosure, exact: bool = False) -> None:
         raise CheckFailure("J* step: values.j_star is missing")
     claimed = enclosure(values["j_star"], "values.j_star")
     if not (claimed.lo <= j_star.lo and j_star.hi <= claimed.hi):
-        raise CheckFailure(f"J* step: the reported J* {claimed} does not contain the kernel's J* {j_star}")
+        raise CheckFailure(f"J* step: the reported J* {span(claimed)} does not contain the kernel's J* {span(j_star)}")
     if exact and claimed != j_star:
-        raise CheckFailure(f"J* step: the reported J* {claimed} is not the exact J* {short(j_star.lo)}")
+        raise CheckFailure(f"J* step: the reported J* {span(claimed)} is not the exact J* {short(j_star.lo)}")
 
 
 def constraint_rows(values: Any, witness: Any, constraints: Sequence[Constraint]) -> list[tuple[Any, Any]]:
@@ -482,4 +482,4 @@ def _check_counterexample(mdp: Mdp, ep: Episode, target: Fraction,
     if j < target:
         raise CheckFailure(f"counterexample step: J(counterexample) = {j} < J* - epsilon = {target}")
     if c.comparison.holds(value, c.threshold):
-        raise CheckFailure(f"counterexample step: its value {value} satisfies {c} (no violation)")
+        raise CheckFailure(f"counterexample step: its value {short(value)} satisfies {c} (no violation)")

@@ -58,7 +58,7 @@ from proofs.kernel.check_alignment import (
 )
 from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
-from proofs.kernel.schema import validate_fields
+from proofs.kernel.schema import span, validate_fields
 from proofs.semantics.episode import constraint_quantity
 from proofs.spec.formula import Constraint
 from proofs.spec.objective import Objective
@@ -309,7 +309,7 @@ def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, e
             raise CheckFailure(f"counterexample step: J(counterexample) ≥ {show(j.lo)} is not certainly ≥ "
                                f"J* - epsilon ≤ {show(target_hi)}")
         if cs.constraint.comparison.decide(value.lo, value.hi, cs.constraint.threshold) is not False:
-            raise CheckFailure(f"counterexample step: its value {value} does not certainly violate {cs.constraint}")
+            raise CheckFailure(f"counterexample step: its value {span(value)} does not certainly violate {cs.constraint}")
         if rows[cex["constraint"]][0]["holds"] is not False:
             raise CheckFailure(f"counterexample step: the counterexample violates constraint {cex['constraint']}, "
                                "which values.constraints reports as not violated")

@@ -22,14 +22,11 @@ from fractions import Fraction
 
 from proofs.errors import CheckFailure
 from proofs.kernel.enclosure import Enclosure
-from proofs.kernel.rational import ExpressionError, parse_rational
+from proofs.kernel.rational import MAX_DIGITS, ExpressionError, parse_rational
 
 __all__ = ["MAX_DIGITS", "FieldError", "certificate_shape", "describe", "enclosure", "header", "rational",
-           "short", "validate", "validate_fields"]
+           "short", "span", "validate", "validate_fields"]
 
-MAX_DIGITS = 4300
-"""The most decimal digits of a numerator or denominator (Python's own limit for printing an
-integer, so no engine can write a longer one)."""
 _MAX_BITS = math.ceil(MAX_DIGITS * math.log2(10))
 _MAX_TEXT = 2 * MAX_DIGITS + 64
 _LONG_DIGITS = re.compile(r"\d{%d}" % (MAX_DIGITS + 1))
@@ -66,7 +63,8 @@ def describe(value: object) -> str:
 def rational(value: object, where: str) -> Fraction:
     """An exact rational written as text (``"1/3"``, ``"0.25"``, ``"-2e-3"``), of bounded size.
 
-    Numerator and denominator may have at most `MAX_DIGITS` digits each, so that no edited number
+    Numerator and denominator may have at most `MAX_DIGITS` digits each (the limit of every
+    number `proofs` reads, `proofs.kernel.rational`), so that no edited number
     (``"1e999999999"``, a 5,000-digit integer) can exhaust memory or time, or crash a message.
     """
     if not isinstance(value, str):
@@ -100,6 +98,11 @@ def short(x: Fraction) -> str:
     with localcontext() as context:
         context.prec = 12
         return str(Decimal(x.numerator) / Decimal(x.denominator))
+
+
+def span(value: Enclosure) -> str:
+    """An enclosure in a message, safe for any magnitude: ``x`` when exact, else ``[lo, hi]``."""
+    return short(value.lo) if value.is_exact else f"[{short(value.lo)}, {short(value.hi)}]"
 
 
 # -- shapes -------------------------------------------------------------------------------------------
@@ -318,8 +321,8 @@ def certificate_shape(kind: str, status: str) -> Record:
                                                        {"margin": Switch(lambda v: Text(("inf",)) if isinstance(
                                                            v, str) else ENC)})}
         counterexample = Switch(lambda v: Record({"constraint": Integer(0), "mixture": ListOf(
-            FLOAT_COMPONENT if isinstance(v, dict) and any(
-                isinstance(c, dict) and "step_tables" in c for c in v.get("mixture") or []) else EXACT_COMPONENT,
+            FLOAT_COMPONENT if isinstance(v, dict) and isinstance(v.get("mixture"), list) and any(
+                isinstance(c, dict) and "step_tables" in c for c in v["mixture"]) else EXACT_COMPONENT,
             1)}))
         if status == "refuted":
             required["counterexample"] = counterexample

@@ -1,66 +1,115 @@
-"""`proofs explain ID`: a certificate in words."""
+"""`proofs explain ID`: a certificate in words.
+
+UNTRUSTED presentation, of a certificate the kernel has just accepted against the current inputs
+(`proofs.cli.explain` runs the check first and says STALE or REJECTED instead). What the kernel
+checks is stated as fact; engine commentary (a policy's diagnosis, the margin ε*, the engine's
+name, a note) is labelled so. The reward hack is shown on the states it visits with positive
+probability, and a hack that breaks Φ only on the episode's last visited state (where no reward
+accrues) is pointed out.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from proofs.kernel.enclosure import Enclosure
+from proofs.semantics.episode import constraint_quantity
+from proofs.spec.formula import Comparison, Constraint
+from proofs.spec.objective import Objective
+from proofs.worldmodel.model import Mdp
 
-__all__ = ["StepTables", "explain"]
+__all__ = ["Context", "explain", "not_accepted"]
+
+COMMENTARY = "engine commentary, not checked by the kernel"
+_SHOWN = 12   # places of a hack listed before "... N more"
 
 
-class StepTables:
-    """A float certificate's step tables with the names of the states and actions they index."""
+@dataclass(frozen=True)
+class Context:
+    """What an alignment certificate is about, as the kernel read it: the model (cut to the
+    horizon when finite), J, Φ, and the witness file's arrays of a float certificate."""
 
-    def __init__(self, arrays: dict[str, Any], states: Sequence[str],
-                 actions: Callable[[int], Sequence[str]]) -> None:
-        self.arrays, self.states, self.actions = arrays, states, actions
+    mdp: Mdp
+    objective: Objective
+    constraints: Sequence[Constraint]
+    arrays: Mapping[str, np.ndarray] | None = None
 
-    def table(self, part: dict[str, Any]) -> Any:
-        """A component's tables, decoded as the kernel decodes them."""
-        from proofs.kernel.check_alignment_float import decode_step_tables
 
-        return decode_step_tables(self.arrays[part["step_tables"]], part.get("encoding", "plain"), "explain")
-
-    def action(self, table: Any, step: int, state: int) -> str:
-        return self.actions(state)[int(table[step, state])]
+def not_accepted(lemma_id: str, claimed: object, reason: str, stale: bool) -> str:
+    """What `explain` says instead of a verdict when the kernel does not accept the certificate."""
+    says = f"the certificate says {claimed.upper()}, but " if isinstance(claimed, str) and claimed in (
+        "proved", "refuted", "unknown") else ""
+    if stale:
+        head = f"{lemma_id}: STALE: {says}its inputs changed since it was made"
+    else:
+        head = f"{lemma_id}: REJECTED: {says}the kernel does not accept it"
+    return "\n".join([head, f"  why: {reason}",
+                      "  Nothing else of it is shown. Run `proofs prove` to bring it up to date."])
 
 
 def _num(value: dict[str, str]) -> str:
     return Enclosure.from_json(value).decimal(8)
 
 
-def explain(doc: dict[str, Any], tables: StepTables | None = None) -> str:
-    """The certificate in words. ``tables`` reads a float certificate's step tables by name."""
+def explain(doc: dict[str, Any], context: Context | None = None) -> str:
+    """The (accepted) certificate in words; ``context`` is needed for an alignment lemma's hack."""
     lemma, statement, status = doc["lemma"], doc["statement"], doc["status"]
-    lines = [f"{lemma['id']} ({lemma['kind']} lemma, {lemma['obligation']}): {status.upper()}",
+    lines = [f"{lemma['id']} ({lemma['kind']} lemma, {lemma['obligation']}): {status.upper()} "
+             "(checked by the kernel against the current inputs)",
              f"  claim: {statement['words']}", f"  formal: {statement['formal']}"]
     values = doc.get("values", {})
-    if lemma["kind"] == "policy" and values:
-        lines += [f"  J(policy) = {_num(values['j_policy'])}", f"  J*        = {_num(values['j_star'])}",
-                  f"  gap       = {_num(values['gap'])} (allowed: {statement['epsilon']})"]
-        if status == "proved":
-            lines.append("  The policy loses at most the allowed amount of score.")
-        elif status == "refuted":
-            lines.append("  The policy loses more than allowed. Where it loses the most (visit probability x "
-                         "value lost; floating-point, for explanation only):")
-        for d in doc.get("diagnosis", [])[:10]:
-            step = f" at step {d['step']}" if d.get("step") is not None else ""
-            lines.append(f"    state {d['state']!s}{step}: visited {d['visits']:.4g}, loses {d['loss']:.4g}; "
-                         f"the policy does {d['action']!s}, optimal is {d['optimal_action']!s}")
-    if lemma["kind"] == "alignment" and values:
-        lines += _alignment(doc, values, tables)
+    if lemma["kind"] == "policy":
+        lines += _policy(doc, values, statement, status)
+    if lemma["kind"] == "alignment":
+        lines += _alignment(doc, values, context)
     if lemma["kind"] == "certificate":
-        lines.append(f"  premises: {', '.join(values.get('premises', []))}")
+        lines += _composition(values, status)
     if doc.get("reason"):
-        lines.append(f"  note: {doc['reason']}")
+        lines.append(f"  note ({COMMENTARY}): {doc['reason']}")
     engine = doc.get("engine", {})
-    lines.append(f"  engine: {engine.get('name')} {engine.get('version')}")
+    lines.append(f"  engine (not checked by the kernel): {engine.get('name')} {engine.get('version')}")
     return "\n".join(lines)
 
 
-def _alignment(doc: dict[str, Any], values: dict[str, Any], tables: StepTables | None) -> list[str]:
+def _policy(doc: dict[str, Any], values: dict[str, Any], statement: dict[str, Any], status: str) -> list[str]:
+    lines = [f"  J(policy) = {_num(values['j_policy'])}", f"  J*        = {_num(values['j_star'])}",
+             f"  gap       = {_num(values['gap'])} (allowed: {statement['epsilon']})"]
+    if status == "proved":
+        lines.append("  The policy loses at most the allowed amount of score.")
+    elif status == "refuted":
+        lines.append("  The policy loses more than allowed.")
+    diagnosis = doc.get("diagnosis", [])
+    if diagnosis:
+        lines.append(f"  Diagnosis ({COMMENTARY}): where the policy loses the most, visit probability x value "
+                     "lost, in floating point (the kernel checks only that the states, steps and actions exist):")
+    for d in diagnosis[:10]:
+        step = f" at step {d['step']}" if d.get("step") is not None else ""
+        lines.append(f"    state {d['state']!s}{step}: visited {d['visits']:.4g}, loses {d['loss']:.4g}; "
+                     f"the policy does {d['action']!s}, optimal is {d['optimal_action']!s}")
+    return lines
+
+
+def _composition(values: dict[str, Any], status: str) -> list[str]:
+    lines = [f"  premises: {', '.join(values.get('premises', []))}"]
+    rows = values.get("direct", [])
+    if rows:
+        checked = "" if status != "unknown" else f" ({COMMENTARY}: the verdict is unknown)"
+        lines.append(f"  Φ evaluated directly under the policy{checked}:")
+        for row in rows:
+            verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row["holds"]]
+            lines.append(f"    {row['constraint']}: {_num(row['value'])} (threshold {row['threshold']}): {verdict}")
+    return lines
+
+
+def _alignment(doc: dict[str, Any], values: dict[str, Any], context: Context | None) -> list[str]:
+    if doc["status"] == "unknown" and not doc.get("witness"):
+        return ["  No witness: an unknown verdict claims nothing, so no value is shown."]
     lines = [f"  J* = {_num(values['j_star'])}; near-optimal means J >= J* - {doc['statement']['epsilon']}"]
     for row in values.get("constraints", []):
         verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row["holds"]]
@@ -68,62 +117,198 @@ def _alignment(doc: dict[str, Any], values: dict[str, Any], tables: StepTables |
                      f"(threshold {row['threshold']}): {verdict}")
     margin = values.get("margin")
     if margin is not None:
-        shown = "inf (no policy at all violates it)" if margin == "inf" else _num(margin)
-        lines.append(f"  margin epsilon* = {shown}: the lemma holds for every epsilon below it")
+        lines.append(_margin(margin, doc, context))
     cex = doc.get("counterexample")
     if cex:
-        lines.append("  The reward hack (a near-optimal policy that violates it):")
-        if any("step_tables" in part for part in cex.get("mixture", [])):
-            return lines + _float_mixture(cex["mixture"], tables)
-        return lines + _exact_mixture(cex.get("mixture", []))
+        lines.append("  The reward hack (a near-optimal policy that violates it), on the states it visits with "
+                     "positive probability:")
+        if context is None:
+            return lines + ["    (the model is needed to show it)"]
+        hack = Hack.of(context, cex)
+        lines += hack.describe()
+        lines += hack.last_step_warning()
     return lines
 
 
-def _weight(text: str) -> str:
-    return Enclosure.from_json({"lo": text, "hi": text}).decimal(6)
+def _margin(margin: Any, doc: dict[str, Any], context: Context | None) -> str:
+    """The margin ε* in words (SPEC §5: the lemma holds for every ε < ε*)."""
+    label = f"  margin epsilon* ({COMMENTARY})"
+    if margin == "inf":
+        return f"{label} = inf: no policy at all violates Φ, so the lemma holds for every epsilon"
+    value = Enclosure.from_json(margin)
+    if value.hi > 0:
+        return f"{label} = {_num(margin)}: the lemma holds for every epsilon below it, and fails for every one above"
+    if doc["status"] == "proved":   # proved at ε ≥ 0 with ε* = 0: it holds at ε = 0 exactly
+        return (f"{label} = 0: the lemma holds at epsilon = 0 only (optimal policies satisfy Φ, on the edge), and "
+                "fails for every epsilon > 0")
+    strict = context is not None and all(c.comparison in (Comparison.LT, Comparison.GT) for c in context.constraints)
+    line = f"{label} = 0: the lemma already fails at epsilon = 0: even optimal policies violate Φ"
+    if strict or doc.get("epsilon") == "0":
+        return line
+    return line + (" (unless a <= or >= constraint sits exactly on its threshold for the optimal policies: then "
+                   "it holds at epsilon = 0 only and fails for every epsilon > 0)")
 
 
-def _exact_mixture(parts: list[dict[str, Any]]) -> list[str]:
-    """A start mixture of step tables: the weights, and (the first few places) where they differ."""
-    names = "ABCDEFGH"
-    lines = [f"    policy {names[i]} with probability {_weight(p['weight'])}: its step tables until the constraint "
-             "is decided, then optimally for J" for i, p in enumerate(parts[:8])]
-    tables = [p.get("before_decided", {}).get("steps", []) for p in parts[:8]]
-    if len(tables) == 1:
-        first = sorted(tables[0][0].items())[:8] if tables[0] else []
-        more = " ..." if tables[0] and len(tables[0][0]) > 8 else ""
-        return lines + ["    at step 0 it does: " + ", ".join(f"{s}: {_act(a)}" for s, a in first) + more]
-    shown = []
-    for t in range(max(len(x) for x in tables)):
-        rows = [x[min(t, len(x) - 1)] if x else {} for x in tables]
-        for state in sorted(set().union(*rows)):
-            acts = [_act(r.get(state, "-")) for r in rows]
-            if len(set(acts)) > 1:
-                shown.append(f"      step {t}, {state}: " + " / ".join(acts))
-    lines.append(f"    they differ ({' / '.join(names[:len(tables)])}) in {len(shown)} places; the first:")
-    return lines + shown[:10]
+# -- the hack on the states it visits -----------------------------------------------------------------
 
 
-def _act(action: Any) -> str:
-    if isinstance(action, str):
-        return action
-    return "{" + ", ".join(f"{a}: {_weight(p)}" for a, p in action.items()) + "}"
+class Hack:
+    """A counterexample mixture followed forward from μ₀: per component and step, the probability of
+    each state where it still acts (the constraint undecided), and of deciding against Φ."""
 
+    def __init__(self, context: Context, cex: dict[str, Any]) -> None:
+        self.context, self.mdp = context, context.mdp
+        self.constraint = context.constraints[cex["constraint"]]
+        q = constraint_quantity(self.mdp, context.objective, self.constraint)
+        self.steps, self.complement = q.steps, q.complement
+        self.stop = np.asarray(q.stop, dtype=bool)
+        self.goal = self.stop & np.asarray(q.stop_value, dtype=bool)
+        upper = self.constraint.comparison.is_upper
+        self.bad_is_goal = upper != q.complement and bool(self.stop.any())   # σ = +1: reaching the goal is bad
+        self.parts = cex["mixture"]
+        self.weights = [Fraction(p["weight"]) for p in self.parts]
+        self._tables: dict[int, npt.NDArray[np.integer]] = {}
+        self._forward: dict[int, tuple[list[npt.NDArray[np.float64]], list[float]]] = {}
 
-def _float_mixture(parts: list[dict[str, Any]], tables: StepTables | None) -> list[str]:
-    """A start mixture of deterministic step tables: the weights, and where the policies differ."""
-    lines = [f"    a start mixture: with probability {_weight(p['weight'])} act by table {p['step_tables']!r} until the "
-             "constraint is decided, then optimally for J" for p in parts]
-    if tables is None:
-        return lines + ["    (the tables are in the certificate's witness file)"]
-    first = tables.table(parts[0])
-    if len(parts) == 2 and first.shape[0] > 0:
-        other = tables.table(parts[1])
-        differ = [int(s) for s in (first[0] != other[0]).nonzero()[0]]
-        lines.append(f"    at step 0 the two tables differ in {len(differ)} states, for example:")
-        lines += [f"      {tables.states[s]}: {tables.action(first, 0, s)} or "
-                  f"{tables.action(other, 0, s)}" for s in differ[:8]]
-    elif first.shape[0] > 0:
-        lines.append("    at step 0 it acts: " + ", ".join(
-            f"{tables.states[s]}: {tables.action(first, 0, s)}" for s in range(min(8, first.shape[1]))))
-    return lines
+    @classmethod
+    def of(cls, context: Context, cex: dict[str, Any]) -> Hack:
+        return cls(context, cex)
+
+    def actions(self, k: int, t: int, states: Sequence[int]) -> list[str]:
+        """What component k does at step t in each of ``states``, as text."""
+        part, mdp = self.parts[k], self.mdp
+        if "step_tables" in part:
+            row = self._float_row(k, t)
+            return [mdp.local_actions(s)[int(row[s])] for s in states]
+        table = self._exact_step(k, t)
+        out = []
+        for s in states:
+            act = table.get(mdp.states[s], "-")
+            out.append(act if isinstance(act, str) else "{" + ", ".join(
+                f"{a}: {Enclosure.exact(Fraction(p)).decimal(6)}" for a, p in act.items()) + "}")
+        return out
+
+    def _exact_step(self, k: int, t: int) -> dict[str, Any]:
+        steps = self.parts[k]["before_decided"]["steps"]
+        return steps[min(t, len(steps) - 1)] if steps else {}
+
+    def _float_row(self, k: int, t: int) -> npt.NDArray[np.integer]:
+        from proofs.kernel.check_alignment_float import decode_step_tables
+
+        if k not in self._tables:
+            assert self.context.arrays is not None
+            part = self.parts[k]
+            self._tables[k] = decode_step_tables(self.context.arrays[part["step_tables"]],
+                                                 part.get("encoding", "plain"), "explain")
+        table = self._tables[k]
+        row: npt.NDArray[np.integer] = table[min(t, table.shape[0] - 1)]
+        return row
+
+    def _choice_weights(self, k: int, t: int) -> npt.NDArray[np.float64]:
+        """Component k at step t: the probability of each choice given its state."""
+        mdp = self.mdp
+        weights = np.zeros(mdp.n_choices)
+        if "step_tables" in self.parts[k]:
+            row = self._float_row(k, t).astype(np.int64)
+            states = np.flatnonzero(~self.stop)
+            weights[mdp.choice_start[states] + row[states]] = 1.0
+            return weights
+        for name, act in self._exact_step(k, t).items():
+            s = mdp.state_index[name]
+            for a, p in ({act: "1"} if isinstance(act, str) else act).items():
+                c = mdp.choice_of(s, a)
+                if c is not None:
+                    weights[c] = float(Fraction(p))
+        return weights
+
+    def forward(self, k: int) -> tuple[list[npt.NDArray[np.float64]], list[float]]:
+        """Component k from μ₀: per step, the probability of each state where it still acts (the
+        constraint undecided), and of deciding the constraint against Φ at each step 0 … L
+        (floats: for explanation only). The geometric horizon gives one step: every state it can
+        ever act in."""
+        if k in self._forward:
+            return self._forward[k]
+        mdp = self.mdp
+        dist = np.zeros(mdp.n_states)
+        dist[mdp.initial_states] = mdp.initial_probability.floats()
+        source = mdp.choice_state[mdp.transition_choice]
+        acting_at: list[npt.NDArray[np.float64]] = []
+        bad: list[float] = []
+        ever = np.zeros(mdp.n_states, dtype=bool)
+        for t in range(self.steps if self.steps is not None else mdp.n_states + 1):
+            bad.append(float(dist[self.goal].sum()))
+            acting = np.where(self.stop, 0.0, dist)
+            if self.steps is None:   # a stationary table: follow until no new state is reached
+                if t > 0 and not np.any((acting > 0) & ~ever):
+                    break
+                ever |= acting > 0
+            acting_at.append(acting)
+            flow = acting[source] * self._choice_weights(k, t)[mdp.transition_choice] * mdp.float_probability
+            dist = np.asarray(np.bincount(mdp.target, weights=flow, minlength=mdp.n_states), dtype=np.float64)
+            if self.steps is None:
+                dist = np.minimum(dist + acting, 1.0)   # keep what was reached (only which states matter)
+        bad.append(float(dist[self.goal].sum()))
+        if self.steps is None:
+            acting_at = [ever.astype(np.float64)]
+        self._forward[k] = (acting_at, bad)
+        return acting_at, bad
+
+    def describe(self) -> list[str]:
+        names = "ABCDEFGH"
+        parts = self.parts[:8]
+        lines = [] if len(parts) == 1 else [f"    a start mixture: one of {len(self.parts)} policies, drawn at the start"]
+        for k, p in enumerate(parts):
+            how = (f"by table {p['step_tables']!r}" if "step_tables" in p else "by its step tables")
+            lines.append(f"    policy {names[k]} with probability {Enclosure.exact(self.weights[k]).decimal(6)}: acts "
+                         f"{how} until the constraint is decided, then optimally for J")
+        if len(self.parts) > 8:
+            lines.append(f"    ... and {len(self.parts) - 8} more policies")
+        visits = [self.forward(k)[0] for k in range(len(parts))]
+        places = []
+        for t in range(max(len(v) for v in visits)):
+            visited = np.zeros(self.mdp.n_states, dtype=bool)
+            for v in visits:
+                if t < len(v):
+                    visited |= v[t] > 0
+            states = sorted(np.flatnonzero(visited).tolist(), key=lambda s: self.mdp.states[s])
+            if not states:
+                continue
+            acts = [self.actions(k, t, states) for k in range(len(parts))]
+            for i, s in enumerate(states):
+                row = [a[i] for a in acts]
+                if len(parts) == 1 or len(set(row)) > 1:
+                    at = "" if self.steps is None else f"step {t}, "
+                    places.append(f"      {at}{self.mdp.states[s]}: " + " / ".join(row))
+        if len(parts) == 1:
+            lines.append("    it does, where it acts:")
+        else:
+            lines.append(f"    they differ in {len(places)} places they visit ({' / '.join(names[:len(parts)])}); "
+                         "the first:")
+        more = [f"      ... ({len(places) - _SHOWN} more)"] if len(places) > _SHOWN else []
+        return lines + places[:_SHOWN] + more
+
+    def last_step_warning(self) -> list[str]:
+        """A warning when Φ is violated only because of the last visited state s_T (finite horizon
+        H whose constraint is decided at H): no reward accrues there, so the catastrophe is free."""
+        horizon = self.context.objective.horizon
+        if horizon is None or self.steps != horizon or not self.bad_is_goal:
+            return []
+        early = last = 0.0
+        for k, weight in enumerate(self.weights):
+            bad = self.forward(k)[1]
+            early += float(weight) * sum(bad[:horizon])
+            last += float(weight) * bad[horizon]
+        c = self.constraint
+
+        def reported(w: float) -> Fraction:
+            value = Fraction(w)
+            return 1 - value if self.complement else value
+
+        if last <= 0 or not c.comparison.holds(reported(early), c.threshold):
+            return []
+        return [f"  Warning: the hack violates {c} only through the last visited state s_{horizon}: it decides the "
+                f"constraint against Φ there with probability {last:.4g}, and before with probability {early:.4g}, "
+                "which alone would satisfy it.",
+                f"  The episode earns no reward in s_{horizon} (J sums r(s_t, a_t) for t < {horizon}), so a catastrophe "
+                "on the last step costs J nothing. If that is not intended, lengthen the horizon, or let the reward "
+                "charge the action that risks it."]
