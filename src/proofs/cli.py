@@ -142,36 +142,55 @@ def _with_progress(plan: Any, work: Any, quiet: bool) -> Any:
 
 @app.command()
 def check(
-    certificates: Annotated[list[Path] | None, typer.Argument(help="Certificate files (default: all under certificates/).")] = None,
+    certificates: Annotated[list[Path] | None, typer.Argument(
+        help="Certificate files or folders of them (default: the project: every certificate, and a "
+             "certificate for every declared lemma).")] = None,
     allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow module:function policies (runs user code).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Re-verify certificates with the trusted kernel only (no solver is imported)."""
     from proofs.errors import CheckFailure
+    from proofs.kernel.certificate import relative
     from proofs.kernel.check import Checker
+    from proofs.prooftree.inventory import take_inventory
     from proofs.prooftree.plan import find_root
     from proofs.spec.obligation import read_settings
 
     root = find_root(Path.cwd())
     settings = read_settings(root / "pyproject.toml")
-    files = certificates or sorted((root / settings.certificates).glob("*.json"))
-    files = [f for f in files if not f.name.startswith(".")]
+    found = take_inventory(root, settings, list(certificates or []))
     checker = Checker(root, settings.certificates, allow_code=allow_code)
-    results, failed = [], 0
-    for f in files:
+    results: list[dict[str, Any]] = []
+    for f in found.files:
         try:
             doc = checker.check_file(f.resolve())
             results.append({"certificate": str(f), "accepted": True, "id": doc["lemma"]["id"], "status": doc["status"]})
         except CheckFailure as exc:
-            failed += 1
             results.append({"certificate": str(f), "accepted": False, "reason": str(exc)})
+    for lemma_id, obligation, path in found.missing:
+        results.append({"certificate": relative(path, root), "accepted": False, "id": lemma_id, "missing": True,
+                        "reason": f"{relative(path, root)}: lemma {lemma_id!r} of {relative(obligation, root)} "
+                                  "has no certificate. Run `proofs prove`"})
+    for path in found.undeclared:
+        results.append({"certificate": relative(path, root), "accepted": False, "id": path.stem, "undeclared": True,
+                        "reason": f"{relative(path, root)}: no obligation file declares lemma {path.stem!r} "
+                                  "(renamed or removed?). Delete the certificate, or declare the lemma"})
+    counts = {"accepted": sum(r["accepted"] for r in results), "missing": len(found.missing),
+              "undeclared": len(found.undeclared)}
+    counts["rejected"] = len(results) - sum(counts.values())
     if as_json:
-        typer.echo(json.dumps({"checked": results}, indent=2))
+        typer.echo(json.dumps({"checked": results, **counts}, indent=2))
     else:
+        for path in found.ignored:
+            typer.echo(f"ignored   {relative(path, root)}: a log an earlier version kept there (`proofs prove` removes it)")
         for r in results:
-            typer.echo(f"accepted  {r['id']} ({r['status']})" if r["accepted"] else f"REJECTED  {r['reason']}")
-        typer.echo(f"{len(results) - failed} accepted, {failed} rejected")
-    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+            label = ("accepted" if r["accepted"] else "MISSING" if r.get("missing")
+                     else "UNDECLARED" if r.get("undeclared") else "REJECTED")
+            typer.echo(f"{label:<9} {r['id']} ({r['status']})" if r["accepted"] else f"{label:<9} {r['reason']}")
+        summary = f"{counts['accepted']} accepted, {counts['rejected']} rejected"
+        summary += "".join(f", {counts[k]} {k}" for k in ("missing", "undeclared") if counts[k])
+        typer.echo(summary)
+    raise typer.Exit(EXIT_FAILED if counts["accepted"] < len(results) else EXIT_OK)
 
 
 @app.command()

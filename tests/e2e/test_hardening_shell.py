@@ -73,12 +73,96 @@ def test_certificates_never_verified_lemma_id_timings_is_checked(proofs, tmp_pat
     assert (project / ".proofs" / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
+def test_certificates_never_verified_a_certificate_that_would_overwrite_an_input_is_an_input_error(proofs, tmp_path):
+    project = make_project(tmp_path)
+    (project / "pyproject.toml").write_text('[tool.proofs]\ncertificates = "policies"\n')
+    obligation = project / "obligations" / "cliff.toml"
+    obligation.write_text(obligation.read_text().replace('id = "walk"', 'id = "cliff-walk"'))
+    policy = (project / "policies" / "cliff-walk.json").read_bytes()
+    for command in ("prove", "check"):
+        out = proofs(command, cwd=project)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, (command, out.stderr)
+        assert "cliff.toml" in out.stderr and 'lemma."cliff-walk".id' in out.stderr
+    assert (project / "policies" / "cliff-walk.json").read_bytes() == policy
+
+
 def test_certificates_never_verified_ids_differing_only_in_case_are_an_input_error(proofs, tmp_path):
     project = make_project(tmp_path)
     obligation = project / "obligations" / "cliff.toml"
     obligation.write_text(obligation.read_text().replace('id = "run"', 'id = "WALK"'))
     out = proofs("prove", cwd=project)
     assert out.returncode == 2 and 'lemma."WALK".id' in out.stderr and "case" in out.stderr
+
+
+def test_certificates_never_verified_old_logs_in_the_certificate_folder(proofs, tmp_path):
+    project = make_project(tmp_path)
+    assert proofs("prove", cwd=project).returncode == 0
+    certs = project / "certificates"
+    (certs / "timings.json").write_text('{"walk": 0.1}\n')   # as earlier versions wrote them
+    (certs / ".stamps.json").write_text('{"walk": "0"}\n')
+    checked = proofs("check", cwd=project)
+    assert checked.returncode == 0 and "ignored" in checked.stdout, checked.stdout
+    assert proofs("prove", cwd=project).returncode == 0
+    assert not (certs / "timings.json").exists() and not (certs / ".stamps.json").exists()
+
+
+def test_check_green_with_missing_certificate_of_a_declared_lemma_fails(proofs, tmp_path):
+    project = make_project(tmp_path)
+    assert proofs("prove", cwd=project).returncode == 0
+    (project / "certificates" / "run.json").unlink()
+    out = proofs("check", cwd=project)
+    assert out.returncode == 1 and "MISSING" in out.stdout and "run" in out.stdout, out.stdout
+    doc = json.loads(proofs("check", "--json", cwd=project).stdout)
+    assert doc["missing"] == 1 and any(r.get("missing") and r["id"] == "run" for r in doc["checked"])
+
+
+def test_check_green_with_no_certificate_at_all_fails(proofs, tmp_path):
+    project = make_project(tmp_path)
+    out = proofs("check", cwd=project)
+    assert out.returncode == 1 and "2 missing" in out.stdout, out.stdout
+
+
+DRAFT = """
+[worldmodel]
+path = "worldmodels/cliff.toml"
+
+[objective]
+reward = "progress"
+horizon = 6
+
+[[lemma]]
+id = "draft-walk"
+kind = "policy"
+policy = "policies/cliff-walk.json"
+epsilon = "0.1"
+"""
+
+
+def test_check_green_with_a_certificate_no_project_obligation_declares_fails(proofs, tmp_path):
+    project = make_project(tmp_path)
+    (project / "draft.toml").write_text(DRAFT)      # tried out, then moved into the project as "walk"
+    assert proofs("prove", "draft.toml", cwd=project).returncode == 0
+    assert proofs("prove", cwd=project).returncode == 0
+    out = proofs("check", cwd=project)
+    assert out.returncode == 1 and "UNDECLARED" in out.stdout and "draft-walk.json" in out.stdout, out.stdout
+
+
+def test_check_green_with_a_certificate_left_behind_by_a_rename_fails(proofs, tmp_path):
+    project = make_project(tmp_path)
+    assert proofs("prove", cwd=project).returncode == 0
+    obligation = project / "obligations" / "cliff.toml"
+    obligation.write_text(obligation.read_text().replace('id = "run"', 'id = "runner"'))
+    assert proofs("prove", cwd=project).returncode == 0
+    out = proofs("check", cwd=project)
+    assert out.returncode == 1 and "UNDECLARED" in out.stdout and "run.json" in out.stdout, out.stdout
+    named = proofs("check", "certificates/walk.json", "certificates/runner.json", cwd=project)
+    assert named.returncode == 0 and "2 accepted, 0 rejected" in named.stdout, named.stdout
+
+
+def test_check_green_in_a_folder_without_a_project_is_an_input_error(proofs, tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.proofs]\n")
+    out = proofs("check", cwd=tmp_path)
+    assert out.returncode == 2 and "nothing to check" in out.stderr
 
 
 SLOW = """
@@ -235,3 +319,17 @@ def test_write_atomic_mode_follows_another_umask(tmp_path):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_folder_where_files_are_expected_prove_and_check_take_folders(proofs, tmp_path):
+    project = make_project(tmp_path)
+    proved = proofs("prove", "--json", "obligations/", cwd=project)
+    assert proved.returncode == 0 and set(results(proved)) == {"walk", "run"}, proved.stderr
+    checked = proofs("check", "certificates/", cwd=project)
+    assert checked.returncode == 0 and "2 accepted, 0 rejected" in checked.stdout, checked.stdout
+    (project / "certificates" / "run.json").unlink()
+    assert proofs("check", "certificates", cwd=project).returncode == 1   # the project's folder: complete
+    empty = project / "empty"
+    empty.mkdir()
+    assert proofs("prove", "empty", cwd=project).returncode == 2
+    assert proofs("check", "empty", cwd=project).returncode == 2
