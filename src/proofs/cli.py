@@ -87,6 +87,35 @@ def evaluate(
     typer.echo(json.dumps(result, indent=2) if as_json else render_evaluation(result))
 
 
+def _version(value: bool) -> None:
+    if value:
+        from proofs import __version__
+
+        typer.echo(f"proofs {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version of proofs and exit.")] = False,
+) -> None:
+    """Machine-checked safety arguments for learned policies over finite MDPs."""
+
+
+def _check_limits(jobs: int, timeout: float | None) -> None:
+    """``--jobs`` is at least 1; ``--timeout`` is a positive finite number of seconds."""
+    import math
+
+    if jobs < 1:
+        raise InputError(Location("command line", None, "--jobs"), f"--jobs must be at least 1, got {jobs}",
+                         "Give the number of lemmas to discharge at once, e.g. --jobs 2")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise InputError(Location("command line", None, "--timeout"),
+                         f"--timeout must be a positive number of seconds, got {timeout:g}",
+                         "Give the seconds allowed per lemma, e.g. --timeout 600, or leave it out for no limit")
+
+
 @app.command()
 def prove(
     paths: Annotated[list[Path] | None, typer.Argument(
@@ -111,6 +140,7 @@ def prove(
     if engine is not None and engine not in ENGINE_NAMES:
         raise InputError(Location("command line", None, "--engine"), f"unknown engine {engine!r}",
                          "Use one of " + ", ".join(ENGINE_NAMES))
+    _check_limits(jobs, timeout)
     root = find_root(Path.cwd())
     plan = make_plan(root, list(paths or []), allow_code=allow_code)
     outcomes = _with_progress(plan, lambda progress: run(

@@ -25,6 +25,7 @@ def statuses(out):
     return {i: r["status"] for i, r in results(out).items()}
 
 
+# -- 1. a stuck `unknown` -------------------------------------------------------------------------
 def test_stuck_unknown_a_forced_timeout_keeps_the_proved_certificates_and_the_next_run_proves(proofs, tmp_path):
     project = copy_repository_project(tmp_path)
     assert proofs("prove", cwd=project).returncode == 0
@@ -59,6 +60,7 @@ def test_stuck_unknown_an_unknown_certificate_is_tried_again_not_reused(proofs, 
     assert json.loads(safe.read_text())["status"] == "proved"
 
 
+# -- 2. certificates never verified (a lemma id taking a log's name) ------------------------------
 def test_certificates_never_verified_lemma_id_timings_is_checked(proofs, tmp_path):
     project = make_project(tmp_path)
     obligation = project / "obligations" / "cliff.toml"
@@ -106,6 +108,7 @@ def test_certificates_never_verified_old_logs_in_the_certificate_folder(proofs, 
     assert not (certs / "timings.json").exists() and not (certs / ".stamps.json").exists()
 
 
+# -- 3. `proofs check` green when certificates are missing ----------------------------------------
 def test_check_green_with_missing_certificate_of_a_declared_lemma_fails(proofs, tmp_path):
     project = make_project(tmp_path)
     assert proofs("prove", cwd=project).returncode == 0
@@ -165,6 +168,7 @@ def test_check_green_in_a_folder_without_a_project_is_an_input_error(proofs, tmp
     assert out.returncode == 2 and "nothing to check" in out.stderr
 
 
+# -- 7. orphaned workers --------------------------------------------------------------------------
 SLOW = """
 [worldmodel]
 path = "../worldmodels/random_{n}.tra"
@@ -273,6 +277,7 @@ def test_orphaned_workers_temporary_files_are_git_ignored(tmp_path):
     assert sorted(out.stdout.split()) == sorted(names), out.stdout + out.stderr
 
 
+# -- 8. cross-file `from` when files are named ----------------------------------------------------
 COMPOSITION = """
 [[lemma]]
 id = "walk-safe"
@@ -298,6 +303,7 @@ def test_cross_file_from_a_named_file_outside_the_obligations_folder(proofs, tmp
     assert set(results(out)) == {"walk-safe", "cliff.alignment", "cliff.walk-policy"}, out.stderr
 
 
+# -- 10. file modes and command-line limits -------------------------------------------------------
 def test_certificates_written_mode_0600_now_follow_the_umask(proofs, tmp_path):
     project = make_project(tmp_path)
     old = os.umask(0o022)
@@ -321,6 +327,16 @@ def test_write_atomic_mode_follows_another_umask(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
 
 
+@pytest.mark.parametrize("option", [("--timeout", "0"), ("--timeout", "-1"), ("--timeout", "nan"),
+                                    ("--timeout", "inf"), ("--jobs", "0"), ("--jobs", "-1")])
+def test_prove_accepts_timeout_0_or_jobs_0_now_rejected(proofs, tmp_path, option):
+    project = make_project(tmp_path)
+    out = proofs("prove", *option, cwd=project)
+    assert out.returncode == 2 and option[0] in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert not (project / "certificates").exists()
+
+
+# -- newcomers: folders, --version, an 80-column table --------------------------------------------
 def test_folder_where_files_are_expected_prove_and_check_take_folders(proofs, tmp_path):
     project = make_project(tmp_path)
     proved = proofs("prove", "--json", "obligations/", cwd=project)
@@ -333,3 +349,34 @@ def test_folder_where_files_are_expected_prove_and_check_take_folders(proofs, tm
     empty.mkdir()
     assert proofs("prove", "empty", cwd=project).returncode == 2
     assert proofs("check", "empty", cwd=project).returncode == 2
+
+
+def test_version_option(proofs):
+    from proofs import __version__
+
+    out = proofs("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"proofs {__version__}"
+
+
+def test_result_table_unreadable_at_80_columns_shows_full_status_and_reason():
+    from rich.console import Console
+
+    from proofs.prooftree.prove import Outcome
+    from proofs.report.render import summary_table
+
+    reason = ("no answer within 600 s (limit reached); the previous certificate (proved), which still "
+              "checks, was kept: certificates/warehouse.careful-alignment.json")
+    outcomes = [
+        Outcome("warehouse.careful-alignment", "alignment", "unknown", "proved", {}, None, 600.0, "timeout", reason),
+        Outcome("warehouse.delivery-alignment", "alignment", "refuted", "refuted", {}, None, 0.1, "discharged",
+                "inputs new or changed"),
+        Outcome("warehouse.trained-safe", "certificate", "proved", "refuted", {}, None, 0.0, "composed", "x y"),
+        Outcome("cliff.run-policy", "policy", "error", "proved", {}, None, 1.5, "rejected", "the kernel rejected it"),
+    ]
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(summary_table(outcomes))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    words = set(text.split())
+    assert {"unknown", "refuted", "proved", "error"} <= words, text
+    assert set(reason.split()) <= words, text

@@ -24,17 +24,34 @@ def exit_code(outcomes: list[Any]) -> int:
     return 0
 
 
+_COLOURS = {"proved": "green", "refuted": "red", "unknown": "yellow", "error": "red"}
+_PLAIN_REASONS = ("inputs new or changed",)
+
+
 def summary_table(outcomes: list[Any]) -> Any:
+    """A table of the outcomes, then a note per lemma that needs one, readable at 80 columns.
+
+    The table holds only short cells (status, expectation, how, seconds); a lemma id too long for
+    its column wraps, and the status is never cut. Reasons, which can be long, are printed below
+    the table as wrapped lines, one per lemma.
+    """
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="proofs", show_lines=False)
-    for column in ("lemma", "kind", "status", "expected", "how", "seconds"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("note")
-    colours = {"proved": "green", "refuted": "red", "unknown": "yellow", "error": "red"}
+    table.add_column("lemma", overflow="fold")
+    table.add_column("status", no_wrap=True, min_width=len("refuted"))
+    table.add_column("expected", no_wrap=True)
+    table.add_column("how", no_wrap=True)
+    table.add_column("seconds", no_wrap=True, justify="right")
+    notes = []
     for o in outcomes:
         ok = o.status == o.expected
-        status = f"[{colours.get(o.status, 'white')}]{o.status}[/]"
-        note = "" if ok and o.action in ("re-used",) else o.reason
-        table.add_row(o.id, o.kind, status, o.expected if not ok else "✓", o.action, f"{o.seconds:.2f}", note)
-    return table
+        status = f"[{_COLOURS.get(o.status, 'white')}]{o.status}[/]"
+        table.add_row(o.id, status, "✓" if ok else o.expected, o.action, f"{o.seconds:.2f}")
+        if o.reason and (not ok or (o.action != "re-used" and o.reason not in _PLAIN_REASONS)):
+            notes.append(Text.assemble("· ", (o.id, "bold"), f" ({o.status}): {o.reason}"))
+    if any(o.status == "unknown" and "was kept" in o.reason for o in outcomes):
+        notes.append(Text("A lemma left unknown is tried again by the next `proofs prove`."))
+    return Group(table, *notes) if notes else table
