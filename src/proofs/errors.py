@@ -6,27 +6,33 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProofsError", "Location", "InputError", "InputErrors", "EngineError", "CheckFailure", "quote"]
+__all__ = ["ProofsError", "Location", "InputError", "InputErrors", "EngineError", "CheckFailure", "file_error",
+           "quote"]
 
 QUOTE_LIMIT = 80
 _PROBLEM_LIMIT = 1000
 
 
-def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+def quote(text: str, limit: int = QUOTE_LIMIT, length: int | None = None) -> str:
     """`text` quoted for a message, cut to `limit` characters with "…" (a bad line may be megabytes).
+
+    `length` is the length of the original when `text` is already a cut of it.
 
     >>> quote("abc")
     "'abc'"
     >>> quote("x" * 100, 10)
     "'xxxxxxxxx…' (100 characters)"
     """
-    if len(text) <= limit:
+    length = max(len(text), length or 0)
+    if length <= limit:
         return repr(text)
-    return f"{text[: limit - 1] + '…'!r} ({len(text):,} characters)"
+    return f"{text[: limit - 1] + '…'!r} ({length:,} characters)"
 
 
 def _cut(text: str) -> str:
@@ -89,3 +95,39 @@ class EngineError(ProofsError, RuntimeError):
 
 class CheckFailure(ProofsError):
     """The trusted kernel rejects a certificate: names the file, the step and the failed inequality."""
+
+
+_OS_PROBLEMS: dict[int, tuple[str, str]] = {
+    errno.ELOOP: ("the path is a loop of symbolic links", "Point the link at a real file"),
+    errno.EISDIR: ("this is a folder, not a file", "Give the path of a file"),
+    errno.ENOTDIR: ("a part of the path is not a folder", "Check the path"),
+    errno.ENOENT: ("no such file or folder", "Check the path (relative paths are relative to the file that names "
+                   "them); create a missing output folder first"),
+    errno.ENOSPC: ("the disk is full", "Free some space and run again"),
+    errno.EDQUOT: ("the disk quota is exceeded", "Free some space and run again"),
+    errno.EROFS: ("the file system is read-only", "Write to a writable folder"),
+    errno.ENAMETOOLONG: ("the path is too long", "Use a shorter path"),
+}
+
+
+def file_error(exc: OSError, what: str = "the file") -> InputError:
+    """An `OSError` raised on a named file, as an input error naming the path (exit code 2).
+
+    A file that cannot be created in a folder (``EACCES`` on a path that does not exist yet, as
+    for the temporary file of an atomic write) is reported against the folder.
+
+    >>> print(file_error(IsADirectoryError(21, "Is a directory", "certificates")))
+    certificates: this is a folder, not a file. Give the path of a file
+    """
+    name = exc.filename if exc.filename is not None else "input"
+    path = os.fsdecode(name) if isinstance(name, (str, bytes, os.PathLike)) else str(name)
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        if not os.path.lexists(path) and os.path.isdir(os.path.dirname(path) or "."):
+            folder = os.path.dirname(path) or "."
+            return InputError(Location(folder), f"cannot create a file in this folder ({exc.strerror})",
+                              "Make the folder writable (chmod u+w), or run from a project you may write to")
+        return InputError(Location(path), f"cannot read or write {what} ({exc.strerror})",
+                          "Make it readable (and writable, for an output): chmod u+rw")
+    problem, fix = _OS_PROBLEMS.get(exc.errno or -1, (f"cannot read or write {what} ({exc.strerror or exc})",
+                                                      "Check the path and its permissions"))
+    return InputError(Location(path), problem, fix)

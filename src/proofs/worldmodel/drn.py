@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from proofs.errors import InputError, Location
+from proofs.errors import InputError, Location, quote
 from proofs.kernel.rational import ExpressionError, evaluate_expression
 from proofs.worldmodel.build import ChoiceData, ModelData, Probability, StateData, build_mdp
+from proofs.worldmodel.fastread import parse_index
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.validate import Problems
 
@@ -41,6 +42,7 @@ class _Header:
     reward_models: list[str] = field(default_factory=list)
     nr_states: int | None = None
     nr_choices: int | None = None
+    lines: dict[str, int] = field(default_factory=dict)  # header key -> line of its value
 
 
 @dataclass
@@ -72,7 +74,7 @@ class _Reader:
         try:
             if text.startswith("$"):
                 if text[1:] not in self.header.placeholders:
-                    raise ExpressionError(f"placeholder {text!r} is not defined")
+                    raise ExpressionError(f"placeholder {quote(text)} is not defined")
                 return self.header.placeholders[text[1:]]
             return evaluate_expression(text)
         except ExpressionError as exc:
@@ -85,7 +87,7 @@ class _Reader:
             parts = text.strip("[]").split(",")
             if not text.endswith("]") or len(parts) != 2:
                 self.problems.add(
-                    "number", self.at(line), f"{text!r} is not an interval", "Write it as [0.4, 0.9]"
+                    "number", self.at(line), f"{quote(text)} is not an interval", "Write it as [0.4, 0.9]"
                 )
                 return None
             lo, hi = self.value(parts[0], line), self.value(parts[1], line)
@@ -138,7 +140,7 @@ def _read_header(r: _Reader) -> int:
         if text.startswith("@type:"):
             h.model_type = text[6:].strip()
             if h.model_type not in _TYPES:
-                raise r.fail(line, f"model type {h.model_type!r} is not supported", "Give an MDP (or a DTMC)")
+                raise r.fail(line, f"model type {quote(h.model_type)} is not supported", "Give an MDP (or a DTMC)")
         elif text == "@model":
             if h.model_type is None:
                 raise r.fail(line, "@type is missing before @model", "Add '@type: MDP' to the header")
@@ -158,7 +160,7 @@ def _read_header(r: _Reader) -> int:
         elif not text.startswith("@value_type:"):
             raise r.fail(
                 line,
-                f"unexpected header line {text!r}",
+                f"unexpected header line {quote(text)}",
                 "See Storm's DRN format; the header ends with @model",
             )
         i += 1
@@ -172,19 +174,21 @@ def _header_value(r: _Reader, key: str, value: str, line: int) -> None:
         if h.parameters:
             raise r.fail(
                 line + 1,
-                f"parametric models are not supported (parameters {' '.join(h.parameters)})",
+                f"parametric models are not supported (parameters {quote(' '.join(h.parameters))})",
                 "Instantiate the parameters with exact values",
             )
     elif key == "@reward_models":
         h.reward_models = value.split()
-    elif not value.isdigit():
+    elif parse_index(value) is None:
         raise r.fail(
-            line + 1, f"{key} must be followed by a number, got {value!r}", "Write the count on the next line"
+            line + 1, f"{key} must be followed by a number of at most 18 digits, got {quote(value)}",
+            "Write the count on the next line"
         )
     elif key == "@nr_states":
-        h.nr_states = int(value)
+        h.nr_states = parse_index(value)
     else:
-        h.nr_choices = int(value)
+        h.nr_choices = parse_index(value)
+    h.lines[key] = line + 1
 
 
 def _read_body(r: _Reader, start: int) -> None:
@@ -207,10 +211,10 @@ def _read_body(r: _Reader, start: int) -> None:
 
 def _state_line(r: _Reader, text: str, line: int) -> None:
     ident, _, rest = text.strip().partition(" ")
-    if not ident.isdigit() or int(ident) != len(r.states):
+    if parse_index(ident) != len(r.states):
         raise r.fail(
             line,
-            f"expected state {len(r.states)}, found {ident!r}",
+            f"expected state {len(r.states)}, found {quote(ident)}",
             "Number the states 0, 1, 2, ... in order, without gaps",
         )
     rewards, rest = r.rewards(rest, line)
@@ -220,15 +224,17 @@ def _state_line(r: _Reader, text: str, line: int) -> None:
 
 def _transition_line(r: _Reader, text: str, line: int) -> None:
     target, colon, value = text.partition(":")
-    if not colon or not target.strip().isdigit():
+    index = parse_index(target)
+    if not colon or index is None:
         raise r.fail(
-            line, f"expected 'target : probability', found {text!r}", "Write a transition as '1 : 0.5'"
+            line, f"expected 'target : probability', found {quote(text)}",
+            "Write a transition as '1 : 0.5' (a state index of at most 18 digits)"
         )
     if not r.states or not r.states[-1].choices:
         raise r.fail(line, "a transition before the first action of a state", "Add an 'action' line first")
     p = r.probability(value, line)
     if p is not None:
-        r.states[-1].choices[-1][3].append((int(target), p, line))
+        r.states[-1].choices[-1][3].append((index, p, line))
 
 
 def _check_counts(r: _Reader) -> None:
@@ -241,7 +247,7 @@ def _check_counts(r: _Reader) -> None:
         if declared is not None and declared != found:
             r.problems.add(
                 "header",
-                Location(r.path, key=key),
+                Location(r.path, line=h.lines.get(key), key=key),
                 f"{key} declares {declared}, the file has {found}",
                 "Correct the header",
             )

@@ -35,6 +35,7 @@ from proofs.worldmodel.validate import Problems
 __all__ = ["read_explicit"]
 
 IntArray = npt.NDArray[np.int64]
+_SLACK = 1000  # states without a choice that are still read (and reported one by one)
 _ORDER_FIX = (
     "Sort the rows by source state, then by choice; number the choices of a state 0, 1, 2, ... in order"
 )
@@ -146,6 +147,12 @@ def _structure(table: Table, header: Header, path: Path, problems: Problems) -> 
     if new_choice is None or problems:  # malformed rows: choices cannot be told apart reliably
         return None
     starts = np.flatnonzero(new_choice)
+    if n_states > 2 * len(starts) + _SLACK:  # before any array sized by n_states: a header may claim 10**9
+        # states. Every state needs a choice, so such a file is invalid anyway; a few states without one
+        # are still read and reported one by one by the validation.
+        _check_header_counts(header, len(starts), len(src), path, problems)
+        _too_many_states(table, header, n_states, len(starts), path, problems)
+        return None
     counts = np.bincount(src[starts], minlength=n_states)
     choice_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     row_start = np.append(starts, len(src)).astype(np.int64)
@@ -188,6 +195,22 @@ def _choice_starts(
         ),
     )
     return None if np.any(wrong) or np.any(unknown) else new_choice
+
+
+def _too_many_states(
+    table: Table, header: Header, n_states: int, n_choices: int, path: Path, problems: Problems
+) -> None:
+    """More states than choices: some state has no action, so the model is invalid whatever else."""
+    why = f"the file has only {n_choices:,} choices, and every state needs at least one"
+    if header.n_states is not None:
+        problems.add("header", Location(path, line=header.line), f"the header declares {n_states:,} states, but {why}",
+                     "Correct the header (states choices transitions), or add the missing states' transitions")
+        return
+    largest = np.maximum(table.index(0), table.index(2))
+    row = int(np.argmax(largest == n_states - 1))
+    problems.add("unknown state", Location(path, line=int(table.line[row])),
+                 f"state {n_states - 1} is beyond the states that have a choice: {why}",
+                 "Correct the state index, or add the missing states' transitions")
 
 
 def _check_header_counts(header: Header, n_choices: int, n_rows: int, path: Path, problems: Problems) -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import InputError, Location
+from proofs.errors import InputError, Location, quote
 from proofs.worldmodel.arith import scatter
-from proofs.worldmodel.fastread import Kind, Table, read_table
+from proofs.worldmodel.fastread import Kind, Table, parse_index, read_table
 from proofs.worldmodel.numbers import Rationals
 from proofs.worldmodel.validate import Problems
 
@@ -86,15 +86,19 @@ def read_header(data: bytes, path: Path) -> Header:
     comments, tokens, line, offset = _first_content(data)
     if tokens == ["mdp"]:
         return Header(Dialect.STORM, line, offset, line + 1, comments=comments)
-    if len(tokens) == 3 and all(t.isdigit() for t in tokens):
-        n, c, t = (int(x) for x in tokens)
-        return Header(Dialect.PRISM, line, offset, line + 1, n, c, t, comments)
     where = Location(path, line=line if tokens else None)
+    counts = [parse_index(t) for t in tokens]
+    if len(tokens) == 3 and all(c is not None for c in counts):
+        n, c, t = (x for x in counts if x is not None)
+        return Header(Dialect.PRISM, line, offset, line + 1, n, c, t, comments)
+    if len(tokens) == 3 and all(t.isascii() and t.isdigit() for t in tokens):
+        raise InputError(where, f"the header {quote(' '.join(tokens))} declares a count beyond 18 digits",
+                         "Correct the header (states choices transitions)")
     if tokens and tokens[0] in {"dtmc", "ctmc", "ma", "pomdp"} or len(tokens) == 2:
         raise InputError(where, "this explicit file is not an MDP", "Export the model as an MDP")
     raise InputError(
         where,
-        f"the first line {' '.join(tokens)!r} is neither 'mdp' (Storm) nor "
+        f"the first line {quote(' '.join(tokens))} is neither 'mdp' (Storm) nor "
         "'states choices transitions' (PRISM)",
         "Start the file with one of these headers",
     )
@@ -115,15 +119,16 @@ def read_labels(
     for line, text in rows:
         head, _, rest = text.partition(":") if dialect is Dialect.PRISM else text.partition(" ")
         where = Location(path, line=line)
-        if not head.strip().isdigit() or int(head) >= n_states:
+        index = parse_index(head)
+        if index is None or index >= n_states:
             problems.add(
                 "label",
                 where,
-                f"{head.strip()!r} is not a state of the model (0..{n_states - 1})",
+                f"{quote(head.strip())} is not a state of the model (0..{n_states - 1})",
                 "Start the line with the index of an existing state",
             )
             continue
-        state = int(head)
+        state = index
         if state in seen:
             problems.add("label", where, f"state {state} is listed twice", "List each state on one line")
         seen.add(state)
@@ -132,7 +137,7 @@ def read_labels(
                 problems.add(
                     "unknown label",
                     where,
-                    f"label {token!r} is not declared",
+                    f"label {quote(token)} is not declared",
                     "Declare it at the top of the file",
                 )
             else:
@@ -152,7 +157,7 @@ def _prism_label_names(
         problems.add(
             "label",
             Location(path, line=line),
-            f"the first line {header!r} does not declare labels",
+            f"the first line {quote(header)} does not declare labels",
             'Declare them as 0="init" 1="goal"',
         )
     return {index: name for index, name in found}, content[1:]
@@ -228,7 +233,7 @@ def read_rewards(
             problems.add(
                 "reward file",
                 Location(file),
-                f"{kind} rewards of structure {name!r} are also given by {claimed[name, kind]}",
+                f"{kind} rewards of structure {quote(name)} are also given by {claimed[name, kind]}",
                 "Keep one file per structure and kind, or rename one",
             )
             continue
@@ -250,11 +255,11 @@ def _reward_table(
     _, tokens, line, offset = _first_content(data)
     header_len = 3 if len(kinds) == 4 else 2  # PRISM: 'states nonzero' or 'states choices nonzero'
     if dialect is Dialect.PRISM:
-        if len(tokens) != header_len or not all(t.isdigit() for t in tokens):
+        if len(tokens) != header_len or not all(parse_index(t) is not None for t in tokens):
             problems.add(
                 "reward file",
                 Location(file, line=line),
-                f"expected a header of {header_len} integers, found {' '.join(tokens)!r}",
+                f"expected a header of {header_len} integers, found {quote(' '.join(tokens))}",
                 "Start a PRISM reward file with its size header",
             )
         table = read_table(data, offset, line + 1, kinds)
@@ -276,7 +281,7 @@ def report_table(
         problems.add("malformed row", where, row_problem.format(n=row.n_tokens), row_fix)
     for token in table.bad_tokens:
         problems.add("malformed number", Location(path, line=token.line),
-                     f"column {token.column}: {token.text!r} {token.reason}", number_fix)
+                     f"column {token.column}: {token.shown} {token.reason}", number_fix)
     problems.count_more("malformed row", table.n_bad_rows - len(table.bad_rows))
     problems.count_more("malformed number", table.n_bad_tokens - len(table.bad_tokens))
 
@@ -284,17 +289,18 @@ def report_table(
 def _check_reward_header(
     file: Path, line: int, tokens: list[str], n_states: int, n_rows: int, problems: Problems
 ) -> None:
-    if not tokens or not all(t.isdigit() for t in tokens):
+    counts = [parse_index(t) for t in tokens]
+    if not counts or any(c is None for c in counts):
         return  # already reported as a malformed header
     where = Location(file, line=line)
-    if int(tokens[0]) != n_states:
+    if counts[0] != n_states:
         problems.add(
             "reward file",
             where,
             f"the header declares {tokens[0]} states, the model has {n_states}",
             "Use the reward file of this model, or correct its header",
         )
-    if int(tokens[-1]) != n_rows:
+    if counts[-1] != n_rows:
         problems.add(
             "reward file",
             where,

@@ -22,14 +22,17 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from proofs.errors import quote
 from proofs.kernel.rational import ExpressionError, parse_rational
 from proofs.worldmodel.digits import FAST_WIDTH, decode_index, decode_number, exact_numbers
 from proofs.worldmodel.digits import words as decode_words
 from proofs.worldmodel.numbers import Rationals
 
-__all__ = ["BadRow", "BadToken", "Kind", "Table", "read_table"]
+__all__ = ["BadRow", "BadToken", "Kind", "Table", "parse_index", "read_table"]
 
 _CHUNK = 1 << 23
+_INDEX_DIGITS = 18  # an index of at most 18 digits fits an int64
+_SHOWN = 200  # characters of a bad token kept for its message (a token may be megabytes long)
 
 IntArray = npt.NDArray[np.int64]
 ByteArray = npt.NDArray[np.uint8]
@@ -43,14 +46,33 @@ class Kind(Enum):
     WORD = "word"  # any text (an action label)
 
 
+def parse_index(text: str) -> int | None:
+    """`text` as a non-negative index of at most 18 ASCII digits, else None (never a ValueError).
+
+    >>> parse_index("42"), parse_index("-1"), parse_index("²"), parse_index("9" * 19)
+    (42, None, None, None)
+    """
+    text = text.strip()
+    if not text or len(text) > _INDEX_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
 @dataclass(frozen=True)
 class BadToken:
-    """A token that cannot be read as its column requires."""
+    """A token that cannot be read as its column requires (`text`: its first characters; `length`:
+    its length in characters)."""
 
     line: int
     column: int
     text: str
     reason: str
+    length: int = 0
+
+    @property
+    def shown(self) -> str:
+        """The token quoted for a message, cut to a readable length."""
+        return quote(self.text, length=self.length)
 
 
 @dataclass(frozen=True)
@@ -176,7 +198,7 @@ class _Output:
     def bad_token(self, line: int, column: int, text: str, reason: str) -> None:
         self.n_bad_tokens += 1
         if len(self.bad_tokens) < self.limit:
-            self.bad_tokens.append(BadToken(line, column + 1, text, reason))
+            self.bad_tokens.append(BadToken(line, column + 1, text[:_SHOWN], reason, len(text)))
 
     def put_words(self, j: int, start: int, words: npt.NDArray[np.bytes_]) -> None:
         column = self.words[j]
@@ -321,7 +343,8 @@ def _slow_tokens(
 def _slow_value(text: str, kind: Kind) -> tuple[Fraction, str | None]:
     if kind is Kind.INDEX:
         if text.isascii() and text.isdigit():
-            return Fraction(int(text)), None
+            index = parse_index(text)
+            return (Fraction(0), "is too large for an index") if index is None else (Fraction(index), None)
         return Fraction(0), "is not a non-negative integer"
     try:
         return parse_rational(text), None

@@ -102,7 +102,7 @@ def test_drn_unknown_successor_names_its_line(tmp_path: Path) -> None:
 def test_drn_state_count_must_match_the_header(tmp_path: Path) -> None:
     text = HEADER + "state 0 init\n\taction a\n\t\t0 : 1\n"
     message = str(pytest.raises(InputErrors, load_mdp, write(tmp_path / "m.drn", text)).value)
-    assert "m.drn:@nr_states" in message and "declares 2, the file has 1" in message
+    assert "m.drn:7:@nr_states" in message and "declares 2, the file has 1" in message  # with the header's line
 
 
 def test_drn_parametric_and_other_types_are_rejected(tmp_path: Path) -> None:

@@ -6,6 +6,9 @@ raised ValueError/MemoryError/OverflowError tracebacks, hung, or allocated gigab
 
 from __future__ import annotations
 
+import resource
+import subprocess
+import sys
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -129,3 +132,99 @@ def test_show_reports_a_reward_beyond_the_float_range(tmp_path: Path) -> None:
     assert "r in [-1e+400, -1e+400]" in render_summary(summary)
     small = model_summary(load_mdp(one_state_toml(tmp_path, "1/3")))
     assert small["rewards"]["r"]["max"] == pytest.approx(1 / 3)
+
+
+# -- explicit and DRN files: counts checked against the content, indices parsed safely -----------
+
+def run_limited(code: str, memory_bytes: int, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run Python `code` in a child with its address space capped (so a regression fails, not swaps)."""
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=cap)
+
+
+LOAD = """
+import sys
+from proofs.errors import InputError, InputErrors
+from proofs.worldmodel.load import load_mdp
+try:
+    load_mdp(sys.argv[1] if len(sys.argv) > 1 else {path!r})
+except (InputError, InputErrors) as exc:
+    print(exc)
+    raise SystemExit(2)
+"""
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1000000000 2 3\n0 0 1 0.5\n0 0 0 0.5\n1 0 1 1\n", "the header declares 1,000,000,000 states"),
+    ("mdp\n0 0 1 0.5\n0 0 999999999 0.5\n1 0 1 1\n", "state 999999999 is beyond the states that have a choice"),
+])
+def test_a_claim_of_a_billion_states_is_refused_before_allocating(tmp_path: Path, text: str, message: str) -> None:
+    """Bug: a .tra header claiming 1e9 states with three rows allocated 7.45 GiB and died."""
+    path = write(tmp_path / "m.tra", text)
+    start = time.monotonic()
+    out = run_limited(LOAD.format(path=str(path)), 1 << 30)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert message in out.stdout and "every state needs at least one" in out.stdout
+    assert time.monotonic() - start < 30
+
+
+def test_a_few_states_without_choices_are_still_reported_one_by_one(tmp_path: Path) -> None:
+    with pytest.raises((InputError, InputErrors)) as excinfo:
+        load_mdp(write(tmp_path / "m.tra", "5 2 2\n0 0 0 1\n1 0 1 1\n"))
+    text = message_of(excinfo)
+    assert "state '2' has no actions" in text and "the header declares 5 states" not in text
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("m.tra", "1" * 5000 + " 2 3\n0 0 0 1\n", "declares a count beyond 18 digits"),
+    ("m.tra", "mdp\n0 0 " + "7" * 5000 + " 1\n", "is too large for an index"),
+    ("m.tra", "mdp\n0 0 99999999999999999999 1\n", "is too large for an index"),
+    ("m.tra", "mdp\n0 0 ² 1\n", "is not a non-negative integer"),
+    ("m.drn", "@type: MDP\n@nr_states\n" + "9" * 5000 + "\n@model\n", "at most 18 digits"),
+    ("m.drn", "@type: MDP\n@nr_states\n1\n@model\nstate ²\n", "expected state 0"),
+    ("m.drn", "@type: MDP\n@nr_states\n1\n@model\nstate 0\naction a\n" + "9" * 5000 + " : 1\n",
+     "expected 'target : probability'"),
+    ("m.drn", "@type: MDP\n@nr_states\n1\n@model\nstate 0\naction a\n² : 1\n", "expected 'target : probability'"),
+])
+def test_oversized_or_unicode_indices_are_input_errors(tmp_path: Path, name: str, text: str, message: str) -> None:
+    """Bug: int() of a 5,000-digit index or of '²' (which isdigit() accepts) raised ValueError."""
+    with pytest.raises((InputError, InputErrors)) as excinfo:
+        load_mdp(write(tmp_path / name, text))
+    assert message in message_of(excinfo) and len(message_of(excinfo)) < 2000
+
+
+@pytest.mark.parametrize("lab", ['0="init"\n' + "9" * 5000 + ": init\n", '0="init"\n²: init\n',
+                                 "#DECLARATION\ninit\n#END\n" + "9" * 5000 + " init\n"])
+def test_label_lines_with_bad_state_indices_are_input_errors(tmp_path: Path, lab: str) -> None:
+    prism = lab.startswith("0=")
+    tra = "2 2 2\n0 0 1 1\n1 0 1 1\n" if prism else "mdp\n0 0 1 1\n1 0 1 1\n"
+    write(tmp_path / "m.lab", lab)
+    with pytest.raises((InputError, InputErrors)) as excinfo:
+        load_mdp(write(tmp_path / "m.tra", tra))
+    assert "m.lab:2:" in message_of(excinfo) or "m.lab:4:" in message_of(excinfo)
+    assert "is not a state of the model" in message_of(excinfo)
+
+
+def test_a_reward_header_with_a_huge_count_is_an_input_error(tmp_path: Path) -> None:
+    write(tmp_path / "m.srew", "2 " + "9" * 5000 + "\n0 1\n")
+    with pytest.raises((InputError, InputErrors)) as excinfo:
+        load_mdp(write(tmp_path / "m.tra", "2 2 2\n0 0 1 1\n1 0 1 1\n"))
+    assert "m.srew:1:" in message_of(excinfo) and "expected a header of 2 integers" in message_of(excinfo)
+
+
+def test_a_megabyte_bad_token_is_quoted_short(tmp_path: Path) -> None:
+    """Bug: a 50 MB bad line was echoed in full in the error message."""
+    path = write(tmp_path / "m.tra", "mdp\n0 0 0 " + "1" * 5_000_000 + "x\n")
+    start = time.monotonic()
+    with pytest.raises((InputError, InputErrors)) as excinfo:
+        load_mdp(path)
+    text = message_of(excinfo)
+    assert "m.tra:2:" in text and "(5,000,001 characters)" in text and len(text) < 1000
+    assert time.monotonic() - start < 10
+    path = write(tmp_path / "h.tra", "x" * 2_000_000 + "\n0 0 0 1\n")
+    with pytest.raises(InputError) as excinfo:
+        load_mdp(path)
+    assert "neither 'mdp'" in str(excinfo.value) and len(str(excinfo.value)) < 1000
