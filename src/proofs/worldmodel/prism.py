@@ -14,12 +14,14 @@ import json
 import re
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from proofs.errors import InputError, Location
 from proofs.kernel.rational import parse_rational
 from proofs.worldmodel.build import ChoiceData, ModelData, StateData, build_mdp
 from proofs.worldmodel.model import Mdp
+from proofs.worldmodel.prism_limit import check_state_space
+from proofs.worldmodel.prism_lines import command_lines
 
 __all__ = ["read_prism"]
 
@@ -82,6 +84,7 @@ def _parse(stormpy: Any, path: Path, failures: tuple[type[Exception], ...]) -> A
 
 
 def _build(stormpy: Any, program: Any, path: Path, failures: tuple[type[Exception], ...]) -> Any:
+    check_state_space(stormpy, program, path)  # before Storm's builder can exhaust memory
     options = stormpy.BuilderOptions(build_full=True)
     try:
         return stormpy.build_model[stormpy.Rational](program, options=options)
@@ -169,19 +172,34 @@ def _rewards(model: Any, path: Path) -> dict[str, list[Fraction]]:
     return out
 
 
+def _choice_lines(model: Any, program: Any, path: Path) -> Callable[[int], int | None]:
+    """The source line of (the first command making) each choice, where it can be told."""
+    lines = command_lines(program, path.read_text(encoding="utf-8", errors="replace"))
+    if not lines or not model.has_choice_origins():
+        return lambda choice: None
+    origins = model.choice_origins
+
+    def line_of(choice: int) -> int | None:
+        found = [lines[i] for i in origins.get_command_set(choice) if i in lines]
+        return min(found) if found else None
+
+    return line_of
+
+
 def _model_data(model: Any, program: Any, path: Path) -> ModelData:
     names = _state_names(model, _variable_order(program, path))
     matrix = model.transition_matrix
     rewards = _rewards(model, path)
     labels = sorted(model.labeling.get_labels())
     has_labels = model.has_choice_labeling()
+    line_of = _choice_lines(model, program, path)
     states = []
     for s, name in enumerate(names):
         choices = []
         for k, c in enumerate(range(matrix.get_row_group_start(s), matrix.get_row_group_end(s))):
             tags = sorted(model.choice_labeling.get_labels_of_choice(c)) if has_labels else []
             action = ",".join(tags) if tags else str(k)
-            where = Location(path, key=f"state {name}, action {action}")
+            where = Location(path, line=line_of(c), key=f"state {name}, action {action}")
             successors = tuple((e.column, _exact(e.value)) for e in matrix.get_row(c))
             choices.append(ChoiceData(action, successors, where, {r: v[c] for r, v in rewards.items()}))
         state_labels = tuple(sorted(model.labeling.get_labels_of_state(s)))

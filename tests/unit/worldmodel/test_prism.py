@@ -52,7 +52,7 @@ def test_probabilities_not_summing_to_one_are_reported(tmp_path: Path) -> None:
     text = "mdp\nmodule m\n x : [0..2] init 0;\n [go] x=0 -> 0.5:(x'=1) + 0.6:(x'=2);\n"
     text += " [] x>0 -> true;\nendmodule\n"
     error = only_error(pytest.raises(InputError, load_mdp, write(tmp_path / "bad.nm", text)))
-    assert "bad.nm:state x=0, action go:" in str(error) and "sum to 11/10" in str(error)
+    assert "bad.nm:4:state x=0, action go:" in str(error) and "sum to 11/10" in str(error)  # the command's line
 
 
 def test_syntax_error_names_the_line(tmp_path: Path) -> None:
