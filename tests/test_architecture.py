@@ -15,7 +15,7 @@ def _modules_after(statement: str) -> set[str]:
 KERNEL = ("proofs.kernel.rational", "proofs.kernel.enclosure", "proofs.kernel.interval", "proofs.kernel.bellman",
           "proofs.kernel.certificate", "proofs.kernel.statement", "proofs.kernel.rules", "proofs.kernel.check",
           "proofs.kernel.check_policy", "proofs.kernel.check_alignment", "proofs.kernel.check_alignment_float",
-          "proofs.kernel.horizon")
+          "proofs.kernel.horizon", "proofs.kernel.schema")
 
 
 def test_every_kernel_module_is_probed():
