@@ -56,17 +56,24 @@ def parse_objective(text: str, where: Location) -> Any:
                          "a geometric horizon needs discount in (0, 1)") from None
 
 
+_MAX_STATES_HELP = ("At most this many states in a PRISM program (default: $PROOFS_MAX_STATES, else 5,000,000); "
+                    "Storm's build of a larger one is refused before it can exhaust memory.")
+
+
 @app.command()
 def show(
     model: Annotated[Path, typer.Argument(help="World-model file (.toml, .json, .tra, .drn, .prism).")],
     format: Annotated[str | None, typer.Option("--format", help="Override the format chosen by extension.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    max_states: Annotated[int | None, typer.Option("--max-states", min=1, help=_MAX_STATES_HELP)] = None,
 ) -> None:
     """Size, labels, rewards, reachability and the validation report of a world model."""
     from proofs.report.show import model_summary, render_summary
     from proofs.worldmodel.load import load_mdp
+    from proofs.worldmodel.prism_limit import state_limit
 
-    summary = model_summary(load_mdp(model, format))
+    with state_limit(max_states):
+        summary = model_summary(load_mdp(model, format))
     typer.echo(json.dumps(summary, indent=2) if as_json else render_summary(summary))
 
 
@@ -274,6 +281,15 @@ def _explain_context(checker: Any, path: Path, doc: dict[str, Any]) -> Any:
     return Context(mdp, obligation.objective, lemma.desirable, witness_arrays(path, doc))
 
 
+def _check_output_folder(output: Path, option: str) -> None:
+    """The folder of an output file must exist: a mistyped folder is an input error, never created silently."""
+    folder = output.parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise InputError(Location(output), f"the output folder {str(folder)!r} {problem}",
+                         f"Create the folder first (mkdir -p {folder}), or give {option} a file in an existing folder")
+
+
 @app.command()
 def graph(
     output: Annotated[Path | None, typer.Option(
@@ -285,6 +301,8 @@ def graph(
     from proofs.report.graph import lemma_nodes, to_dot, write_graph
     from proofs.spec.obligation import discover, load_obligations, read_settings
 
+    if output is not None:
+        _check_output_folder(output, "-o")
     root = find_root(Path.cwd())
     settings = read_settings(root / "pyproject.toml")
     files = load_obligations(discover(root, settings))
@@ -307,6 +325,7 @@ def import_gym(
     from proofs.worldmodel.gym import import_gym as convert
     from proofs.worldmodel.gym import parse_kwargs, write_model_json
 
+    _check_output_folder(output, "-o")
     doc = convert(env_id, parse_kwargs(kw or []))
     write_model_json(doc, output)
     typer.echo(f"wrote {output}: {len(doc['states'])} states")
@@ -319,6 +338,23 @@ def _report_input_error(exc: ProofsError) -> None:
     total = exc.total if isinstance(exc, InputErrors) else 1
     if total > 1:
         typer.echo(f"{total} problems found.", err=True)
+
+
+def _report_os_error(exc: OSError) -> int:
+    """Print an `OSError` as an input error naming its file; the exit code."""
+    from proofs.errors import file_error
+
+    if isinstance(exc, BrokenPipeError):  # the reader of our output went away (``proofs check | head``)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    if exc.filename is None:
+        typer.echo(f"error: cannot read or write a file: {exc.strerror or exc}. Check free disk space and "
+                   "permissions, then run again", err=True)
+        return EXIT_INPUT
+    _report_input_error(file_error(exc))
+    return EXIT_INPUT
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -335,6 +371,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as exc:  # a file that cannot be read or written: permissions, a link loop, a full disk
+        sys.exit(_report_os_error(exc))
+    except (MemoryError, RecursionError) as exc:
+        typer.echo(f"error: an input is too large or nested too deeply to process ({type(exc).__name__}). "
+                   "Reduce the model, or simplify the nested expression or table", err=True)
+        sys.exit(EXIT_INPUT)
+    except RuntimeError as exc:
+        loop = str(exc).partition("Symlink loop from ")[2]  # pathlib's resolve() on Python 3.11
+        if not loop:
+            raise
+        _report_input_error(InputError(Location(loop.strip("'\"")), "the path is a loop of symbolic links",
+                                       "Point the link at a real file"))
+        sys.exit(EXIT_INPUT)
     except Exception as exc:  # usage errors of the argument parser (click's ClickException)
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()

@@ -7,10 +7,11 @@ model is validated by the same rules (SPEC §3) whatever its format.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from pathlib import Path
 
-from proofs.errors import InputError, Location
+from proofs.errors import InputError, Location, file_error
 from proofs.worldmodel.model import Mdp
 
 __all__ = ["FORMATS", "format_of", "load_mdp"]
@@ -77,6 +78,10 @@ def load_mdp(path: str | Path, format: str | None = None) -> Mdp:
     path = Path(path)
     reader = _reader(format_of(path, format))
     if not path.is_file():
+        if path.is_symlink() and not path.exists():
+            loop = _is_link_loop(path)
+            raise InputError(Location(path), "the path is a loop of symbolic links" if loop else
+                             "the path is a symbolic link to a missing file", "Point the link at a real file")
         raise InputError(
             Location(path),
             "the model file does not exist" if not path.exists() else "not a file",
@@ -88,12 +93,23 @@ def load_mdp(path: str | Path, format: str | None = None) -> Mdp:
         raise InputError(
             Location(path), f"the file is not UTF-8 text ({exc.reason})", "Save it as UTF-8"
         ) from None
+    except OSError as exc:  # the model file or a sibling file (.lab, .srew, ...) named in the error
+        where = Location(exc.filename if isinstance(exc.filename, str) else path)
+        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENOSPC):
+            raise file_error(exc, "the model file") from None
+        raise InputError(where, f"cannot read the file ({exc.strerror or exc})",
+                         "Check that it exists and is readable") from None
+    except (MemoryError, RecursionError) as exc:
+        raise InputError(Location(path), f"the file is too large or nested too deeply to read ({type(exc).__name__})",
+                         "Split the model, or simplify its nested tables and expressions") from None
+
+
+def _is_link_loop(path: Path) -> bool:
+    try:
+        path.stat()
     except OSError as exc:
-        raise InputError(
-            Location(path),
-            f"cannot read the file ({exc.strerror or exc})",
-            "Check that it exists and is readable",
-        ) from None
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def _reader(format: str) -> Callable[[Path], Mdp]:
