@@ -161,6 +161,6 @@ def read_arrays(path: Path, sha256: str) -> dict[str, np.ndarray]:
                 arrays[name] = array
     except CheckFailure:
         raise
-    except Exception as exc:   # a corrupt archive: zipfile, zlib, numpy format errors, pickled objects
+    except Exception as exc:  # noqa: BLE001 (a corrupt archive: zipfile, zlib, numpy format errors, pickles)
         raise CheckFailure(f"{path}: not a readable witness file ({type(exc).__name__}: {str(exc)[:120]})") from None
     return arrays

@@ -120,7 +120,7 @@ class Checker:
             raise kind(message if message.startswith(prefix) else f"{prefix}: {message}") from None
         except ProofsError as exc:
             raise StaleCertificate(f"{prefix}: an input no longer reads: {exc}") from None
-        except Exception as exc:  # never a traceback: a checker bug still rejects, and says so
+        except Exception as exc:  # noqa: BLE001 (never a traceback: a checker bug still rejects, and says so)
             raise CheckFailure(f"{prefix}: internal error of the checker ({type(exc).__name__}: {str(exc)[:200]}); "
                                "the certificate is rejected. Please report this") from None
         self.accepted[key] = doc

@@ -29,7 +29,7 @@ __all__ = ["MAX_DIGITS", "FieldError", "certificate_shape", "describe", "enclosu
 
 _MAX_BITS = math.ceil(MAX_DIGITS * math.log2(10))
 _MAX_TEXT = 2 * MAX_DIGITS + 64
-_LONG_DIGITS = re.compile(r"\d{%d}" % (MAX_DIGITS + 1))
+_LONG_DIGITS = re.compile(rf"\d{{{MAX_DIGITS + 1}}}")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _FIX = "Re-run `proofs prove` to write a fresh certificate"
 

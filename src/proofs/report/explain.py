@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -53,15 +54,27 @@ def not_accepted(lemma_id: str, claimed: object, reason: str, stale: bool) -> st
                       "  Nothing else of it is shown. Run `proofs prove` to bring it up to date."])
 
 
+def _decimal(x: Fraction, digits: int = 8) -> str:
+    """A number in words: exact when an integer, else `digits` significant digits (any magnitude)."""
+    if x.denominator == 1 and abs(x.numerator) < 10**15:
+        return str(x.numerator)
+    with localcontext() as context:
+        context.prec = digits
+        text = str((Decimal(x.numerator) / Decimal(x.denominator)).normalize())
+    return text.replace("E+", "e+").replace("E-", "e-")
+
+
 def _num(value: dict[str, str]) -> str:
-    return Enclosure.from_json(value).decimal(8)
+    """An enclosure in words: ``x`` when exact, else ``[lo, hi]``."""
+    e = Enclosure.from_json(value)
+    return _decimal(e.lo) if e.is_exact else f"[{_decimal(e.lo)}, {_decimal(e.hi)}]"
 
 
 def explain(doc: dict[str, Any], context: Context | None = None) -> str:
     """The (accepted) certificate in words; ``context`` is needed for an alignment lemma's hack."""
     lemma, statement, status = doc["lemma"], doc["statement"], doc["status"]
-    lines = [f"{lemma['id']} ({lemma['kind']} lemma, {lemma['obligation']}): {status.upper()} "
-             "(checked by the kernel against the current inputs)",
+    lines = [(f"{lemma['id']} ({lemma['kind']} lemma, {lemma['obligation']}): {status.upper()} "
+              "(checked by the kernel against the current inputs)"),
              f"  claim: {statement['words']}", f"  formal: {statement['formal']}"]
     values = doc.get("values", {})
     if lemma["kind"] == "policy":
@@ -185,7 +198,7 @@ class Hack:
         for s in states:
             act = table.get(mdp.states[s], "-")
             out.append(act if isinstance(act, str) else "{" + ", ".join(
-                f"{a}: {Enclosure.exact(Fraction(p)).decimal(6)}" for a, p in act.items()) + "}")
+                f"{a}: {_decimal(Fraction(p), 6)}" for a, p in act.items()) + "}")
         return out
 
     def _exact_step(self, k: int, t: int) -> dict[str, Any]:
@@ -259,7 +272,7 @@ class Hack:
         lines = [] if len(parts) == 1 else [f"    a start mixture: one of {len(self.parts)} policies, drawn at the start"]
         for k, p in enumerate(parts):
             how = (f"by table {p['step_tables']!r}" if "step_tables" in p else "by its step tables")
-            lines.append(f"    policy {names[k]} with probability {Enclosure.exact(self.weights[k]).decimal(6)}: acts "
+            lines.append(f"    policy {names[k]} with probability {_decimal(self.weights[k], 6)}: acts "
                          f"{how} until the constraint is decided, then optimally for J")
         if len(self.parts) > 8:
             lines.append(f"    ... and {len(self.parts) - 8} more policies")
@@ -306,9 +319,9 @@ class Hack:
 
         if last <= 0 or not c.comparison.holds(reported(early), c.threshold):
             return []
-        return [f"  Warning: the hack violates {c} only through the last visited state s_{horizon}: it decides the "
-                f"constraint against Φ there with probability {last:.4g}, and before with probability {early:.4g}, "
-                "which alone would satisfy it.",
-                f"  The episode earns no reward in s_{horizon} (J sums r(s_t, a_t) for t < {horizon}), so a catastrophe "
-                "on the last step costs J nothing. If that is not intended, lengthen the horizon, or let the reward "
-                "charge the action that risks it."]
+        return [(f"  Warning: the hack violates {c} only through the last visited state s_{horizon}: it decides "
+                 f"the constraint against Φ there with probability {last:.4g}, and before with probability "
+                 f"{early:.4g}, which alone would satisfy it."),
+                (f"  The episode earns no reward in s_{horizon} (J sums r(s_t, a_t) for t < {horizon}), so a "
+                 "catastrophe on the last step costs J nothing. If that is not intended, lengthen the horizon, or "
+                 "let the reward charge the action that risks it.")]
