@@ -283,7 +283,7 @@ class Hack:
             for v in visits:
                 if t < len(v):
                     visited |= v[t] > 0
-            states = sorted(np.flatnonzero(visited).tolist(), key=lambda s: self.mdp.states[s])
+            states = np.flatnonzero(visited).tolist()   # in the model's order
             if not states:
                 continue
             acts = [self.actions(k, t, states) for k in range(len(parts))]
