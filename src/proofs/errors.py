@@ -16,7 +16,9 @@ __all__ = ["ProofsError", "Location", "InputError", "InputErrors", "EngineError"
            "quote"]
 
 QUOTE_LIMIT = 80
-_PROBLEM_LIMIT = 1000
+_PROBLEM_LIMIT = 600
+_FIX_LIMIT = 300
+_KEY_LIMIT = 200  # a key may quote a name from the file, which may be megabytes long
 
 
 def quote(text: str, limit: int = QUOTE_LIMIT, length: int | None = None) -> str:
@@ -35,9 +37,9 @@ def quote(text: str, limit: int = QUOTE_LIMIT, length: int | None = None) -> str
     return f"{text[: limit - 1] + '…'!r} ({length:,} characters)"
 
 
-def _cut(text: str) -> str:
+def _cut(text: str, limit: int) -> str:
     """A problem or fix cut to a readable length (the last guard; sites quote with `quote`)."""
-    return text if len(text) <= _PROBLEM_LIMIT else text[: _PROBLEM_LIMIT - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class ProofsError(Exception):
@@ -53,14 +55,15 @@ class Location:
     key: str | None = None
 
     def __str__(self) -> str:
-        return ":".join(str(v) for v in (self.path, self.line, self.key) if v is not None)
+        key = self.key if self.key is None or len(self.key) <= _KEY_LIMIT else self.key[: _KEY_LIMIT - 1] + "…"
+        return ":".join(str(v) for v in (self.path, self.line, key) if v is not None)
 
 
 class InputError(ProofsError, ValueError):
     """One problem in a user's input: where, what is wrong, and how to fix it."""
 
     def __init__(self, where: Location, problem: str, fix: str = "") -> None:
-        problem, fix = _cut(problem), _cut(fix)
+        problem, fix = _cut(problem, _PROBLEM_LIMIT), _cut(fix, _FIX_LIMIT)
         message = f"{where}: {problem}."
         if fix:
             message += f" {fix}"

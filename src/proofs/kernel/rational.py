@@ -68,7 +68,7 @@ def parse_rational(text: str) -> Fraction:
                         f"{MAX_EXPRESSION_LENGTH:,} characters")
     if not _RATIONAL.match(text):
         raise ExpressionError(f"{quote(text)} is not a number (write it as 0.25, 1/4 or 2.5e-1)")
-    if len(text) > MAX_DIGITS + 64:
+    if max(len(part.strip()) for part in text.split("/")) > MAX_DIGITS + 64:  # before int(): no int-str error
         raise _TooLarge(f"{quote(text)} is too long for a number: {_TOO_BIG}")
     if "/" in text:
         num, den = text.split("/")

@@ -258,7 +258,10 @@ def _rows(
     cut = np.searchsorted(starts, line_end)
     counts = np.diff(cut, prepend=0)
     first = cut - counts
-    head = pb[np.minimum(starts[np.minimum(first, len(starts) - 1)], n) + 1] if len(starts) else pb[:0]
+    if len(starts):
+        head = pb[np.minimum(starts[np.minimum(first, len(starts) - 1)], n) + 1]
+    else:  # blank lines only (a chunk of them after a header): no row at all
+        head = np.zeros(len(cut), dtype=pb.dtype)
     rows = np.flatnonzero((counts > 0) & (head != ord("#")))
     counts, first = counts[rows], first[rows]
     good = (counts == ncols) | ((counts == ncols - 1) & optional_last)

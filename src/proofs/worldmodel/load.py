@@ -11,7 +11,7 @@ import errno
 from collections.abc import Callable
 from pathlib import Path
 
-from proofs.errors import InputError, Location, file_error
+from proofs.errors import InputError, InputErrors, Location, file_error
 from proofs.worldmodel.model import Mdp
 
 __all__ = ["FORMATS", "format_of", "load_mdp"]
@@ -102,6 +102,13 @@ def load_mdp(path: str | Path, format: str | None = None) -> Mdp:
     except (MemoryError, RecursionError) as exc:
         raise InputError(Location(path), f"the file is too large or nested too deeply to read ({type(exc).__name__})",
                          "Split the model, or simplify its nested tables and expressions") from None
+    except (InputError, InputErrors):
+        raise
+    except ValueError as exc:  # Python's int <-> str limit, e.g. a 5,000-digit integer in a JSON file
+        if "integer string conversion" not in str(exc):
+            raise
+        raise InputError(Location(path), "a number in the file has more than 4,300 digits",
+                         "Write every number with at most 4,000 digits") from None
 
 
 def _is_link_loop(path: Path) -> bool:

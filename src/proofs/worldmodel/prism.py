@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from proofs.errors import InputError, Location
-from proofs.kernel.rational import parse_rational
+from proofs.kernel.rational import ExpressionError, parse_rational
 from proofs.worldmodel.build import ChoiceData, ModelData, StateData, build_mdp
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.prism_limit import check_state_space
@@ -49,7 +49,12 @@ def read_prism(path: Path) -> Mdp:
     failures = (RuntimeError, StormError)  # Storm's C++ exceptions arrive as RuntimeError
     program = _parse(stormpy, path, failures)
     model = _build(stormpy, program, path, failures)
-    return build_mdp(_model_data(model, program, path))
+    try:
+        data = _model_data(model, program, path)
+    except ExpressionError as exc:  # Storm computed a number beyond the exact reader's size limits
+        raise InputError(Location(path), f"Storm built a number too large to read exactly: {exc}",
+                         "Use smaller constants, probabilities and rewards") from None
+    return build_mdp(data)
 
 
 def _storm_error(path: Path, exc: Exception, what: str) -> InputError:

@@ -107,3 +107,18 @@ module m2 = m1 [x=y, go=go2] endmodule
     lines = [line for line in str(error).splitlines() if "sum to 9/10" in line]
     assert lines and all(line.split("bad.nm:")[1].startswith("5:state ") for line in lines), str(error)
     assert any("action go2" in line for line in lines) and any("action go:" in line for line in lines)
+
+
+def test_a_number_storm_builds_beyond_the_size_limit_is_an_input_error(tmp_path: Path) -> None:
+    """Bug found by fuzzing: Storm's exact rational with 8,000 digits escaped as an ExpressionError."""
+    text = f"""mdp
+const double p = 0.{"0" * 5000}1;
+module m
+  x : [0..1] init 0;
+  [a] x=0 -> p : (x'=1) + (1 - p) : (x'=0);
+  [b] x=1 -> true;
+endmodule
+"""
+    error = only_error(pytest.raises(InputError, load_mdp, write(tmp_path / "m.nm", text)))
+    assert "m.nm: Storm built a number too large to read exactly" in str(error) and len(str(error)) < 700
+    assert load_mdp(write(tmp_path / "ok.nm", text.replace("0" * 5000, "0" * 3000))).n_states == 2
