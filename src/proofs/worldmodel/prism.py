@@ -20,7 +20,7 @@ from proofs.errors import InputError, Location
 from proofs.kernel.rational import ExpressionError, parse_rational
 from proofs.worldmodel.build import ChoiceData, ModelData, StateData, build_mdp
 from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.prism_limit import check_state_space
+from proofs.worldmodel.prism_limit import check_parse, check_state_space
 from proofs.worldmodel.prism_lines import command_lines
 
 __all__ = ["read_prism"]
@@ -71,6 +71,7 @@ def _storm_error(path: Path, exc: Exception, what: str) -> InputError:
 
 
 def _parse(stormpy: Any, path: Path, failures: tuple[type[Exception], ...]) -> Any:
+    check_parse(stormpy, path)  # Storm's parser can kill the process (SIGFPE on `const int W = 0/0;`)
     try:
         program = stormpy.parse_prism_program(str(path))
     except failures as exc:
@@ -136,7 +137,7 @@ def _state_names(model: Any, order: list[str]) -> list[str]:
     valuations = model.state_valuations
     names = []
     for s in range(model.nr_states):
-        values = json.loads(str(valuations.to_json(s)))
+        values = json.loads(str(valuations.to_json(s))) or {}  # null for a program without variables
         parts = [f"{v}={_text(values[v])}" for v in order if v in values]
         parts += [f"{v}={_text(values[v])}" for v in values if v not in order]
         names.append(",".join(parts))

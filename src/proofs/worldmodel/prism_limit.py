@@ -2,14 +2,14 @@
 
 TRUSTED (reading base), though it never changes a model: it only decides whether Storm may build
 one. A program counting to 10**8 would otherwise make Storm's builder take minutes and gigabytes
-and then abort inside GMP, killing the process. Two guards, the cheap one first:
-
-1. The product of the variables' ranges (2 per boolean, ``hi - lo + 1`` per integer) bounds the
-   number of states. Within the limit, the program is built at once (the usual case).
-2. Otherwise a forked child process explores the program with Storm's float builder (about a
-   quarter of the exact builder's memory) under an address-space limit proportional to the state
-   limit and a timeout, and reports how many states it found. The exact build happens only if the
-   count is within the limit; a child that runs out of its memory or time means "more than the limit".
+and then abort inside GMP, killing the process. So, before the exact build, a forked child
+process explores the program with Storm's float builder (about a quarter of the
+exact builder's memory) under an address-space limit proportional to the state limit and a
+timeout, and reports how many states it found. The exact build happens only if the count is
+within the limit; a child that runs out of its memory or time means "more than the limit", and
+the product of the variables' ranges (2 per boolean, ``hi - lo + 1`` per integer) is named in
+the message. The child also shields the caller from crashes of Storm's builder: an integer
+division by zero in a variable's bound kills the process with SIGFPE, and is reported instead.
 
 The limit is `DEFAULT_MAX_STATES`, or the environment variable ``PROOFS_MAX_STATES``, or (for one
 call) `state_limit`, which `proofs show --max-states` uses.
@@ -21,15 +21,17 @@ import os
 import select
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from proofs.errors import InputError, Location, quote
 
-__all__ = ["DEFAULT_MAX_STATES", "ENVIRONMENT_VARIABLE", "check_state_space", "max_states", "state_limit"]
+__all__ = ["DEFAULT_MAX_STATES", "ENVIRONMENT_VARIABLE", "check_parse", "check_state_space", "max_states",
+           "state_limit"]
 
 DEFAULT_MAX_STATES = 5_000_000
 ENVIRONMENT_VARIABLE = "PROOFS_MAX_STATES"
@@ -74,25 +76,37 @@ def state_limit(n: int | None) -> Iterator[None]:
 
 
 def check_state_space(stormpy: Any, program: Any, path: Path) -> None:
-    """Raise `InputError` when `program` has more reachable states than `max_states` allows.
-
-    Called before Storm builds the program exactly; returns quickly when the variables' ranges
-    already fit the limit.
-    """
+    """Raise `InputError` when Storm cannot safely build `program`: more reachable states than
+    `max_states` allows, or a crash of Storm's builder (an integer division by zero in a bound
+    kills the process with SIGFPE), found in a forked child so that the caller survives it."""
     limit = max_states()
-    bound = _range_bound(program)
-    if bound is not None and bound <= limit:
-        return
-    count, reason = _count_states(stormpy, program, limit)
-    span = f" (its variables span {bound:,} valuations)" if bound is not None else ""
+    probe = _probe(stormpy, program, limit)
+    if probe is None or probe.failure == "error":
+        return  # no fork here, or Storm refused the program: its exact build reports why
+    span = f" (its variables span {probe.bound:,} valuations)" if probe.bound is not None else ""
     fix = (f"Make the program smaller, or raise the limit: {ENVIRONMENT_VARIABLE}=N in the environment, "
            "or proofs show --max-states N")
-    if count is None and reason is not None:
-        raise InputError(Location(path), f"the program has more than {limit:,} reachable states, the state "
-                         f"limit{span}: exploring it {reason}", fix)
-    if count is not None and count > limit:
-        raise InputError(Location(path), f"the program has {count:,} reachable states, more than the state "
-                         f"limit of {limit:,}", fix)
+    if probe.count is not None:
+        if probe.count > limit:
+            raise InputError(Location(path), f"the program has {probe.count:,} reachable states, more than the "
+                             f"state limit of {limit:,}", fix)
+        return
+    if probe.failure is not None and probe.failure.startswith("SIG"):
+        raise InputError(Location(path), f"Storm's builder crashed on the program ({_describe(probe.failure)})",
+                         "Check the program's bounds, guards, updates and rewards for a division or modulo by zero "
+                         "or an integer overflow")
+    raise InputError(Location(path), f"the program has more than {limit:,} reachable states, the state "
+                     f"limit{span}: exploring it {probe.failure}", fix)
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """What the child found: the variables' range product, the number of states, or why it stopped
+    (``"error"``: Storm refused the program; ``"SIG…"``: it crashed; else the exhausted budget)."""
+
+    bound: int | None
+    count: int | None
+    failure: str | None
 
 
 def _range_bound(program: Any) -> int | None:
@@ -121,62 +135,95 @@ def _virtual_memory() -> int | None:
     return None
 
 
-def _count_states(stormpy: Any, program: Any, limit: int) -> tuple[int | None, str | None]:
-    """Explore `program` in a forked child with bounded memory and time: ``(states, None)``, or
-    ``(None, why it stopped)``, or ``(None, None)`` when the child could not build it at all (the
-    exact build then reports the reason)."""
+def check_parse(stormpy: Any, path: Path) -> None:
+    """Raise `InputError` if Storm's parser crashes on `path` (checked in a forked child first).
+
+    Storm simplifies constant expressions while parsing: ``const int W = 0/0;`` kills the process
+    with SIGFPE. After this check the caller's own parse is safe (it does the same work).
+    """
+    def parse(out: int) -> None:
+        try:
+            stormpy.parse_prism_program(str(path))
+        except Exception:
+            pass  # the caller's parse reports the error itself
+        os.write(out, b"P\n")
+
+    found = _in_child(parse, None, _SECONDS * 2)
+    if found is None or found.data.endswith(b"P\n"):
+        return
+    if found.timed_out:
+        raise InputError(Location(path), f"Storm's parser did not finish within {_SECONDS * 2:.0f} s",
+                         "Simplify the program")
+    raise InputError(Location(path), f"Storm's parser crashed on the program ({_describe(found.signal)})",
+                     "Check the constants and formulas for an integer division or modulo by zero")
+
+
+def _exact_build(stormpy: Any, program: Any, budget: int | None) -> None:
+    """The caller's exact build, in the child (about four times the float build's memory)."""
+    if budget is not None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (4 * budget, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    options = stormpy.BuilderOptions(build_full=True)
+    for value_type in (stormpy.Rational, stormpy.RationalInterval):
+        try:
+            stormpy.build_model[value_type](program, options=options)
+            return
+        except MemoryError:
+            raise
+        except Exception:
+            continue
+
+
+def _describe(signal_name: str | None) -> str:
+    if signal_name == "SIGFPE":
+        return "SIGFPE: an arithmetic error such as an integer division or modulo by zero"
+    return f"{signal_name or 'no answer'}: an internal error"
+
+
+@dataclass(frozen=True)
+class _Child:
+    """What a forked child wrote before it ended, and how it ended."""
+
+    data: bytes
+    signal: str | None  # the signal that killed it (None: it exited)
+    timed_out: bool
+
+
+def _in_child(work: Callable[[int], None], budget: int | None, seconds: float) -> _Child | None:
+    """Run ``work(fd)`` in a forked child (stdout and stderr silenced, address space capped at
+    `budget`, killed after `seconds`); None where there is no fork."""
     if not hasattr(os, "fork"):
-        return None, None
-    base = _virtual_memory()
-    budget = None if base is None else base + _MARGIN_BYTES + _BYTES_PER_STATE * limit
-    seconds = _SECONDS + _SECONDS_PER_STATE * limit
+        return None
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
         try:
             os.close(read_end)
-            _explore(stormpy, program, budget, write_end)
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 1)
+            os.dup2(quiet, 2)  # GMP and Storm print to stderr when they fail
+            if budget is not None:
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_AS, (budget, resource.getrlimit(resource.RLIMIT_AS)[1]))
+            work(write_end)
         finally:
             os._exit(0)
     os.close(write_end)
     try:
-        return _await_count(pid, read_end, seconds, budget)
+        return _await_child(pid, read_end, seconds)
     finally:
         os.close(read_end)
 
 
-def _explore(stormpy: Any, program: Any, budget: int | None, out: int) -> None:
-    import resource
-
-    quiet = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(quiet, 1)
-    os.dup2(quiet, 2)  # GMP and Storm print to stderr when they run out of memory
-    if budget is not None:
-        resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
-    try:
-        model = stormpy.build_model(program)
-    except MemoryError:
-        os.write(out, b"memory")
-        return
-    except Exception:
-        try:
-            model = stormpy.build_model[stormpy.Interval](program)
-        except MemoryError:
-            os.write(out, b"memory")
-            return
-        except Exception:
-            os.write(out, b"error")
-            return
-    os.write(out, str(int(model.nr_states)).encode())
-
-
-def _await_count(pid: int, read_end: int, seconds: float, budget: int | None) -> tuple[int | None, str | None]:
+def _await_child(pid: int, read_end: int, seconds: float) -> _Child:
     deadline = time.monotonic() + seconds
     data = b""
     while True:
         ready, _, _ = select.select([read_end], [], [], max(0.0, min(1.0, deadline - time.monotonic())))
         if ready:
-            chunk = os.read(read_end, 64)
+            chunk = os.read(read_end, 4096)
             data += chunk
             if chunk:
                 continue
@@ -184,12 +231,58 @@ def _await_count(pid: int, read_end: int, seconds: float, budget: int | None) ->
         if time.monotonic() >= deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            return None, f"took more than {seconds:.0f} s"
-    os.waitpid(pid, 0)
-    text = data.decode("ascii", errors="replace")
-    if text.isdigit():
-        return int(text), None
-    if text == "error":
-        return None, None
-    memory = f"{budget / 2**30:.1f} GB of address space" if budget is not None else "its memory"
-    return None, f"needed more than {memory}"
+            return _Child(data, None, True)
+    _, status = os.waitpid(pid, 0)
+    killed = signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else None
+    return _Child(data, killed, False)
+
+
+def _probe(stormpy: Any, program: Any, limit: int) -> _Probe | None:
+    """Explore `program` in a forked child with bounded memory and time (None: no fork here).
+
+    The child reports ``B<bound>`` and then ``N<states>``, ``M`` (out of memory) or ``E`` (Storm
+    refused the program)."""
+    def explore(out: int) -> None:
+        bound = _range_bound(program)
+        os.write(out, f"B{'' if bound is None else bound}\n".encode())
+        for value_type in (float, stormpy.Interval):
+            try:
+                model = stormpy.build_model[value_type](program)
+            except MemoryError:
+                os.write(out, b"M\n")
+                return
+            except Exception:
+                continue
+            states = int(model.nr_states)
+            del model
+            if states <= limit:  # the exact build too, which alone may crash (GMP: a reward of 1/0)
+                _exact_build(stormpy, program, budget)
+            os.write(out, f"N{states}\n".encode())
+            return
+        os.write(out, b"E\n")
+
+    base = _virtual_memory()
+    budget = None if base is None else base + _MARGIN_BYTES + _BYTES_PER_STATE * limit
+    seconds = _SECONDS + 5 * _SECONDS_PER_STATE * limit
+    found = _in_child(explore, budget, seconds)
+    if found is None:
+        return None
+    bound = _bound(found.data)
+    if found.timed_out:
+        return _Probe(bound, None, f"took more than {seconds:.0f} s")
+    lines = found.data.decode("ascii", errors="replace").split()
+    result = lines[-1] if len(lines) > 1 else ""
+    if result.startswith("N") and result[1:].isdigit():
+        return _Probe(bound, int(result[1:]), None)
+    if result == "E":
+        return _Probe(bound, None, "error")
+    if result != "M" and found.signal is not None and found.signal not in ("SIGABRT", "SIGKILL"):
+        return _Probe(bound, None, found.signal)
+    memory = f"needed more than {budget / 2**30:.1f} GB of address space" if budget is not None \
+        else "ran out of memory"
+    return _Probe(bound, None, memory)  # MemoryError, or an abort when an allocation failed
+
+
+def _bound(data: bytes) -> int | None:
+    first = data.decode("ascii", errors="replace").split("\n")[0]
+    return int(first[1:]) if first.startswith("B") and first[1:].isdigit() else None

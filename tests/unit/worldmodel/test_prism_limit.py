@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from proofs.errors import InputError
-from proofs.worldmodel import prism_limit
 from proofs.worldmodel.load import load_mdp
 from proofs.worldmodel.prism_limit import DEFAULT_MAX_STATES, ENVIRONMENT_VARIABLE, max_states, state_limit
 
@@ -55,15 +54,27 @@ def test_the_limit_comes_from_the_call_the_environment_or_the_default(monkeypatc
             max_states()
 
 
-def test_a_program_whose_ranges_fit_is_built_without_a_count(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def no_count(*args: object) -> None:
-        raise AssertionError("the ranges fit the limit: no child process is needed")
+def test_a_crash_of_storms_builder_is_an_input_error_not_a_dead_process(tmp_path: Path) -> None:
+    """Bug found by fuzzing: a modulo by zero in a variable's bound killed the process with SIGFPE
+    inside Storm (no message, exit code 136)."""
+    text = "mdp\nmodule m\n  x : [0..mod(10, 0)] init 0;\n  [a] x<3 -> (x'=x+1);\n  [b] x>=3 -> true;\nendmodule\n"
+    error = only_error(pytest.raises(InputError, load_mdp, write(tmp_path / "m.nm", text)))
+    assert "m.nm: Storm's builder crashed on the program (SIGFPE" in str(error) and "modulo by zero" in str(error)
 
-    monkeypatch.setattr(prism_limit, "_count_states", no_count)
-    with state_limit(2_000_000):
-        assert load_mdp(write(tmp_path / "m.nm", SPARSE)).n_states == 11
+
+@pytest.mark.parametrize("change, message", [
+    (("const int D = 5;", "const int D = 0/0;"), "Storm's parser crashed on the program (SIGFPE"),
+    (("formula lane = y=0 & x>0 & x<W-1;", "formula lane = y=0 & x>0 & x<W-0/0;"), "Storm's parser crashed"),
+    (("[south] x=W-1 & y=1 : 1;", "[south] x=W-1 & y=1 : 1/0;"), "Storm's builder crashed on the program (SIGFPE"),
+])
+def test_storm_crashes_on_divisions_by_zero_are_input_errors(tmp_path: Path, change: tuple[str, str],
+                                                             message: str) -> None:
+    """Bugs found by fuzzing: `const int D = 0/0;` killed the process inside Storm's parser, and a
+    reward of 1/0 inside its exact builder (GMP), with SIGFPE."""
+    text = (Path(__file__).resolve().parents[3] / "worldmodels" / "warehouse.nm").read_text()
+    assert change[0] in text
+    error = only_error(pytest.raises(InputError, load_mdp, write(tmp_path / "w.nm", text.replace(*change))))
+    assert f"w.nm: {message}" in str(error)
 
 
 def test_a_program_whose_ranges_exceed_the_limit_is_counted_first(tmp_path: Path) -> None:
@@ -122,3 +133,10 @@ endmodule
     error = only_error(pytest.raises(InputError, load_mdp, write(tmp_path / "m.nm", text)))
     assert "m.nm: Storm built a number too large to read exactly" in str(error) and len(str(error)) < 700
     assert load_mdp(write(tmp_path / "ok.nm", text.replace("0" * 5000, "0" * 3000))).n_states == 2
+
+
+def test_a_program_without_variables_is_read(tmp_path: Path) -> None:
+    """Bug found by fuzzing: Storm's valuation of a state of a program without variables is JSON null,
+    which raised TypeError."""
+    mdp = load_mdp(write(tmp_path / "m.nm", "mdp\nmodule m\n  [a] true -> true;\nendmodule\n"))
+    assert mdp.n_states == 1 and mdp.states == ("",)
