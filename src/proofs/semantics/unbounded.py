@@ -32,7 +32,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import EngineError, InputError, Location
+from proofs.errors import EngineError, InputError, Location, quote
 from proofs.kernel.enclosure import Enclosure
 from proofs.semantics.unbounded_exact import TooExpensive, solve_exact
 from proofs.semantics.unbounded_graph import (
@@ -219,15 +219,15 @@ def reach_reward(mdp: Mdp, reward: str, target_mask: BoolArray, *, maximise: boo
     """
     _point_model(mdp)
     if reward not in mdp.rewards:
-        raise InputError(Location(mdp.source or "model"), f"the model has no reward structure {reward!r}",
+        raise InputError(Location(mdp.source or "model"), f"the model has no reward structure {quote(reward)}",
                          f"Use one of: {', '.join(sorted(mdp.rewards)) or '(none defined)'}")
     g = Graph(mdp)
     problem = reward_problem(g, mdp.rewards[reward], _mask(mdp, target_mask), maximise)
     if not maximise and negative_reward_in_end_component(g, problem):
         raise InputError(
-            Location(mdp.source or "model", key=f'R{{"{reward}"}}'),
-            "minimising a reward until the target is unbounded below when a negative reward lies "
-            "inside an end component", "Make the rewards in cycles non-negative, or maximise")
+            Location(mdp.source or "model"),
+            f"minimising reward structure {quote(reward)} until the target is unbounded below: a negative "
+            "reward lies inside an end component", "Make the rewards in cycles non-negative, or maximise")
     return _solve(g, problem, exact)
 
 
