@@ -200,6 +200,9 @@ def _in_child(work: Callable[[int], None], budget: int | None, seconds: float) -
     if pid == 0:  # the child: never returns into the caller's code
         try:
             os.close(read_end)
+            import faulthandler
+
+            faulthandler.disable()  # a crash of Storm here is expected and reported by the parent
             quiet = os.open(os.devnull, os.O_WRONLY)
             os.dup2(quiet, 1)
             os.dup2(quiet, 2)  # GMP and Storm print to stderr when they fail
