@@ -20,12 +20,16 @@ R^min, by end components that contain a positive reward. Hence, F being monotone
 * From bounds L ≤ V* ≤ U, the images stay bounds: F(L) ≤ F(V*) = V* ≤ F(U).
 
 Probabilities start from the trivial bounds L = 0 (F(0) = b ≥ 0) and U = 1 (rows sum to at most
-1). Rewards start from guesses v ∓ δ·S·W around a float fixed point v, where W ≈ 2·(expected
-number of steps in the region) makes the shift contract by δ·S at every state (optimistic
-value iteration, Hartmanns–Kaminski CAV 2020); a guess is used only once F(U) ≤ U (or
-L ≤ F(L)) has been checked with the sound operator below. Then interval iteration
-L ← max(L, F↓(L)), U ← min(U, F↑(U)) runs until the enclosure at μ₀ is narrow enough or the
-iteration budget is spent; the result is returned honestly either way.
+1). Rewards start from guesses v ∓ h·W around a float fixed point v (plain value iteration),
+where W ≈ 2·(expected number of steps in the region) + 2 satisfies W − P_c·W ≥ 1 for the rows
+that matter, so the shift h·W contracts by h at every state and beats v's residual (optimistic
+value iteration, Hartmanns–Kaminski CAV 2020); h is the width wanted at μ₀ over 4·W(μ₀), and at
+least 16 times the rounding of one sound step. A guess is used only once F↑(U) ≤ U (or
+F↓(L) ≥ L) has been checked; otherwise L = 0 when every reward is ≥ 0, and the search is
+retried with a tighter v (an `ArithmeticError` when no upper bound is ever verified). Then
+interval iteration L ← max(L, F↓(L)), U ← min(U, F↑(U)) runs until the enclosure at μ₀ is narrow
+enough, stops narrowing (rounding noise), or the budget is spent; the bounds are returned
+honestly in every case. The choices of the float search (v, W, h) never matter for soundness.
 
 Outward rounding of F (IEEE 754 binary64, round to nearest, u = 2**-53, TINY = 2**-1073).
 F↑(x) is computed as fl(b↑_c + Σ_j p̃_cj·x_j) by one sparse product accumulating onto the row's
