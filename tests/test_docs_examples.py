@@ -115,7 +115,9 @@ def test_obligations_doc_keys_are_the_readers_keys_and_the_example_uses_them_all
         assert documented | (common if is_lemma else set()) == accepted_keys(tmp_path, table, probe), heading
         if is_lemma:
             assert documented | common <= used_lemma_keys, heading
-    assert table_keys("obligations.md", "## `[worldmodel]`") <= set(examples[0]["worldmodel"])
+    prism_example = tomllib.loads(files["obligations/counter.toml"])
+    assert table_keys("obligations.md", "## `[worldmodel]`") <= set(examples[0]["worldmodel"]) | set(
+        prism_example["worldmodel"])
     objective_keys = {k for doc in examples for t in ([doc["objective"]] if "reward" in doc["objective"]
                                                       else doc["objective"].values()) for k in t}
     assert table_keys("obligations.md", "## `[objective]`: the scoring function J") <= objective_keys
@@ -133,7 +135,7 @@ def test_obligations_doc_example_proves_and_checks(tmp_path: Path) -> None:
     assert_ok(run(root, "prove"))
     checked = run(root, "check", "--json")
     assert_ok(checked)
-    assert json.loads(checked.stdout)["accepted"] == 6
+    assert json.loads(checked.stdout)["accepted"] == 7  # six about the cliff, one about the PRISM counter
 
 
 # -- policies.md ---------------------------------------------------------------------------------

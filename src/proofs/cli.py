@@ -56,6 +56,9 @@ def parse_objective(text: str, where: Location) -> Any:
                          "a geometric horizon needs discount in (0, 1)") from None
 
 
+_CONST_HELP = "Values of a PRISM program's undefined constants, e.g. --const N=4,p=1/10 (repeatable)."
+
+
 _MAX_STATES_HELP = ("At most this many states in a PRISM program (default: $PROOFS_MAX_STATES, else 5,000,000); "
                     "Storm's build of a larger one is refused before it can exhaust memory.")
 
@@ -65,32 +68,39 @@ def show(
     model: Annotated[Path, typer.Argument(help="World-model file (.toml, .json, .tra, .drn, .prism).")],
     format: Annotated[str | None, typer.Option("--format", help="Override the format chosen by extension.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    const: Annotated[list[str] | None, typer.Option("--const", help=_CONST_HELP)] = None,
     max_states: Annotated[int | None, typer.Option("--max-states", min=1, help=_MAX_STATES_HELP)] = None,
 ) -> None:
     """Size, labels, rewards, reachability and the validation report of a world model."""
     from proofs.report.show import model_summary, render_summary
-    from proofs.worldmodel.load import load_mdp
+    from proofs.worldmodel.load import load_mdp, parse_constants
     from proofs.worldmodel.prism_limit import state_limit
 
+    constants = parse_constants(const or [], Location("command line", None, "--const"))
     with state_limit(max_states):
-        summary = model_summary(load_mdp(model, format))
+        summary = model_summary(load_mdp(model, format, constants))
     typer.echo(json.dumps(summary, indent=2) if as_json else render_summary(summary))
 
 
 @app.command("eval")
 def evaluate(
     model: Annotated[Path, typer.Argument(help="World-model file.")],
-    objective: Annotated[str, typer.Option(help="J as REWARD,horizon=H[,discount=D] or REWARD,horizon=geometric,discount=G.")],
+    objective: Annotated[str | None, typer.Option(help="J as REWARD,horizon=H[,discount=D] or REWARD,horizon=geometric,discount=G (optional).")] = None,
     policy: Annotated[str | None, typer.Option(help="Policy file (.json, .csv, .npy) or module:function; default: an optimal policy.")] = None,
-    property: Annotated[list[str] | None, typer.Option("--property", help="A constraint of Φ, e.g. 'P<=0.01 [ F \"fatal\" ]' (repeatable).")] = None,
+    property: Annotated[list[str] | None, typer.Option("--property", help="A constraint of Φ, e.g. 'P<=0.01 [ F \"fatal\" ]', or a query such as 'Pmax=? [ F<=10 \"goal\" ]', 'R{\"c\"}min=? [ F \"goal\" ]' (repeatable).")] = None,
+    horizon: Annotated[str | None, typer.Option("--horizon", help="H: judge properties on the episode s0..s_H (default: the objective's horizon, else each formula's own bound); 'unbounded': Storm's reading of F, U, G and R[F] over all policies.")] = None,
+    const: Annotated[list[str] | None, typer.Option("--const", help=_CONST_HELP)] = None,
     allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow a module:function policy (runs user code).")] = False,
     format: Annotated[str | None, typer.Option("--format", help="Override the model format.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Evaluate one policy on a world model: J(π), J*, and each property's value. No proof."""
+    """Evaluate a policy, or optimise over all policies: J(π), J*, constraints and PRISM queries. No proof."""
     from proofs.report.evaluation import evaluate_model, render_evaluation
+    from proofs.worldmodel.load import parse_constants
 
-    result = evaluate_model(model, objective, policy, property or [], allow_code=allow_code, format=format)
+    constants = parse_constants(const or [], Location("command line", None, "--const"))
+    result = evaluate_model(model, objective, policy, property or [], allow_code=allow_code, format=format,
+                            horizon=horizon, constants=constants)
     typer.echo(json.dumps(result, indent=2) if as_json else render_evaluation(result))
 
 

@@ -37,6 +37,7 @@ from proofs.kernel.rational import format_rational
 from proofs.policy.model import PolicyLayer
 from proofs.spec.formula import (
     And,
+    Atom,
     Comparison,
     Constraint,
     Eventually,
@@ -575,7 +576,7 @@ def _simplify(f: StateFormula, labels: Mapping[str, str] | None) -> StateFormula
     """Rename labels and fold ``true``/``false`` away (Storm reads ``!true`` as a label name)."""
     if isinstance(f, Label):
         return Label(labels.get(f.name, f.name) if labels else f.name)
-    if isinstance(f, Truth):
+    if isinstance(f, (Truth, Atom)):  # Storm reads a variable atom (s=9) as the program does
         return f
     if isinstance(f, Not):
         inner = _simplify(f.operand, labels)

@@ -84,6 +84,16 @@ def sha256_files(paths: list[Path], root: Path) -> str:
     return digest.hexdigest()
 
 
+def model_sha256(paths: list[Path], root: Path, constants: tuple[tuple[str, str], ...] = ()) -> str:
+    """The SHA-256 a certificate binds its world model by: its files, and the constants that an
+    obligation gives a PRISM program (none: the files' hash alone, as before constants existed)."""
+    files = sha256_files(paths, root)
+    if not constants:
+        return files
+    text = ",".join(f"{name}={value}" for name, value in sorted(constants))
+    return hashlib.sha256(f"{files}\0constants\0{text}".encode()).hexdigest()
+
+
 def relative(path: Path, root: Path) -> str:
     """A path relative to the project root, with ``/`` (absolute if outside the root)."""
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from proofs.errors import CheckFailure, ProofsError
-from proofs.kernel.certificate import read_arrays, read_certificate, relative, sha256_bytes, sha256_files
+from proofs.kernel.certificate import model_sha256, read_arrays, read_certificate, relative, sha256_bytes
 from proofs.kernel.rational import format_rational
 from proofs.kernel.schema import FieldError, header, validate
 from proofs.kernel.statement import objective_data, statement_of
@@ -209,13 +209,14 @@ class Checker:
 
         assert obligation.worldmodel_path is not None
         recorded = doc["inputs"]["worldmodel"]["sha256"]
-        actual = sha256_files(model_files(obligation.worldmodel_path), self.root)
+        actual = model_sha256(model_files(obligation.worldmodel_path), self.root, obligation.worldmodel_constants)
         if recorded != actual:
             raise StaleCertificate(f"input step: world model {relative(obligation.worldmodel_path, self.root)} "
                                    f"has SHA-256 {actual[:16]}…, the certificate was made for {recorded[:16]}…")
         key = (obligation.worldmodel_path, actual)
         if key not in self.models:
-            self.models[key] = load_mdp(obligation.worldmodel_path)
+            self.models[key] = load_mdp(obligation.worldmodel_path,
+                                        constants=dict(obligation.worldmodel_constants))
         return self.models[key]
 
     def _check_policy(self, doc: dict[str, Any], lemma: PolicyLemma, obligation: ObligationFile, mdp: Any,

@@ -63,6 +63,15 @@ class Enclosure:
         a, b = self.lo * factor, self.hi * factor
         return Enclosure(min(a, b), max(a, b))
 
+    def within(self, lo: Fraction | int, hi: Fraction | int) -> Enclosure:
+        """The intersection with [lo, hi], for a value known to lie there (a probability in [0, 1]).
+
+        Sound: the true value is in both intervals, so in their intersection; an enclosure
+        outside [lo, hi] (impossible for a sound one) is returned unchanged rather than emptied.
+        """
+        new_lo, new_hi = max(self.lo, Fraction(lo)), min(self.hi, Fraction(hi))
+        return Enclosure(new_lo, new_hi) if new_lo <= new_hi else self
+
     def complement(self) -> Enclosure:
         """Enclosure of 1 - x."""
         return Enclosure(1 - self.hi, 1 - self.lo)

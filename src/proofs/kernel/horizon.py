@@ -165,4 +165,4 @@ def _build(mdp: Mdp, keep: IntArray, dummy: npt.NDArray[np.bool_]) -> Mdp:
     labels = {name: mask[keep] for name, mask in mdp.labels.items()}
     return Mdp(tuple(mdp.states[s] for s in keep.tolist()), choice_start, action_names, choice_action, row_start,
                target, probability, rewards, labels, new_index[mdp.initial_states.astype(np.int64)],
-               mdp.initial_probability, interval, mdp.source)
+               mdp.initial_probability, interval, mdp.source, mdp.constants)

@@ -149,7 +149,7 @@ def make_plan(root: Path, paths: list[Path], *, allow_code: bool = False) -> Pla
     graph = proof_graph(files)
     selected = set(graph) if not named else _needed(graph, files, named)
     errors: list[InputError] = []
-    models: dict[Path, Any] = {}
+    models: dict[tuple[Path, tuple[tuple[str, str], ...]], Any] = {}
     tasks: dict[str, Task] = {}
     for f in files:
         chosen = [lemma for lemma in f.lemmas if lemma.id in selected]
@@ -171,22 +171,23 @@ def _needed(graph: Any, files: list[ObligationFile], named: list[Path]) -> set[s
     return chosen.union(*(nx.ancestors(graph, i) for i in chosen))
 
 
-def _model(f: ObligationFile, models: dict[Path, Any], errors: list[InputError]) -> Any:
+def _model(f: ObligationFile, models: dict[tuple[Path, tuple[tuple[str, str], ...]], Any], errors: list[InputError]) -> Any:
     from proofs.spec.resolve import check_objective
     from proofs.worldmodel.load import load_mdp
 
     if f.worldmodel_path is None:
         return None
-    if f.worldmodel_path not in models:
+    key = (f.worldmodel_path, f.worldmodel_constants)
+    if key not in models:
         try:
-            models[f.worldmodel_path] = load_mdp(f.worldmodel_path)
+            models[key] = load_mdp(f.worldmodel_path, constants=dict(f.worldmodel_constants))
         except InputErrors as exc:
             errors.extend(exc.errors)
-            models[f.worldmodel_path] = None
+            models[key] = None
         except InputError as exc:
             errors.append(exc)
-            models[f.worldmodel_path] = None
-    mdp = models[f.worldmodel_path]
+            models[key] = None
+    mdp = models[key]
     if mdp is not None and f.objective is not None:
         errors.extend(check_objective(f.objective, mdp, f.locate("objective.reward")))
     return mdp

@@ -28,9 +28,9 @@ from proofs.errors import CheckFailure
 from proofs.kernel.certificate import (
     FORMAT,
     dump,
+    model_sha256,
     read_certificate,
     relative,
-    sha256_files,
     write_arrays,
     write_atomic,
 )
@@ -67,7 +67,8 @@ def _inputs(plan: Plan, task: Task) -> dict[str, Any]:
     inputs: dict[str, Any] = {}
     if f.worldmodel_path is not None and task.lemma.kind != "certificate":
         inputs["worldmodel"] = {"path": relative(f.worldmodel_path, plan.root),
-                                "sha256": sha256_files(model_files(f.worldmodel_path), plan.root)}
+                                "sha256": model_sha256(model_files(f.worldmodel_path), plan.root,
+                                                       f.worldmodel_constants)}
     if task.lemma.kind == "certificate":
         inputs["premises"] = premise_hashes(plan.root, plan.settings.certificates, task.lemma.premises)  # type: ignore[union-attr]
     if task.policy is not None:

@@ -1,64 +1,287 @@
-"""`proofs eval`: load a model, a policy and properties; evaluate; render. No proof is made."""
+"""`proofs eval`: load a model, a policy and properties; evaluate; render. No proof is made.
+
+Properties are constraints of Φ (``P<=0.01 [ F "fatal" ]``, judged under the policy) or the
+numerical queries a PRISM or Storm user types (``Pmax=? [ F<=10 "goal" ]``, ``Pmin=?``, ``P=?``,
+``R{"c"}max=? [ C<=k ]``, ``R{"c"}min=? [ F "goal" ]``): over all policies, or the given policy's
+value when ``--policy`` is given.
+
+Which episode a property is judged on:
+- ``--horizon H`` (or the objective's finite horizon): the episode of SPEC §2, s₀ … s_H, and the
+  output says so, since Storm reads an unbounded ``F`` as "eventually";
+- ``--horizon unbounded``: Storm's reading of ``F``, ``U``, ``G`` and ``R[F φ]``, over all
+  policies (exact on small models, sound interval iteration on large ones);
+- neither: a bounded formula (``F<=k``, ``C<=k``) is judged on its own k steps; an unbounded one
+  asks for a horizon.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from proofs.errors import InputErrors, Location
+from proofs.errors import InputError, InputErrors, Location
+from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.rational import format_rational
+from proofs.spec.formula import (
+    Comparison,
+    Constraint,
+    Eventually,
+    Globally,
+    PathFormula,
+    ProbabilityConstraint,
+    Query,
+    RewardConstraint,
+    Truth,
+    Until,
+)
 
-__all__ = ["evaluate_model", "render_evaluation"]
+__all__ = ["UNBOUNDED", "evaluate_model", "render_evaluation"]
+
+UNBOUNDED = "unbounded"
 
 
-def evaluate_model(model: Path, objective_text: str, policy_spec: str | None, properties: list[str], *,
-                   allow_code: bool = False, format: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Property:
+    text: str
+    where: Location
+    parsed: Constraint | Query
+
+
+def evaluate_model(model: Path, objective_text: str | None, policy_spec: str | None, properties: list[str], *,
+                   allow_code: bool = False, format: str | None = None, horizon: str | None = None,
+                   constants: dict[str, str] | None = None) -> dict[str, Any]:
+    """Evaluate J and properties on a model; the JSON document `proofs eval --json` prints."""
     from proofs.cli import parse_objective
     from proofs.policy.load import load_policy
-    from proofs.semantics.evaluate import evaluate_constraint, evaluate_objective, optimal
-    from proofs.spec.parse import parse_constraint
-    from proofs.spec.resolve import check_names, check_objective
+    from proofs.semantics.evaluate import evaluate_objective, optimal
+    from proofs.spec.parse import parse_property
+    from proofs.spec.resolve import check_objective
     from proofs.worldmodel.load import load_mdp
 
-    mdp = load_mdp(model, format)
-    objective = parse_objective(objective_text, Location("--objective"))
-    errors = check_objective(objective, mdp, Location("--objective"))
-    constraints = []
+    mdp = load_mdp(model, format, constants)
+    objective = None if objective_text is None else parse_objective(objective_text, Location("--objective"))
+    steps = _horizon(horizon, objective)
+    errors = [] if objective is None else check_objective(objective, mdp, Location("--objective"))
+    props = []
     for i, text in enumerate(properties):
         where = Location("--property", key=str(i + 1))
-        c = parse_constraint(text, where)
-        errors.extend(check_names(c, mdp, where))
-        constraints.append(c)
+        p = _Property(text, where, parse_property(text, where))
+        errors.extend(_check(p, mdp, steps, policy_spec is not None))
+        props.append(p)
+    if objective is None and not props:
+        errors.append(InputError(Location("command line"), "nothing to evaluate",
+                                 "Give --objective REWARD,horizon=H, or --property 'Pmax=? [ F<=10 \"goal\" ]'"))
     InputErrors.raise_if_any(errors)
-    best = optimal(mdp, objective)
-    if policy_spec is None:
-        policy, policy_name = best.policy, "an optimal policy"
+    result: dict[str, Any] = {"model": str(model)}
+    policy = None
+    if policy_spec is not None:
+        plan_horizon = objective.horizon if objective is not None else (steps if isinstance(steps, int) else None)
+        policy = load_policy(policy_spec, mdp, allow_code=allow_code, horizon=plan_horizon)
+    if objective is not None:
+        best = optimal(mdp, objective)
+        chosen = best.policy if policy is None else policy
+        j = evaluate_objective(mdp, objective, chosen)
+        result.update({"objective": str(objective), "policy": policy_spec or "an optimal policy",
+                       "j_policy": j.to_json(), "j_star": best.value.to_json(), "gap": (best.value - j).to_json()})
+        if policy is None:
+            policy = best.policy
+    elif policy_spec is not None:
+        result["policy"] = policy_spec
+    rows = [_evaluate(mdp, p.parsed, policy, steps) for p in props]
+    result["constraints"] = [r for r in rows if "threshold" in r]
+    result["queries"] = [r for r in rows if "threshold" not in r]
+    return result
+
+
+def _horizon(text: str | None, objective: Any) -> int | str | None:
+    """``--horizon``: an integer ≥ 1, ``unbounded``, or (absent) the objective's finite horizon."""
+    if text is None:
+        return objective.horizon if objective is not None and objective.horizon is not None else None
+    if text == UNBOUNDED:
+        return UNBOUNDED
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InputError(Location("command line", key="--horizon"), f"bad horizon {text[:40]!r}",
+                         "Give an integer H >= 1 (the episode s0 ... s_H) or 'unbounded' (Storm's reading)")
+    return value
+
+
+def _path_bound(path: PathFormula) -> int | None:
+    return path.bound
+
+
+def _check(p: _Property, mdp: Any, steps: int | str | None, has_policy: bool) -> list[InputError]:
+    from proofs.spec.resolve import check_names
+
+    f = p.parsed
+    if isinstance(f, Query):
+        carrier = _carrier(f)
+        errors = check_names(carrier, mdp, p.where) if carrier is not None else []
+        if f.reward is None and f.path is None and len(mdp.rewards) != 1:
+            errors.append(InputError(p.where, f"R without a name needs a model with one reward structure "
+                                     f"(this one has {len(mdp.rewards)})", 'Name it: R{"cost"}max=? [ ... ]'))
+        if f.target is not None:
+            errors.extend(check_names(ProbabilityConstraint(Comparison.LE, Fraction(0), Eventually(f.target)),
+                                      mdp, p.where))
+        if f.direction is None and not has_policy:
+            errors.append(InputError(p.where, f"{p.text[:80]!r} asks for a policy's value, but no --policy is given",
+                                     "Give --policy FILE, or ask Pmax=? / Pmin=? (over all policies)"))
+        if steps == UNBOUNDED and has_policy:
+            errors.append(InputError(p.where, "--horizon unbounded optimises over all policies; a given policy's "
+                                     "unbounded value is not supported yet", "Omit --policy, or give --horizon H"))
     else:
-        policy = load_policy(policy_spec, mdp, allow_code=allow_code, horizon=objective.horizon)
-        policy_name = policy_spec
-    j = evaluate_objective(mdp, objective, policy)
-    rows = []
-    for c in constraints:
-        value = evaluate_constraint(mdp, objective, policy, c)
-        rows.append({"constraint": str(c), "threshold": format_rational(c.threshold),
-                     "value": value.to_json(), "holds": c.comparison.decide(value.lo, value.hi, c.threshold)})
-    return {"model": str(model), "objective": str(objective), "policy": policy_name,
-            "j_policy": j.to_json(), "j_star": best.value.to_json(), "gap": (best.value - j).to_json(),
-            "constraints": rows}
+        errors = check_names(f, mdp, p.where)
+    if steps is None and _own_bound(f) is None:
+        errors.append(InputError(p.where, f"{p.text[:80]!r} is unbounded and no horizon is given",
+                                 "Give --horizon H (the episode s0 ... s_H of SPEC §2) or --horizon unbounded "
+                                 "(Storm's 'eventually'), or a bound such as F<=10"))
+    if steps == UNBOUNDED and _own_bound(f) is None and not _unbounded_supported(f):
+        errors.append(InputError(p.where, f"{p.text[:80]!r} has no unbounded reading here",
+                                 "Unbounded: P[F φ], P[φ U ψ], P[G φ] and R[F φ]; use C<=k or --horizon H for C"))
+    return errors
 
 
-def _num(enc: dict[str, str]) -> str:
-    from proofs.kernel.enclosure import Enclosure
+def _carrier(q: Query) -> Constraint | None:
+    """The query as a constraint (threshold 0), to reuse name checks and episode quantities."""
+    if q.path is not None:
+        return ProbabilityConstraint(Comparison.LE, Fraction(0), q.path)
+    if q.reward is not None:
+        return RewardConstraint(q.reward, Comparison.LE, Fraction(0), q.bound)
+    return None
 
+
+def _own_bound(f: Constraint | Query) -> int | None:
+    if isinstance(f, Query):
+        return _path_bound(f.path) if f.path is not None else (f.bound if f.target is None else None)
+    if isinstance(f, RewardConstraint):
+        return f.bound
+    return _path_bound(f.path)
+
+
+def _unbounded_supported(f: Constraint | Query) -> bool:
+    if isinstance(f, Query):
+        return f.path is not None or f.target is not None
+    return isinstance(f, ProbabilityConstraint)
+
+
+def _evaluate(mdp: Any, f: Constraint | Query, policy: Any, steps: int | str | None) -> dict[str, Any]:
+    own = _own_bound(f)
+    if steps == UNBOUNDED and own is None:
+        value, infinite = _unbounded(mdp, f)
+        judged = "unbounded (Storm's reading: over all policies, eventually)"
+    else:
+        horizon = own if steps in (None, UNBOUNDED) else min(own, int(steps)) if own is not None else int(steps)
+        assert horizon is not None
+        value, infinite = _episode(mdp, f, policy, horizon), False
+        judged = f"on the episode s0 ... s_{horizon} (SPEC §2)"
+        if own is None:
+            judged += "; Storm reads an unbounded operator as 'eventually' (--horizon unbounded)"
+    row: dict[str, Any] = {"property": str(f), "value": "inf" if infinite else value.to_json(), "judged": judged}
+    if not isinstance(f, Query):
+        row = {"constraint": str(f), "threshold": format_rational(f.threshold), **row}
+        row["holds"] = True if infinite and not f.comparison.is_upper else False if infinite else \
+            f.comparison.decide(value.lo, value.hi, f.threshold)
+    return row
+
+
+def _episode(mdp: Any, f: Constraint | Query, policy: Any, horizon: int) -> Enclosure:
+    """The value on the episode of `horizon` steps: under `policy`, or optimised over all policies."""
+    import numpy as np
+
+    from proofs.semantics import exact, sound
+    from proofs.semantics.episode import Quantity, constraint_quantity
+    from proofs.semantics.evaluate import (
+        _at_initial_box,
+        _at_initial_exact,
+        is_probability,
+        quantity_value,
+        use_exact,
+    )
+    from proofs.spec.objective import Objective
+    from proofs.spec.resolve import state_mask
+
+    episode = Objective(next(iter(mdp.rewards), ""), horizon)
+    if isinstance(f, Query) and f.target is not None:
+        target = state_mask(mdp, f.target)
+        q = Quantity(mdp.rewards[_reward_name(mdp, f)], Fraction(1), Fraction(0), target,
+                     np.zeros(mdp.n_states, dtype=bool), horizon, description=str(f))
+    else:
+        carrier = _carrier(f) if isinstance(f, Query) else f
+        if carrier is None:  # an unnamed R: the model's only reward structure
+            assert isinstance(f, Query)
+            carrier = RewardConstraint(_reward_name(mdp, f), Comparison.LE, Fraction(0), f.bound)
+        q = constraint_quantity(mdp, episode, carrier)
+    if policy is not None:  # the policy's value (a constraint's: its worst case over nature)
+        high = f.comparison.is_upper != q.complement if not isinstance(f, Query) else False
+        return quantity_value(mdp, q, policy, worst_high=high)
+    # over all policies; a constraint without a policy is judged in its worst case, as Storm does
+    wanted_max = f.direction == "max" if isinstance(f, Query) else f.comparison.is_upper
+    maximise = wanted_max != q.complement
+    if use_exact(mdp, q.steps, None):
+        values, _ = exact.optimise(exact.ExactModel.of(mdp), q, maximise=maximise, nature=-1 if maximise else 1)
+        result = _at_initial_exact(mdp, values)
+    else:
+        box, _ = sound.optimise(sound.SoundModel.of(mdp), q, maximise=maximise)
+        result = _at_initial_box(mdp, box)
+    result = result.complement() if q.complement else result
+    return result.within(0, 1) if is_probability(q) else result
+
+
+def _reward_name(mdp: Any, q: Query) -> str:
+    return q.reward if q.reward is not None else next(iter(mdp.rewards))
+
+
+def _unbounded(mdp: Any, f: Constraint | Query) -> tuple[Enclosure, bool]:
+    """Storm's unbounded reading, optimised over all policies (a constraint: its worst case)."""
+    from proofs.semantics.unbounded import reach_probability, reach_reward
+    from proofs.spec.resolve import state_mask
+
+    if isinstance(f, Query) and f.target is not None:
+        r = reach_reward(mdp, _reward_name(mdp, f), state_mask(mdp, f.target), maximise=f.direction == "max")
+        return r.value, r.infinite
+    if isinstance(f, Query):
+        assert f.path is not None
+        path, maximise = f.path, f.direction == "max"
+    else:
+        assert isinstance(f, ProbabilityConstraint)
+        path, maximise = f.path, f.comparison.is_upper
+    if isinstance(path, Globally):  # P(G φ) = 1 - P(true U !φ): its max is 1 - the min of the other
+        from proofs.spec.formula import Not
+
+        r = reach_probability(mdp, state_mask(mdp, Truth(True)), state_mask(mdp, Not(path.body)),
+                              maximise=not maximise)
+        return r.value.complement().within(0, 1), False
+    left = Truth(True) if isinstance(path, Eventually) else path.left
+    right = path.body if isinstance(path, Eventually) else path.right
+    assert isinstance(path, (Eventually, Until))
+    r = reach_probability(mdp, state_mask(mdp, left), state_mask(mdp, right), maximise=maximise)
+    return r.value.within(0, 1), False
+
+
+def _num(enc: dict[str, str] | str) -> str:
+    if isinstance(enc, str):
+        return enc
     return Enclosure.from_json(enc).decimal(8)
 
 
 def render_evaluation(result: dict[str, Any]) -> str:
-    lines = [f"model      {result['model']}", f"objective  {result['objective']}",
-             f"policy     {result['policy']}",
-             f"J(policy)  {_num(result['j_policy'])}", f"J*         {_num(result['j_star'])}",
-             f"gap        {_num(result['gap'])}"]
+    lines = [f"model      {result['model']}"]
+    if "objective" in result:
+        lines += [f"objective  {result['objective']}", f"policy     {result['policy']}",
+                  f"J(policy)  {_num(result['j_policy'])}", f"J*         {_num(result['j_star'])}",
+                  f"gap        {_num(result['gap'])}"]
+    elif "policy" in result:
+        lines.append(f"policy     {result['policy']}")
     for row in result["constraints"]:
         verdict = {True: "holds", False: "VIOLATED", None: "undecided (enclosure straddles the threshold)"}[row["holds"]]
         lines.append(f"{row['constraint']:<40} value {_num(row['value'])}  {verdict}")
+        lines.append(f"    judged {row['judged']}")
+    for row in result.get("queries", []):
+        lines.append(f"{row['property']:<40} = {_num(row['value'])}")
+        lines.append(f"    judged {row['judged']}")
     return "\n".join(lines)

@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from proofs.spec.formula import (
     And,
+    Atom,
     Constraint,
     Label,
     Not,
@@ -137,4 +138,9 @@ def state_mask(mdp: Mdp, formula: StateFormula) -> BoolArray:
         return state_mask(mdp, formula.left) & state_mask(mdp, formula.right)
     if isinstance(formula, Or):
         return state_mask(mdp, formula.left) | state_mask(mdp, formula.right)
+    if isinstance(formula, Atom):
+        from proofs.spec.resolve import atom_mask
+
+        return atom_mask(mdp, formula)
     raise TypeError(f"not a state formula: {formula!r}")
+

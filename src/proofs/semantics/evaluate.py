@@ -72,7 +72,13 @@ def quantity_value(mdp: Mdp, q: Quantity, policy: Policy, *, worst_high: bool = 
         result = _at_initial_exact(mdp, values)
     else:
         result = _at_initial_box(mdp, sound.evaluate_policy(sound.SoundModel.of(mdp), q, policy))
-    return result.complement() if q.complement else result
+    result = result.complement() if q.complement else result
+    return result.within(0, 1) if is_probability(q) else result
+
+
+def is_probability(q: Quantity) -> bool:
+    """A quantity without rewards is the probability of an event of the episode: it lies in [0, 1]."""
+    return not q.reward.num.any()
 
 
 def optimal(mdp: Mdp, objective: Objective, *, exact_mode: bool | None = None) -> Optimum:

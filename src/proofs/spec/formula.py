@@ -15,9 +15,25 @@ from typing import Union
 from proofs.kernel.rational import format_rational
 
 __all__ = [
-    "Comparison", "Label", "Truth", "Not", "And", "Or", "StateFormula",
-    "Until", "Eventually", "Globally", "PathFormula",
-    "ProbabilityConstraint", "RewardConstraint", "Constraint", "labels_of", "ReachAvoid", "reach_avoid",
+    "And",
+    "Atom",
+    "Comparison",
+    "Constraint",
+    "Eventually",
+    "Globally",
+    "Label",
+    "Not",
+    "Or",
+    "PathFormula",
+    "ProbabilityConstraint",
+    "Query",
+    "ReachAvoid",
+    "RewardConstraint",
+    "StateFormula",
+    "Truth",
+    "Until",
+    "labels_of",
+    "reach_avoid",
 ]
 
 
@@ -65,6 +81,23 @@ class Truth:
 
 
 @dataclass(frozen=True)
+class Atom:
+    """A comparison of a PRISM program's variable, ``s=9`` or ``t>=deadline`` (PRISM-language models).
+
+    ``value`` is an integer literal, ``true``/``false`` or the name of a program constant; a bare
+    boolean variable ``b`` is ``Atom("b", "=", "true")``. Evaluated on the valuation that names
+    each state of a PRISM-language model (``s=9,t=2``).
+    """
+
+    variable: str
+    op: str      # "=", "!=", "<", "<=", ">", ">="
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.variable}{self.op}{self.value}"
+
+
+@dataclass(frozen=True)
 class Not:
     operand: StateFormula
 
@@ -91,7 +124,7 @@ class Or:
         return f"{self.left} | {_wrap(self.right, Or)}"
 
 
-StateFormula = Union[Label, Truth, Not, And, Or]
+StateFormula = Union[Label, Truth, Atom, Not, And, Or]
 
 
 def _wrap(f: StateFormula, kinds: type | tuple[type, ...]) -> str:
@@ -169,7 +202,7 @@ def labels_of(f: StateFormula | PathFormula | Constraint) -> frozenset[str]:
     """Every label a formula mentions (to resolve against a model)."""
     if isinstance(f, Label):
         return frozenset({f.name})
-    if isinstance(f, Truth) or isinstance(f, RewardConstraint):
+    if isinstance(f, (Truth, Atom, RewardConstraint)):
         return frozenset()
     if isinstance(f, Not):
         return labels_of(f.operand)
@@ -180,6 +213,31 @@ def labels_of(f: StateFormula | PathFormula | Constraint) -> frozenset[str]:
     if isinstance(f, (Eventually, Globally)):
         return labels_of(f.body)
     return labels_of(f.path)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A PRISM numerical query, as ``proofs eval`` reads it (never part of Φ).
+
+    ``P{max,min}=? [ path ]`` (``probability`` is its path formula) or
+    ``R{"c"}{max,min}=? [ C<=k ]``, ``[ C ]`` or ``[ F target ]`` (``reward`` is the structure's
+    name, ``None`` for an unnamed ``Rmax=?``, meaning the model's only one). ``direction`` is
+    ``"max"``, ``"min"`` or ``None`` (``P=?``: the value of a given policy).
+    """
+
+    direction: str | None
+    path: PathFormula | None = None
+    reward: str | None = None
+    bound: int | None = None
+    target: StateFormula | None = None
+
+    def __str__(self) -> str:
+        op = "=?" if self.direction is None else f"{self.direction}=?"
+        if self.path is not None:
+            return f"P{op} [ {self.path} ]"
+        name = "" if self.reward is None else f'{{"{self.reward}"}}'
+        body = f"F {self.target}" if self.target is not None else f"C{_bound(self.bound)}"
+        return f"R{name}{op} [ {body} ]"
 
 
 @dataclass(frozen=True)

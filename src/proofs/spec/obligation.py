@@ -139,6 +139,7 @@ class ObligationFile:
     key_lines: tuple[tuple[str, int], ...] = field(default=(), repr=False)
     objectives: tuple[tuple[str, Objective], ...] = ()  # the named objectives, in file order
     objective_name: str | None = None  # in a view: the name of ``objective``
+    worldmodel_constants: tuple[tuple[str, str], ...] = ()  # [worldmodel] constants, as text, sorted
 
     def locate(self, key: str) -> Location:
         """The `Location` of a top-level key such as ``objective.reward``, with its line if known.
@@ -343,14 +344,37 @@ class _Table:
 
 
 # -- one file -----------------------------------------------------------------------------------
-def _read_worldmodel(r: _Reader, value: object) -> Path | None:
+def _read_worldmodel(r: _Reader, value: object) -> tuple[Path | None, tuple[tuple[str, str], ...]]:
     fix = 'Write [worldmodel] path = "../worldmodels/NAME.toml"'
     if not isinstance(value, dict):
         _not_table(r, "worldmodel", value, fix)
-        return None
+        return None, ()
     t = r.table(value, "worldmodel", "worldmodel")
-    t.check_keys(("path",), "[worldmodel]")
-    return t.path("path", fix)
+    t.check_keys(("path", "constants"), "[worldmodel]")
+    return t.path("path", fix), _read_constants(t)
+
+
+def _read_constants(t: _Table) -> tuple[tuple[str, str], ...]:
+    """``constants = { N = 4, p = "1/10", flag = true }``: a PRISM program's undefined constants."""
+    fix = 'Write constants = { N = 4, p = "1/10" } (integers, exact numbers in strings, true or false)'
+    value = t.data.get("constants", {})
+    if not isinstance(value, dict):
+        t.fail("constants", f"expected a table, got {_describe(value)}", fix)
+        return ()
+    out = []
+    for name, v in value.items():
+        if isinstance(v, bool):
+            text = "true" if v else "false"
+        elif isinstance(v, int):
+            text = str(v)
+        elif isinstance(v, str) and v.strip():
+            text = v.strip()
+        else:
+            t.fail(f"constants.{name}", f"expected an integer, true, false or an exact number in a string, "
+                   f"got {_describe(v)}", fix)
+            continue
+        out.append((str(name), text))
+    return tuple(sorted(out))
 
 
 def _read_horizon(t: _Table) -> tuple[bool, int | None]:
@@ -641,13 +665,14 @@ def _read(path: Path) -> _FileRead:
     data, text = parsed
     r = _Reader(path, _key_lines(text))
     _check_top_keys(r, data)
-    worldmodel = _read_worldmodel(r, data["worldmodel"]) if "worldmodel" in data else None
+    worldmodel, constants = _read_worldmodel(r, data["worldmodel"]) if "worldmodel" in data else (None, ())
     objective, named = _read_objectives(r, data["objective"]) if "objective" in data else (None, ())
     reads = _read_lemmas(r, data.get("lemma")) or []
     _check_tables_present(r, data, {x.kind for x in reads if x.kind is not None})
     lemmas = tuple(x.lemma for x in reads if x.lemma is not None)
     obligation = ObligationFile(path.resolve(), worldmodel, objective, lemmas, shown_path=path,
-                                key_lines=tuple(sorted(r.lines.items())), objectives=named)
+                                key_lines=tuple(sorted(r.lines.items())), objectives=named,
+                                worldmodel_constants=constants)
     declared = [(x.id, x.where) for x in reads if x.id is not None]
     complete = "lemma" not in data or (bool(reads) and all(x.id is not None for x in reads))
     return _FileRead(obligation, r.errors, declared, complete)
@@ -701,6 +726,10 @@ def _composition_errors(c: CertificateLemma, premises: Sequence[_Entry]) -> list
     if None not in (fa.worldmodel_path, fp.worldmodel_path) and fa.worldmodel_path != fp.worldmodel_path:
         errors.append(InputError(where, f"the premises {ends} use different world models: "
                                  f"{fa.worldmodel_path} and {fp.worldmodel_path}",
+                                 "Both lemmas of a composition must be proved on the same world model"))
+    elif fa.worldmodel_constants != fp.worldmodel_constants:
+        errors.append(InputError(where, f"the premises {ends} give the world model different constants: "
+                                 f"{dict(fa.worldmodel_constants)} and {dict(fp.worldmodel_constants)}",
                                  "Both lemmas of a composition must be proved on the same world model"))
     if fa.objective is not None and fp.objective is not None and fa.objective != fp.objective:
         errors.append(InputError(

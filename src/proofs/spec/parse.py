@@ -11,7 +11,12 @@ parser. A hand-written tokenizer and recursive-descent parser, no parser generat
     bound      := "<=" INTEGER
     state      := conj ("|" conj)*                  (left-associative)
     conj       := unary ("&" unary)*                (left-associative)
-    unary      := "!" unary | STRING | "true" | "false" | "(" state ")"
+    unary      := "!" unary | STRING | "true" | "false" | "(" state ")" | atom
+    atom       := WORD (("=" | "!=" | "<" | "<=" | ">" | ">=") (INTEGER | WORD))?
+                                                    (a PRISM variable: s=9, t>=deadline, b)
+    query      := ("P" | "Pmax" | "Pmin") "=" "?" "[" path "]"
+                | ("R" | "Rmax" | "Rmin") ("{" STRING "}" ("max" | "min")?)? "=" "?"
+                  "[" ("C" bound? | "F" state) "]"      (`proofs eval` only)
     cmp        := "<=" | "<" | ">=" | ">"
 
 Thresholds are exact rationals (`proofs.kernel.rational.parse_rational`), never floats. Every
@@ -29,6 +34,7 @@ from proofs.errors import InputError, Location
 from proofs.kernel.rational import ExpressionError, parse_rational
 from proofs.spec.formula import (
     And,
+    Atom,
     Comparison,
     Constraint,
     Eventually,
@@ -38,13 +44,14 @@ from proofs.spec.formula import (
     Or,
     PathFormula,
     ProbabilityConstraint,
+    Query,
     RewardConstraint,
     StateFormula,
     Truth,
     Until,
 )
 
-__all__ = ["parse_constraint", "parse_state_formula"]
+__all__ = ["parse_constraint", "parse_property", "parse_state_formula"]
 
 _CONSTRAINT_FIX = (
     'Write a constraint of the PRISM subset of SPEC §2, such as P<=0.01 [ F "fatal" ], '
@@ -52,6 +59,8 @@ _CONSTRAINT_FIX = (
 )
 _STATE_FIX = 'Write a state formula such as "goal" & !("fatal" | "lava"), with labels in double quotes'
 _MAX_NESTING = 100
+_KEYWORDS = frozenset({"U", "F", "G", "C", "P", "R"})
+_RELATIONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 
 _TOKEN = re.compile(
     r"""
@@ -59,7 +68,7 @@ _TOKEN = re.compile(
   | (?P<number>[+-]?(?:\d+\s*/\s*\d+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))
   | (?P<string>"[^"]*")
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op><=|>=|[<>=?\[\]{}()!&|])
+  | (?P<op><=|>=|!=|[<>=?\[\]{}()!&|])
     """,
     re.VERBOSE,
 )
@@ -168,7 +177,20 @@ class _Parser:
             return Label(self.label(self.take()))
         if self.at("true") or self.at("false"):
             return Truth(self.take().text == "true")
-        raise self.unexpected('a state formula (a "label", true, false, ! or a parenthesis)')
+        if tok.kind == "word" and tok.text not in _KEYWORDS:
+            return self.atom()
+        raise self.unexpected('a state formula (a "label", true, false, a variable such as s=9, ! or a parenthesis)')
+
+    def atom(self) -> Atom:
+        variable = self.take().text
+        tok = self.peek()
+        if not (tok.kind == "op" and tok.text in _RELATIONS):
+            return Atom(variable, "=", "true")
+        op = self.take().text
+        value = self.peek()
+        if value.kind == "word" or (value.kind == "number" and re.fullmatch(r"[+-]?\d+", value.text)):
+            return Atom(variable, op, self.take().text)
+        raise self.unexpected(f"an integer, true, false or a constant's name after {variable}{op}")
 
     def label(self, tok: _Token) -> str:
         name = tok.text[1:-1]
@@ -242,7 +264,71 @@ class _Parser:
             k = self.bound()
             self.expect("]", "']' to close the reward formula")
             return RewardConstraint(reward, comparison, threshold, k)
+        if self.peek().text in ("Pmax", "Pmin", "Rmax", "Rmin"):
+            raise self.unexpected("a constraint with a threshold such as P<=0.01: a query such as Pmax=? is "
+                                  "answered by `proofs eval`, not part of Φ")
         raise self.unexpected("'P' or 'R' to start a constraint")
+
+
+class _QueryParser(_Parser):
+    """Constraints and the numerical queries ``proofs eval`` answers (``Pmax=? [...]``, ...)."""
+
+    def query_or_constraint(self) -> Constraint | Query:
+        tok = self.peek()
+        if tok.kind == "word" and tok.text in ("Pmax", "Pmin", "Rmax", "Rmin"):
+            self.take()
+            return self.query(tok.text[0], tok.text[1:])
+        if self.at("P") and self.tokens[self.pos + 1].text == "=":
+            self.take()
+            return self.query("P", None)
+        if self.at("R"):
+            start = self.pos
+            self.take()
+            reward = None
+            if self.at("{"):
+                self.take()
+                if self.peek().kind != "string":
+                    raise self.unexpected('a reward structure name in double quotes, as in R{"harm"}')
+                reward = self.label(self.take())
+                self.expect("}", "'}' to close the reward structure name")
+            direction = self.take().text if self.at("max") or self.at("min") else None
+            if self.at("="):
+                return self.query("R", direction, reward)
+            self.pos = start
+        return self.constraint()
+
+    def query(self, operator: str, direction: str | None, reward: str | None = None) -> Query:
+        self.expect("=", "'=?' (a query such as Pmax=? [ F \"goal\" ])")
+        self.expect("?", "'?' after '=' (a query such as Pmax=? [ F \"goal\" ])")
+        self.expect("[", "'[' to open the formula")
+        if operator == "P":
+            result = Query(direction, path=self.path())
+        elif self.at("F"):
+            self.take()
+            result = Query(direction, reward=reward, target=self.state())
+        else:
+            self.expect("C", "'C' or 'F' (reward formulas: [ C ], [ C<=k ] or [ F φ ])")
+            result = Query(direction, reward=reward, bound=self.bound())
+        self.expect("]", "']' to close the formula")
+        return result
+
+
+def parse_property(text: str, where: Location) -> Constraint | Query:
+    """Read a constraint of Φ or a numerical query (``Pmax=?``, ``Pmin=?``, ``P=?``, ``R{"c"}max=?``, ...).
+
+    Examples
+    --------
+    >>> str(parse_property('Pmax=? [ F<=10 "goal" ]', Location("--property")))
+    'Pmax=? [ F<=10 "goal" ]'
+    >>> str(parse_property('R{"time"}min=? [ F s=9 ]', Location("--property")))
+    'R{"time"}min=? [ F s=9 ]'
+    >>> str(parse_property('P>=1/2 [ !(s=2) U t>=deadline ]', Location("--property")))
+    'P>=1/2 [ !(s=2) U t>=deadline ]'
+    """
+    parser = _QueryParser(text, where, _CONSTRAINT_FIX)
+    result = parser.query_or_constraint()
+    parser.finish()
+    return result
 
 
 def parse_constraint(text: str, where: Location) -> Constraint:

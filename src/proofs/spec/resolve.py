@@ -16,6 +16,7 @@ import numpy.typing as npt
 from proofs.errors import InputError, Location
 from proofs.spec.formula import (
     And,
+    Atom,
     Constraint,
     Label,
     Not,
@@ -90,6 +91,9 @@ def check_names(constraint: Constraint, mdp: Mdp, where: Location) -> list[Input
     """
     missing = sorted(name for name in labels_of(constraint) if name not in mdp.labels)
     errors = [_unknown_label(name, mdp, where) for name in missing]
+    errors += [InputError(where, problem, "Atoms such as s=9 name a variable of a PRISM-language model and "
+                          "compare it with an integer, true, false or one of the program's constants")
+               for problem in atom_problems(constraint, mdp)]
     if isinstance(constraint, RewardConstraint) and constraint.reward not in mdp.rewards:
         errors.append(_unknown_reward(constraint.reward, mdp, where, f'R{{"{constraint.reward}"}}'))
     return errors
@@ -154,7 +158,48 @@ def state_mask(mdp: Mdp, formula: StateFormula) -> BoolArray:
         return np.logical_and(state_mask(mdp, formula.left), state_mask(mdp, formula.right))
     if isinstance(formula, Or):
         return np.logical_or(state_mask(mdp, formula.left), state_mask(mdp, formula.right))
+    if isinstance(formula, Atom):
+        return atom_mask(mdp, formula)
     raise TypeError(f"not a state formula: {formula!r}")
+
+_RELATION = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+             ">": np.greater, ">=": np.greater_equal}
+
+
+def valuation(mdp: Mdp, variable: str) -> npt.NDArray[np.int64] | None:
+    """A PRISM variable's value in every state (booleans as 0/1), read from the state names
+    ``x=1,b=true`` of a PRISM-language model; ``None`` when some state does not name it."""
+    values = np.empty(mdp.n_states, dtype=np.int64)
+    prefix = variable + "="
+    for s, name in enumerate(mdp.states):
+        for part in name.split(","):
+            if part.startswith(prefix):
+                text = part[len(prefix):]
+                values[s] = 1 if text == "true" else 0 if text == "false" else int(text)
+                break
+        else:
+            return None
+    return values
+
+
+def atom_value(mdp: Mdp, text: str) -> int | None:
+    """An atom's right-hand side: an integer, true/false, or an integer or boolean constant."""
+    text = mdp.constants.get(text, text)
+    if text in ("true", "false"):
+        return int(text == "true")
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def atom_mask(mdp: Mdp, atom: Atom) -> npt.NDArray[np.bool_]:
+    """The states where ``variable op value`` holds (see `proofs.spec.resolve.check_names`)."""
+    values, rhs = valuation(mdp, atom.variable), atom_value(mdp, atom.value)
+    if values is None or rhs is None:
+        raise ValueError(f"atom {atom} cannot be evaluated on this model")
+    return np.asarray(_RELATION[atom.op](values, rhs), dtype=bool)
+
 
 
 def _example_mdp() -> Mdp:
@@ -168,3 +213,27 @@ def _example_mdp() -> Mdp:
         probability=ones, rewards={"r": ones}, labels={"goal": np.array([False, True])},
         initial_states=np.array([0]), initial_probability=Rationals.from_fractions([1]), source="m.toml",
     )
+
+
+def _atoms(f: object) -> list[Atom]:
+    if isinstance(f, Atom):
+        return [f]
+    found: list[Atom] = []
+    for name in ("operand", "left", "right", "body", "path", "target"):
+        part = getattr(f, name, None)
+        if part is not None:
+            found += _atoms(part)
+    return found
+
+
+def atom_problems(formula: object, mdp: Mdp) -> list[str]:
+    """What keeps the variable atoms of a formula (``s=9``) from being evaluated on `mdp`."""
+    problems = []
+    for atom in dict.fromkeys(_atoms(formula)):
+        if valuation(mdp, atom.variable) is None:
+            problems.append(f"{atom}: {mdp.source or 'the model'} has no variable {atom.variable!r} in every "
+                            "state (variables exist in PRISM-language models only)")
+        elif atom_value(mdp, atom.value) is None:
+            problems.append(f"{atom}: {atom.value!r} is neither an integer, true, false nor an integer or "
+                            "boolean constant of the program")
+    return problems

@@ -81,6 +81,7 @@ class ModelData:
     declared_rewards: bool = False
     declared_labels: bool = False
     number_repeated_actions: bool = False
+    constants: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def build_mdp(data: ModelData, problems: Problems | None = None) -> Mdp:
         where=where,
         problems=problems,
         number_repeated_actions=data.number_repeated_actions,
+        constants=data.constants,
     )
 
 
@@ -281,6 +283,7 @@ def assemble_mdp(
     where: Locator,
     problems: Problems | None = None,
     number_repeated_actions: bool = False,
+    constants: Mapping[str, str] | None = None,
 ) -> Mdp:
     """Validate model arrays (the fast path for big files) and freeze them into an `Mdp`.
 
@@ -306,6 +309,7 @@ def assemble_mdp(
         initial_states=initial_states,
         initial_probability=initial_probability,
         source=source,
+        constants=MappingProxyType(dict(constants or {})),
     )
     problems = problems if problems is not None else Problems(source)
     validate_mdp(mdp, where, problems)

@@ -8,13 +8,13 @@ model is validated by the same rules (SPEC §3) whatever its format.
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from proofs.errors import InputError, InputErrors, Location, file_error
 from proofs.worldmodel.model import Mdp
 
-__all__ = ["FORMATS", "format_of", "load_mdp"]
+__all__ = ["FORMATS", "format_of", "load_mdp", "parse_constants"]
 
 FORMATS = ("toml", "json", "explicit", "drn", "prism")
 _EXTENSIONS = {
@@ -53,7 +53,8 @@ def format_of(path: Path, format: str | None = None) -> str:
     return found
 
 
-def load_mdp(path: str | Path, format: str | None = None) -> Mdp:
+def load_mdp(path: str | Path, format: str | None = None,
+             constants: Mapping[str, str] | None = None) -> Mdp:
     """Read and validate a world model.
 
     Parameters
@@ -63,6 +64,11 @@ def load_mdp(path: str | Path, format: str | None = None) -> Mdp:
     format
         One of ``"toml"``, ``"json"``, ``"explicit"``, ``"drn"``, ``"prism"``; by default chosen by
         the extension (``.toml``, ``.json``, ``.tra``, ``.drn``, ``.prism``/``.nm``/``.pm``).
+    constants
+        Values of a PRISM program's undefined constants, as text (``{"N": "4", "p": "1/10"}``), as
+        `--const N=4,p=1/10` or an obligation's ``[worldmodel] constants`` give them. Only
+        PRISM-language models have such constants; for other formats a non-empty mapping is an
+        input error.
 
     Returns
     -------
@@ -88,6 +94,13 @@ def load_mdp(path: str | Path, format: str | None = None) -> Mdp:
             "Check the path (relative paths are relative to the file that names them)",
         )
     try:
+        if constants:
+            if format_of(path, format) != "prism":
+                raise InputError(Location(path), "constants are given, but only a PRISM-language model has "
+                                 "undefined constants", "Remove the constants (--const or [worldmodel] constants)")
+            from proofs.worldmodel.prism import read_prism
+
+            return read_prism(path, constants)
         return reader(path)
     except UnicodeDecodeError as exc:
         raise InputError(
@@ -139,3 +152,25 @@ def _reader(format: str) -> Callable[[Path], Mdp]:
     from proofs.worldmodel.prism import read_prism
 
     return read_prism
+
+
+def parse_constants(texts: list[str] | tuple[str, ...], where: Location) -> dict[str, str]:
+    """``--const N=4,p=1/10`` (repeatable) as ``{"N": "4", "p": "1/10"}``, the values still text.
+
+    >>> parse_constants(["N=4,p=1/10", "flag=true"], Location("--const"))
+    {'N': '4', 'p': '1/10', 'flag': 'true'}
+    """
+    out: dict[str, str] = {}
+    for text in texts:
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            name, sep, value = part.partition("=")
+            name, value = name.strip(), value.strip()
+            if not sep or not name.isidentifier() or not value:
+                raise InputError(where, f"{part[:80]!r} is not NAME=VALUE",
+                                 "Write constants as --const N=4,p=1/10")
+            if name in out:
+                raise InputError(where, f"constant {name!r} is given twice", "Give each constant once")
+            out[name] = value
+    return out

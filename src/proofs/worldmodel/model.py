@@ -66,6 +66,9 @@ class Mdp:
         The initial distribution μ₀ (states with positive probability only).
     source
         The file the model was read from, for messages.
+    constants
+        A PRISM program's constants (name -> value text), for atoms such as ``t>=deadline``;
+        empty for other formats.
     """
 
     states: tuple[str, ...]
@@ -81,6 +84,7 @@ class Mdp:
     initial_probability: Rationals
     interval: tuple[Rationals, Rationals] | None = None
     source: str | None = field(default=None)
+    constants: Mapping[str, str] = field(default_factory=dict)
 
     # -- sizes -------------------------------------------------------------------------------
     @property

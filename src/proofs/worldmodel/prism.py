@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from proofs.errors import InputError, Location
+from proofs.errors import InputError, InputErrors, Location
 from proofs.kernel.rational import ExpressionError, parse_rational
 from proofs.worldmodel.build import ChoiceData, ModelData, StateData, build_mdp
 from proofs.worldmodel.model import Mdp
@@ -29,8 +30,12 @@ _INSTALL_FIX = "Install the storm extra: pip install 'proofs[storm]'"
 _UNNAMED_REWARD = "r"
 
 
-def read_prism(path: Path) -> Mdp:
+def read_prism(path: Path, constants: Mapping[str, str] | None = None) -> Mdp:
     """Build a PRISM-language model with Storm and read it exactly into a validated `Mdp`.
+
+    `constants` gives the program's undefined constants as text (``{"N": "4"}``), as PRISM's and
+    Storm's ``-const N=4`` do: an ``int`` constant takes an integer, a ``double`` an exact rational,
+    a ``bool`` ``true`` or ``false``.
 
     Raises
     ------
@@ -47,7 +52,7 @@ def read_prism(path: Path) -> Mdp:
     from stormpy.exceptions import StormError
 
     failures = (RuntimeError, StormError)  # Storm's C++ exceptions arrive as RuntimeError
-    program = _parse(stormpy, path, failures)
+    program = _parse(stormpy, path, failures, constants or {})
     model = _build(stormpy, program, path, failures)
     try:
         data = _model_data(model, program, path)
@@ -70,23 +75,72 @@ def _storm_error(path: Path, exc: Exception, what: str) -> InputError:
     )
 
 
-def _parse(stormpy: Any, path: Path, failures: tuple[type[Exception], ...]) -> Any:
+def _parse(stormpy: Any, path: Path, failures: tuple[type[Exception], ...],
+           constants: Mapping[str, str]) -> Any:
     check_parse(stormpy, path)  # Storm's parser can kill the process (SIGFPE on `const int W = 0/0;`)
     try:
         program = stormpy.parse_prism_program(str(path))
     except failures as exc:
         raise _storm_error(path, exc, "the PRISM program does not parse") from None
+    if constants:
+        program = _define_constants(stormpy, program, path, constants)
     if program.has_undefined_constants:
         names = ", ".join(c.name for c in program.get_undefined_constants())
         raise InputError(
             Location(path),
             f"constants without a value: {names}",
-            "Give every constant a value in the program (const double p = 0.1;)",
+            f"Give them with --const {names.split(', ')[0]}=… on the command line, [worldmodel] constants = "
+            "{…} in the obligation, or a value in the program (const int N = 4;)",
         )
     kind = program.model_type.name
     if kind not in {"MDP", "DTMC"}:
         raise InputError(Location(path), f"a {kind} is not an MDP", "Write the model as an mdp (or dtmc)")
     return program
+
+
+def _define_constants(stormpy: Any, program: Any, path: Path, constants: Mapping[str, str]) -> Any:
+    """The program with its undefined constants set (every problem reported at once)."""
+    manager = program.expression_manager
+    undefined = {c.name: c for c in program.get_undefined_constants()}
+    defined = {c.name for c in program.constants} - set(undefined)
+    values: dict[Any, Any] = {}
+    problems = []
+    for name, text in constants.items():
+        where = Location(path, key=f"constant {name}")
+        if name in defined:
+            problems.append(InputError(where, f"constant {name!r} already has a value in the program",
+                                       "Remove it from the given constants, or its definition from the program"))
+            continue
+        if name not in undefined:
+            known = ", ".join(sorted(undefined)) or "none"
+            problems.append(InputError(where, f"the program has no undefined constant {name!r} "
+                                       f"(undefined constants: {known})", "Correct the name"))
+            continue
+        try:
+            values[undefined[name].expression_variable] = _constant_value(
+                stormpy, manager, str(undefined[name].type), text)
+        except ValueError as exc:
+            problems.append(InputError(where, str(exc), "Give an integer for int, a number such as 1/10 "
+                                       "for double, true or false for bool"))
+    InputErrors.raise_if_any(problems)
+    return program.define_undefined_constants(values).substitute_constants()
+
+
+def _constant_value(stormpy: Any, manager: Any, kind: str, text: str) -> Any:
+    text = text.strip()
+    if kind == "bool":
+        if text not in ("true", "false"):
+            raise ValueError(f"a bool constant needs true or false, got {text!r}")
+        return manager.boolean(text == "true")
+    try:
+        value = parse_rational(text)
+    except (ValueError, ZeroDivisionError, ArithmeticError) as exc:
+        raise ValueError(f"{text!r} is not a number ({exc})") from None
+    if kind == "int":
+        if value.denominator != 1:
+            raise ValueError(f"an int constant needs an integer, got {text!r}")
+        return manager.integer(value.numerator)
+    return manager.rational(stormpy.Rational(f"{value.numerator}/{value.denominator}"))
 
 
 def _build(stormpy: Any, program: Any, path: Path, failures: tuple[type[Exception], ...]) -> Any:
@@ -219,4 +273,5 @@ def _model_data(model: Any, program: Any, path: Path) -> ModelData:
         tuple(rewards),
         tuple(labels),
         number_repeated_actions=True,
+        constants={c.name: str(c.definition) for c in program.constants if c.defined},
     )

@@ -158,7 +158,7 @@ def test_the_documented_error_message() -> None:
 
 @pytest.mark.parametrize(
     ("text", "column"),
-    [('"a" &', 6), ('"a" U "b"', 5), ("!", 2), ("(", 2), ('"a" | | "b"', 7), ("maybe", 1), ('"a")', 4)],
+    [('"a" &', 6), ('"a" U "b"', 5), ("!", 2), ("(", 2), ('"a" | | "b"', 7), ("s>", 3), ('"a")', 4)],
 )
 def test_state_formula_errors(text: str, column: int) -> None:
     with pytest.raises(InputError, match=f"at column {column} in"):

@@ -1,0 +1,112 @@
+"""`proofs eval` on a PRISM program as a Storm user types it, against Storm (issue: PRISM users).
+
+Constants from the command line, Pmax/Pmin/R queries with and without a horizon, expected reward
+until a target (infinite included), variable atoms over a constant, and the unbounded reading.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from proofs.cli import main
+
+stormpy = pytest.importorskip("stormpy")
+
+COUNTER = Path(__file__).resolve().parents[1] / "worlds" / "prism" / "counter.nm"
+QUERIES = [
+    ('Pmax=? [ F<=10 "goal" ]', None),
+    ('Pmin=? [ F<=10 "goal" ]', None),
+    ('R{"steps"}max=? [ C<=6 ]', None),
+    ('R{"steps"}min=? [ C<=6 ]', None),
+    ('Pmax=? [ F "goal" ]', "unbounded"),
+    ('Pmin=? [ F "goal" ]', "unbounded"),
+    ('Pmax=? [ F t>=deadline & s=2 ]', "unbounded"),
+    ('Pmax=? [ s<N U t>=deadline ]', "unbounded"),
+    ('Pmin=? [ G s<3 ]', "unbounded"),
+    ('R{"steps"}min=? [ F "goal" ]', "unbounded"),
+    ('R{"steps"}max=? [ F t=10 ]', "unbounded"),
+]
+
+
+def storm_value(query: str, constants: dict[str, str]) -> str:
+    program = stormpy.parse_prism_program(str(COUNTER))
+    manager = program.expression_manager
+    values = {program.get_constant(name).expression_variable:
+              manager.integer(int(v)) if "/" not in v else manager.rational(stormpy.Rational(v))
+              for name, v in constants.items()}
+    program = program.define_undefined_constants(values).substitute_constants()
+    props = stormpy.parse_properties(query, program)
+    model = stormpy.build_model[stormpy.Rational](program, props)
+    result = stormpy.model_checking(model, props[0])
+    return str(result.get_value(model.initial_states[0]))
+
+
+def run_eval(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", str(COUNTER), *args])
+    return int(exit_info.value.code or 0), capsys.readouterr().out
+
+
+@pytest.mark.parametrize("constants", [{"N": "4", "p": "1/2"}, {"N": "3", "p": "1/10"}])
+@pytest.mark.parametrize(("query", "horizon"), QUERIES)
+def test_eval_queries_agree_with_storm(capsys: pytest.CaptureFixture[str], query: str, horizon: str | None,
+                                       constants: dict[str, str]) -> None:
+    const = ",".join(f"{k}={v}" for k, v in constants.items())
+    args = ["--const", const, "--property", query, "--json"] + (["--horizon", horizon] if horizon else [])
+    code, out = run_eval(capsys, *args)
+    assert code == 0
+    row = json.loads(out)["queries"][0]
+    expected = storm_value(query, constants)
+    if expected == "inf":
+        assert row["value"] == "inf"
+        return
+    assert row["value"]["lo"] == row["value"]["hi"], "small models are evaluated exactly"
+    assert Fraction(row["value"]["lo"]) == Fraction(expected)
+
+
+def test_unbounded_formula_without_horizon_asks_for_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", str(COUNTER), "--const", "N=4,p=1/2", "--property", 'Pmax=? [ F "goal" ]'])
+    assert exit_info.value.code == 2
+    assert "--horizon unbounded" in capsys.readouterr().err
+
+
+def test_finite_horizon_reading_is_said_in_the_output(capsys: pytest.CaptureFixture[str]) -> None:
+    """`P>=1 [ F "goal" ]` at H = 20 said VIOLATED with no word that Storm reads F as eventually."""
+    code, out = run_eval(capsys, "--const", "N=4,p=1/2", "--horizon", "20", "--property", 'P>=1 [ F "goal" ]')
+    assert code == 0
+    assert "s0 ... s_20" in out and "eventually" in out
+
+
+def test_missing_constant_names_the_command_line_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", str(COUNTER), "--const", "N=4", "--property", 'Pmax=? [ F<=3 "goal" ]'])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "constants without a value: p" in err and "--const" in err
+
+
+def test_constant_errors_are_reported_together(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["show", str(COUNTER), "--const", "N=1/2,p=1/2,deadline=4,q=1"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "int constant needs an integer" in err and "already has a value" in err and "no undefined constant 'q'" in err
+
+
+def test_atom_over_unknown_variable_is_an_input_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", str(COUNTER), "--const", "N=4,p=1/2", "--property", "Pmax=? [ F<=3 z=1 ]"])
+    assert exit_info.value.code == 2
+    assert "no variable 'z'" in capsys.readouterr().err
+
+
+def test_constants_for_a_toml_model_are_an_input_error(capsys: pytest.CaptureFixture[str]) -> None:
+    cliff = Path(__file__).resolve().parents[2] / "worldmodels" / "cliff.toml"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["show", str(cliff), "--const", "N=4"])
+    assert exit_info.value.code == 2
