@@ -198,7 +198,7 @@ def check(
     """Re-verify certificates with the trusted kernel only (no solver is imported)."""
     from proofs.errors import CheckFailure
     from proofs.kernel.certificate import relative
-    from proofs.kernel.check import Checker
+    from proofs.kernel.check import Checker, UnreadableInput
     from proofs.prooftree.inventory import take_inventory
     from proofs.prooftree.plan import find_root
     from proofs.spec.obligation import read_settings
@@ -208,12 +208,15 @@ def check(
     found = take_inventory(root, settings, list(certificates or []))
     checker = Checker(root, settings.certificates, allow_code=allow_code)
     results: list[dict[str, Any]] = []
+    unreadable = False
     for f in found.files:
         try:
             doc = checker.check_file(f.resolve())
             results.append({"certificate": str(f), "accepted": True, "id": doc["lemma"]["id"], "status": doc["status"]})
         except CheckFailure as exc:
-            results.append({"certificate": str(f), "accepted": False, "reason": str(exc)})
+            unreadable = unreadable or isinstance(exc, UnreadableInput)
+            results.append({"certificate": str(f), "accepted": False, "reason": str(exc),
+                            **({"unreadable": True} if isinstance(exc, UnreadableInput) else {})})
     for lemma_id, obligation, path in found.missing:
         results.append({"certificate": relative(path, root), "accepted": False, "id": lemma_id, "missing": True,
                         "reason": f"{relative(path, root)}: lemma {lemma_id!r} of {relative(obligation, root)} "
@@ -231,12 +234,16 @@ def check(
         for path in found.ignored:
             typer.echo(f"ignored   {relative(path, root)}: a log an earlier version kept there (`proofs prove` removes it)")
         for r in results:
-            label = ("accepted" if r["accepted"] else "MISSING" if r.get("missing")
+            label = ("accepted" if r["accepted"] else "MISSING" if r.get("missing") else "UNREADABLE" if r.get("unreadable")
                      else "UNDECLARED" if r.get("undeclared") else "REJECTED")
             typer.echo(f"{label:<9} {r['id']} ({r['status']})" if r["accepted"] else f"{label:<9} {r['reason']}")
         summary = f"{counts['accepted']} accepted, {counts['rejected']} rejected"
         summary += "".join(f", {counts[k]} {k}" for k in ("missing", "undeclared") if counts[k])
         typer.echo(summary)
+    if unreadable:  # an input that cannot be read is bad input, whatever else was found
+        typer.echo("error: some inputs cannot be read (see UNREADABLE above); nothing was judged for them",
+                   err=True)
+        raise typer.Exit(EXIT_INPUT)
     raise typer.Exit(EXIT_FAILED if counts["accepted"] < len(results) else EXIT_OK)
 
 
@@ -252,7 +259,7 @@ def explain(
     """
     from proofs.errors import CheckFailure
     from proofs.kernel.certificate import read_certificate
-    from proofs.kernel.check import Checker, StaleCertificate, certificate_path
+    from proofs.kernel.check import Checker, StaleCertificate, UnreadableInput, certificate_path
     from proofs.prooftree.plan import find_root
     from proofs.report.explain import explain as words
     from proofs.report.explain import not_accepted
@@ -266,10 +273,13 @@ def explain(
     checker = Checker(root, settings.certificates, allow_code=allow_code)
     try:
         doc = checker.check_file(path)
+    except UnreadableInput as exc:  # bad input (exit 2), not a verdict on the certificate
+        raise InputError(Location(path), f"an input cannot be read: {exc}",
+                         "Make the files of the project readable") from None
     except CheckFailure as exc:
         try:
             claimed = read_certificate(path).get("status")
-        except CheckFailure:
+        except (CheckFailure, OSError):
             claimed = None
         typer.echo(not_accepted(lemma_id, claimed, str(exc), isinstance(exc, StaleCertificate)))
         raise typer.Exit(EXIT_FAILED) from None

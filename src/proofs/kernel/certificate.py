@@ -113,7 +113,9 @@ def read_certificate(path: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError, _Repeated) as exc:
         raise CheckFailure(f"{path}: not a readable certificate ({exc}). Re-run `proofs prove` to write it "
                            "again") from None
-    except (ValueError, RecursionError, OSError) as exc:   # a 5,000-digit integer, deep nesting, ...
+    except OSError:   # a file that may not be read is bad input (exit 2), not a rejected certificate
+        raise
+    except (ValueError, RecursionError) as exc:   # a 5,000-digit integer, deep nesting, ...
         problem = str(exc)[:120] or type(exc).__name__
         raise CheckFailure(f"{path}: not a readable certificate ({problem}). Re-run `proofs prove` to write "
                            "it again") from None

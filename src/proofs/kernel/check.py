@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from proofs.errors import CheckFailure, ProofsError
+from proofs.errors import CheckFailure, InputError, ProofsError, file_error
 from proofs.kernel.certificate import model_sha256, read_arrays, read_certificate, relative, sha256_bytes
 from proofs.kernel.rational import format_rational
 from proofs.kernel.schema import FieldError, header, validate
@@ -31,7 +31,7 @@ from proofs.spec.obligation import (
     read_obligation_file,
 )
 
-__all__ = ["Checker", "StaleCertificate", "certificate_path", "premise_hashes", "witness_arrays"]
+__all__ = ["Checker", "StaleCertificate", "UnreadableInput", "certificate_path", "premise_hashes", "witness_arrays"]
 
 
 class StaleCertificate(CheckFailure):
@@ -84,6 +84,12 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
+class UnreadableInput(CheckFailure):
+    """An input of the certificate (model, policy, obligation, certificate) cannot be read at all
+    (permissions, a loop of symbolic links): the certificate is not judged, and the run is an
+    input error (exit code 2), not a rejection."""
+
+
 @dataclass
 class Checker:
     """Checks certificates under one project root; remembers what it has accepted."""
@@ -118,8 +124,14 @@ class Checker:
             message = str(exc).replace(str(path), prefix, 1)
             kind = StaleCertificate if isinstance(exc, StaleCertificate) else CheckFailure
             raise kind(message if message.startswith(prefix) else f"{prefix}: {message}") from None
+        except InputError as exc:
+            if isinstance(exc.__cause__ or exc.__context__, OSError) or "cannot read" in exc.problem:
+                raise UnreadableInput(f"{prefix}: {exc}") from None
+            raise StaleCertificate(f"{prefix}: an input no longer reads: {exc}") from None
         except ProofsError as exc:
             raise StaleCertificate(f"{prefix}: an input no longer reads: {exc}") from None
+        except OSError as exc:  # an input the checker may not read: bad input (exit 2), not a verdict
+            raise UnreadableInput(f"{prefix}: {file_error(exc)}") from None
         except Exception as exc:  # noqa: BLE001 (never a traceback: a checker bug still rejects, and says so)
             raise CheckFailure(f"{prefix}: internal error of the checker ({type(exc).__name__}: {str(exc)[:200]}); "
                                "the certificate is rejected. Please report this") from None
