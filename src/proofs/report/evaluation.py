@@ -40,6 +40,7 @@ from proofs.spec.formula import (
 __all__ = ["UNBOUNDED", "evaluate_model", "render_evaluation"]
 
 UNBOUNDED = "unbounded"
+GEOMETRIC = "geometric"  # the objective's geometric horizon: SPEC §2's episode with P(T > t) = γ^t
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def evaluate_model(model: Path, objective_text: str | None, policy_spec: str | N
             policy = best.policy
     elif policy_spec is not None:
         result["policy"] = policy_spec
-    rows = [_evaluate(mdp, p.parsed, policy, steps) for p in props]
+    rows = [_evaluate(mdp, p.parsed, policy, steps, objective) for p in props]
     result["constraints"] = [r for r in rows if "threshold" in r]
     result["queries"] = [r for r in rows if "threshold" not in r]
     return result
@@ -98,7 +99,9 @@ def evaluate_model(model: Path, objective_text: str | None, policy_spec: str | N
 def _horizon(text: str | None, objective: Any) -> int | str | None:
     """``--horizon``: an integer ≥ 1, ``unbounded``, or (absent) the objective's finite horizon."""
     if text is None:
-        return objective.horizon if objective is not None and objective.horizon is not None else None
+        if objective is not None and objective.horizon is None:
+            return GEOMETRIC
+        return objective.horizon if objective is not None else None
     if text == UNBOUNDED:
         return UNBOUNDED
     try:
@@ -131,12 +134,12 @@ def _check(p: _Property, mdp: Any, steps: int | str | None, has_policy: bool) ->
         if f.direction is None and not has_policy:
             errors.append(InputError(p.where, f"{p.text[:80]!r} asks for a policy's value, but no --policy is given",
                                      "Give --policy FILE, or ask Pmax=? / Pmin=? (over all policies)"))
-        if steps == UNBOUNDED and has_policy:
+        if steps == UNBOUNDED and has_policy and _own_bound(f) is None:
             errors.append(InputError(p.where, "--horizon unbounded optimises over all policies; a given policy's "
                                      "unbounded value is not supported yet", "Omit --policy, or give --horizon H"))
     else:
         errors = check_names(f, mdp, p.where)
-    if steps is None and _own_bound(f) is None:
+    if steps is None and _own_bound(f) is None:  # (the geometric horizon of an objective judges everything)
         errors.append(InputError(p.where, f"{p.text[:80]!r} is unbounded and no horizon is given",
                                  "Give --horizon H (the episode s0 ... s_H of SPEC §2) or --horizon unbounded "
                                  "(Storm's 'eventually'), or a bound such as F<=10"))
@@ -169,9 +172,14 @@ def _unbounded_supported(f: Constraint | Query) -> bool:
     return isinstance(f, ProbabilityConstraint)
 
 
-def _evaluate(mdp: Any, f: Constraint | Query, policy: Any, steps: int | str | None) -> dict[str, Any]:
+def _evaluate(mdp: Any, f: Constraint | Query, policy: Any, steps: int | str | None,
+              objective: Any = None) -> dict[str, Any]:
     own = _own_bound(f)
-    if steps == UNBOUNDED and own is None:
+    if steps == GEOMETRIC:
+        value, infinite = _episode(mdp, f, policy, own, objective), False
+        judged = f"on the episode of the objective's geometric horizon (continue with probability " \
+                 f"{format_rational(objective.discount)})"
+    elif steps == UNBOUNDED and own is None:
         value, infinite = _unbounded(mdp, f)
         judged = "unbounded (Storm's reading: over all policies, eventually)"
     else:
@@ -189,7 +197,7 @@ def _evaluate(mdp: Any, f: Constraint | Query, policy: Any, steps: int | str | N
     return row
 
 
-def _episode(mdp: Any, f: Constraint | Query, policy: Any, horizon: int) -> Enclosure:
+def _episode(mdp: Any, f: Constraint | Query, policy: Any, horizon: int | None, geometric: Any = None) -> Enclosure:
     """The value on the episode of `horizon` steps: under `policy`, or optimised over all policies."""
     import numpy as np
 
@@ -205,10 +213,11 @@ def _episode(mdp: Any, f: Constraint | Query, policy: Any, horizon: int) -> Encl
     from proofs.spec.objective import Objective
     from proofs.spec.resolve import state_mask
 
-    episode = Objective(next(iter(mdp.rewards), ""), horizon)
+    episode = geometric if geometric is not None else Objective(next(iter(mdp.rewards), ""), horizon)
     if isinstance(f, Query) and f.target is not None:
         target = state_mask(mdp, f.target)
-        q = Quantity(mdp.rewards[_reward_name(mdp, f)], Fraction(1), Fraction(0), target,
+        beta, eta = (episode.discount, 1 - episode.discount) if episode.horizon is None else (Fraction(1), Fraction(0))
+        q = Quantity(mdp.rewards[_reward_name(mdp, f)], beta, eta, target,
                      np.zeros(mdp.n_states, dtype=bool), horizon, description=str(f))
     else:
         carrier = _carrier(f) if isinstance(f, Query) else f
