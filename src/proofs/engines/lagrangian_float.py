@@ -339,7 +339,8 @@ def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, co
         # only the upper bound can prove a constraint; only the attained mixture can refute it
         holds = True if c.comparison.holds(bound, c.threshold) else \
             False if c.comparison.decide(attained.lo, attained.hi, c.threshold) is False else None
-        results.append(ConstraintResult(str(c), c.threshold, claim(worst), holds, lam))
+        claimed = claim(worst).within(0, 1) if cs.probability else claim(worst)  # the kernel's lies in [0, 1] too
+        results.append(ConstraintResult(str(c), c.threshold, claimed, holds, lam))
         witnesses.append({"lambda": format_rational(lam), "attained": mixture})
         if holds is False and counterexample is None:
             counterexample = {"constraint": i, **mixture}

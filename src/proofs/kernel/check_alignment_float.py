@@ -60,7 +60,7 @@ from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
 from proofs.kernel.schema import span, validate_fields
 from proofs.semantics.episode import constraint_quantity
-from proofs.spec.formula import Constraint
+from proofs.spec.formula import Constraint, ProbabilityConstraint
 from proofs.spec.objective import Objective
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.numbers import Rationals
@@ -138,12 +138,18 @@ class FloatSpace:
     goal: F                      # g(s) at stop states, 0 elsewhere
     reward: Rationals
     complement: bool
+    probability: bool = False    # a P constraint: its value lies in [0, 1]
 
     def reported(self, q: Fraction) -> Fraction:
-        return self.rho * q
+        """The dual bound on the worst value. A probability's is cut to [0, 1]: sound, since the
+        worst value is itself a probability (an upper bound above 1, or a lower bound below 0,
+        says nothing more)."""
+        bound = self.rho * q
+        return min(max(bound, Fraction(0)), Fraction(1)) if self.probability else bound
 
     def value_of(self, w: Enclosure) -> Enclosure:
-        return w.complement() if self.complement else w
+        value = w.complement() if self.complement else w
+        return value.within(0, 1) if self.probability else value
 
 
 def float_space(mdp: Mdp, objective: Objective, constraint: Constraint) -> FloatSpace:
@@ -155,7 +161,8 @@ def float_space(mdp: Mdp, objective: Objective, constraint: Constraint) -> Float
     kappa = 0 if not q.complement else (1 if upper else -1)
     stop = np.asarray(q.stop, dtype=np.bool_)
     goal = np.where(stop & np.asarray(q.stop_value, dtype=np.bool_), 1.0, 0.0)
-    return FloatSpace(constraint, sigma, kappa, 1 if upper else -1, q.steps, stop, goal, q.reward, q.complement)
+    return FloatSpace(constraint, sigma, kappa, 1 if upper else -1, q.steps, stop, goal, q.reward, q.complement,
+                      isinstance(constraint, ProbabilityConstraint))
 
 
 def _j_at(opt: OptimalJ, t: int) -> Bound[F]:

@@ -280,3 +280,19 @@ def test_kernel_bounds_are_the_same_floats_in_both_layouts(model, constraint, mo
         seen.append((opt.j_star, upper_bound(model, opt, cs, F(3, 7)),
                      mixture_values(model, opt, cs, mixture, result.arrays, "test")))
     assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("constraint", [
+    ProbabilityConstraint(GE, F(0), Eventually(GOAL)),            # worst exactly 0: at the threshold from above
+    ProbabilityConstraint(LE, F(1), Eventually(FATAL)),           # worst at most 1, whatever the rounding
+    ProbabilityConstraint(GE, F(0), Globally(Not(FATAL))),
+])
+def test_probability_bounds_at_0_and_1_are_decided(model, constraint):
+    """Issue "PRISM users": `P>=0 [ F "success" ]` was undecided with [-1.83e-320, 1.83e-320], and
+    `P<=1 [ F "stable" ]` undecided at [1, 1.000000000000127]; a probability's enclosure is
+    intersected with [0, 1] before any decision (engine and kernel alike)."""
+    r = discharge_float(model, OBJECTIVE, EPS, [constraint])
+    check(r, model, OBJECTIVE, EPS, [constraint])
+    assert r.status == "proved", r.reason
+    worst = r.constraints[0].worst
+    assert 0 <= worst.lo and worst.hi <= 1
