@@ -90,6 +90,7 @@ def evaluate(
     property: Annotated[list[str] | None, typer.Option("--property", help="A constraint of Φ, e.g. 'P<=0.01 [ F \"fatal\" ]', or a query such as 'Pmax=? [ F<=10 \"goal\" ]', 'R{\"c\"}min=? [ F \"goal\" ]' (repeatable).")] = None,
     horizon: Annotated[str | None, typer.Option("--horizon", help="H: judge properties on the episode s0..s_H (default: the objective's horizon, else each formula's own bound); 'unbounded': Storm's reading of F, U, G and R[F] over all policies.")] = None,
     const: Annotated[list[str] | None, typer.Option("--const", help=_CONST_HELP)] = None,
+    save_policy: Annotated[Path | None, typer.Option("--save-policy", help="Write the optimal policy of the one optimised query (Pmax=?, ...) as a policy JSON file.")] = None,
     allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow a module:function policy (runs user code).")] = False,
     format: Annotated[str | None, typer.Option("--format", help="Override the model format.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
@@ -100,7 +101,7 @@ def evaluate(
 
     constants = parse_constants(const or [], Location("command line", None, "--const"))
     result = evaluate_model(model, objective, policy, property or [], allow_code=allow_code, format=format,
-                            horizon=horizon, constants=constants)
+                            horizon=horizon, constants=constants, save_policy=save_policy)
     typer.echo(json.dumps(result, indent=2) if as_json else render_evaluation(result))
 
 

@@ -110,3 +110,34 @@ def test_constants_for_a_toml_model_are_an_input_error(capsys: pytest.CaptureFix
     with pytest.raises(SystemExit) as exit_info:
         main(["show", str(cliff), "--const", "N=4"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("query", ['Pmax=? [ F<=10 "goal" ]', 'Pmin=? [ F<=10 t>=deadline ]', 'R{"steps"}max=? [ C<=6 ]'])
+def test_the_optimal_policy_can_be_saved_and_attains_the_optimum(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                                 query: str) -> None:
+    saved = tmp_path / "best.json"
+    code, out = run_eval(capsys, "--const", "N=4,p=1/2", "--property", query, "--save-policy", str(saved), "--json")
+    assert code == 0
+    best = json.loads(out)["queries"][0]["value"]
+    policy_query = query.replace("max=?", "=?").replace("min=?", "=?")
+    code, out = run_eval(capsys, "--const", "N=4,p=1/2", "--property", policy_query, "--policy", str(saved), "--json")
+    assert code == 0
+    assert json.loads(out)["queries"][0]["value"] == best
+
+
+def test_an_unbounded_optimal_policy_is_saved_as_a_stationary_table(capsys: pytest.CaptureFixture[str],
+                                                                  tmp_path: Path) -> None:
+    saved = tmp_path / "best.json"
+    code, _ = run_eval(capsys, "--const", "N=4,p=1/2", "--horizon", "unbounded", "--property", 'Pmax=? [ F "goal" ]',
+                       "--save-policy", str(saved))
+    assert code == 0
+    document = json.loads(saved.read_text())
+    assert document["format"] == "proofs.policy/1" and "actions" in document
+
+
+def test_save_policy_needs_one_optimised_query(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", str(COUNTER), "--const", "N=4,p=1/2", "--property", 'Pmax=? [ F<=3 "goal" ]',
+              "--property", 'Pmin=? [ F<=3 "goal" ]', "--save-policy", str(tmp_path / "p.json")])
+    assert exit_info.value.code == 2
+    assert "exactly one optimised property" in capsys.readouterr().err

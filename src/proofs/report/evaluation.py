@@ -52,7 +52,7 @@ class _Property:
 
 def evaluate_model(model: Path, objective_text: str | None, policy_spec: str | None, properties: list[str], *,
                    allow_code: bool = False, format: str | None = None, horizon: str | None = None,
-                   constants: dict[str, str] | None = None) -> dict[str, Any]:
+                   constants: dict[str, str] | None = None, save_policy: Path | None = None) -> dict[str, Any]:
     """Evaluate J and properties on a model; the JSON document `proofs eval --json` prints."""
     from proofs.cli import parse_objective
     from proofs.policy.load import load_policy
@@ -91,6 +91,17 @@ def evaluate_model(model: Path, objective_text: str | None, policy_spec: str | N
     elif policy_spec is not None:
         result["policy"] = policy_spec
     rows = [_evaluate(mdp, p.parsed, policy, steps, objective) for p in props]
+    optimal_policies = [r.pop("_policy") for r in rows if "_policy" in r]
+    if save_policy is not None:
+        from proofs.policy.canonical import write_policy_json
+
+        if len(optimal_policies) != 1 or policy_spec is not None:
+            raise InputError(Location("command line", key="--save-policy"),
+                             f"--save-policy needs exactly one optimised property (found {len(optimal_policies)})"
+                             + (" and no --policy" if policy_spec is not None else ""),
+                             "Ask one query such as Pmax=? [ F<=10 \"goal\" ] without --policy")
+        write_policy_json(save_policy, mdp, optimal_policies[0])
+        result["saved_policy"] = str(save_policy)
     result["constraints"] = [r for r in rows if "threshold" in r]
     result["queries"] = [r for r in rows if "threshold" not in r]
     return result
@@ -176,16 +187,16 @@ def _evaluate(mdp: Any, f: Constraint | Query, policy: Any, steps: int | str | N
               objective: Any = None) -> dict[str, Any]:
     own = _own_bound(f)
     if steps == GEOMETRIC:
-        value, infinite = _episode(mdp, f, policy, own, objective), False
+        (value, best), infinite = _episode(mdp, f, policy, own, objective), False
         judged = f"on the episode of the objective's geometric horizon (continue with probability " \
                  f"{format_rational(objective.discount)})"
     elif steps == UNBOUNDED and own is None:
-        value, infinite = _unbounded(mdp, f)
+        value, infinite, best = _unbounded(mdp, f)
         judged = "unbounded (Storm's reading: over all policies, eventually)"
     else:
         horizon = own if steps in (None, UNBOUNDED) else min(own, int(steps)) if own is not None else int(steps)
         assert horizon is not None
-        value, infinite = _episode(mdp, f, policy, horizon), False
+        (value, best), infinite = _episode(mdp, f, policy, horizon), False
         judged = f"on the episode s0 ... s_{horizon} (SPEC §2)"
         if own is None:
             judged += "; Storm reads an unbounded operator as 'eventually' (--horizon unbounded)"
@@ -194,11 +205,15 @@ def _evaluate(mdp: Any, f: Constraint | Query, policy: Any, steps: int | str | N
         row = {"constraint": str(f), "threshold": format_rational(f.threshold), **row}
         row["holds"] = True if infinite and not f.comparison.is_upper else False if infinite else \
             f.comparison.decide(value.lo, value.hi, f.threshold)
+    if best is not None:
+        row["_policy"] = best  # an optimal policy, for --save-policy (not printed)
     return row
 
 
-def _episode(mdp: Any, f: Constraint | Query, policy: Any, horizon: int | None, geometric: Any = None) -> Enclosure:
-    """The value on the episode of `horizon` steps: under `policy`, or optimised over all policies."""
+def _episode(mdp: Any, f: Constraint | Query, policy: Any, horizon: int | None,
+             geometric: Any = None) -> tuple[Enclosure, Any]:
+    """The value on the episode of `horizon` steps: under `policy` (and None), or optimised over all
+    policies (and an optimal time-dependent policy)."""
     import numpy as np
 
     from proofs.semantics import exact, sound
@@ -227,32 +242,33 @@ def _episode(mdp: Any, f: Constraint | Query, policy: Any, horizon: int | None, 
         q = constraint_quantity(mdp, episode, carrier)
     if policy is not None:  # the policy's value (a constraint's: its worst case over nature)
         high = f.comparison.is_upper != q.complement if not isinstance(f, Query) else False
-        return quantity_value(mdp, q, policy, worst_high=high)
+        return quantity_value(mdp, q, policy, worst_high=high), None
     # over all policies; a constraint without a policy is judged in its worst case, as Storm does
     wanted_max = f.direction == "max" if isinstance(f, Query) else f.comparison.is_upper
     maximise = wanted_max != q.complement
     if use_exact(mdp, q.steps, None):
-        values, _ = exact.optimise(exact.ExactModel.of(mdp), q, maximise=maximise, nature=-1 if maximise else 1)
+        values, best = exact.optimise(exact.ExactModel.of(mdp), q, maximise=maximise, nature=-1 if maximise else 1)
         result = _at_initial_exact(mdp, values)
     else:
-        box, _ = sound.optimise(sound.SoundModel.of(mdp), q, maximise=maximise)
+        box, best = sound.optimise(sound.SoundModel.of(mdp), q, maximise=maximise)
         result = _at_initial_box(mdp, box)
     result = result.complement() if q.complement else result
-    return result.within(0, 1) if is_probability(q) else result
+    return (result.within(0, 1) if is_probability(q) else result), best
 
 
 def _reward_name(mdp: Any, q: Query) -> str:
     return q.reward if q.reward is not None else next(iter(mdp.rewards))
 
 
-def _unbounded(mdp: Any, f: Constraint | Query) -> tuple[Enclosure, bool]:
-    """Storm's unbounded reading, optimised over all policies (a constraint: its worst case)."""
+def _unbounded(mdp: Any, f: Constraint | Query) -> tuple[Enclosure, bool, Any]:
+    """Storm's unbounded reading, optimised over all policies (a constraint: its worst case), and
+    an optimal stationary policy."""
     from proofs.semantics.unbounded import reach_probability, reach_reward
     from proofs.spec.resolve import state_mask
 
     if isinstance(f, Query) and f.target is not None:
         r = reach_reward(mdp, _reward_name(mdp, f), state_mask(mdp, f.target), maximise=f.direction == "max")
-        return r.value, r.infinite
+        return r.value, r.infinite, _stationary(mdp, r.policy)
     if isinstance(f, Query):
         assert f.path is not None
         path, maximise = f.path, f.direction == "max"
@@ -264,12 +280,24 @@ def _unbounded(mdp: Any, f: Constraint | Query) -> tuple[Enclosure, bool]:
 
         r = reach_probability(mdp, state_mask(mdp, Truth(True)), state_mask(mdp, Not(path.body)),
                               maximise=not maximise)
-        return r.value.complement().within(0, 1), False
+        return r.value.complement().within(0, 1), False, _stationary(mdp, r.policy)
     left = Truth(True) if isinstance(path, Eventually) else path.left
     right = path.body if isinstance(path, Eventually) else path.right
     assert isinstance(path, (Eventually, Until))
     r = reach_probability(mdp, state_mask(mdp, left), state_mask(mdp, right), maximise=maximise)
-    return r.value.within(0, 1), False
+    return r.value.within(0, 1), False, _stationary(mdp, r.policy)
+
+
+def _stationary(mdp: Any, choices: dict[int, int]) -> Any:
+    """A state -> choice table as a stationary policy (the first action where the choice is free)."""
+    import numpy as np
+
+    from proofs.policy.model import Policy, PolicyLayer
+
+    table = np.asarray(mdp.choice_start[:-1], dtype=np.int64).copy()
+    for s, c in choices.items():
+        table[s] = c
+    return Policy.stationary(PolicyLayer.deterministic(mdp, table))
 
 
 def _num(enc: dict[str, str] | str) -> str:
