@@ -13,14 +13,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from proofs.errors import InputError, InputErrors, Location
 from proofs.kernel.rational import ExpressionError, parse_rational
-from proofs.worldmodel.build import ChoiceData, ModelData, StateData, build_mdp
+from proofs.worldmodel.build import assemble_mdp
 from proofs.worldmodel.model import Mdp
+from proofs.worldmodel.numbers import Rationals
 from proofs.worldmodel.prism_limit import check_parse, check_state_space
 from proofs.worldmodel.prism_lines import command_lines
 
@@ -55,11 +60,10 @@ def read_prism(path: Path, constants: Mapping[str, str] | None = None) -> Mdp:
     program = _parse(stormpy, path, failures, constants or {})
     model = _build(stormpy, program, path, failures)
     try:
-        data = _model_data(model, program, path)
+        return _read_model(model, program, path)
     except ExpressionError as exc:  # Storm computed a number beyond the exact reader's size limits
         raise InputError(Location(path), f"Storm built a number too large to read exactly: {exc}",
                          "Use smaller constants, probabilities and rewards") from None
-    return build_mdp(data)
 
 
 def _storm_error(path: Path, exc: Exception, what: str) -> InputError:
@@ -165,13 +169,6 @@ def _exact(value: Any) -> Fraction | tuple[Fraction, Fraction]:
     return parse_rational(str(value))
 
 
-def _point(value: Any, path: Path, what: str) -> Fraction:
-    exact = _exact(value)
-    if isinstance(exact, tuple):
-        raise InputError(Location(path), f"{what} is an interval {exact}", "Give rewards as exact numbers")
-    return exact
-
-
 def _variable_order(program: Any, path: Path) -> list[str]:
     """Variable names in declaration order: by the position of ``name :`` declarations in the source."""
     names = [v.name for v in (*program.global_boolean_variables, *program.global_integer_variables)]
@@ -202,34 +199,49 @@ def _text(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def _rewards(model: Any, path: Path) -> dict[str, list[Fraction]]:
+def _rewards(model: Any, path: Path, choice_start: npt.NDArray[np.int64],
+             values: _Values) -> dict[str, Rationals]:
     """Per reward structure, r per choice: state reward + state-action reward + Σ P · transition reward."""
-    out: dict[str, list[Fraction]] = {}
+    out: dict[str, Rationals] = {}
     matrix = model.transition_matrix
+    n_choices = int(choice_start[-1])
+    repeats = np.diff(choice_start)
     for name, structure in model.reward_models.items():
         label = name or _UNNAMED_REWARD
         if label in out:
             raise InputError(
                 Location(path), f"two reward structures are named {label!r}", "Name them differently"
             )
-        rewards = [Fraction(0)] * model.nr_choices
+        parts: list[Rationals] = []
         if structure.has_state_rewards:
-            for s, value in enumerate(structure.state_rewards):
-                for c in range(matrix.get_row_group_start(s), matrix.get_row_group_end(s)):
-                    rewards[c] += _point(value, path, f"a state reward of {label!r}")
+            ids = [values.id_of(v) for v in structure.state_rewards]
+            state_rewards = values.points(ids, path, f"a state reward of {label!r}")
+            parts.append(state_rewards.take(np.repeat(np.arange(len(ids)), repeats)))
         if structure.has_state_action_rewards:
-            for c, value in enumerate(structure.state_action_rewards):
-                rewards[c] += _point(value, path, f"a choice reward of {label!r}")
+            ids = [values.id_of(v) for v in structure.state_action_rewards]
+            parts.append(values.points(ids, path, f"a choice reward of {label!r}"))
         if structure.has_transition_rewards:
             transition_rewards = structure.transition_rewards  # keep a reference: rows do not own the matrix
-            for c in range(model.nr_choices):
-                prob = {e.column: _point(e.value, path, "a probability") for e in matrix.get_row(c)}
-                for e in transition_rewards.get_row(c):
-                    rewards[c] += prob.get(e.column, Fraction(0)) * _point(
-                        e.value, path, f"a reward of {label!r}"
-                    )
-        out[label] = rewards
+            expected = [Fraction(0)] * n_choices
+            for c in range(n_choices):
+                row = transition_rewards.get_row(c)
+                if not len(row):
+                    continue
+                prob = {e.column: values.point(values.id_of(e.value), path, "a probability") for e in matrix.get_row(c)}
+                for e in row:
+                    reward = values.point(values.id_of(e.value), path, f"a reward of {label!r}")
+                    expected[c] += prob.get(e.column, Fraction(0)) * reward
+            parts.append(Rationals.from_fractions(expected))
+        out[label] = _sum(parts, n_choices)
     return out
+
+
+def _sum(parts: list[Rationals], n: int) -> Rationals:
+    if not parts:
+        return Rationals.zeros(n)
+    if len(parts) == 1:
+        return parts[0]
+    return Rationals.from_fractions([sum(column, Fraction(0)) for column in zip(*(p.fractions() for p in parts))])
 
 
 def _choice_lines(model: Any, program: Any, path: Path) -> Callable[[int], int | None]:
@@ -246,32 +258,124 @@ def _choice_lines(model: Any, program: Any, path: Path) -> Callable[[int], int |
     return line_of
 
 
-def _model_data(model: Any, program: Any, path: Path) -> ModelData:
+class _Values:
+    """Storm's exact numbers, read through their text once per distinct value (a model has few)."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.intervals: list[tuple[Fraction, Fraction]] = []
+
+    def id_of(self, value: Any) -> int:
+        text = str(value)
+        found = self.index.get(text)
+        if found is None:
+            exact = _exact(value)
+            lo, hi = exact if isinstance(exact, tuple) else (exact, exact)
+            found = self.index[text] = len(self.intervals)
+            self.intervals.append((lo, hi))
+        return found
+
+    def rationals(self, ids: list[int]) -> tuple[Rationals | None, tuple[Rationals, Rationals] | None]:
+        """Point probabilities, or (lo, hi) bounds when any value is an interval."""
+        index = np.array(ids, dtype=np.int64)
+        lo = Rationals.from_fractions([v[0] for v in self.intervals]).take(index)
+        if all(a == b for a, b in self.intervals):
+            return lo, None
+        return None, (lo, Rationals.from_fractions([v[1] for v in self.intervals]).take(index))
+
+    def points(self, ids: list[int], path: Path, what: str) -> Rationals:
+        """Exact point values (rewards): an interval among them is an input error."""
+        for i in set(ids):
+            self.point(i, path, what)
+        return Rationals.from_fractions([v[0] for v in self.intervals]).take(np.array(ids, dtype=np.int64))
+
+    def point(self, i: int, path: Path, what: str) -> Fraction:
+        lo, hi = self.intervals[i]
+        if lo != hi:
+            raise InputError(Location(path), f"{what} is an interval [{lo}, {hi}]", "Give rewards as exact numbers")
+        return lo
+
+
+@dataclass(frozen=True)
+class _Locator:
+    """Places of states, choices and transitions in the program, made only for reported problems."""
+
+    path: Path
+    names: list[str]
+    choice_state: npt.NDArray[np.int64]
+    row_start: npt.NDArray[np.int64]
+    actions: list[str]
+    line_of: Callable[[int], int | None]
+
+    def state(self, state: int) -> Location:
+        return Location(self.path, key=f"state {self.names[state]}")
+
+    def choice(self, choice: int) -> Location:
+        state = self.names[int(self.choice_state[choice])]
+        return Location(self.path, line=self.line_of(choice), key=f"state {state}, action {self.actions[choice]}")
+
+    def transition(self, transition: int) -> Location:
+        return self.choice(int(np.searchsorted(self.row_start, transition, side="right")) - 1)
+
+    def initial(self) -> Location:
+        return Location(self.path, key="init")
+
+
+def _action_names(model: Any, choice_start: npt.NDArray[np.int64]) -> list[str]:
+    """Each choice's action label (several labels joined by commas), else its local index."""
+    n_choices = int(choice_start[-1])
+    tags: list[list[str]] = [[] for _ in range(n_choices)]
+    if model.has_choice_labeling():
+        labeling = model.choice_labeling
+        for label in sorted(labeling.get_labels()):
+            for c in labeling.get_choices(label):
+                tags[c].append(label)
+    local = np.arange(n_choices) - np.repeat(choice_start[:-1], np.diff(choice_start))
+    return [",".join(t) if t else str(k) for t, k in zip(tags, local.tolist())]
+
+
+def _read_model(model: Any, program: Any, path: Path) -> Mdp:
+    """The built model as arrays, validated by `assemble_mdp` like every other format."""
     names = _state_names(model, _variable_order(program, path))
     matrix = model.transition_matrix
-    rewards = _rewards(model, path)
-    labels = sorted(model.labeling.get_labels())
-    has_labels = model.has_choice_labeling()
-    line_of = _choice_lines(model, program, path)
-    states = []
-    for s, name in enumerate(names):
-        choices = []
-        for k, c in enumerate(range(matrix.get_row_group_start(s), matrix.get_row_group_end(s))):
-            tags = sorted(model.choice_labeling.get_labels_of_choice(c)) if has_labels else []
-            action = ",".join(tags) if tags else str(k)
-            where = Location(path, line=line_of(c), key=f"state {name}, action {action}")
-            successors = tuple((e.column, _exact(e.value)) for e in matrix.get_row(c))
-            choices.append(ChoiceData(action, successors, where, {r: v[c] for r, v in rewards.items()}))
-        state_labels = tuple(sorted(model.labeling.get_labels_of_state(s)))
-        states.append(StateData(name, tuple(choices), Location(path, key=f"state {name}"), {}, state_labels))
-    initial = [int(s) for s in model.initial_states]
-    return ModelData(
-        str(path),
-        tuple(states),
-        tuple((s, Fraction(1, len(initial))) for s in initial),
-        Location(path, key="init"),
-        tuple(rewards),
-        tuple(labels),
+    n, n_choices = model.nr_states, model.nr_choices
+    choice_start = np.array([matrix.get_row_group_start(s) for s in range(n)] + [n_choices], dtype=np.int64)
+    values = _Values()
+    targets: list[int] = []
+    ids: list[int] = []
+    counts = np.zeros(n_choices, dtype=np.int64)
+    for c in range(n_choices):  # one pass over Storm's rows; each distinct value's text is parsed once
+        for e in matrix.get_row(c):
+            targets.append(e.column)
+            ids.append(values.id_of(e.value))
+        counts[c] = len(targets)
+    row_start = np.concatenate([np.zeros(1, dtype=np.int64), counts])
+    probability, interval = values.rationals(ids)
+    actions = _action_names(model, choice_start)
+    action_index: dict[str, int] = {}
+    choice_action = np.array([action_index.setdefault(a, len(action_index)) for a in actions], dtype=np.int32)
+    labels = {}
+    for label in sorted(model.labeling.get_labels()):
+        mask = np.zeros(n, dtype=bool)
+        mask[list(model.labeling.get_states(label))] = True
+        labels[label] = mask
+    initial = np.array(sorted(int(s) for s in model.initial_states), dtype=np.int64)
+    choice_state = np.repeat(np.arange(n, dtype=np.int64), np.diff(choice_start))
+    return assemble_mdp(
+        source=str(path),
+        states=tuple(names),
+        choice_start=choice_start,
+        action_names=tuple(action_index),
+        choice_action=choice_action,
+        row_start=row_start,
+        target=np.array(targets, dtype=np.int64),
+        probability=probability,
+        interval=interval,
+        rewards=_rewards(model, path, choice_start, values),
+        labels=labels,
+        initial_states=initial,
+        initial_probability=Rationals.from_fractions([Fraction(1, len(initial))] * len(initial)),
+        where=_Locator(path, names, choice_state, row_start, actions, _choice_lines(model, program, path)),
         number_repeated_actions=True,
         constants={c.name: str(c.definition) for c in program.constants if c.defined},
     )
