@@ -141,3 +141,46 @@ def test_save_policy_needs_one_optimised_query(capsys: pytest.CaptureFixture[str
               "--property", 'Pmin=? [ F<=3 "goal" ]', "--save-policy", str(tmp_path / "p.json")])
     assert exit_info.value.code == 2
     assert "exactly one optimised property" in capsys.readouterr().err
+
+
+def test_a_stationary_policy_is_evaluated_unbounded(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The optimal stationary policy Storm's reading asks for attains Storm's Pmax under the policy."""
+    saved = tmp_path / "best.json"
+    args = ["--const", "N=4,p=1/2", "--horizon", "unbounded"]
+    assert run_eval(capsys, *args, "--property", 'Pmax=? [ F "goal" ]', "--save-policy", str(saved))[0] == 0
+    code, out = run_eval(capsys, *args, "--property", 'P=? [ F "goal" ]', "--policy", str(saved), "--json")
+    assert code == 0
+    value = json.loads(out)["queries"][0]["value"]
+    assert Fraction(value["lo"]) == Fraction(value["hi"]) == Fraction(storm_value('Pmax=? [ F "goal" ]',
+                                                                                 {"N": "4", "p": "1/2"}))
+
+
+def test_a_policy_that_resets_never_reaches_the_goal_unbounded(capsys: pytest.CaptureFixture[str],
+                                                             tmp_path: Path) -> None:
+    """The second [tick] command resets s to 0: used at every step, the goal is never reached."""
+    from proofs.worldmodel.load import load_mdp
+
+    model = load_mdp(COUNTER, constants={"N": "4", "p": "1/2"})
+    policy = tmp_path / "reset.json"
+    actions = {name: "tick#2" if "tick#2" in model.local_actions(s) else "tick" for s, name in enumerate(model.states)}
+    policy.write_text(json.dumps({"format": "proofs.policy/1", "actions": actions}))
+    code, out = run_eval(capsys, "--const", "N=4,p=1/2", "--horizon", "unbounded", "--property",
+                         'P=? [ F "goal" ]', "--property", 'R{"steps"}=? [ F "goal" ]', "--policy", str(policy),
+                         "--json")
+    assert code == 0, out
+    rows = json.loads(out)["queries"]
+    assert rows[0]["value"] == {"lo": "0", "hi": "0"} and rows[1]["value"] == "inf"
+
+
+def test_a_per_step_policy_has_no_unbounded_reading(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """On jump.nm state s=0 recurs, so a policy that steps first and jumps later is not stationary."""
+    jump = COUNTER.parent / "jump.nm"
+    steps = [{f"s={s}": "step" if s < 3 else "done" for s in range(4)},
+             {f"s={s}": "jump" if s < 3 else "done" for s in range(4)}]
+    saved = tmp_path / "steps.json"
+    saved.write_text(json.dumps({"format": "proofs.policy/1", "steps": steps}))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", str(jump), "--const", "N=3,p=9/10", "--horizon", "unbounded", "--property",
+              'P=? [ F "goal" ]', "--policy", str(saved)])
+    assert exit_info.value.code == 2
+    assert "changes from step to step" in capsys.readouterr().err

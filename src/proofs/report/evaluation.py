@@ -145,9 +145,6 @@ def _check(p: _Property, mdp: Any, steps: int | str | None, has_policy: bool) ->
         if f.direction is None and not has_policy:
             errors.append(InputError(p.where, f"{p.text[:80]!r} asks for a policy's value, but no --policy is given",
                                      "Give --policy FILE, or ask Pmax=? / Pmin=? (over all policies)"))
-        if steps == UNBOUNDED and has_policy and _own_bound(f) is None:
-            errors.append(InputError(p.where, "--horizon unbounded optimises over all policies; a given policy's "
-                                     "unbounded value is not supported yet", "Omit --policy, or give --horizon H"))
     else:
         errors = check_names(f, mdp, p.where)
     if steps is None and _own_bound(f) is None:  # (the geometric horizon of an objective judges everything)
@@ -191,8 +188,10 @@ def _evaluate(mdp: Any, f: Constraint | Query, policy: Any, steps: int | str | N
         judged = f"on the episode of the objective's geometric horizon (continue with probability " \
                  f"{format_rational(objective.discount)})"
     elif steps == UNBOUNDED and own is None:
-        value, infinite, best = _unbounded(mdp, f)
-        judged = "unbounded (Storm's reading: over all policies, eventually)"
+        value, infinite, best = _unbounded(mdp if policy is None else _induced(mdp, policy), f)
+        best = best if policy is None else None
+        judged = "unbounded (Storm's reading: eventually; " + (
+            "over all policies)" if policy is None else "under the policy, used at every step)")
     else:
         horizon = own if steps in (None, UNBOUNDED) else min(own, int(steps)) if own is not None else int(steps)
         assert horizon is not None
@@ -286,6 +285,35 @@ def _unbounded(mdp: Any, f: Constraint | Query) -> tuple[Enclosure, bool, Any]:
     assert isinstance(path, (Eventually, Until))
     r = reach_probability(mdp, state_mask(mdp, left), state_mask(mdp, right), maximise=maximise)
     return r.value.within(0, 1), False, _stationary(mdp, r.policy)
+
+
+def _induced(mdp: Any, policy: Any) -> Any:
+    """The Markov chain a stationary policy induces, as an MDP with one action per state (its
+    randomized choices mixed exactly), on which max and min are the policy's value."""
+    from proofs.worldmodel.build import ChoiceData, ModelData, StateData, build_mdp
+
+    if not policy.is_stationary:
+        raise InputError(Location("command line", key="--policy"),
+                         "--horizon unbounded uses the policy at every step, but it changes from step to step",
+                         "Give a stationary policy (one table), or a finite --horizon H")
+    layer = policy.at(0)
+    where = Location(mdp.source or "model")
+    states = []
+    for s in range(mdp.n_states):
+        lo, hi = int(layer.start[s]), int(layer.start[s + 1])
+        mix = [(int(layer.choice[i]), layer.probability[i]) for i in range(lo, hi)] or \
+            [(int(mdp.choice_start[s]), Fraction(1))]  # a state the policy never reaches: any choice
+        successors: dict[int, Fraction] = {}
+        rewards = dict.fromkeys(mdp.rewards, Fraction(0))
+        for c, weight in mix:
+            for t, prob in mdp.successors(c):
+                successors[t] = successors.get(t, Fraction(0)) + weight * prob
+            for name, values in mdp.rewards.items():
+                rewards[name] += weight * values[c]
+        choice = ChoiceData("policy", tuple(sorted(successors.items())), where, rewards)
+        states.append(StateData(mdp.states[s], (choice,), where, {}, tuple(mdp.labels_of(s))))
+    return build_mdp(ModelData(mdp.source or "model", tuple(states), tuple(mdp.initial_distribution()), where,
+                               tuple(mdp.rewards), tuple(mdp.labels), constants=mdp.constants))
 
 
 def _stationary(mdp: Any, choices: dict[int, int]) -> Any:
