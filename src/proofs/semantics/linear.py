@@ -6,16 +6,20 @@ verdict is re-checked by substitution in the kernel.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 
 __all__ = ["solve_sparse"]
 
 
-def solve_sparse(equations: list[tuple[dict[int, Fraction], Fraction]], n: int) -> list[Fraction]:
+def solve_sparse(equations: list[tuple[dict[int, Fraction], Fraction]], n: int,
+                 on_pivot: Callable[[int, dict[int, Fraction], Fraction], None] | None = None) -> list[Fraction]:
     """Solve Σ_j a_ij x_j = b_i for a square non-singular system given as sparse rows.
 
     Eliminates in row order choosing, for each row, the pivot among its remaining variables
     with the fewest occurrences (a cheap Markowitz rule that keeps MDP systems sparse).
+    `on_pivot(rows, a, b)` is told, before each elimination step, how many other rows the
+    normalised pivot row ``(a, b)`` is about to be subtracted from (a work budget may raise there).
     """
     rows = [(dict(a), b) for a, b in equations]
     occurs: dict[int, set[int]] = {}
@@ -23,7 +27,6 @@ def solve_sparse(equations: list[tuple[dict[int, Fraction], Fraction]], n: int) 
         for j in a:
             occurs.setdefault(j, set()).add(i)
     pivot_of: dict[int, int] = {}
-    done: set[int] = set()
     for i in range(len(rows)):
         a, b = rows[i]
         a = {j: v for j, v in a.items() if v != 0}
@@ -35,10 +38,10 @@ def solve_sparse(equations: list[tuple[dict[int, Fraction], Fraction]], n: int) 
         b = b / piv
         rows[i] = (a, b)
         pivot_of[j] = i
-        done.add(i)
-        for r in list(occurs.get(j, ())):
-            if r == i:
-                continue
+        targets = [r for r in occurs.get(j, ()) if r != i]
+        if on_pivot is not None:
+            on_pivot(len(targets), a, b)
+        for r in targets:
             ar, br = rows[r]
             f = ar.pop(j, Fraction(0))
             if f == 0:

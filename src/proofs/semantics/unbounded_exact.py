@@ -30,6 +30,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from proofs.semantics.linear import solve_sparse
 from proofs.semantics.unbounded_graph import Graph, Problem, exists_attractor
 
 __all__ = ["TooExpensive", "solve_exact"]
@@ -162,50 +163,11 @@ def _size(x: Fraction) -> int:
 
 
 def _solve(equations: list[tuple[dict[int, Fraction], Fraction]], n: int, budget: _Budget) -> list[Fraction]:
-    """Solve the square non-singular sparse system Σ_j a_ij x_j = b_i exactly.
+    """`proofs.semantics.linear.solve_sparse`, with the work budget charged once per pivot."""
+    if budget.limit is None:
+        return solve_sparse(equations, n)
 
-    Gaussian elimination on dict rows, each row pivoting on its remaining variable with the
-    fewest occurrences (a cheap Markowitz rule, as `proofs.semantics.linear.solve_sparse`),
-    with a work budget checked once per pivot.
-    """
-    rows = [(dict(a), b) for a, b in equations]
-    occurs: dict[int, set[int]] = {}
-    for i, (a, _) in enumerate(rows):
-        for j in a:
-            occurs.setdefault(j, set()).add(i)
-    pivot_of: dict[int, int] = {}
-    for i in range(len(rows)):
-        a, b = rows[i]
-        a = {j: v for j, v in a.items() if v != 0}
-        if not a:
-            raise ZeroDivisionError("singular system")
-        j = min(a, key=lambda k: (len(occurs.get(k, ())), k))
-        piv = a[j]
-        a = {k: v / piv for k, v in a.items()}
-        b = b / piv
-        rows[i] = (a, b)
-        pivot_of[j] = i
-        targets = [r for r in occurs.get(j, ()) if r != i]
-        if budget.limit is not None:
-            budget.spend(len(targets) * (sum(_size(v) for v in a.values()) + _size(b)))
-        for r in targets:
-            ar, br = rows[r]
-            f = ar.pop(j, Fraction(0))
-            if f == 0:
-                continue
-            for k, v in a.items():
-                if k == j:
-                    continue
-                nv = ar.get(k, Fraction(0)) - f * v
-                if nv == 0:
-                    ar.pop(k, None)
-                    occurs.get(k, set()).discard(r)
-                else:
-                    ar[k] = nv
-                    occurs.setdefault(k, set()).add(r)
-            rows[r] = (ar, br - f * b)
-        occurs[j] = {i}
-    x = [Fraction(0)] * n
-    for j, i in pivot_of.items():
-        x[j] = rows[i][1]
-    return x
+    def charge(rows: int, a: dict[int, Fraction], b: Fraction) -> None:
+        budget.spend(rows * (sum(_size(v) for v in a.values()) + _size(b)))
+
+    return solve_sparse(equations, n, on_pivot=charge)
