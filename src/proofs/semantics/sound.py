@@ -18,7 +18,7 @@ Soundness of the fast bounded optimum
 -------------------------------------
 IEEE 754 binary64, round to nearest, u = 2**-53, TINY = 2**-1073 (twice the smallest subnormal).
 Every scalar of the bound below is an exact `Fraction` (floats convert to `Fraction` exactly);
-the running bound is rounded UP to a float after each step (`_up`), so no scalar rounding
+the running bound is rounded UP to a float after each step (`round_up`), so no scalar rounding
 needs an argument. Notation: a choice c has the successors j = 1..n_c, N = max_c n_c,
 γ_k = k·u/(1 − k·u).
 
@@ -87,7 +87,7 @@ from proofs.semantics.episode import Quantity
 from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.numbers import Rationals
 
-__all__ = ["Box", "SoundModel", "evaluate_policy", "optimise"]
+__all__ = ["Box", "SoundModel", "evaluate_policy", "higham_gamma", "optimise", "round_up", "row_sum_bound"]
 
 F = npt.NDArray[np.float64]
 Box = tuple[F, F]
@@ -100,14 +100,14 @@ _PAD_RATIO = 2.0  # use the padded k × n layout when k·n_states <= _PAD_RATIO 
 
 
 # -- exact scalar helpers --------------------------------------------------------------------------
-def _gamma(k: int) -> Fraction:
+def higham_gamma(k: int) -> Fraction:
     """γ_k = k·u / (1 − k·u) (Higham), exactly."""
     if k * _U >= 1:
         raise ArithmeticError("rows too long for the error analysis")
     return k * _U / (1 - k * _U)
 
 
-def _up(x: Fraction) -> float:
+def round_up(x: Fraction) -> float:
     """The least float >= x (x finite and non-negative in use)."""
     f = float(x)  # int / int in Python is correctly rounded
     return f if Fraction(f) >= x else math.nextafter(f, math.inf)
@@ -148,11 +148,11 @@ def _float_view(x: Rationals, floats: F | None = None) -> _FloatView:
     return _FloatView(f, d)
 
 
-def _row_sum_bound(values: F, starts: IntArray, longest: int) -> Fraction:
+def row_sum_bound(values: F, starts: IntArray, longest: int) -> Fraction:
     """A bound on max over rows of the exact sum of the non-negative ``values`` of the row."""
     sums = iv.segment_reduce(np.add, values, starts, 0.0)
     top = Fraction(float(np.max(sums, initial=0.0)))
-    return top / (1 - _gamma(longest - 1)) if longest > 1 else top
+    return top / (1 - higham_gamma(longest - 1)) if longest > 1 else top
 
 
 # -- the fast model: probabilities as a sparse matrix, once per model ------------------------------
@@ -220,11 +220,11 @@ def _fast_model(mdp: Mdp, padded: bool | None = None) -> _Fast:
     lengths = np.diff(mdp.row_start)
     longest = int(lengths.max(initial=0))
     p_abs = view.values if float(np.min(view.values, initial=0.0)) >= 0 else np.abs(view.values)
-    sigma = _row_sum_bound(p_abs, mdp.row_start, longest)
+    sigma = row_sum_bound(p_abs, mdp.row_start, longest)
     if view.error is None:
         slack = _U * sigma
     else:
-        slack = _row_sum_bound(view.error, mdp.row_start, longest)
+        slack = row_sum_bound(view.error, mdp.row_start, longest)
     return _Fast(_layout(mdp, view.values, padded), longest, sigma, slack)
 
 
@@ -465,7 +465,7 @@ def _bounded_optimum(m: SoundModel, fast: _Fast, q: Quantity, maximise: bool) ->
     n = m.mdp.n_states
     # the constant part of e_t (module docstring, step 4)
     r_abs = Fraction(float(np.max(np.abs(reward.values), initial=0.0)))
-    gamma = _gamma(fast.longest + 1)
+    gamma = higham_gamma(fast.longest + 1)
     beta = abs(q.beta)
     base = reward.max_error() + gamma * r_abs + fast.longest * _TINY
     per_y = gamma * fast.sigma + fast.slack
@@ -490,7 +490,7 @@ def _bounded_optimum(m: SoundModel, fast: _Fast, q: Quantity, maximise: bool) ->
         if eps_y_scale is not None:
             eps_y = max(eps_y, eps_y_scale * Fraction(m_v) + _TINY)
         bound = base + per_y * Fraction(m_y) + rho * eps_y + rho * beta * Fraction(e)
-        e = _up(bound)
+        e = round_up(bound)
         assert choice is not None
         if last is not None and np.array_equal(choice, last):
             layers.append(layers[-1])

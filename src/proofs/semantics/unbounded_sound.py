@@ -58,6 +58,7 @@ import numpy as np
 import numpy.typing as npt
 
 from proofs.kernel import interval as iv
+from proofs.semantics.sound import higham_gamma, round_up, row_sum_bound
 from proofs.semantics.unbounded_graph import Graph, Problem, end_components, exists_attractor
 from proofs.worldmodel.model import concat_ranges
 
@@ -69,18 +70,6 @@ IntArray = npt.NDArray[np.int64]
 _U = Fraction(1, 2**53)
 _TINY = Fraction(iv.TINY)
 _EXACT_INT = 2**53
-
-
-def _gamma(k: int) -> Fraction:
-    if k * _U >= 1:
-        raise ArithmeticError("rows too long for the error analysis")
-    return k * _U / (1 - k * _U)
-
-
-def _up(x: Fraction) -> float:
-    """The least float >= x."""
-    f = float(x)
-    return f if Fraction(f) >= x else math.nextafter(f, math.inf)
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,7 +115,7 @@ class _System:
         big = float(np.max(np.abs(b), initial=0.0))
         if not (math.isfinite(m) and math.isfinite(big)):
             raise ArithmeticError("overflow in the float iteration")
-        return _up(_gamma(self.longest + 1) * (Fraction(big) + self.sigma * Fraction(m))
+        return round_up(higham_gamma(self.longest + 1) * (Fraction(big) + self.sigma * Fraction(m))
                    + self.longest * _TINY + self.slack * Fraction(m))
 
     def step(self, x: F, upper: bool) -> F:
@@ -187,7 +176,7 @@ def _system(g: Graph, problem: Problem) -> _System:
     np.cumsum(np.bincount(row_of, minlength=len(rows)), out=indptr[1:])
     data = floats[inside]
     longest = int(np.diff(indptr).max(initial=0))
-    sigma = _row_sum_bound(np.abs(data), indptr, longest)
+    sigma = row_sum_bound(np.abs(data), indptr, longest)
     exact_floats = probability.is_compact and (len(probability) == 0 or (
         int(np.max(np.abs(probability.num))) < _EXACT_INT and int(np.max(probability.den)) < _EXACT_INT))
     if exact_floats:
@@ -195,17 +184,10 @@ def _system(g: Graph, problem: Problem) -> _System:
     else:
         lo, hi = p_lo[inside], p_hi[inside]
         err = np.maximum(np.nextafter(hi - data, np.inf), np.nextafter(data - lo, np.inf))
-        slack = _row_sum_bound(err, indptr, longest)
+        slack = row_sum_bound(err, indptr, longest)
     idx = np.int32 if max(len(data), n) < 2**31 - 1 else np.int64
     return _System(n, group, row_start, rows, indptr.astype(idx), target_group[inside].astype(idx), data,
                    b_lo, b_hi, longest, sigma, slack, problem.maximise, internal)
-
-
-def _row_sum_bound(values: F, starts: IntArray, longest: int) -> Fraction:
-    """A bound on max over rows of the exact sum of the non-negative ``values`` of the row."""
-    sums = iv.segment_reduce(np.add, values, starts, 0.0)
-    top = Fraction(float(np.max(sums, initial=0.0)))
-    return top / (1 - _gamma(longest - 1)) if longest > 1 else top
 
 
 # -- the solver --------------------------------------------------------------------------------------
