@@ -241,6 +241,14 @@ class _Parser:
                                 "expected a probability between 0 and 1")
         return value
 
+    def reward_name(self) -> str:
+        """``"name" }`` after an ``R{``."""
+        if self.peek().kind != "string":
+            raise self.unexpected('a reward structure name in double quotes, as in R{"harm"}')
+        reward = self.label(self.take())
+        self.expect("}", "'}' to close the reward structure name")
+        return reward
+
     def constraint(self) -> Constraint:
         if self.at("P"):
             self.take()
@@ -253,10 +261,7 @@ class _Parser:
         if self.at("R"):
             self.take()
             self.expect("{", '\'{\' and a reward structure name, as in R{"harm"}')
-            if self.peek().kind != "string":
-                raise self.unexpected('a reward structure name in double quotes, as in R{"harm"}')
-            reward = self.label(self.take())
-            self.expect("}", "'}' to close the reward structure name")
+            reward = self.reward_name()
             comparison = self.comparison()
             threshold = self.threshold(probability=False)
             self.expect("[", "'[' to open the reward formula [ C ] or [ C<=k ]")
@@ -287,10 +292,7 @@ class _QueryParser(_Parser):
             reward = None
             if self.at("{"):
                 self.take()
-                if self.peek().kind != "string":
-                    raise self.unexpected('a reward structure name in double quotes, as in R{"harm"}')
-                reward = self.label(self.take())
-                self.expect("}", "'}' to close the reward structure name")
+                reward = self.reward_name()
             direction = self.take().text if self.at("max") or self.at("min") else None
             if self.at("="):
                 return self.query("R", direction, reward)
