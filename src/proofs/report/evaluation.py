@@ -215,15 +215,8 @@ def _episode(mdp: Any, f: Constraint | Query, policy: Any, horizon: int | None,
     policies (and an optimal time-dependent policy)."""
     import numpy as np
 
-    from proofs.semantics import exact, sound
     from proofs.semantics.episode import Quantity, constraint_quantity
-    from proofs.semantics.evaluate import (
-        _at_initial_box,
-        _at_initial_exact,
-        is_probability,
-        quantity_value,
-        use_exact,
-    )
+    from proofs.semantics.evaluate import is_probability, optimal_quantity, quantity_value
     from proofs.spec.objective import Objective
     from proofs.spec.resolve import state_mask
 
@@ -245,14 +238,9 @@ def _episode(mdp: Any, f: Constraint | Query, policy: Any, horizon: int | None,
     # over all policies; a constraint without a policy is judged in its worst case, as Storm does
     wanted_max = f.direction == "max" if isinstance(f, Query) else f.comparison.is_upper
     maximise = wanted_max != q.complement
-    if use_exact(mdp, q.steps, None):
-        values, best = exact.optimise(exact.ExactModel.of(mdp), q, maximise=maximise, nature=-1 if maximise else 1)
-        result = _at_initial_exact(mdp, values)
-    else:
-        box, best = sound.optimise(sound.SoundModel.of(mdp), q, maximise=maximise)
-        result = _at_initial_box(mdp, box)
-    result = result.complement() if q.complement else result
-    return (result.within(0, 1) if is_probability(q) else result), best
+    best = optimal_quantity(mdp, q, maximise=maximise)
+    result = best.value.complement() if q.complement else best.value
+    return (result.within(0, 1) if is_probability(q) else result), best.policy
 
 
 def _reward_name(mdp: Any, q: Query) -> str:

@@ -23,6 +23,7 @@ __all__ = [
     "evaluate_constraint",
     "evaluate_objective",
     "optimal",
+    "optimal_quantity",
     "quantity_value",
     "use_exact",
 ]
@@ -83,11 +84,17 @@ def is_probability(q: Quantity) -> bool:
 
 def optimal(mdp: Mdp, objective: Objective, *, exact_mode: bool | None = None) -> Optimum:
     """J* = sup over all policies of J, and an optimal policy (worst case over nature if credal)."""
-    q = objective_quantity(mdp, objective)
+    return optimal_quantity(mdp, objective_quantity(mdp, objective), maximise=True, exact_mode=exact_mode)
+
+
+def optimal_quantity(mdp: Mdp, q: Quantity, *, maximise: bool, exact_mode: bool | None = None) -> Optimum:
+    """The best value of the quantity W at μ₀ over all policies (nature against), and a policy
+    attaining it. For ``G`` (``q.complement``) this is the optimum of W, not of the reported 1 − W."""
     if use_exact(mdp, q.steps, exact_mode):
-        values, policy = exact.optimise(exact.ExactModel.of(mdp), q, maximise=True, nature=-1)
+        values, policy = exact.optimise(exact.ExactModel.of(mdp), q, maximise=maximise,
+                                        nature=_nature(q, maximise))
         return Optimum(_at_initial_exact(mdp, values), policy)
-    box, policy = sound.optimise(sound.SoundModel.of(mdp), q, maximise=True)
+    box, policy = sound.optimise(sound.SoundModel.of(mdp), q, maximise=maximise)
     return Optimum(_at_initial_box(mdp, box), policy)
 
 
