@@ -40,12 +40,12 @@ THRESHOLD = "1/2"
 def worker_ours(tra: Path) -> dict[str, Any]:
     import numpy as np
 
+    from proofs.core.formula import Comparison, Eventually, Label, ProbabilityConstraint
+    from proofs.core.objective import Objective
     from proofs.engines.alignment import certificate_fields
     from proofs.engines.lagrangian import discharge_alignment
     from proofs.kernel.check_alignment import check_alignment_certificate
     from proofs.kernel.check_alignment_float import check_float_alignment
-    from proofs.spec.formula import Comparison, Eventually, Label, ProbabilityConstraint
-    from proofs.spec.objective import Objective
     from proofs.worldmodel.load import load_mdp
 
     start = time.perf_counter()

@@ -45,8 +45,8 @@ def worker_train(tra: Path, horizon: int | None) -> dict[str, Any]:
     """The "trained" policy: each state's choice at step 0 of an optimal policy for ``C<=50``."""
     import numpy as np
 
+    from proofs.core.objective import Objective
     from proofs.semantics.evaluate import optimal
-    from proofs.spec.objective import Objective
     from proofs.worldmodel.load import load_mdp
 
     mdp = load_mdp(tra)
@@ -62,10 +62,10 @@ def worker_ours(tra: Path, horizon: int | None) -> dict[str, Any]:
     import numpy as np
 
     import proofs.worldmodel.explicit  # noqa: F401
+    from proofs.core.objective import Objective
+    from proofs.core.policy import Policy, PolicyLayer
     from proofs.engines.policy import discharge_policy
     from proofs.kernel.check_policy import check_policy_certificate
-    from proofs.policy.model import Policy, PolicyLayer
-    from proofs.spec.objective import Objective
     from proofs.worldmodel.load import load_mdp
 
     start = time.perf_counter()

@@ -84,8 +84,8 @@ def worker_ours(tra: Path, horizon: int) -> dict[str, Any]:
     import scipy.sparse  # noqa: F401  (imported lazily by the sound path)
 
     import proofs.worldmodel.explicit  # noqa: F401  (imported lazily by load_mdp)
+    from proofs.core.objective import Objective
     from proofs.semantics.evaluate import optimal
-    from proofs.spec.objective import Objective
     from proofs.worldmodel.load import load_mdp
 
     start = time.perf_counter()

@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.mdps import grid_mdp, random_mdp
 
+from proofs.core.formula import Comparison, Eventually, Label, ProbabilityConstraint
+from proofs.core.objective import Objective
 from proofs.engines import smt
-from proofs.spec.formula import Comparison, Eventually, Label, ProbabilityConstraint
-from proofs.spec.objective import Objective
 
 FAMILIES = {"random": random_mdp, "grid": grid_mdp}
 

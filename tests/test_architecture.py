@@ -12,19 +12,25 @@ def _modules_after(statement: str) -> set[str]:
     return {m.split(".")[0] for m in out.stdout.split()}
 
 
-KERNEL = ("proofs.kernel.rational", "proofs.kernel.enclosure", "proofs.kernel.interval", "proofs.kernel.bellman",
-          "proofs.kernel.certificate", "proofs.kernel.statement", "proofs.kernel.rules", "proofs.kernel.check",
-          "proofs.kernel.check_policy", "proofs.kernel.check_alignment", "proofs.kernel.check_alignment_float",
-          "proofs.kernel.horizon", "proofs.kernel.schema")
+KERNEL = ("proofs.core.certificate", "proofs.core.enclosure", "proofs.core.errors", "proofs.core.formula",
+          "proofs.core.model", "proofs.core.numbers", "proofs.core.objective", "proofs.core.policy",
+          "proofs.core.rational", "proofs.core.schema",
+          "proofs.kernel.bellman", "proofs.kernel.check", "proofs.kernel.check_alignment",
+          "proofs.kernel.check_alignment_float", "proofs.kernel.check_policy", "proofs.kernel.episode",
+          "proofs.kernel.horizon", "proofs.kernel.interval", "proofs.kernel.rules", "proofs.kernel.statement")
 
 
 def test_every_kernel_module_is_probed():
     from pathlib import Path
 
+    import proofs.core
     import proofs.kernel
 
-    folder = Path(proofs.kernel.__file__).parent
-    assert {f"proofs.kernel.{p.stem}" for p in folder.glob("*.py") if p.stem != "__init__"} == set(KERNEL)
+    found = set()
+    for package in (proofs.core, proofs.kernel):
+        folder = Path(package.__file__).parent
+        found |= {f"{package.__name__}.{p.stem}" for p in folder.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    assert found == set(KERNEL)
 
 
 def test_kernel_imports_no_solver():
@@ -32,5 +38,5 @@ def test_kernel_imports_no_solver():
 
 
 def test_reading_base_imports_no_solver():
-    loaded = _modules_after("import proofs.worldmodel, proofs.spec.formula, proofs.policy, proofs.semantics.episode")
+    loaded = _modules_after("import proofs.worldmodel, proofs.core.formula, proofs.policy, proofs.kernel.episode")
     assert not loaded & FORBIDDEN

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs.errors import InputError, InputErrors
+from proofs.core.errors import InputError, InputErrors
 from proofs.policy.load import load_policy
 from proofs.spec.obligation import read_obligation_file, read_settings
 from proofs.spec.parse import parse_state_formula

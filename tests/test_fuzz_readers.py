@@ -23,9 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proofs.errors import InputError, InputErrors
+from proofs.core.errors import InputError, InputErrors
+from proofs.core.model import Mdp
 from proofs.worldmodel.load import load_mdp
-from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.prism_limit import state_limit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from proofs.errors import InputError, InputErrors, Location, ProofsError
+from proofs.core.errors import InputError, InputErrors, Location, ProofsError
 
 __all__ = ["app", "main", "parse_objective"]
 
@@ -31,8 +31,8 @@ EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 
 def parse_objective(text: str, where: Location) -> Any:
     """``REWARD[,horizon=H|geometric][,discount=D]`` -> `Objective` (horizon defaults to none: required)."""
-    from proofs.kernel.rational import ExpressionError, parse_rational
-    from proofs.spec.objective import Objective
+    from proofs.core.objective import Objective
+    from proofs.core.rational import ExpressionError, parse_rational
 
     parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
     if not parts or "=" in parts[0]:
@@ -149,8 +149,8 @@ def prove(
              "Default: each lemma's engine key, else the project's \\[tool.proofs] engine, else auto.")] = None,
 ) -> None:
     """Discharge obligations in dependency order and write certificates (re-using unchanged ones)."""
+    from proofs.core.errors import InputError, Location
     from proofs.engines.select import ENGINE_NAMES
-    from proofs.errors import InputError, Location
     from proofs.prooftree.plan import find_root, make_plan
     from proofs.prooftree.prove import prove as run
     from proofs.report.render import exit_code, results_json, summary_table
@@ -197,8 +197,8 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Re-verify certificates with the trusted kernel only (no solver is imported)."""
-    from proofs.errors import CheckFailure
-    from proofs.kernel.certificate import relative
+    from proofs.core.certificate import relative
+    from proofs.core.errors import CheckFailure
     from proofs.kernel.check import Checker, UnreadableInput
     from proofs.prooftree.inventory import take_inventory
     from proofs.prooftree.plan import find_root
@@ -258,8 +258,8 @@ def explain(
     The kernel checks the certificate against the current inputs first: a certificate made for
     other inputs is reported STALE (exit code 1), one it rejects REJECTED (exit code 1).
     """
-    from proofs.errors import CheckFailure
-    from proofs.kernel.certificate import read_certificate
+    from proofs.core.certificate import read_certificate
+    from proofs.core.errors import CheckFailure
     from proofs.kernel.check import Checker, StaleCertificate, UnreadableInput, certificate_path
     from proofs.prooftree.plan import find_root
     from proofs.report.explain import explain as words
@@ -363,7 +363,7 @@ def _report_input_error(exc: ProofsError) -> None:
 
 def _report_os_error(exc: OSError) -> int:
     """Print an `OSError` as an input error naming its file; the exit code."""
-    from proofs.errors import file_error
+    from proofs.core.errors import file_error
 
     if isinstance(exc, BrokenPipeError):  # the reader of our output went away (``proofs check | head``)
         import os

@@ -12,10 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.support.mdps import grid_mdp, random_mdp, small_mdps
 
-from proofs.interop import storm
-from proofs.policy.model import Policy, PolicyLayer
-from proofs.semantics.evaluate import evaluate_constraint, evaluate_objective, optimal
-from proofs.spec.formula import (
+from proofs.core.formula import (
     And,
     Comparison,
     Eventually,
@@ -27,7 +24,10 @@ from proofs.spec.formula import (
     RewardConstraint,
     Until,
 )
-from proofs.spec.objective import Objective
+from proofs.core.objective import Objective
+from proofs.core.policy import Policy, PolicyLayer
+from proofs.interop import storm
+from proofs.semantics.evaluate import evaluate_constraint, evaluate_objective, optimal
 
 pytest.importorskip  # stormpy is required (dev extra); an ImportError here is a real failure
 import stormpy  # noqa: F401

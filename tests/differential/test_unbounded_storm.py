@@ -23,7 +23,7 @@ import stormpy  # noqa: F401  (required by the dev extra: an ImportError here is
 from hypothesis import HealthCheck, given, settings
 from tests.support.mdps import grid_mdp, random_mdp, small_mdps
 
-from proofs.errors import InputError
+from proofs.core.errors import InputError
 from proofs.interop import storm
 from proofs.semantics.unbounded import reach_probability, reach_reward
 

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tests.e2e.test_prove import OBLIGATION, copy_repository_project, make_project, results
 from tests.support.mdps import bench_generate
 
@@ -316,7 +315,7 @@ def test_certificates_written_mode_0600_now_follow_the_umask(proofs, tmp_path):
 
 
 def test_write_atomic_mode_follows_another_umask(tmp_path):
-    from proofs.kernel.certificate import write_atomic
+    from proofs.core.certificate import write_atomic
 
     old = os.umask(0o027)
     try:

@@ -6,11 +6,11 @@ from fractions import Fraction
 import pytest
 from tests.support.mdps import make_mdp
 
+from proofs.core.errors import CheckFailure
+from proofs.core.formula import Comparison, Eventually, Label, ProbabilityConstraint
+from proofs.core.objective import Objective
 from proofs.engines.lagrangian import certificate_fields, discharge_alignment
-from proofs.errors import CheckFailure
 from proofs.kernel.check_alignment import check_alignment_certificate
-from proofs.spec.formula import Comparison, Eventually, Label, ProbabilityConstraint
-from proofs.spec.objective import Objective
 
 F = Fraction
 OBJ = Objective("r", 1)

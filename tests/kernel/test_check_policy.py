@@ -16,16 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.support.mdps import make_mdp, small_mdps
 
+from proofs.core.errors import CheckFailure
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
+from proofs.core.objective import Objective
+from proofs.core.policy import Policy, PolicyLayer
 from proofs.engines.policy import discharge_policy
-from proofs.errors import CheckFailure
 from proofs.kernel import bellman
 from proofs.kernel.check_policy import _check_closed, check_policy_certificate
 from proofs.policy.canonical import reachable_table
-from proofs.policy.model import Policy, PolicyLayer
 from proofs.semantics.evaluate import evaluate_objective, optimal
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

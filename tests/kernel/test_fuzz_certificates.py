@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.kernel.conftest import copy_example
 
-from proofs.errors import CheckFailure
+from proofs.core.errors import CheckFailure
+from proofs.core.rational import parse_rational
 from proofs.kernel.check import Checker
-from proofs.kernel.rational import parse_rational
 
 SMALL = ["careful.alignment", "careful.safe", "careful.walk-policy", "cliff.alignment", "cliff.run-policy",
          "cliff.run-safe", "cliff.walk-policy"]

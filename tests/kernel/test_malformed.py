@@ -14,8 +14,8 @@ import sys
 import numpy as np
 import pytest
 
-from proofs.errors import CheckFailure
-from proofs.kernel.certificate import read_arrays, read_certificate, sha256_bytes
+from proofs.core.certificate import read_arrays, read_certificate, sha256_bytes
+from proofs.core.errors import CheckFailure
 from proofs.kernel.check import Checker, witness_arrays
 
 

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
 
 __all__ = ["bench_generate", "from_generated", "grid_mdp", "make_mdp", "random_mdp", "small_mdps"]
 

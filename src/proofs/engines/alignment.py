@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from proofs.core.enclosure import Enclosure
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
+from proofs.core.rational import ExpressionError, format_rational, parse_rational
 from proofs.kernel.check_alignment import Episode, optimal_to_go
-from proofs.kernel.enclosure import Enclosure
-from proofs.kernel.rational import ExpressionError, format_rational, parse_rational
+from proofs.kernel.episode import objective_quantity
 from proofs.semantics import exact
-from proofs.semantics.episode import objective_quantity
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
 
 __all__ = ["AlignmentResult", "ConstraintResult", "certificate_fields", "constraint_hints", "exact_episode",
            "hint_number", "hinted_lambda", "hinted_lambdas"]

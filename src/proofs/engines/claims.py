@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from proofs.kernel.enclosure import Enclosure
+from proofs.core.enclosure import Enclosure
 
 __all__ = ["claim", "round_outward"]
 

@@ -28,6 +28,11 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
+from proofs.core.enclosure import Enclosure
+from proofs.core.formula import Constraint
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
+from proofs.core.rational import format_rational
 from proofs.engines.alignment import (
     AlignmentResult,
     ConstraintResult,
@@ -37,13 +42,8 @@ from proofs.engines.alignment import (
 )
 from proofs.engines.margin import newton_margin
 from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space
-from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import FRONTIER_ACTION, restrict
-from proofs.kernel.rational import format_rational
 from proofs.semantics.linear import solve_sparse
-from proofs.spec.formula import Constraint
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
 
 __all__ = ["EXACT_LIMIT", "AlignmentResult", "certificate_fields", "discharge_alignment"]
 

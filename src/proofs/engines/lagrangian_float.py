@@ -33,16 +33,16 @@ import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
 
+from proofs.core.enclosure import Enclosure
+from proofs.core.formula import Constraint
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
+from proofs.core.rational import format_rational
 from proofs.engines.alignment import AlignmentResult, ConstraintResult, hinted_lambda
 from proofs.engines.claims import claim
 from proofs.kernel.bellman import THREADS, SlotLayout, expectation_into, run_blocks
 from proofs.kernel.check_alignment_float import FloatSpace, OptimalJ, float_space, mixture_values, upper_bound
-from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
-from proofs.kernel.rational import format_rational
-from proofs.spec.formula import Constraint
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
 
 __all__ = ["discharge_float", "discharge_restricted"]
 

@@ -57,6 +57,12 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.optimize import linprog
 
+from proofs.core.enclosure import Enclosure
+from proofs.core.errors import CheckFailure, EngineError
+from proofs.core.formula import Constraint
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
+from proofs.core.rational import format_rational
 from proofs.engines.alignment import (
     AlignmentResult,
     ConstraintResult,
@@ -68,15 +74,9 @@ from proofs.engines.alignment import (
 )
 from proofs.engines.lagrangian import EXACT_LIMIT
 from proofs.engines.margin import newton_margin
-from proofs.errors import CheckFailure, EngineError
 from proofs.kernel.check_alignment import ConstraintSpace, Episode, combined_bound, constraint_space
-from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict
-from proofs.kernel.rational import format_rational
 from proofs.semantics.linear import solve_sparse
-from proofs.spec.formula import Constraint
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
 
 __all__ = ["AlignmentResult", "certificate_fields", "discharge_alignment"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
+from proofs.core.formula import Comparison, Constraint
 from proofs.kernel.check_alignment import ConstraintSpace
-from proofs.spec.formula import Comparison, Constraint
 
 __all__ = ["WorstAt", "newton_margin"]
 

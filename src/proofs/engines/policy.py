@@ -34,18 +34,18 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from proofs.core.enclosure import Enclosure
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
+from proofs.core.policy import Policy, PolicyLayer
+from proofs.core.rational import format_rational
 from proofs.engines.claims import claim, round_outward
 from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, at_initial, step
-from proofs.kernel.enclosure import Enclosure
+from proofs.kernel.episode import objective_quantity
 from proofs.kernel.horizon import restrict_with_policy
-from proofs.kernel.rational import format_rational
 from proofs.policy.canonical import reachable_table
-from proofs.policy.model import Policy, PolicyLayer
 from proofs.semantics import exact
-from proofs.semantics.episode import objective_quantity
 from proofs.semantics.evaluate import use_exact
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
 
 __all__ = ["ENGINE", "Diagnosis", "PolicyResult", "discharge_policy"]
 

@@ -23,10 +23,10 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
+from proofs.core.formula import Constraint
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
 from proofs.engines.alignment import AlignmentResult
-from proofs.spec.formula import Constraint
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
 
 __all__ = ["ALIGNMENT_ENGINES", "ENGINE_NAMES", "POLICY_ENGINES", "alignment_engine", "discharge_alignment"]
 

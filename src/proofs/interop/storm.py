@@ -32,10 +32,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import EngineError
-from proofs.kernel.rational import format_rational
-from proofs.policy.model import PolicyLayer
-from proofs.spec.formula import (
+from proofs.core.errors import EngineError
+from proofs.core.formula import (
     And,
     Atom,
     Comparison,
@@ -50,9 +48,11 @@ from proofs.spec.formula import (
     StateFormula,
     Truth,
 )
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp, concat_ranges
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.model import Mdp, concat_ranges
+from proofs.core.numbers import Rationals
+from proofs.core.objective import Objective
+from proofs.core.policy import PolicyLayer
+from proofs.core.rational import format_rational
 
 __all__ = [
     "StormNames",
@@ -601,7 +601,7 @@ def storm_state(formula: StateFormula, labels: Mapping[str, str] | None = None) 
 
     Examples
     --------
-    >>> from proofs.spec.formula import And, Label, Not, Truth
+    >>> from proofs.core.formula import And, Label, Not, Truth
     >>> storm_state(And(Label("goal"), Not(Truth(False))))
     '"goal"'
     """
@@ -640,7 +640,7 @@ def storm_path(
 
     Examples
     --------
-    >>> from proofs.spec.formula import Eventually, Globally, Label
+    >>> from proofs.core.formula import Eventually, Globally, Label
     >>> storm_path(Eventually(Label("fatal")), horizon=40)
     'F<=40 "fatal"'
     >>> storm_path(Globally(Label("safe"), 5))
@@ -710,7 +710,7 @@ def storm_property(
     Examples
     --------
     >>> from fractions import Fraction
-    >>> from proofs.spec.formula import Comparison, Eventually, Label, ProbabilityConstraint
+    >>> from proofs.core.formula import Comparison, Eventually, Label, ProbabilityConstraint
     >>> storm_property(None, Objective("r", 40, Fraction(9, 10)))
     'R{"r"}max=? [C<=40 discount=9/10]'
     >>> fatal = ProbabilityConstraint(Comparison.LE, Fraction(1, 100), Eventually(Label("fatal")))

@@ -1,7 +1,7 @@
 """One-pass Bellman operators of the objective J on value vectors, exact or with a proved error.
 
 TRUSTED. Used by `proofs.kernel.check_policy` (and, for the very same numbers, by the policy
-engine). J has no stop states (`proofs.semantics.episode.objective_quantity`), so its operators
+engine). J has no stop states (`proofs.kernel.episode.objective_quantity`), so its operators
 on a value vector W are
 
     Q_W(c)     = r(c) + β · min_{P ∈ 𝒫(c)} Σ_s' P(s') W(s')      for every choice c,
@@ -60,11 +60,11 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import CheckFailure
-from proofs.kernel.enclosure import Enclosure
-from proofs.policy.model import PolicyLayer
-from proofs.worldmodel.model import Mdp, concat_ranges
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.enclosure import Enclosure
+from proofs.core.errors import CheckFailure
+from proofs.core.model import Mdp, concat_ranges
+from proofs.core.numbers import Rationals
+from proofs.core.policy import PolicyLayer
 
 __all__ = ["THREADS", "Bound", "ExactBellman", "FloatBellman", "SlotLayout", "Vector", "at_initial",
            "expectation_into", "magnitude", "round_up", "run_blocks", "step", "worst_expectation"]

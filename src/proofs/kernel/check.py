@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from proofs.errors import CheckFailure, InputError, ProofsError, file_error
-from proofs.kernel.certificate import model_sha256, read_arrays, read_certificate, relative, sha256_bytes
-from proofs.kernel.rational import format_rational
-from proofs.kernel.schema import FieldError, header, validate
+from proofs.core.certificate import model_sha256, read_arrays, read_certificate, relative, sha256_bytes
+from proofs.core.errors import CheckFailure, InputError, ProofsError, file_error
+from proofs.core.rational import format_rational
+from proofs.core.schema import FieldError, header, validate
 from proofs.kernel.statement import objective_data, statement_of
 from proofs.spec.obligation import (
     AlignmentLemma,
@@ -283,7 +283,7 @@ class Checker:
         Uses the exact evaluation (or its sound float enclosure on large models) of
         `proofs.semantics.evaluate`, which re-runs the episode semantics under the fixed policy.
         """
-        from proofs.kernel.schema import enclosure, rational, span
+        from proofs.core.schema import enclosure, rational, span
         from proofs.semantics.evaluate import evaluate_constraint
 
         a_lemma, _ = self._lemma(alignment)

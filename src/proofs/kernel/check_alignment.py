@@ -54,14 +54,14 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from proofs.errors import CheckFailure
-from proofs.kernel.enclosure import Enclosure
+from proofs.core.enclosure import Enclosure
+from proofs.core.errors import CheckFailure
+from proofs.core.formula import Constraint
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
+from proofs.core.schema import enclosure, rational, short, span, validate_fields
+from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
-from proofs.kernel.schema import enclosure, rational, short, span, validate_fields
-from proofs.semantics.episode import constraint_quantity
-from proofs.spec.formula import Constraint
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
 
 __all__ = ["ConstraintSpace", "Episode", "check_alignment_certificate", "check_j_values", "check_reported",
            "claimed_j_star", "combined_bound", "constraint_rows", "constraint_space", "counterexample_index",

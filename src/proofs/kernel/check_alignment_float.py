@@ -45,7 +45,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import CheckFailure
+from proofs.core.enclosure import Enclosure
+from proofs.core.errors import CheckFailure
+from proofs.core.formula import Constraint, ProbabilityConstraint
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
+from proofs.core.objective import Objective
+from proofs.core.schema import span, validate_fields
 from proofs.kernel.bellman import TAU, Bound, FloatBellman, U, at_initial, magnitude, round_up, step
 from proofs.kernel.check_alignment import (
     check_reported,
@@ -56,14 +62,8 @@ from proofs.kernel.check_alignment import (
     read_lambda,
     show,
 )
-from proofs.kernel.enclosure import Enclosure
+from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
-from proofs.kernel.schema import span, validate_fields
-from proofs.semantics.episode import constraint_quantity
-from proofs.spec.formula import Constraint, ProbabilityConstraint
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
 
 __all__ = ["FloatSpace", "OptimalJ", "check_float_alignment", "decode_step_tables", "float_space", "mixture_values",
            "upper_bound"]

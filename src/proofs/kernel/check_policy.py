@@ -35,16 +35,16 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import CheckFailure
+from proofs.core.enclosure import Enclosure
+from proofs.core.errors import CheckFailure
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
+from proofs.core.policy import Policy, PolicyLayer
+from proofs.core.rational import format_rational
+from proofs.core.schema import DIAGNOSIS, FieldError, ListOf, rational, short
 from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, Vector, at_initial, step
-from proofs.kernel.enclosure import Enclosure
 from proofs.kernel.horizon import restrict_with_policy
-from proofs.kernel.rational import format_rational
-from proofs.kernel.schema import DIAGNOSIS, FieldError, ListOf, rational, short
 from proofs.policy.canonical import UndefinedState, reachable_table
-from proofs.policy.model import Policy, PolicyLayer
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
 
 __all__ = ["CheckedValues", "check_policy_certificate"]
 
@@ -74,7 +74,7 @@ def _field(data: Mapping[str, object], key: str, kind: type, where: str) -> obje
 
 
 def _rational(data: Mapping[str, object], key: str, where: str) -> Fraction:
-    """An exact number of bounded size (`proofs.kernel.schema.rational`)."""
+    """An exact number of bounded size (`proofs.core.schema.rational`)."""
     text = _field(data, key, str, where)
     try:
         return rational(text, f"{where}.{key}")

@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from proofs.policy.model import Policy, PolicyLayer
-from proofs.worldmodel.model import Mdp, concat_ranges
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.model import Mdp, concat_ranges
+from proofs.core.numbers import Rationals
+from proofs.core.policy import Policy, PolicyLayer
 
 __all__ = ["FRONTIER_ACTION", "distances", "restrict", "restrict_with_policy"]
 

@@ -16,31 +16,16 @@ the subtraction's own rounding cannot cross the true value.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
+
+from proofs.core.numbers import segment_reduce
 
 __all__ = ["TINY", "FloatArray", "U", "add", "mul_nonneg", "outward", "scale_nonneg", "segment_reduce", "segment_sum"]
 
 FloatArray = npt.NDArray[np.float64]
 U = 2.0**-53
 TINY = 2.0**-1073
-
-
-def segment_reduce(
-    ufunc: np.ufunc, values: npt.NDArray[Any], starts: npt.NDArray[np.int64], empty: float = 0
-) -> npt.NDArray[Any]:
-    """``ufunc.reduce`` over each segment ``values[starts[i]:starts[i+1]]``; ``empty`` for empty ones.
-
-    (``ufunc.reduceat`` alone returns a neighbouring element for an empty segment.)
-    """
-    n_seg = len(starts) - 1
-    nonempty = starts[1:] > starts[:-1]
-    out = np.full(n_seg, empty, dtype=np.result_type(values.dtype, np.asarray(empty).dtype))
-    if np.any(nonempty):
-        out[nonempty] = ufunc.reduceat(values[: int(starts[-1])], starts[:-1][nonempty])
-    return out
 
 
 def outward(lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from proofs.errors import CheckFailure
-from proofs.kernel.rational import parse_rational
+from proofs.core.errors import CheckFailure
+from proofs.core.rational import parse_rational
 
 __all__ = ["check_composition"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from proofs.kernel.rational import format_rational
-from proofs.spec.objective import Objective
+from proofs.core.objective import Objective
+from proofs.core.rational import format_rational
 from proofs.spec.obligation import AlignmentLemma, CertificateLemma, Lemma, PolicyLemma
 
 __all__ = ["objective_data", "statement_of"]

@@ -3,6 +3,6 @@
 TRUSTED (reading base): the kernel re-reads policy files and re-derives their canonical table.
 """
 
-from proofs.policy.model import Policy, PolicyLayer
+from proofs.core.policy import Policy, PolicyLayer
 
 __all__ = ["Policy", "PolicyLayer"]

@@ -39,10 +39,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from proofs.kernel.certificate import write_atomic
-from proofs.policy.model import Policy, PolicyLayer
-from proofs.worldmodel.model import Mdp, concat_ranges
-from proofs.worldmodel.numbers import Rationals, groups_sum_to_one
+from proofs.core.certificate import write_atomic
+from proofs.core.model import Mdp, concat_ranges
+from proofs.core.numbers import Rationals, groups_sum_to_one
+from proofs.core.policy import Policy, PolicyLayer
 
 __all__ = [
     "FORMAT",
@@ -309,7 +309,7 @@ def reachable_table(mdp: Mdp, policy: Policy, horizon: int | None) -> Policy:
     --------
     >>> from fractions import Fraction
     >>> import numpy as np
-    >>> from proofs.worldmodel.numbers import Rationals
+    >>> from proofs.core.numbers import Rationals
     >>> one = lambda n: Rationals.from_fractions([1] * n)
     >>> mdp = Mdp(("a", "b", "c"), np.array([0, 1, 2, 3]), ("go",), np.zeros(3, np.int32),
     ...           np.array([0, 1, 2, 3]), np.array([1, 1, 2]), one(3), {}, {},

@@ -56,11 +56,11 @@ from pathlib import Path
 
 import numpy as np
 
-from proofs.errors import InputError, InputErrors, Location
-from proofs.kernel.rational import ExpressionError, parse_rational
+from proofs.core.errors import InputError, InputErrors, Location
+from proofs.core.model import Mdp
+from proofs.core.policy import Policy, PolicyLayer
+from proofs.core.rational import ExpressionError, parse_rational
 from proofs.policy.canonical import FORMAT, UndefinedState, reachable_table
-from proofs.policy.model import Policy, PolicyLayer
-from proofs.worldmodel.model import Mdp
 
 __all__ = ["load_policy"]
 

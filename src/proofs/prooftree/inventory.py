@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from proofs.errors import InputError, InputErrors, Location
+from proofs.core.errors import InputError, InputErrors, Location
 from proofs.kernel.check import certificate_path
 from proofs.prooftree.plan import collision_errors
 from proofs.prooftree.state import check_state_folder, legacy_log

@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from proofs.errors import InputError, InputErrors, Location, ProofsError
+from proofs.core.errors import InputError, InputErrors, Location, ProofsError
 from proofs.spec.obligation import (
     AlignmentLemma,
     CertificateLemma,

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from proofs import __version__
-from proofs.errors import CheckFailure
-from proofs.kernel.certificate import (
+from proofs.core.certificate import (
     FORMAT,
     dump,
     model_sha256,
@@ -34,8 +33,9 @@ from proofs.kernel.certificate import (
     write_arrays,
     write_atomic,
 )
+from proofs.core.errors import CheckFailure
+from proofs.core.rational import format_rational
 from proofs.kernel.check import Checker, certificate_path, premise_hashes
-from proofs.kernel.rational import format_rational
 from proofs.kernel.statement import objective_data, statement_of
 from proofs.prooftree.plan import Plan, Task
 from proofs.prooftree.stamps import Stamps

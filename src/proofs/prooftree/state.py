@@ -19,8 +19,8 @@ import re
 import time
 from pathlib import Path
 
-from proofs.errors import InputError, Location
-from proofs.kernel.certificate import FORMAT, TEMPORARY_SUFFIX, write_atomic
+from proofs.core.certificate import FORMAT, TEMPORARY_SUFFIX, write_atomic
+from proofs.core.errors import InputError, Location
 from proofs.spec.obligation import Settings
 
 __all__ = ["STATE_FOLDER", "check_state_folder", "legacy_log", "remove_leftovers", "state_file", "write_state"]

@@ -21,10 +21,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from proofs.errors import InputError, InputErrors, Location
-from proofs.kernel.enclosure import Enclosure
-from proofs.kernel.rational import format_rational
-from proofs.spec.formula import (
+from proofs.core.enclosure import Enclosure
+from proofs.core.errors import InputError, InputErrors, Location
+from proofs.core.formula import (
     Comparison,
     Constraint,
     Eventually,
@@ -36,6 +35,7 @@ from proofs.spec.formula import (
     Truth,
     Until,
 )
+from proofs.core.rational import format_rational
 
 __all__ = ["UNBOUNDED", "evaluate_model", "render_evaluation"]
 
@@ -215,9 +215,9 @@ def _episode(mdp: Any, f: Constraint | Query, policy: Any, horizon: int | None,
     policies (and an optimal time-dependent policy)."""
     import numpy as np
 
-    from proofs.semantics.episode import Quantity, constraint_quantity
+    from proofs.core.objective import Objective
+    from proofs.kernel.episode import Quantity, constraint_quantity
     from proofs.semantics.evaluate import is_probability, optimal_quantity, quantity_value
-    from proofs.spec.objective import Objective
     from proofs.spec.resolve import state_mask
 
     episode = geometric if geometric is not None else Objective(next(iter(mdp.rewards), ""), horizon)
@@ -263,7 +263,7 @@ def _unbounded(mdp: Any, f: Constraint | Query) -> tuple[Enclosure, bool, Any]:
         assert isinstance(f, ProbabilityConstraint)
         path, maximise = f.path, f.comparison.is_upper
     if isinstance(path, Globally):  # P(G φ) = 1 - P(true U !φ): its max is 1 - the min of the other
-        from proofs.spec.formula import Not
+        from proofs.core.formula import Not
 
         r = reach_probability(mdp, state_mask(mdp, Truth(True)), state_mask(mdp, Not(path.body)),
                               maximise=not maximise)
@@ -308,7 +308,7 @@ def _stationary(mdp: Any, choices: dict[int, int]) -> Any:
     """A state -> choice table as a stationary policy (the first action where the choice is free)."""
     import numpy as np
 
-    from proofs.policy.model import Policy, PolicyLayer
+    from proofs.core.policy import Policy, PolicyLayer
 
     table = np.asarray(mdp.choice_start[:-1], dtype=np.int64).copy()
     for s, c in choices.items():

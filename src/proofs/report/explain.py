@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from proofs.kernel.enclosure import Enclosure
-from proofs.semantics.episode import constraint_quantity
-from proofs.spec.formula import Comparison, Constraint
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
+from proofs.core.enclosure import Enclosure
+from proofs.core.formula import Comparison, Constraint
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
+from proofs.kernel.episode import constraint_quantity
 
 __all__ = ["Context", "explain", "not_accepted"]
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proofs.errors import EngineError, InputError, Location
+from proofs.core.errors import EngineError, InputError, Location
 
 __all__ = [
     "DOT_FORMATS",
@@ -316,7 +316,7 @@ def write_graph(graph: Any, nodes: Mapping[str, LemmaNode], path: Path) -> None:
     EngineError
         When a drawing is asked for and matplotlib is not installed.
     """
-    from proofs.kernel.certificate import write_atomic
+    from proofs.core.certificate import write_atomic
 
     suffix = path.suffix.lower()
     if suffix in DOT_FORMATS:

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
 
 __all__ = ["model_summary", "render_summary"]
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from proofs.kernel.enclosure import Enclosure
-from proofs.policy.model import Policy
+from proofs.core.enclosure import Enclosure
+from proofs.core.formula import Constraint
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
+from proofs.core.policy import Policy
+from proofs.kernel.episode import Quantity, constraint_quantity, objective_quantity
 from proofs.semantics import exact, sound
-from proofs.semantics.episode import Quantity, constraint_quantity, objective_quantity
-from proofs.spec.formula import Constraint
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
 
 __all__ = [
     "EXACT_LIMIT",

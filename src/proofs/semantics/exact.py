@@ -13,10 +13,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from proofs.policy.model import Policy, PolicyLayer
-from proofs.semantics.episode import Quantity
+from proofs.core.model import Mdp
+from proofs.core.policy import Policy, PolicyLayer
+from proofs.kernel.episode import Quantity
 from proofs.semantics.linear import solve_sparse
-from proofs.worldmodel.model import Mdp
 
 __all__ = ["ExactModel", "Values", "evaluate_policy", "optimise"]
 

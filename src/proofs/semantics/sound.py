@@ -81,11 +81,11 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
+from proofs.core.policy import Policy, PolicyLayer
 from proofs.kernel import interval as iv
-from proofs.policy.model import Policy, PolicyLayer
-from proofs.semantics.episode import Quantity
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
+from proofs.kernel.episode import Quantity
 
 __all__ = ["Box", "SoundModel", "evaluate_policy", "higham_gamma", "optimise", "round_up", "row_sum_bound"]
 

@@ -32,8 +32,9 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import EngineError, InputError, Location, quote
-from proofs.kernel.enclosure import Enclosure
+from proofs.core.enclosure import Enclosure
+from proofs.core.errors import EngineError, InputError, Location, quote
+from proofs.core.model import Mdp
 from proofs.semantics.unbounded_exact import TooExpensive, solve_exact
 from proofs.semantics.unbounded_graph import (
     Graph,
@@ -43,7 +44,6 @@ from proofs.semantics.unbounded_graph import (
     reward_problem,
 )
 from proofs.semantics.unbounded_sound import solve_sound
-from proofs.worldmodel.model import Mdp
 
 __all__ = ["EXACT_TRANSITIONS", "StateValues", "UnboundedResult", "reach_probability", "reach_reward"]
 
@@ -286,7 +286,7 @@ def _solve_exact(g: Graph, problem: Problem, initial: list[tuple[int, Fraction]]
 
 def _example() -> Mdp:
     """For the doctests: s --try--> {t, x, s} w.p. 1/3 each (reward 1), s --wait--> s; t, x absorbing."""
-    from proofs.worldmodel.numbers import Rationals
+    from proofs.core.numbers import Rationals
 
     third = Fraction(1, 3)
     return Mdp(

@@ -28,9 +28,8 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from proofs.kernel.interval import segment_reduce
-from proofs.worldmodel.model import Mdp, concat_ranges
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.model import Mdp, concat_ranges
+from proofs.core.numbers import Rationals, segment_reduce
 
 __all__ = [
     "Graph", "Problem", "choices_inside", "end_components", "exists_attractor", "first_choice",

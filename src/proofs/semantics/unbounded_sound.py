@@ -57,10 +57,10 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from proofs.core.model import concat_ranges
 from proofs.kernel import interval as iv
 from proofs.semantics.sound import higham_gamma, round_up, row_sum_bound
 from proofs.semantics.unbounded_graph import Graph, Problem, end_components, exists_attractor
-from proofs.worldmodel.model import concat_ranges
 
 __all__ = ["Bounds", "solve_sound"]
 

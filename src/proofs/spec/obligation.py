@@ -22,10 +22,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import ClassVar
 
-from proofs.errors import InputError, InputErrors, Location
-from proofs.kernel.rational import ExpressionError, format_rational, parse_rational
-from proofs.spec.formula import Constraint
-from proofs.spec.objective import Objective
+from proofs.core.errors import InputError, InputErrors, Location
+from proofs.core.formula import Constraint
+from proofs.core.objective import Objective
+from proofs.core.rational import ExpressionError, format_rational, parse_rational
 from proofs.spec.parse import parse_constraint
 
 __all__ = [

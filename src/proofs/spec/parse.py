@@ -1,4 +1,4 @@
-"""Reading the PRISM property subset of SPEC §2 from text into `proofs.spec.formula` trees.
+"""Reading the PRISM property subset of SPEC §2 from text into `proofs.core.formula` trees.
 
 TRUSTED (reading base): the kernel re-reads the desirability Φ of an obligation through this
 parser. A hand-written tokenizer and recursive-descent parser, no parser generator:
@@ -19,7 +19,7 @@ parser. A hand-written tokenizer and recursive-descent parser, no parser generat
                   "[" ("C" bound? | "F" state) "]"      (`proofs eval` only)
     cmp        := "<=" | "<" | ">=" | ">"
 
-Thresholds are exact rationals (`proofs.kernel.rational.parse_rational`), never floats. Every
+Thresholds are exact rationals (`proofs.core.rational.parse_rational`), never floats. Every
 error is an `InputError` at the caller's `Location` that names the column of the bad token and
 shows the text with a caret under it.
 """
@@ -30,9 +30,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from proofs.errors import InputError, Location
-from proofs.kernel.rational import ExpressionError, parse_rational
-from proofs.spec.formula import (
+from proofs.core.errors import InputError, Location
+from proofs.core.formula import (
     And,
     Atom,
     Comparison,
@@ -50,6 +49,7 @@ from proofs.spec.formula import (
     Truth,
     Until,
 )
+from proofs.core.rational import ExpressionError, parse_rational
 
 __all__ = ["parse_constraint", "parse_property", "parse_state_formula"]
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import InputError, Location
-from proofs.spec.formula import (
+from proofs.core.errors import InputError, Location
+from proofs.core.formula import (
     And,
     Atom,
     Constraint,
@@ -26,8 +26,8 @@ from proofs.spec.formula import (
     Truth,
     labels_of,
 )
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
 
 __all__ = ["check_names", "check_objective", "state_mask"]
 
@@ -204,7 +204,7 @@ def atom_mask(mdp: Mdp, atom: Atom) -> npt.NDArray[np.bool_]:
 
 def _example_mdp() -> Mdp:
     """Two states ``a``, ``b`` (``b`` labelled ``goal``), one self-loop each: for the doctests."""
-    from proofs.worldmodel.numbers import Rationals
+    from proofs.core.numbers import Rationals
 
     ones = Rationals.from_fractions([1, 1])
     return Mdp(

@@ -3,7 +3,7 @@
 TRUSTED (reading base): the kernel re-reads models through these same readers.
 """
 
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
 
 __all__ = ["Mdp", "Rationals"]

@@ -15,7 +15,7 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.numbers import Rationals
 
 __all__ = ["add", "group_dot", "is_zero", "reduced", "scatter"]
 

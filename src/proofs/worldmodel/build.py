@@ -16,9 +16,9 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import Location
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.errors import Location
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
 from proofs.worldmodel.validate import Locator, Problems, validate_mdp
 
 __all__ = [

@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.numbers import Rationals
 
 __all__ = ["FAST_DIGITS", "FAST_WIDTH", "decode_index", "decode_number", "exact_numbers", "words"]
 

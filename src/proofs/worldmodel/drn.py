@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from proofs.errors import InputError, Location, quote
-from proofs.kernel.rational import ExpressionError, evaluate_expression
+from proofs.core.errors import InputError, Location, quote
+from proofs.core.model import Mdp
+from proofs.core.rational import ExpressionError, evaluate_expression
 from proofs.worldmodel.build import ChoiceData, ModelData, Probability, StateData, build_mdp
 from proofs.worldmodel.fastread import parse_index
-from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.validate import Problems
 
 __all__ = ["read_drn"]

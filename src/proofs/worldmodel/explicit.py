@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import Location
+from proofs.core.errors import Location
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
 from proofs.worldmodel.arith import add, group_dot
 from proofs.worldmodel.build import INIT_LABEL, assemble_mdp
 from proofs.worldmodel.explicit_side import (
@@ -28,8 +30,6 @@ from proofs.worldmodel.explicit_side import (
     report_table,
 )
 from proofs.worldmodel.fastread import Table, read_table
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
 from proofs.worldmodel.validate import Problems
 
 __all__ = ["read_explicit"]

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import InputError, Location, quote
+from proofs.core.errors import InputError, Location, quote
+from proofs.core.numbers import Rationals
 from proofs.worldmodel.arith import scatter
 from proofs.worldmodel.fastread import Kind, Table, parse_index, read_table
-from proofs.worldmodel.numbers import Rationals
 from proofs.worldmodel.validate import Problems
 
 __all__ = ["Dialect", "Header", "TransitionRewards", "read_header", "read_labels", "read_rewards", "report_table",

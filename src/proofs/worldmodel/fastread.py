@@ -22,11 +22,11 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import quote
-from proofs.kernel.rational import ExpressionError, parse_rational
+from proofs.core.errors import quote
+from proofs.core.numbers import Rationals
+from proofs.core.rational import ExpressionError, parse_rational
 from proofs.worldmodel.digits import FAST_WIDTH, decode_index, decode_number, exact_numbers
 from proofs.worldmodel.digits import words as decode_words
-from proofs.worldmodel.numbers import Rationals
 
 __all__ = ["BadRow", "BadToken", "Kind", "Table", "parse_index", "read_table"]
 

@@ -41,9 +41,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from proofs.errors import InputError, InputErrors, Location
-from proofs.kernel.certificate import write_atomic
-from proofs.kernel.rational import format_rational
+from proofs.core.certificate import write_atomic
+from proofs.core.errors import InputError, InputErrors, Location
+from proofs.core.rational import format_rational
 
 __all__ = ["import_gym", "parse_kwargs", "simplest_between", "simplest_rational", "write_model_json"]
 

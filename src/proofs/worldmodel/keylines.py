@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from proofs.errors import InputError, InputErrors, Location
+from proofs.core.errors import InputError, InputErrors, Location
 
 __all__ = ["KeyLines", "json_key_lines", "line_of", "toml_key_lines", "with_lines"]
 

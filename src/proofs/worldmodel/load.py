@@ -11,8 +11,8 @@ import errno
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from proofs.errors import InputError, InputErrors, Location, file_error
-from proofs.worldmodel.model import Mdp
+from proofs.core.errors import InputError, InputErrors, Location, file_error
+from proofs.core.model import Mdp
 
 __all__ = ["FORMATS", "format_of", "load_mdp", "parse_constants"]
 

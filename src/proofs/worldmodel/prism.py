@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import InputError, InputErrors, Location
-from proofs.kernel.rational import ExpressionError, parse_rational
+from proofs.core.errors import InputError, InputErrors, Location
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
+from proofs.core.rational import ExpressionError, parse_rational
 from proofs.worldmodel.build import assemble_mdp
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
 from proofs.worldmodel.prism_limit import check_parse, check_state_space
 from proofs.worldmodel.prism_lines import command_lines
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proofs.errors import InputError, Location, quote
+from proofs.core.errors import InputError, Location, quote
 
 __all__ = ["DEFAULT_MAX_STATES", "ENVIRONMENT_VARIABLE", "check_parse", "check_state_space", "max_states",
            "state_limit"]

@@ -2,7 +2,7 @@
 
 TRUSTED (reading base). Numbers never pass through a binary float: TOML and JSON float literals
 reach us as their decimal text (``parse_float``), integers as Python integers, strings as exact
-expressions evaluated by `proofs.kernel.rational.evaluate_expression` with the file's
+expressions evaluated by `proofs.core.rational.evaluate_expression` with the file's
 ``[constants]``. Every problem is reported with its line and key path, e.g.
 ``m.toml:12:states.s0.actions.right.to.s1`` (lines are found by `proofs.worldmodel.keylines`, only
 when there is a problem to report).
@@ -24,11 +24,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from proofs.errors import InputError, InputErrors, Location
-from proofs.kernel.rational import ExpressionError, evaluate_expression
+from proofs.core.errors import InputError, InputErrors, Location
+from proofs.core.model import Mdp
+from proofs.core.rational import ExpressionError, evaluate_expression
 from proofs.worldmodel.build import ChoiceData, ModelData, Probability, StateData, build_mdp
 from proofs.worldmodel.keylines import KeyLines, json_key_lines, toml_key_lines, with_lines
-from proofs.worldmodel.model import Mdp
 from proofs.worldmodel.validate import Problems
 
 __all__ = ["TERMINAL_ACTION", "read_document", "read_json", "read_toml"]

@@ -16,9 +16,9 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from proofs.errors import InputError, InputErrors, Location
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals, group_sum, groups_sum_to_one
+from proofs.core.errors import InputError, InputErrors, Location
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals, group_sum, groups_sum_to_one
 
 __all__ = ["Locator", "Problems", "validate_mdp"]
 
@@ -47,7 +47,7 @@ class Problems:
     >>> p.raise_if_any()
     Traceback (most recent call last):
     ...
-    proofs.errors.InputError: m.toml:states.s0: probabilities sum to 1/2. Fix them
+    proofs.core.errors.InputError: m.toml:states.s0: probabilities sum to 1/2. Fix them
     """
 
     def __init__(self, source: str, limit: int = 20) -> None:

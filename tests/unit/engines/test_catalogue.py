@@ -14,12 +14,7 @@ from fractions import Fraction
 import pytest
 from tests.support.alignment_models import cliff, corridor, hack
 
-from proofs.engines.alignment import certificate_fields
-from proofs.engines.lagrangian_float import discharge_float
-from proofs.engines.select import ALIGNMENT_ENGINES, discharge_alignment
-from proofs.kernel.check_alignment import check_alignment_certificate, constraint_space
-from proofs.kernel.check_alignment_float import check_float_alignment
-from proofs.spec.formula import (
+from proofs.core.formula import (
     Comparison,
     Eventually,
     Globally,
@@ -29,7 +24,12 @@ from proofs.spec.formula import (
     RewardConstraint,
     Until,
 )
-from proofs.spec.objective import Objective
+from proofs.core.objective import Objective
+from proofs.engines.alignment import certificate_fields
+from proofs.engines.lagrangian_float import discharge_float
+from proofs.engines.select import ALIGNMENT_ENGINES, discharge_alignment
+from proofs.kernel.check_alignment import check_alignment_certificate, constraint_space
+from proofs.kernel.check_alignment_float import check_float_alignment
 
 F = Fraction
 LE, LT, GE, GT = Comparison.LE, Comparison.LT, Comparison.GE, Comparison.GT

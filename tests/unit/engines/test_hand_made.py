@@ -10,10 +10,7 @@ from fractions import Fraction
 import pytest
 from tests.support.alignment_models import cliff, corridor, hack
 
-from proofs.engines import lagrangian, lp, smt
-from proofs.engines.alignment import certificate_fields
-from proofs.kernel.check_alignment import check_alignment_certificate
-from proofs.spec.formula import (
+from proofs.core.formula import (
     Comparison,
     Eventually,
     Globally,
@@ -23,7 +20,10 @@ from proofs.spec.formula import (
     RewardConstraint,
     Until,
 )
-from proofs.spec.objective import Objective
+from proofs.core.objective import Objective
+from proofs.engines import lagrangian, lp, smt
+from proofs.engines.alignment import certificate_fields
+from proofs.kernel.check_alignment import check_alignment_certificate
 
 F = Fraction
 LE, LT, GE, GT = Comparison.LE, Comparison.LT, Comparison.GE, Comparison.GT

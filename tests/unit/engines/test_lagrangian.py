@@ -13,9 +13,7 @@ from hypothesis import strategies as st
 from tests.support.alignment_models import cliff, corridor, hack
 from tests.support.mdps import make_mdp, small_mdps
 
-from proofs.engines.lagrangian import certificate_fields, discharge_alignment
-from proofs.kernel.check_alignment import check_alignment_certificate, constraint_space, optimal_to_go
-from proofs.spec.formula import (
+from proofs.core.formula import (
     Comparison,
     Eventually,
     Globally,
@@ -25,7 +23,9 @@ from proofs.spec.formula import (
     RewardConstraint,
     Until,
 )
-from proofs.spec.objective import Objective
+from proofs.core.objective import Objective
+from proofs.engines.lagrangian import certificate_fields, discharge_alignment
+from proofs.kernel.check_alignment import check_alignment_certificate, constraint_space, optimal_to_go
 
 F = Fraction
 LE, LT, GE, GT = Comparison.LE, Comparison.LT, Comparison.GE, Comparison.GT
@@ -154,7 +154,7 @@ def _product(mdp, stop):
 
 
 def _geometric_points(mdp, objective, constraint):
-    from proofs.policy.model import Policy, PolicyLayer
+    from proofs.core.policy import Policy, PolicyLayer
     from proofs.semantics.evaluate import evaluate_constraint, evaluate_objective, optimal
 
     cs = constraint_space(mdp, objective, constraint)

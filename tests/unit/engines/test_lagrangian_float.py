@@ -11,13 +11,8 @@ import numpy as np
 import pytest
 from tests.support.mdps import grid_mdp, random_mdp
 
-from proofs.engines.alignment import certificate_fields
-from proofs.engines.lagrangian import discharge_alignment
-from proofs.engines.lagrangian_float import discharge_float
-from proofs.errors import CheckFailure
-from proofs.kernel import bellman
-from proofs.kernel.check_alignment_float import check_float_alignment
-from proofs.spec.formula import (
+from proofs.core.errors import CheckFailure
+from proofs.core.formula import (
     Comparison,
     Eventually,
     Globally,
@@ -27,7 +22,12 @@ from proofs.spec.formula import (
     RewardConstraint,
     Until,
 )
-from proofs.spec.objective import Objective
+from proofs.core.objective import Objective
+from proofs.engines.alignment import certificate_fields
+from proofs.engines.lagrangian import discharge_alignment
+from proofs.engines.lagrangian_float import discharge_float
+from proofs.kernel import bellman
+from proofs.kernel.check_alignment_float import check_float_alignment
 
 F = Fraction
 LE, LT, GE = Comparison.LE, Comparison.LT, Comparison.GE

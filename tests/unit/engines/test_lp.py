@@ -13,10 +13,7 @@ from hypothesis import strategies as st
 from tests.support.alignment_models import cliff, corridor, hack
 from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps
 
-from proofs.engines import lagrangian, lp
-from proofs.engines.alignment import certificate_fields
-from proofs.kernel.check_alignment import check_alignment_certificate
-from proofs.spec.formula import (
+from proofs.core.formula import (
     Comparison,
     Eventually,
     Globally,
@@ -26,7 +23,10 @@ from proofs.spec.formula import (
     RewardConstraint,
     Until,
 )
-from proofs.spec.objective import Objective
+from proofs.core.objective import Objective
+from proofs.engines import lagrangian, lp
+from proofs.engines.alignment import certificate_fields
+from proofs.kernel.check_alignment import check_alignment_certificate
 
 F = Fraction
 LE, LT, GE, GT = Comparison.LE, Comparison.LT, Comparison.GE, Comparison.GT

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps
 
 import proofs.engines.policy as engine
+from proofs.core.enclosure import Enclosure
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
+from proofs.core.policy import Policy, PolicyLayer
 from proofs.engines.policy import discharge_policy
 from proofs.interop import storm
-from proofs.kernel.enclosure import Enclosure
-from proofs.policy.model import Policy, PolicyLayer
 from proofs.semantics.evaluate import evaluate_objective, optimal
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ONE = Fraction(1)

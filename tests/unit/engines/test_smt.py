@@ -13,11 +13,7 @@ from hypothesis import strategies as st
 from tests.support.alignment_models import hack
 from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps
 
-from proofs.engines import lagrangian, smt
-from proofs.engines.alignment import certificate_fields
-from proofs.engines.smt import discharge_alignment
-from proofs.kernel.check_alignment import check_alignment_certificate
-from proofs.spec.formula import (
+from proofs.core.formula import (
     Comparison,
     Eventually,
     Globally,
@@ -27,7 +23,11 @@ from proofs.spec.formula import (
     RewardConstraint,
     Until,
 )
-from proofs.spec.objective import Objective
+from proofs.core.objective import Objective
+from proofs.engines import lagrangian, smt
+from proofs.engines.alignment import certificate_fields
+from proofs.engines.smt import discharge_alignment
+from proofs.kernel.check_alignment import check_alignment_certificate
 
 F = Fraction
 LE, LT, GE, GT = Comparison.LE, Comparison.LT, Comparison.GE, Comparison.GT

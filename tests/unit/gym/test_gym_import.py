@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proofs.errors import InputError, InputErrors
+from proofs.core.errors import InputError, InputErrors
 from proofs.worldmodel import gym as gym_import
 from proofs.worldmodel.gym import (
     import_gym,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from tests.support.mdps import bench_generate, grid_mdp, random_mdp
 
-from proofs.worldmodel.numbers import groups_sum_to_one
+from proofs.core.numbers import groups_sum_to_one
 
 gen = bench_generate()
 

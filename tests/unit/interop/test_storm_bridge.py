@@ -13,7 +13,7 @@ stormpy = pytest.importorskip("stormpy")
 
 from tests.support.mdps import bench_generate, grid_mdp, make_mdp, random_mdp
 
-from proofs.errors import EngineError
+from proofs.core.errors import EngineError
 from proofs.interop.storm import (
     check,
     check_initial,

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from tests.support.mdps import grid_mdp, make_mdp
 
-from proofs.errors import EngineError
+from proofs.core.errors import EngineError
+from proofs.core.model import Mdp
+from proofs.core.numbers import groups_sum_to_one
+from proofs.core.policy import PolicyLayer
 from proofs.interop.storm import fix_policy
-from proofs.policy.model import PolicyLayer
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import groups_sum_to_one
 
 TOY = make_mdp(
     ["s", "t", "u"],

@@ -6,16 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from proofs.interop.storm import (
-    StormNames,
-    storm_bound,
-    storm_multi,
-    storm_objective_bound,
-    storm_path,
-    storm_property,
-    storm_state,
-)
-from proofs.spec.formula import (
+from proofs.core.formula import (
     And,
     Comparison,
     Eventually,
@@ -29,7 +20,16 @@ from proofs.spec.formula import (
     Truth,
     Until,
 )
-from proofs.spec.objective import Objective
+from proofs.core.objective import Objective
+from proofs.interop.storm import (
+    StormNames,
+    storm_bound,
+    storm_multi,
+    storm_objective_bound,
+    storm_path,
+    storm_property,
+    storm_state,
+)
 
 FATAL = Label("fatal")
 FINITE = Objective("r", 40)

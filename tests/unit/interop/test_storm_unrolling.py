@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps
 
-from proofs.errors import EngineError
+from proofs.core.errors import EngineError
+from proofs.core.formula import Eventually, Globally, Label, Not, Until
+from proofs.core.model import Mdp
+from proofs.core.numbers import groups_sum_to_one
+from proofs.core.policy import PolicyLayer
 from proofs.interop.storm import geometric_unrolling, stop_label
-from proofs.policy.model import PolicyLayer
-from proofs.spec.formula import Eventually, Globally, Label, Not, Until
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import groups_sum_to_one
 
 GAMMA = Fraction(9, 10)
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from tests.support.mdps import make_mdp, small_mdps
 
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import groups_sum_to_one
+from proofs.core.model import Mdp
+from proofs.core.numbers import groups_sum_to_one
 
 
 @settings(max_examples=50, deadline=None)

@@ -7,11 +7,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.support.mdps import grid_mdp, make_mdp, small_mdps
 
+from proofs.core.formula import Comparison, Eventually, Label, ProbabilityConstraint, RewardConstraint
+from proofs.core.objective import Objective
 from proofs.engines.lagrangian import discharge_alignment
 from proofs.kernel.horizon import FRONTIER_ACTION, distances, restrict
 from proofs.semantics.evaluate import optimal
-from proofs.spec.formula import Comparison, Eventually, Label, ProbabilityConstraint, RewardConstraint
-from proofs.spec.objective import Objective
 
 
 def chain(n):
@@ -62,8 +62,8 @@ def test_values_and_alignment_worst_values_are_unchanged(mdp, horizon, k):
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_mdps(max_states=7), st.integers(1, 3), st.data())
 def test_a_policy_carried_to_the_restriction_keeps_its_value(mdp, horizon, data):
+    from proofs.core.policy import Policy, PolicyLayer
     from proofs.kernel.horizon import restrict_with_policy
-    from proofs.policy.model import Policy, PolicyLayer
     from proofs.semantics.evaluate import evaluate_objective
 
     layers = []
@@ -78,9 +78,9 @@ def test_a_policy_carried_to_the_restriction_keeps_its_value(mdp, horizon, data)
 
 
 def test_grid_policy_lemma_runs_on_the_restriction():
+    from proofs.core.policy import Policy
     from proofs.engines.policy import discharge_policy
     from proofs.kernel.check_policy import check_policy_certificate
-    from proofs.policy.model import Policy
 
     grid = grid_mdp(200)
     objective = Objective("r", 10)

@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from proofs.kernel.rational import ExpressionError, evaluate_expression, format_rational, parse_rational
+from proofs.core.rational import ExpressionError, evaluate_expression, format_rational, parse_rational
 
 
 @pytest.mark.parametrize("text, value", [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from policy_worlds import build_mdp
 
-from proofs.worldmodel.model import Mdp
+from proofs.core.model import Mdp
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
 
 Spec = Mapping[str, Mapping[str, Mapping[str, Fraction | int | str]]]
 

@@ -12,6 +12,9 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from policy_worlds import build_mdp
 
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
+from proofs.core.policy import Policy, PolicyLayer
 from proofs.policy.canonical import (
     UndefinedState,
     canonical_json,
@@ -20,9 +23,6 @@ from proofs.policy.canonical import (
     write_policy_json,
 )
 from proofs.policy.load import load_policy
-from proofs.policy.model import Policy, PolicyLayer
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
 
 FORMAT = "proofs.policy/1"
 CODE = '''

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from proofs.errors import InputError, InputErrors
+from proofs.core.errors import InputError, InputErrors
+from proofs.core.model import Mdp
 from proofs.policy.canonical import policy_hash
 from proofs.policy.load import load_policy
-from proofs.worldmodel.model import Mdp
 
 FORMAT = "proofs.policy/1"
 

@@ -11,9 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proofs.policy.model import Policy, PolicyLayer
-from proofs.semantics.evaluate import evaluate_constraint, evaluate_objective, optimal
-from proofs.spec.formula import (
+from proofs.core.formula import (
     And,
     Comparison,
     Eventually,
@@ -25,9 +23,11 @@ from proofs.spec.formula import (
     Truth,
     Until,
 )
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
+from proofs.core.objective import Objective
+from proofs.core.policy import Policy, PolicyLayer
+from proofs.semantics.evaluate import evaluate_constraint, evaluate_objective, optimal
 
 
 def build(n, rows, reward, cost, labels, init):
@@ -93,7 +93,7 @@ def paths(mdp, policy, horizon):
 
 
 def holds(mdp, formula, s):
-    from proofs.semantics.episode import state_mask
+    from proofs.kernel.episode import state_mask
     return bool(state_mask(mdp, formula)[s])
 
 

@@ -15,9 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps
 
-from proofs.semantics import exact, sound
-from proofs.semantics.episode import constraint_quantity, objective_quantity
-from proofs.spec.formula import (
+from proofs.core.formula import (
     Comparison,
     Eventually,
     Globally,
@@ -28,7 +26,9 @@ from proofs.spec.formula import (
     RewardConstraint,
     Until,
 )
-from proofs.spec.objective import Objective
+from proofs.core.objective import Objective
+from proofs.kernel.episode import constraint_quantity, objective_quantity
+from proofs.semantics import exact, sound
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps
 
-from proofs.errors import InputError
+from proofs.core.errors import InputError
+from proofs.core.policy import PolicyLayer
 from proofs.interop.storm import fix_policy, geometric_unrolling
-from proofs.policy.model import PolicyLayer
 from proofs.semantics import unbounded, unbounded_exact, unbounded_sound
 from proofs.semantics.linear import solve_sparse
 from proofs.semantics.unbounded import reach_probability, reach_reward

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from proofs.errors import InputError, InputErrors
-from proofs.spec.objective import Objective
+from proofs.core.errors import InputError, InputErrors
+from proofs.core.objective import Objective
 from proofs.spec.obligation import load_obligations, read_obligation_file
 
 from .conftest import VALID, Write

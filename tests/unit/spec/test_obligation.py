@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from proofs.errors import InputError, InputErrors
-from proofs.spec.formula import Comparison, Eventually, Label, ProbabilityConstraint, RewardConstraint
-from proofs.spec.objective import Objective
+from proofs.core.errors import InputError, InputErrors
+from proofs.core.formula import Comparison, Eventually, Label, ProbabilityConstraint, RewardConstraint
+from proofs.core.objective import Objective
 from proofs.spec.obligation import (
     AlignmentLemma,
     CertificateLemma,

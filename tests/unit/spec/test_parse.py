@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proofs.errors import InputError, Location
-from proofs.spec.formula import (
+from proofs.core.errors import InputError, Location
+from proofs.core.formula import (
     And,
     Comparison,
     Constraint,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from proofs.errors import InputError, Location
-from proofs.spec.formula import Atom, Query
+from proofs.core.errors import InputError, Location
+from proofs.core.formula import Atom, Query
 from proofs.spec.parse import parse_constraint, parse_property
 
 WHERE = Location("--property")

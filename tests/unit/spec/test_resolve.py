@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proofs.errors import Location
-from proofs.spec.formula import And, Label, Not, Or, StateFormula, Truth
-from proofs.spec.objective import Objective
+from proofs.core.errors import Location
+from proofs.core.formula import And, Label, Not, Or, StateFormula, Truth
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
+from proofs.core.objective import Objective
 from proofs.spec.parse import parse_constraint
 from proofs.spec.resolve import check_names, check_objective, state_mask
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
 
 WHERE = Location("obligations/grid.toml", 12, 'lemma."grid.alignment".desirable[1]')
 LABELS = {

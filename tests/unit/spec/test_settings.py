@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs.errors import InputError, InputErrors
+from proofs.core.errors import InputError, InputErrors
 from proofs.spec.obligation import Settings, discover, read_settings
 
 

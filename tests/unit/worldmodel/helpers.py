@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from proofs.errors import InputError, InputErrors
-from proofs.worldmodel.model import Mdp
+from proofs.core.errors import InputError, InputErrors
+from proofs.core.model import Mdp
 
 MODELS = Path(__file__).resolve().parents[2] / "worlds" / "models"
 

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from proofs.core.numbers import Rationals
 from proofs.worldmodel.arith import add, group_dot, scatter
-from proofs.worldmodel.numbers import Rationals
 
 fractions = st.fractions(min_value=-(10**6), max_value=10**6, max_denominator=10**7)
 huge = st.fractions(min_value=-(10**30), max_value=10**30, max_denominator=10**25)

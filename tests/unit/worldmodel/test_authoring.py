@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs.errors import InputError, InputErrors
+from proofs.core.errors import InputError, InputErrors
 from proofs.worldmodel.keylines import json_key_lines, line_of, toml_key_lines
 from proofs.worldmodel.load import load_mdp
 

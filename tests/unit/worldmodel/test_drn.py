@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from proofs.errors import InputError, InputErrors
+from proofs.core.errors import InputError, InputErrors
+from proofs.core.model import Mdp
 from proofs.worldmodel.load import load_mdp
-from proofs.worldmodel.model import Mdp
 
 from .helpers import MODELS, only_error, write
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from proofs.errors import InputError, InputErrors
+from proofs.core.errors import InputError, InputErrors
 from proofs.worldmodel.load import load_mdp
 
 from .explicit_generator import write_random_storm_model

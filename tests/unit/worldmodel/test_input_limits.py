@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from proofs.errors import InputError, InputErrors, Location, quote
-from proofs.kernel.rational import MAX_DIGITS, ExpressionError, evaluate_expression, parse_rational
+from proofs.core.errors import InputError, InputErrors, Location, quote
+from proofs.core.rational import MAX_DIGITS, ExpressionError, evaluate_expression, parse_rational
 from proofs.report.show import model_summary, render_summary
 from proofs.worldmodel.load import load_mdp
 
@@ -147,7 +147,7 @@ def run_limited(code: str, memory_bytes: int, timeout: float = 120) -> subproces
 
 LOAD = """
 import sys
-from proofs.errors import InputError, InputErrors
+from proofs.core.errors import InputError, InputErrors
 from proofs.worldmodel.load import load_mdp
 try:
     load_mdp(sys.argv[1] if len(sys.argv) > 1 else {path!r})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs.errors import InputError
+from proofs.core.errors import InputError
 from proofs.worldmodel.load import format_of, load_mdp
 
 from .helpers import MODELS, signature, write

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs.errors import InputError
+from proofs.core.errors import InputError
 from proofs.worldmodel.load import load_mdp
 
 from .helpers import MODELS, only_error, write

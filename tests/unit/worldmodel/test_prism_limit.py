@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs.errors import InputError
+from proofs.core.errors import InputError
 from proofs.worldmodel.load import load_mdp
 from proofs.worldmodel.prism_limit import DEFAULT_MAX_STATES, ENVIRONMENT_VARIABLE, max_states, state_limit
 
@@ -89,7 +89,7 @@ def test_a_program_whose_ranges_exceed_the_limit_is_counted_first(tmp_path: Path
 
 def test_a_program_counting_to_1e8_is_refused_in_bounded_time_and_memory(tmp_path: Path) -> None:
     path = write(tmp_path / "count.nm", COUNTER)
-    code = ("import sys\nfrom proofs.errors import InputError\nfrom proofs.worldmodel.load import load_mdp\n"
+    code = ("import sys\nfrom proofs.core.errors import InputError\nfrom proofs.worldmodel.load import load_mdp\n"
             "try:\n    load_mdp(sys.argv[1])\nexcept InputError as exc:\n    print(exc)\n    sys.exit(2)\n")
 
     def cap() -> None:  # the whole process tree, the counting child included, stays under 2 GB

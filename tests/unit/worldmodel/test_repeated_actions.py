@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from proofs.errors import InputErrors
+from proofs.core.errors import InputErrors
 from proofs.worldmodel.build import number_repeated
 from proofs.worldmodel.load import load_mdp
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs.errors import InputError, InputErrors
+from proofs.core.errors import InputError, InputErrors
 from proofs.worldmodel.load import load_mdp
 
 from .helpers import MODELS, errors_of, only_error, signature, write

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs.errors import InputError, InputErrors
+from proofs.core.errors import InputError, InputErrors
 from proofs.worldmodel.load import load_mdp
 
 from .helpers import errors_of, only_error, write

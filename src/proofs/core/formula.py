@@ -12,7 +12,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Union
 
-from proofs.kernel.rational import format_rational
+from proofs.core.rational import format_rational
 
 __all__ = [
     "And",

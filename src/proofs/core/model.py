@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.numbers import Rationals
 
 __all__ = ["Mdp", "concat_ranges"]
 

@@ -33,7 +33,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from proofs.spec.formula import (
+from proofs.core.formula import (
     And,
     Atom,
     Constraint,
@@ -46,9 +46,9 @@ from proofs.spec.formula import (
     Truth,
     reach_avoid,
 )
-from proofs.spec.objective import Objective
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
+from proofs.core.objective import Objective
 
 __all__ = ["Quantity", "constraint_quantity", "objective_quantity", "state_mask"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from proofs.kernel.rational import format_rational
+from proofs.core.rational import format_rational
 
 __all__ = ["Objective"]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from proofs.errors import CheckFailure
+from proofs.core.errors import CheckFailure
 
 __all__ = [
     "FORMAT",

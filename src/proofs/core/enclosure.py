@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from proofs.kernel.rational import format_rational, parse_rational
+from proofs.core.rational import format_rational, parse_rational
 
 __all__ = ["Enclosure", "Side"]
 

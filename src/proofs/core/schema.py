@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-from proofs.errors import CheckFailure
-from proofs.kernel.enclosure import Enclosure
-from proofs.kernel.rational import MAX_DIGITS, ExpressionError, parse_rational
+from proofs.core.enclosure import Enclosure
+from proofs.core.errors import CheckFailure
+from proofs.core.rational import MAX_DIGITS, ExpressionError, parse_rational
 
 __all__ = ["MAX_DIGITS", "FieldError", "certificate_shape", "describe", "enclosure", "header", "rational",
            "short", "span", "validate", "validate_fields"]
@@ -64,7 +64,7 @@ def rational(value: object, where: str) -> Fraction:
     """An exact rational written as text (``"1/3"``, ``"0.25"``, ``"-2e-3"``), of bounded size.
 
     Numerator and denominator may have at most `MAX_DIGITS` digits each (the limit of every
-    number `proofs` reads, `proofs.kernel.rational`), so that no edited number
+    number `proofs` reads, `proofs.core.rational`), so that no edited number
     (``"1e999999999"``, a 5,000-digit integer) can exhaust memory or time, or crash a message.
     """
     if not isinstance(value, str):

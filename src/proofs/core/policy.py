@@ -12,8 +12,8 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from proofs.worldmodel.model import Mdp
-from proofs.worldmodel.numbers import Rationals
+from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
 
 __all__ = ["PolicyLayer", "Policy"]
 

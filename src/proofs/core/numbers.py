@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Rationals", "groups_sum_to_one", "group_sum"]
+__all__ = ["Rationals", "groups_sum_to_one", "group_sum", "segment_reduce"]
 
 _INT64_SAFE = 2**62
 _FLOAT_EXACT = 2**53
@@ -129,8 +129,6 @@ def groups_sum_to_one(values: Rationals, starts: npt.NDArray[np.int64]) -> npt.N
     wrong whatever their exact sum and are left out of the integer sum, so every summed group
     has Σ|scaled| < 1.5·D + rounding < 2**62: no overflow. Otherwise the sums are exact `Fraction`s.
     """
-    from proofs.kernel.interval import segment_reduce
-
     n_groups = len(starts) - 1
     empty = starts[:-1] == starts[1:]
     if values.is_compact and len(values):
@@ -156,3 +154,18 @@ def groups_sum_to_one(values: Rationals, starts: npt.NDArray[np.int64]) -> npt.N
 def group_sum(values: Rationals, start: int, stop: int) -> Fraction:
     """The exact sum of ``values[start:stop]`` (for error messages and small models)."""
     return sum((values[i] for i in range(start, stop)), Fraction(0))
+
+
+def segment_reduce(
+    ufunc: np.ufunc, values: npt.NDArray[Any], starts: npt.NDArray[np.int64], empty: float = 0
+) -> npt.NDArray[Any]:
+    """``ufunc.reduce`` over each segment ``values[starts[i]:starts[i+1]]``; ``empty`` for empty ones.
+
+    (``ufunc.reduceat`` alone returns a neighbouring element for an empty segment.)
+    """
+    n_seg = len(starts) - 1
+    nonempty = starts[1:] > starts[:-1]
+    out = np.full(n_seg, empty, dtype=np.result_type(values.dtype, np.asarray(empty).dtype))
+    if np.any(nonempty):
+        out[nonempty] = ufunc.reduceat(values[: int(starts[-1])], starts[:-1][nonempty])
+    return out

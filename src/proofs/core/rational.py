@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from fractions import Fraction
 
-from proofs.errors import quote
+from proofs.core.errors import quote
 
 __all__ = ["MAX_DEPTH", "MAX_DIGITS", "MAX_EXPRESSION_LENGTH", "ExpressionError", "evaluate_expression",
            "format_rational", "parse_rational"]
