@@ -25,9 +25,10 @@ HiGHS (`scipy.optimize.linprog`) solves it in floating point; that is only a hin
    bound κ + max_π (σ·W_c + λ·J) − λ·(J* − ε) of each is one backward induction (exact policy
    iteration for the geometric fixed point, whose values are the kernel's superharmonic witness).
 3. When the smallest bound equals the attained point, strong duality is certified exactly. If the
-   basis was wrong (HiGHS' tolerances), an exact parametric (Eisner–Severance) refinement starts
-   from the multipliers already tried, so the worst value is always exact (lo == hi). The chosen
-   bound is recomputed with the kernel's `combined_bound` before it is reported.
+   basis was wrong (HiGHS' tolerances), the exact parametric (Eisner–Severance) search of
+   `proofs.engines.dual` starts from the multipliers already tried, so the worst value is always
+   exact (lo == hi). The chosen bound is recomputed with the kernel's `combined_bound` before it
+   is reported (the verdict, witness and margin are then `proofs.engines.dual.decide`'s).
 
 ``hints`` (all optional; wrong hints cost time, never change a verdict or a worst value):
 * ``"lambda"``: a multiplier, or a list of them, tried first (numbers, ``Fraction`` or text).
@@ -65,15 +66,14 @@ from proofs.core.objective import Objective
 from proofs.core.rational import format_rational
 from proofs.engines.alignment import (
     AlignmentResult,
-    ConstraintResult,
     certificate_fields,
     constraint_hints,
     exact_episode,
     hint_number,
     hinted_lambdas,
 )
+from proofs.engines.dual import MAX_ROUNDS, GaveUp, Worst, bound_values, decide, lifted, mixed, parametric
 from proofs.engines.lagrangian import EXACT_LIMIT
-from proofs.engines.margin import newton_margin
 from proofs.kernel.check_alignment import ConstraintSpace, Episode, combined_bound, constraint_space
 from proofs.kernel.horizon import restrict
 from proofs.semantics.linear import solve_sparse
@@ -86,7 +86,6 @@ _ZERO, _ONE = Fraction(0), Fraction(1)
 _TOL_ABS, _TOL_REL = 1e-9, 1e-6
 _DENOMINATORS = (1, 10, 100, 10**4, 10**6, 10**9)
 _MAX_BRANCHES = 4
-_MAX_ROUNDS = 10_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,9 +171,6 @@ class _Line:
     vj: tuple[Fraction, ...]      # per node: J-to-go and σ·W_c-to-go
     vo: tuple[Fraction, ...]
 
-    def at(self, lam: Fraction) -> Fraction:
-        return self.q + lam * self.j
-
 
 def _column(space: _Space, k: int, vj: Sequence[Fraction],
             vo: Sequence[Fraction]) -> tuple[Fraction, Fraction]:
@@ -234,7 +230,7 @@ def _improve(space: _Space, w_j: Fraction, w_o: Fraction, start: Sequence[Dist] 
     """Exact policy iteration from ``start`` (its most likely actions), switching on strict gains only."""
     policy: list[Dist] = [((max(d, key=lambda e: e[1])[0] if d else space.start[n], _ONE),)
                           for n, d in enumerate(start or [()] * len(space.nodes))]
-    for _ in range(_MAX_ROUNDS):
+    for _ in range(MAX_ROUNDS):
         line = _line(space, policy)
         changed = False
         for n in range(len(space.nodes)):
@@ -409,15 +405,6 @@ def _hint_lines(space: _Space, hint: Mapping[str, Any]) -> list[_Line]:
 
 
 # -- the exact search of one constraint at one target ---------------------------------------------
-@dataclass(frozen=True)
-class _Worst:
-    sup_q: Fraction                       # sup σ·W_c over J ≥ target (without κ)
-    lam: Fraction
-    parts: list[tuple[Fraction, _Line]]   # the attaining start mixture
-    optimum: _Line                        # optimal at λ (its values certify the geometric bound)
-    route: str                            # "hint", "lp" (the basis was right) or "refined"
-
-
 def _lower(lines: Sequence[_Line], target: Fraction) -> tuple[Fraction, list[tuple[Fraction, _Line]]]:
     """The best attained value: one line with J ≥ target, or two mixed at the start to J = target."""
     best: tuple[Fraction, list[tuple[Fraction, _Line]]] | None = None
@@ -426,9 +413,10 @@ def _lower(lines: Sequence[_Line], target: Fraction) -> tuple[Fraction, list[tup
             best = (a.q, [(_ONE, a)])
     for a in [a for a in lines if a.j >= target]:
         for b in [b for b in lines if b.j < target]:
-            w = (target - b.j) / (a.j - b.j)
-            if best is None or w * a.q + (1 - w) * b.q > best[0]:
-                best = (w * a.q + (1 - w) * b.q, [(w, a), (1 - w, b)])
+            parts = mixed(a, b, target)
+            value = sum((w * line.q for w, line in parts), _ZERO)
+            if best is None or value > best[0]:
+                best = (value, parts)
     assert best is not None, "the J-optimal line is always feasible"
     return best
 
@@ -447,142 +435,116 @@ class _Search:
         if self.seed is None and lines:
             self.seed = lines[0].policy
 
-    def bound(self, lam: Fraction) -> Fraction:
-        return self.tried[lam].at(lam) - lam * self.target
+    def respond(self, lam: Fraction) -> _Line:
+        return _best(self.space, lam, _ONE, self.seed)
 
-    def certify(self, lams: Sequence[Fraction], route: str, lam_hat: float | None = None) -> _Worst | None:
+    def bound(self, lam: Fraction) -> Fraction:
+        return lifted(self.tried[lam], lam, self.target)
+
+    def certify(self, lams: Sequence[Fraction], lam_hat: float | None = None) -> Worst[_Line] | None:
         """Try the multipliers (then the attaining basis' dual, then λ̂ rationalized) until the
         smallest exact bound equals the attained value."""
         duals = _duals(self.space, _lower(self.lines, self.target)[1])
         for lam in [*lams, *duals, *(_rationals(lam_hat) if lam_hat is not None else [])]:
             if lam < 0 or lam in self.tried:
                 continue
-            self.tried[lam] = _best(self.space, lam, _ONE, self.seed)
+            self.tried[lam] = self.respond(lam)
             self.lines.append(self.tried[lam])
-            found = self.done(route)
+            found = self.done()
             if found is not None:
                 return found
-        return self.done(route) if self.tried else None
+        return self.done() if self.tried else None
 
-    def done(self, route: str) -> _Worst | None:
+    def done(self) -> Worst[_Line] | None:
         value, parts = _lower(self.lines, self.target)
         lam = min(self.tried, key=lambda x: (self.bound(x), x))
         if self.bound(lam) < value:
             raise EngineError("lp engine: an exact bound lies below an attained value")
-        return _Worst(value, lam, parts, self.tried[lam], route) if self.bound(lam) == value else None
+        return Worst(value, lam, parts, self.tried[lam]) if self.bound(lam) == value else None
 
-    def refine(self) -> _Worst | None:
-        """Exact parametric search from the lines tried: b optimal at some λ_b with J_b < target."""
+    def refine(self) -> Worst[_Line] | None:
+        """Exact parametric search (`proofs.engines.dual.parametric`) from the lines tried: b optimal
+        at some λ_b with J_b < target (at λ = 0 if none is), a the J-optimal line or one optimal above."""
         below = [lam for lam, line in self.tried.items() if line.j < self.target]
         if below:
             b = self.tried[max(below)]
         else:
-            b = self.tried.get(_ZERO) or _best(self.space, _ZERO, _ONE, self.seed)
+            b = self.tried.get(_ZERO) or self.respond(_ZERO)
             if b.j >= self.target:
-                return _Worst(b.q, _ZERO, [(_ONE, b)], b, "refined")
+                return Worst(b.q, _ZERO, [(_ONE, b)], b)
         above = sorted(lam for lam, line in self.tried.items() if line.j >= self.target)
         a = self.tried[above[0]] if above else self.lines[0]
-        for _ in range(_MAX_ROUNDS):
-            lam = (b.q - a.q) / (a.j - b.j)
-            new = _best(self.space, lam, _ONE, self.seed)
-            if new.at(lam) <= a.at(lam):
-                w = (self.target - b.j) / (a.j - b.j)
-                return _Worst(a.q + lam * (a.j - self.target), lam, [(w, a), (1 - w, b)], new, "refined")
-            if new.j >= self.target:
-                a = new
-            else:
-                b = new
-        return None
+        return parametric(self.respond, a, b, self.target)
 
 
-def _worst(space: _Space, target: Fraction, jopt: _Line, hint: Mapping[str, Any]) -> _Worst | None:
+def _worst(space: _Space, target: Fraction, jopt: _Line, hint: Mapping[str, Any]) -> Worst[_Line] | None:
     """The exact worst value at one target: hinted policies first, then the float LP, then refinement."""
     search = _Search(space, target, jopt)
     lams = hinted_lambdas(hint)
     hinted = _hint_lines(space, hint)
     if hinted:
         search.add(hinted)
-        found = search.certify(lams, "hint")
+        found = search.certify(lams)
         if found is not None:
             return found
     lp = _float_lp(space, target)
     if lp is not None:
         search.add(_lp_lines(space, lp[0]))
-        found = search.certify(lams, "lp", lp[1])
+        found = search.certify(lams, lp[1])
     else:
-        found = search.certify([*lams, _ZERO], "lp")
+        found = search.certify([*lams, _ZERO])
     return found or search.refine()
 
 
-# -- witnesses and the engine -----------------------------------------------------------------------
-def _texts(values: Sequence[Fraction]) -> list[str]:
-    return [format_rational(x) for x in values]
-
-
+# -- one constraint, as `proofs.engines.dual.decide` asks -----------------------------------------------
 def _per_state(space: _Space, at_node: Sequence[Fraction], at_stop: Sequence[Fraction]) -> list[Fraction]:
     """A stationary per-node vector spread over the states (``at_stop`` on the stop states)."""
     return [at_stop[s] if (0, s) not in space.index else at_node[space.index[0, s]]
             for s in range(space.mdp.n_states)]
 
 
-def _document(space: _Space, line: _Line) -> dict[str, Any]:
-    steps: list[dict[str, Any]] = [{} for _ in range(1 if space.cs.steps is None else space.cs.steps)]
-    for (t, s), dist in zip(space.nodes, line.policy):
-        acts = {space.mdp.action(space.choice[k]): p for k, p in dist if p > 0}
-        one = next(iter(acts)) if len(acts) == 1 else None
-        steps[t][space.mdp.states[s]] = one or {a: format_rational(p) for a, p in acts.items()}
-    return {"format": "proofs.policy/1", "steps": steps}
+class _Constraint:
+    """One constraint's LP: the exact worst value at any target, and how its lines are written."""
 
+    def __init__(self, ep: Episode, space: _Space, hint: Mapping[str, Any]) -> None:
+        self.ep, self.space, self.cs, self.hint = ep, space, space.cs, hint
+        self.jopt = _best(space, _ONE, _ZERO)
 
-def _mixture(space: _Space, parts: Sequence[tuple[Fraction, _Line]]) -> dict[str, Any]:
-    out = []
-    for q, line in parts:
-        if q == 0:
-            continue
-        comp: dict[str, Any] = {"weight": format_rational(q), "before_decided": _document(space, line),
-                                "after_decided": "J-optimal"}
-        if space.stationary:
-            w = [space.cs.sigma * x for x in line.vo]
-            comp["values"] = {"j": _texts(_per_state(space, line.vj, space.stop_j)),
-                              "w": _texts(_per_state(space, w, space.cs.goal))}
-        out.append(comp)
-    return {"mixture": out}
-
-
-def _bound_values(space: _Space, found: _Worst) -> list[Fraction] | None:
-    """The geometric fixed point's superharmonic witness: λ·J + σ·W_c of the policy optimal at λ."""
-    if not space.stationary:
-        return None
-    cs, lam, line = space.cs, found.lam, found.optimum
-    stop = [cs.sigma * cs.goal[s] + lam * space.stop_j[s] for s in range(space.mdp.n_states)]
-    return _per_state(space, [lam * j + o for j, o in zip(line.vj, line.vo)], stop)
-
-
-def _witness(ep: Episode, space: _Space, found: _Worst, target: Fraction) -> dict[str, Any]:
-    """The kernel's witness of one constraint, after re-computing its bound with the kernel's own code."""
-    values = _bound_values(space, found)
-    try:
-        bound = combined_bound(space.mdp, ep, space.cs, found.lam, values) - found.lam * target
-    except CheckFailure as exc:
-        raise EngineError(f"lp engine: the multiplier's witness is rejected: {exc}") from None
-    if bound != found.sup_q:
-        raise EngineError(f"lp engine: the kernel's bound {bound} differs from the worst value {found.sup_q}")
-    wit: dict[str, Any] = {"lambda": format_rational(found.lam), "attained": _mixture(space, found.parts)}
-    if values is not None:
-        wit["values"] = _texts(values)
-    return wit
-
-
-def _margin(space: _Space, jopt: _Line, j_star: Fraction, constraint: Constraint) -> Fraction | None:
-    """ε* for one constraint (None for "inf") from the LP's exact worst-value oracle."""
-
-    def worst_at(target: Fraction) -> tuple[Fraction, Fraction]:
-        found = _worst(space, target, jopt, {})
+    def worst(self, target: Fraction, hinted: bool = True) -> Worst[_Line]:
+        """The exact worst value; at the lemma's target (``hinted``) also re-checked against the
+        kernel's own bound (`combined_bound`) before it is reported."""
+        found = _worst(self.space, target, self.jopt, self.hint if hinted else {})
         if found is None:
-            raise EngineError(f"lp engine: no exact worst value for {constraint} at J >= {target}")
-        return found.sup_q, found.lam
+            raise GaveUp(f"no exact multiplier found within {MAX_ROUNDS} rounds for {self.cs.constraint}")
+        if hinted:
+            try:
+                bound = combined_bound(self.space.mdp, self.ep, self.cs, found.lam, bound_values(self, found))
+            except CheckFailure as exc:
+                raise EngineError(f"lp engine: the multiplier's witness is rejected: {exc}") from None
+            if bound - found.lam * target != found.sup_q:
+                raise EngineError(f"lp engine: the kernel's bound {bound - found.lam * target} differs from the "
+                                  f"worst value {found.sup_q}")
+        return found
 
-    return newton_margin(space.cs, constraint, _best(space, _ZERO, _ONE).q, j_star, worst_at)
+    def top(self) -> Fraction:
+        return _best(self.space, _ZERO, _ONE).q
+
+    def document(self, line: _Line) -> dict[str, Any]:
+        space = self.space
+        steps: list[dict[str, Any]] = [{} for _ in range(1 if space.cs.steps is None else space.cs.steps)]
+        for (t, s), dist in zip(space.nodes, line.policy):
+            acts = {space.mdp.action(space.choice[k]): p for k, p in dist if p > 0}
+            one = next(iter(acts)) if len(acts) == 1 else None
+            steps[t][space.mdp.states[s]] = one or {a: format_rational(p) for a, p in acts.items()}
+        return {"format": "proofs.policy/1", "steps": steps}
+
+    def per_state(self, line: _Line) -> tuple[list[Fraction], list[Fraction]] | None:
+        """Per state: J-to-go (V*_J once decided) and W_c (g once decided) of a stationary line."""
+        space = self.space
+        if not space.stationary:
+            return None
+        return (_per_state(space, line.vj, space.stop_j),
+                _per_state(space, [space.cs.sigma * x for x in line.vo], space.cs.goal))
 
 
 def _unsupported(mdp: Mdp, objective: Objective) -> str:
@@ -620,29 +582,6 @@ def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
     if why:
         return AlignmentResult("unknown", (), Enclosure(_ZERO, _ZERO), {}, None, engine="lp", reason=why)
     ep = exact_episode(mdp, objective)
-    j_star = sum((p * ep.cont(0)[s] for s, p in mdp.initial_distribution()), _ZERO)
-    target = j_star - lemma_epsilon
-    spaces = [_space(mdp, ep, constraint_space(mdp, objective, c)) for c in constraints]
-    jopts = [_best(space, _ONE, _ZERO) for space in spaces]
-    results, witnesses, counterexample = [], [], None
-    for i, (c, space, jopt) in enumerate(zip(constraints, spaces, jopts)):
-        found = _worst(space, target, jopt, constraint_hints(hints, i))
-        if found is None:
-            return AlignmentResult("unknown", (), Enclosure.exact(j_star), {}, None, engine="lp",
-                                   reason=f"no exact multiplier found within {_MAX_ROUNDS} rounds for {c}")
-        worst = space.cs.reported(space.cs.kappa + found.sup_q)
-        holds = c.comparison.holds(worst, c.threshold)
-        results.append(ConstraintResult(str(c), c.threshold, Enclosure.exact(worst), holds, found.lam))
-        witnesses.append(_witness(ep, space, found, target))
-        if not holds and counterexample is None:
-            counterexample = {"constraint": i, **_mixture(space, found.parts)}
-    eps_star: Enclosure | str | None = None
-    if margin:
-        finite = [m for m in (_margin(s, jo, j_star, c) for s, jo, c in zip(spaces, jopts, constraints))
-                  if m is not None]
-        eps_star = Enclosure.exact(min(finite)) if finite else "inf"
-    witness: dict[str, Any] = {"constraints": witnesses}
-    if objective.horizon is None:
-        witness["j_values"] = _texts(ep.cont(0))
-    return AlignmentResult("proved" if counterexample is None else "refuted", tuple(results),
-                           Enclosure.exact(j_star), witness, counterexample, engine="lp", margin=eps_star)
+    searches = [_Constraint(ep, _space(mdp, ep, constraint_space(mdp, objective, c)), constraint_hints(hints, i))
+                for i, c in enumerate(constraints)]
+    return decide("lp", mdp, ep, lemma_epsilon, constraints, searches, margin)
