@@ -355,7 +355,7 @@ def bench_row(proofs: list[str], tra: Path, lemma: str, work: Path, repeat: int,
         for name, args in commands.items():
             run = run_proofs(proofs, project, args)
             row.runs.setdefault(name, []).append(run)
-            if name == "prove cold":
+            if name == "prove cold" and run.ok() and not row.status:
                 row.status = certificate_status(project, lemma)
             phases = run.extra.get("phases")
             shown = " ".join(f"{p} {s:.2f}" for p, s in phases.items()) if phases else "phases n/a"
@@ -372,7 +372,7 @@ def bench_row(proofs: list[str], tra: Path, lemma: str, work: Path, repeat: int,
     return row
 
 
-def profile_row(proofs: list[str], project: Path, out: Path, top: int = 30) -> str:
+def profile_row(project: Path, out: Path, top: int = 40) -> str:
     """One cold `proofs prove` under cProfile; the top entries by cumulative time."""
     import io
     import pstats
@@ -380,10 +380,12 @@ def profile_row(proofs: list[str], project: Path, out: Path, top: int = 30) -> s
     for folder in (".proofs", "certificates"):
         shutil.rmtree(project / folder, ignore_errors=True)
     run = timed([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "proofs", "prove"], cwd=project)
-    if not out.exists():
+    if not run.ok() or not out.exists():
         return f"profiling failed: {run.brief()}"
     text = io.StringIO()
-    pstats.Stats(str(out), stream=text).sort_stats("cumulative").print_stats(top)
+    stats = pstats.Stats(str(out), stream=text)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top // 2)
     return f"cold prove under cProfile: {run.brief()}\n{text.getvalue()}"
 
 
@@ -416,7 +418,8 @@ def tables(rows: list[Row]) -> str:
         prove, check, storm = r.median("prove cold"), r.median("check"), r.median("storm")
         kernel = r.median("check --kernel-only")
         both = None if prove is None or check is None else prove + check
-        status = r.status + ("" if r.status == EXPECT[r.lemma] else f" (expected {EXPECT[r.lemma]})")
+        status = r.status or "every prove failed"
+        status += "" if status == EXPECT[r.lemma] else f" (expected {EXPECT[r.lemma]})"
         lines.append(
             f"| {r.lemma} | {r.model} | {status} | {_s(prove)} | {_s(r.median('prove warm'))} | {_s(check)} "
             f"| {_s(kernel)} | {_s(r.median('storm', 'build_seconds'))} | {_s(r.median('storm', 'query_seconds'))} "
@@ -468,8 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     args.models.mkdir(parents=True, exist_ok=True)
     proofs = proofs_command()
     kernel_only = has_kernel_only(proofs)
-    print(f"proofs: {' '.join(proofs)}; check --kernel-only: {'yes' if kernel_only else 'not in this CLI'}",
-          flush=True)
+    source = subprocess.run([sys.executable, "-c", "import proofs; print(proofs.__file__)"], check=False,
+                            capture_output=True, text=True).stdout.strip()
+    print(f"proofs: {' '.join(proofs)} (package {source}); "
+          f"check --kernel-only: {'yes' if kernel_only else 'not in this CLI'}", flush=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="proofs-e2e-"))
     rows: list[Row] = []
     profiles: list[str] = []
@@ -481,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.profile:
                     project = work / f"{tra.stem}-{lemma}"
                     profiles.append(f"#### {tra.stem} {lemma}\n"
-                                    + profile_row(proofs, project, work / f"{tra.stem}-{lemma}.prof"))
+                                    + profile_row(project, work / f"{tra.stem}-{lemma}.prof"))
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
