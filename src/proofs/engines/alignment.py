@@ -24,7 +24,7 @@ from proofs.kernel.episode import objective_quantity
 from proofs.semantics import exact
 
 __all__ = ["AlignmentResult", "ConstraintResult", "certificate_fields", "constraint_hints", "exact_episode",
-           "hint_number", "hinted_lambda", "hinted_lambdas"]
+           "exact_work", "hint_number", "hinted_lambda", "hinted_lambdas"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,12 @@ class AlignmentResult:
     reason: str = ""
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
+    @classmethod
+    def unknown(cls, engine: str, reason: str, j_star: Enclosure | None = None) -> AlignmentResult:
+        """No verdict and no claim, with the reason (and J* if it is known)."""
+        zero = Enclosure(Fraction(0), Fraction(0))
+        return cls("unknown", (), zero if j_star is None else j_star, {}, None, engine=engine, reason=reason)
+
 
 def exact_episode(mdp: Mdp, objective: Objective) -> Episode:
     """The exact optimal J-to-go (per step for a finite horizon) as the kernel's `Episode`."""
@@ -60,6 +66,11 @@ def exact_episode(mdp: Mdp, objective: Objective) -> Episode:
         return Episode(mdp, objective, optimal_to_go(mdp, objective))
     values, _ = exact.optimise(exact.ExactModel.of(mdp), objective_quantity(mdp, objective), maximise=True)
     return Episode(mdp, objective, values)
+
+
+def exact_work(mdp: Mdp, objective: Objective) -> int:
+    """Transitions × steps (50 counted for the geometric horizon): what an exact engine's limit bounds."""
+    return mdp.n_transitions * (objective.horizon if objective.horizon is not None else 50)
 
 
 

@@ -187,7 +187,7 @@ def decide(engine: str, mdp: Mdp, ep: Episode, epsilon: Fraction, constraints: S
             done.append(search)
         eps_star = _margin(done, constraints, j_star) if margin else None
     except GaveUp as exc:
-        return AlignmentResult("unknown", (), Enclosure.exact(j_star), {}, None, engine=engine, reason=str(exc))
+        return AlignmentResult.unknown(engine, str(exc), Enclosure.exact(j_star))
     wit: dict[str, Any] = {"constraints": witnesses}
     if ep.geometric:
         wit["j_values"] = texts(ep.cont(0))

@@ -30,11 +30,16 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
-from proofs.core.enclosure import Enclosure
 from proofs.core.formula import Constraint
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
-from proofs.engines.alignment import AlignmentResult, certificate_fields, exact_episode, hinted_lambda
+from proofs.engines.alignment import (
+    AlignmentResult,
+    certificate_fields,
+    exact_episode,
+    exact_work,
+    hinted_lambda,
+)
 from proofs.engines.dual import MAX_ROUNDS, GaveUp, Worst, at_initial, decide, parametric
 from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space
 from proofs.kernel.horizon import FRONTIER_ACTION, restrict
@@ -242,11 +247,6 @@ class _Search:
         return line.per_state()
 
 
-def _exact_size(mdp: Mdp, objective: Objective) -> int:
-    steps = objective.horizon if objective.horizon is not None else 50
-    return mdp.n_transitions * steps
-
-
 def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
                         constraints: Sequence[Constraint], *, margin: bool = False,
                         hints: Mapping[str, Any] | None = None) -> AlignmentResult:
@@ -260,15 +260,13 @@ def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
     only costs search rounds.
     """
     if mdp.is_credal:
-        return AlignmentResult("unknown", (), Enclosure(Fraction(0), Fraction(0)), {}, None,
-                               reason="credal models are not supported by the lagrangian engine yet")
+        return AlignmentResult.unknown("lagrangian", "credal models are not supported by the lagrangian engine yet")
     if objective.horizon is not None:
         mdp = restrict(mdp, objective.horizon)
-    if _exact_size(mdp, objective) > EXACT_LIMIT:
+    if exact_work(mdp, objective) > EXACT_LIMIT:
         if objective.horizon is None:
-            return AlignmentResult("unknown", (), Enclosure(Fraction(0), Fraction(0)), {}, None,
-                                   reason=f"the model is beyond the exact limit ({EXACT_LIMIT} transitions × "
-                                          "steps) and the float path needs a finite horizon")
+            return AlignmentResult.unknown("lagrangian", f"the model is beyond the exact limit ({EXACT_LIMIT} "
+                                           "transitions × steps) and the float path needs a finite horizon")
         from proofs.engines.lagrangian_float import discharge_restricted
 
         result = discharge_restricted(mdp, objective, lemma_epsilon, constraints, hints)

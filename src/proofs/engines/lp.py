@@ -58,7 +58,6 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.optimize import linprog
 
-from proofs.core.enclosure import Enclosure
 from proofs.core.errors import CheckFailure, EngineError
 from proofs.core.formula import Constraint
 from proofs.core.model import Mdp
@@ -69,6 +68,7 @@ from proofs.engines.alignment import (
     certificate_fields,
     constraint_hints,
     exact_episode,
+    exact_work,
     hint_number,
     hinted_lambdas,
 )
@@ -550,8 +550,7 @@ class _Constraint:
 def _unsupported(mdp: Mdp, objective: Objective) -> str:
     if mdp.is_credal:
         return "credal models are not supported by the lp engine yet"
-    steps = objective.horizon if objective.horizon is not None else 50
-    if mdp.n_transitions * steps > EXACT_LIMIT:
+    if exact_work(mdp, objective) > EXACT_LIMIT:
         return f"the model is beyond the exact limit ({EXACT_LIMIT} transitions × steps)"
     return ""
 
@@ -580,7 +579,7 @@ def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
         mdp = restrict(mdp, objective.horizon)   # what the horizon can see; changes no value
     why = _unsupported(mdp, objective)
     if why:
-        return AlignmentResult("unknown", (), Enclosure(_ZERO, _ZERO), {}, None, engine="lp", reason=why)
+        return AlignmentResult.unknown("lp", why)
     ep = exact_episode(mdp, objective)
     searches = [_Constraint(ep, _space(mdp, ep, constraint_space(mdp, objective, c)), constraint_hints(hints, i))
                 for i, c in enumerate(constraints)]

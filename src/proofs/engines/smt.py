@@ -55,7 +55,6 @@ from typing import Any
 import numpy as np
 import z3
 
-from proofs.core.enclosure import Enclosure
 from proofs.core.formula import Constraint
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
@@ -234,10 +233,6 @@ class _Search:
         return line.per_state()
 
 
-def _unknown(j_star: Enclosure, reason: str) -> AlignmentResult:
-    return AlignmentResult("unknown", (), j_star, {}, None, engine="smt", reason=reason)
-
-
 def discharge_alignment(mdp: Mdp, objective: Objective, epsilon: Fraction, constraints: Sequence[Constraint], *,
                         margin: bool = False, hints: Mapping[str, Any] | None = None,
                         timeout_ms: int | None = None) -> AlignmentResult:
@@ -263,14 +258,14 @@ def discharge_alignment(mdp: Mdp, objective: Objective, epsilon: Fraction, const
     """
     budget = _Budget(timeout_ms)
     if mdp.is_credal:
-        return _unknown(Enclosure(_ZERO, _ZERO), "credal models are not supported by the smt engine")
+        return AlignmentResult.unknown("smt", "credal models are not supported by the smt engine")
     if objective.horizon is not None:
         mdp = restrict(mdp, objective.horizon)   # what the horizon can see; changes no value
     try:
         budget.remaining_ms()
         ep = exact_episode(mdp, objective)
     except GaveUp as exc:
-        return _unknown(Enclosure(_ZERO, _ZERO), f"{exc} (computing J*)")
+        return AlignmentResult.unknown("smt", f"{exc} (computing J*)")
     ctx = z3.Context()
     searches = (_Search(_Oracle(mdp, ep, constraint_space(mdp, objective, c), budget),
                         hinted_lambdas(constraint_hints(hints, i)), ctx) for i, c in enumerate(constraints))
