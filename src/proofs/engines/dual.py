@@ -129,7 +129,7 @@ def texts(values: Iterable[Fraction]) -> list[str]:
     return [format_rational(x) for x in values]
 
 
-def mixture(search: ConstraintSearch[L], parts: Sequence[tuple[Fraction, L]]) -> dict[str, Any]:
+def _mixture(search: ConstraintSearch[L], parts: Sequence[tuple[Fraction, L]]) -> dict[str, Any]:
     """A start mixture as the kernel reads it (components of weight 0 left out)."""
     out = []
     for weight, line in parts:
@@ -152,9 +152,9 @@ def bound_values(search: ConstraintSearch[L], found: Worst[L]) -> list[Fraction]
     return [found.lam * j + search.cs.sigma * w for j, w in zip(*values)]
 
 
-def witness(search: ConstraintSearch[L], found: Worst[L]) -> dict[str, Any]:
+def _witness(search: ConstraintSearch[L], found: Worst[L]) -> dict[str, Any]:
     """One constraint's witness: the multiplier (upper bound), the attained mixture (lower bound)."""
-    wit: dict[str, Any] = {"lambda": format_rational(found.lam), "attained": mixture(search, found.parts)}
+    wit: dict[str, Any] = {"lambda": format_rational(found.lam), "attained": _mixture(search, found.parts)}
     values = bound_values(search, found)
     if values is not None:
         wit["values"] = texts(values)
@@ -181,9 +181,9 @@ def decide(engine: str, mdp: Mdp, ep: Episode, epsilon: Fraction, constraints: S
             worst = cs.reported(cs.kappa + found.sup_q)
             holds = c.comparison.holds(worst, c.threshold)
             results.append(ConstraintResult(str(c), c.threshold, Enclosure.exact(worst), holds, found.lam))
-            witnesses.append(witness(search, found))
+            witnesses.append(_witness(search, found))
             if not holds and counterexample is None:
-                counterexample = {"constraint": i, **mixture(search, found.parts)}
+                counterexample = {"constraint": i, **_mixture(search, found.parts)}
             done.append(search)
         eps_star = _margin(done, constraints, j_star) if margin else None
     except GaveUp as exc:
