@@ -17,7 +17,7 @@ KERNEL = ("proofs.core.certificate", "proofs.core.enclosure", "proofs.core.error
           "proofs.core.rational", "proofs.core.schema",
           "proofs.kernel.bellman", "proofs.kernel.check", "proofs.kernel.check_alignment",
           "proofs.kernel.check_alignment_float", "proofs.kernel.check_policy", "proofs.kernel.episode",
-          "proofs.kernel.horizon", "proofs.kernel.interval", "proofs.kernel.rules", "proofs.kernel.statement")
+          "proofs.kernel.horizon", "proofs.kernel.rounding", "proofs.kernel.rules", "proofs.kernel.statement")
 
 
 def test_every_kernel_module_is_probed():

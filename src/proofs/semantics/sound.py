@@ -84,7 +84,7 @@ import numpy.typing as npt
 from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.core.policy import Policy, PolicyLayer
-from proofs.kernel import interval as iv
+from proofs.kernel import rounding as iv
 from proofs.kernel.episode import Quantity
 
 __all__ = ["Box", "SoundModel", "evaluate_policy", "higham_gamma", "optimise", "round_up", "row_sum_bound"]
@@ -548,8 +548,8 @@ def _certified_fixed_point(q: Quantity, bellman, search: Callable[[F], F] | None
     a = min(float(np.min(lo - w, initial=0.0)), 0.0)
     b = max(float(np.max(hi - w, initial=0.0)), 0.0)
     # the differences above are rounded: widen them, and the division, outward
-    a = float(np.nextafter(np.nextafter(a, -np.inf) * (1 + 4 * iv.U), -np.inf))
-    b = float(np.nextafter(np.nextafter(b, np.inf) * (1 + 4 * iv.U), np.inf))
+    a = float(np.nextafter(np.nextafter(a, -np.inf) * (1 + 4 * float(iv.U)), -np.inf))
+    b = float(np.nextafter(np.nextafter(b, np.inf) * (1 + 4 * float(iv.U)), np.inf))
     beta_hi = _frac_box(q.beta)[1]
     one_minus = float(np.nextafter(1.0 - beta_hi, 0.0))  # a lower bound on 1 - β
     shift_lo = float(np.nextafter(a / one_minus, -np.inf))

@@ -58,7 +58,7 @@ import numpy as np
 import numpy.typing as npt
 
 from proofs.core.model import concat_ranges
-from proofs.kernel import interval as iv
+from proofs.kernel import rounding as iv
 from proofs.semantics.sound import higham_gamma, round_up, row_sum_bound
 from proofs.semantics.unbounded_graph import Graph, Problem, end_components, exists_attractor
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proofs.core.numbers import Rationals
-from proofs.kernel import interval as iv
+from proofs.kernel import rounding as iv
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 tiny_or_big = st.one_of(finite, st.floats(min_value=-1e-300, max_value=1e-300), st.sampled_from([0.1, 1 / 3, 2 / 3]))
