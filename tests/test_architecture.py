@@ -40,3 +40,12 @@ def test_kernel_imports_no_solver():
 def test_reading_base_imports_no_solver():
     loaded = _modules_after("import proofs.worldmodel, proofs.core.formula, proofs.policy, proofs.kernel.episode")
     assert not loaded & FORBIDDEN
+
+
+def test_kernel_imports_no_engine_code():
+    """Imports point one way (operators, engines, semantics -> kernel -> core): the trusted kernel
+    loads none of the untrusted search code, in particular not the fast operators."""
+    probe = f"import sys; import {', '.join(KERNEL)}; print(' '.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    ours = {m.split(".")[1] for m in out.stdout.split() if m.startswith("proofs.")}
+    assert not ours & {"operators", "engines", "semantics", "prooftree", "report"}, ours

@@ -125,34 +125,6 @@ def test_float_operators_enclose_the_exact_operators(data, mdp, beta):
             assert abs(Fraction(float(centre[s])) - truth[s]) <= err
 
 
-@given(st.data(), small_mdps(max_states=7), st.sampled_from([Fraction(1), Fraction(9, 10)]))
-@settings(max_examples=40, deadline=None)
-def test_slot_and_grouped_layouts_compute_the_same_floats(data, mdp, beta):
-    """The two layouts of `FloatBellman` (state blocks of slots on two threads, and grouped sums
-    per transition) add the same terms in the same order, so their values agree to the bit."""
-    w = np.array(data.draw(st.lists(st.floats(-1e3, 1e3), min_size=mdp.n_states, max_size=mdp.n_states)))
-    pi = data.draw(policies(mdp)).at(0)
-    counts = np.diff(mdp.choice_start)
-    local = np.array([data.draw(st.integers(0, int(k) - 1)) for k in counts], dtype=np.int64)
-    exact_op = bellman.ExactBellman(mdp, mdp.rewards["r"], beta)
-    exact_w = [Fraction(float(x)) for x in w]
-    results = []
-    for block, padding in ((2, 1e9), (10**6, 0.0)):   # many blocks of slots; grouped sums only
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(bellman, "_BLOCK", block)
-            patch.setattr(bellman, "_PADDING", padding)
-            op = bellman.FloatBellman(mdp, mdp.rewards["r"], beta)
-            results.append((op.optimal(w), op.policy(pi, w)))
-            picked, err = op.chosen_values(local, w)
-            grouped, grouped_err = op.choice_values_of(mdp.choice_start[:-1] + local, w)
-            assert np.array_equal(picked, grouped) and err == grouped_err
-    for (slot_v, slot_err), (row_v, row_err), truth in zip(*results, (exact_op.optimal(exact_w)[0],
-                                                                       exact_op.policy(pi, exact_w)[0])):
-        assert np.array_equal(slot_v, row_v)
-        for s in range(mdp.n_states):
-            assert abs(Fraction(float(slot_v[s])) - truth[s]) <= min(slot_err, row_err)
-
-
 # -- forged certificates: statement -----------------------------------------------------------
 def test_wrong_epsilon_is_rejected():
     cert, _ = certify(FINITE)

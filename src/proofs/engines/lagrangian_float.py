@@ -1,7 +1,8 @@
 """The `lagrangian` engine at scale: float search, sound claims (finite horizon, 1e5–1e6 states).
 
 UNTRUSTED search; the claims are computed with the trusted kernel's own sound routines
-(`proofs.kernel.check_alignment_float`), which re-runs them when it checks the certificate.
+(`proofs.kernel.check_alignment_float`) over the fast operators of `proofs.operators` (the same
+floats as the kernel's plain ones), and the kernel re-runs them when it checks the certificate.
 
 The method is the exact engine's (`proofs.engines.lagrangian`), in floats on the horizon
 restriction of the model (`proofs.kernel.horizon`): per constraint, the parametric search over λ
@@ -40,9 +41,9 @@ from proofs.core.objective import Objective
 from proofs.core.rational import format_rational
 from proofs.engines.alignment import AlignmentResult, ConstraintResult, hinted_lambda
 from proofs.engines.claims import claim
-from proofs.kernel.bellman import THREADS, SlotLayout, expectation_into, run_blocks
 from proofs.kernel.check_alignment_float import FloatSpace, OptimalJ, float_space, mixture_values, upper_bound
 from proofs.kernel.horizon import restrict
+from proofs.operators import THREADS, ChoiceLayout, SlotLayout, expectation_into, run_blocks
 
 __all__ = ["discharge_float", "discharge_restricted"]
 
@@ -84,7 +85,7 @@ class _Search(_SearchModel):
     Choices are laid out state-major in a padded ``n × k`` table (k the most choices of a state;
     a missing choice is an empty row whose score is −∞), so the product of the matrix with a
     two-column right-hand side comes out ready for a column-wise argmax per state. Used where the
-    kernel's slot layout (`_SlotSearch`) would need too much padding.
+    slot layout (`_SlotSearch`) would need too much padding.
     """
 
     def __init__(self, mdp: Mdp, objective: Objective) -> None:
@@ -146,14 +147,14 @@ class _Search(_SearchModel):
 
 
 class _SlotSearch(_SearchModel):
-    """The same backward inductions over the kernel's slot layout (`FloatBellman.star_layout`):
+    """The same backward inductions over the model's slot layout (`proofs.operators.ChoiceLayout.star`):
     blocks of states, each state's choices in slots (a state with fewer choices repeats its last
-    one, which never wins the first-best argmax over its original), on the kernel's threads."""
+    one, which never wins the first-best argmax over its original), on the operators' threads."""
 
     def __init__(self, mdp: Mdp, objective: Objective, layout: SlotLayout) -> None:
         super().__init__(mdp, objective)
         self.layout = layout
-        self.r = layout.reward   # J's rewards by slot
+        self.r = layout.by_slot(mdp.rewards[objective.reward].floats())   # J's rewards by slot
         shape = (THREADS,) + layout.values.shape[1:]
         self.cj, self.cq, self.term, self.score = (np.empty(shape) for _ in range(4))
 
@@ -309,8 +310,9 @@ def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, co
     stops = np.zeros(small.n_states, dtype=np.bool_)
     for cs in spaces:
         stops |= cs.stop
-    opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces})
-    layout = opt.op.star_layout()
+    layouts = ChoiceLayout(small)
+    opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces}, bellman=layouts.bellman)
+    layout = layouts.star
     search = _Search(small, objective) if layout is None else _SlotSearch(small, objective, layout)
     j_star_f = float((opt.j_star.lo + opt.j_star.hi) / 2)
     target = j_star_f - float(epsilon)

@@ -1,7 +1,8 @@
 """The policy lemma J(π₀) ≥ J* − ε: enclosures of J(π₀) and J*, a witness, and a diagnosis.
 
 UNTRUSTED: every number it reports is re-checked by `proofs.kernel.check_policy`, whose
-arithmetic (`proofs.kernel.bellman`) it uses for the very same bounds, so that its claims are
+arithmetic (`proofs.kernel.bellman`) it uses for the very same bounds (in floats through the
+fast passes of `proofs.operators`, which compute the kernel's floats), so that its claims are
 exactly what the kernel re-derives. The search here (exact strategy iteration, float policy
 iteration with Krylov solves) only decides which value vectors to offer as a witness; a wrong
 start (``hint_values``, ``hint_policy``) costs time, never soundness.
@@ -40,9 +41,10 @@ from proofs.core.objective import Objective
 from proofs.core.policy import Policy, PolicyLayer
 from proofs.core.rational import format_rational
 from proofs.engines.claims import claim, round_outward
-from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, at_initial, step
+from proofs.kernel.bellman import Bound, ExactBellman, U, at_initial, step
 from proofs.kernel.episode import objective_quantity
 from proofs.kernel.horizon import restrict_with_policy
+from proofs.operators import FastBellman
 from proofs.policy.canonical import reachable_table
 from proofs.semantics import exact
 from proofs.semantics.evaluate import use_exact
@@ -184,10 +186,10 @@ def _exact_finite(mdp: Mdp, objective: Objective, table: Policy) -> tuple[Enclos
 
 
 def _float_finite(mdp: Mdp, objective: Objective, table: Policy) -> tuple[Enclosure, Enclosure]:
-    """The kernel's own sound backward induction (`FloatBellman`), so the kernel re-derives it."""
+    """The kernel's own sound backward induction (with `FastBellman`), so the kernel re-derives it."""
     assert objective.horizon is not None
     beta = objective.discount
-    fb = FloatBellman(mdp, mdp.rewards[objective.reward], beta)
+    fb = FastBellman(mdp, mdp.rewards[objective.reward], beta)
     star = pol = Bound(np.zeros(mdp.n_states), Fraction(0), Fraction(0))
     for t in reversed(range(objective.horizon)):
         star = step(*fb.optimal(star.centre), beta, star)
@@ -225,7 +227,7 @@ def _exact_geometric(mdp: Mdp, objective: Objective, table: Policy, fm: _FloatMo
 def _float_geometric(mdp: Mdp, objective: Objective, table: Policy, fm: _FloatModel,
                      hint_values: F | None, hint_policy: Policy | None, epsilon: Fraction) -> Solved:
     gamma = objective.discount
-    fb = FloatBellman(mdp, mdp.rewards[objective.reward], gamma)
+    fb = FastBellman(mdp, mdp.rewards[objective.reward], gamma)
     tail = table.layers[-1]
     reached = np.flatnonzero(np.diff(tail.start) > 0)
     start = np.asarray(hint_values, dtype=np.float64) if hint_values is not None else np.zeros(mdp.n_states)
@@ -260,7 +262,7 @@ def _shift_json(bound: Bound[Any]) -> dict[str, str]:
     return {"down": format_rational(bound.down), "up": format_rational(bound.up)}
 
 
-def _shifted(fb: FloatBellman, w: F, states: IntArray, apply: Callable[[F], tuple[F, Fraction]]) -> Bound[F]:
+def _shifted(fb: FastBellman, w: F, states: IntArray, apply: Callable[[F], tuple[F, Fraction]]) -> Bound[F]:
     """Offsets a (down), b (up) with W − a sub- and W + b superharmonic, by the kernel's test.
 
     The margin of 3·e (e the kernel's error bound) keeps the test passing on a machine whose

@@ -14,9 +14,10 @@ docstring first), checked in float arithmetic with a proved error instead of `Fr
   σ·g(s) + λ·d^t·V*_t(s) on stop states (W_L = σ·g·[stop] + λ·d^L·V*_L). Only an upper bound of
   W is needed. The choice values are computed as σ·Q̂_c(σ·Ŵ) + fl(fl(λ·d^t)·r̂), where Q̂_c is
   `FloatBellman`'s operator for the reward c with β = 1 (Q_c(σW) = c + σ·P·W, σ = ±1, negation is
-  exact); its error e_Q is proved there; the product fl(ℓ̂·r̂) with ℓ = λ·d^t ≥ 0 is within
-  8·u·ℓ·max|r̂| + (ℓ + 1)·τ of ℓ·r (r̂ within 4u|r| + τ of r, ℓ̂ within u·ℓ, one rounding), and the
-  final addition adds u·max|result|. The max over choices is exact and the operator is monotone
+  exact); its error e_Q is proved there; the error of the product fl(ℓ̂·r̂) with ℓ = λ·d^t ≥ 0
+  (ℓ̂ = fl(ℓ), r̂ the converted rewards) and of the final addition are F1 of
+  `proofs.kernel.rounding` (`product_error`, `addition_error`), the one error model, with the
+  rewards' conversion error from F2. The max over choices is exact and the operator is monotone
   with T(W + k·1) = T(W) + k (rows sum to exactly 1), so the uniform offset ``up`` carries over
   from step to step plus the step's error. Stop entries get their own error (the same product and
   addition bounds, plus ℓ times V*_t's upper offset); the uniform offset is the larger of the two.
@@ -37,7 +38,7 @@ violate it. Geometric horizons and credal models are not checked here (rejected 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -52,7 +53,7 @@ from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.core.objective import Objective
 from proofs.core.schema import span, validate_fields
-from proofs.kernel.bellman import TAU, Bound, FloatBellman, U, at_initial, magnitude, round_up, step
+from proofs.kernel.bellman import Bound, FloatBellman, at_initial, magnitude, step
 from proofs.kernel.check_alignment import (
     check_reported,
     claimed_j_star,
@@ -64,6 +65,7 @@ from proofs.kernel.check_alignment import (
 )
 from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
+from proofs.kernel.rounding import addition_error, product_error, round_up
 
 __all__ = ["FloatSpace", "OptimalJ", "check_float_alignment", "decode_step_tables", "float_space", "mixture_values",
            "upper_bound"]
@@ -72,37 +74,40 @@ F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-def _scaled(values: F, scale: Fraction, exact_zero: bool = True) -> tuple[F, Fraction]:
-    """fl(fl(scale)·values) for scale ≥ 0 and values = float(x) of exact x, with the error bound.
-
-    ``exact_zero``: a 0.0 in ``values`` is an exact 0 (false for converted rewards, which may
-    underflow); then all-zero values give exact zero products.
-    """
+def _scaled(values: F, scale: Fraction, value_error: Fraction = Fraction(0)) -> tuple[F, Fraction]:
+    """fl(fl(scale)·values) for scale ≥ 0, with the error bound of `_scale_error`."""
     out: F = np.multiply(values, float(scale))
-    return out, _scale_error(magnitude(values), scale, exact_zero)
+    return out, _scale_error(magnitude(values), scale, value_error)
 
 
-def _scale_error(top: Fraction, scale: Fraction, exact_zero: bool = True) -> Fraction:
-    """The error bound of `_scaled` for values of magnitude at most ``top``."""
-    if scale == 0 or (top == 0 and exact_zero):
-        return Fraction(0)   # every product is an exact 0
-    return round_up(8 * U * scale * top + (scale + 1) * TAU)
+def _scale_error(top: Fraction, scale: Fraction, value_error: Fraction = Fraction(0)) -> Fraction:
+    """|fl(fl(scale)·v) − scale·x| for floats |v| ≤ ``top`` within ``value_error`` of the exact x
+    (`proofs.kernel.rounding.product_error`; fl(scale) is correctly rounded)."""
+    return round_up(product_error(scale, abs(Fraction(float(scale)) - scale), top, value_error))
 
 
 def _added(a: F, b: F, error: Fraction) -> tuple[F, Fraction]:
     """fl(a + b) and its error: the operands' ``error`` plus one rounding."""
     out: F = np.add(a, b)
-    return out, round_up(error + U * magnitude(out))
+    return out, round_up(error + addition_error(magnitude(out)))
 
 
 class OptimalJ:
     """V*_t's enclosures (relative to step t) on the restricted model: at the given stop states for
-    every t, and at every state for the steps in ``full``."""
+    every t, and at every state for the steps in ``full``.
 
-    def __init__(self, mdp: Mdp, objective: Objective, stops: npt.NDArray[np.bool_], full: set[int]) -> None:
+    ``bellman`` makes the float operators (a reward and β in, a `FloatBellman` on ``mdp`` out); the
+    kernel's own by default. An engine may pass faster ones that compute the same floats
+    (`proofs.operators`): the bounds below hold for any operator with the kernel's error analysis,
+    and the kernel, checking, always builds its own.
+    """
+
+    def __init__(self, mdp: Mdp, objective: Objective, stops: npt.NDArray[np.bool_], full: set[int],
+                 bellman: Callable[[Rationals, Fraction], FloatBellman] | None = None) -> None:
         assert objective.horizon is not None
         self.mdp, self.horizon, self.discount, self.stops = mdp, objective.horizon, objective.discount, stops
-        self.op = FloatBellman(mdp, mdp.rewards[objective.reward], objective.discount)
+        self.bellman = bellman if bellman is not None else lambda reward, beta: FloatBellman(mdp, reward, beta)
+        self.op = self.bellman(mdp.rewards[objective.reward], objective.discount)
         self._constraint_ops: dict[int, FloatBellman] = {}
         bound = Bound(np.zeros(mdp.n_states), Fraction(0), Fraction(0))
         self.at_stops: dict[int, Bound[F]] = {}
@@ -116,12 +121,10 @@ class OptimalJ:
         self.j_star = at_initial(mdp, bound)
 
     def constraint_op(self, cs: FloatSpace) -> FloatBellman:
-        """The operator of the constraint's reward (β = 1), built once per constraint; it shares
-        the J operator's rows of a policy (`FloatBellman.choice_values_of`)."""
+        """The operator of the constraint's reward (β = 1), built once per constraint."""
         op = self._constraint_ops.get(id(cs))
         if op is None:
-            op = self._constraint_ops[id(cs)] = FloatBellman(self.mdp, cs.reward, Fraction(1),
-                                                               row_cache=self.op.row_cache)
+            op = self._constraint_ops[id(cs)] = self.bellman(cs.reward, Fraction(1))
         return op
 
 
@@ -174,7 +177,6 @@ def _j_at(opt: OptimalJ, t: int) -> Bound[F]:
 def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclosure:
     """An upper bound on G(λ) = max over all policies of σ·W_c + λ·J (module docstring); as [hi, hi]."""
     op_c = opt.constraint_op(cs)
-    r_hat = opt.op.r
     d = opt.discount
     stop_index = np.flatnonzero(cs.stop)
     where = np.flatnonzero(opt.stops)
@@ -189,23 +191,12 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
     w, err = _scaled(last.centre, lam * d**cs.steps)
     w, err = _added(cs.sigma * cs.goal, w, err)
     up = round_up(err + lam * d**cs.steps * last.up)
-    r_top = magnitude(r_hat)
     for t in reversed(range(cs.steps)):
         scale, signed = lam * d**t, cs.sigma * w
-        fast = op_c.optimal_plus(signed, cs.sigma, opt.op, float(scale))
-        if fast is None:
-            q_c, e_q = op_c.choice_values(signed)
-            scaled, e_s = _scaled(r_hat, scale, exact_zero=opt.op.reward_zero)
-            q, e_add = _added(cs.sigma * q_c, scaled, e_q + e_s)
-            w = np.maximum.reduceat(q, mdp.choice_start[:-1])
-        else:   # the same floats, from the slot layout; |sums| ≤ top over all choices
-            e_q = op_c.choice_error(magnitude(signed))
-            e_s = _scale_error(r_top, scale, exact_zero=opt.op.reward_zero)
-            w, top = fast
-            if not np.isfinite(top):
-                raise CheckFailure("a value vector holds a NaN or infinite entry")
-            e_add = round_up(e_q + e_s + U * Fraction(top))
-        up = round_up(up + e_add)
+        w, top = op_c.optimal_plus(signed, cs.sigma, opt.op, float(scale))   # |sums| ≤ top over all choices
+        e_q = op_c.choice_error(magnitude(signed))
+        e_s = _scale_error(opt.op.reward_max, scale, opt.op.reward_error)
+        up = round_up(up + e_q + e_s + addition_error(top))
         if len(stop_index):
             values, e_stop = stop_values(t, opt.at_stops[t])
             w[stop_index] = values

@@ -48,9 +48,9 @@ import numpy.typing as npt
 
 from proofs.core.numbers import Rationals, segment_reduce
 
-__all__ = ["TAU", "TINY", "U", "Conversion", "FloatArray", "Rows", "add", "addition_error", "float_up", "gamma",
-           "magnitude", "mul_nonneg", "outward", "product_error", "round_up", "row_sum_bound", "scale_nonneg",
-           "segment_reduce", "segment_sum"]
+__all__ = ["TAU", "TINY", "U", "Conversion", "FloatArray", "Rows", "add", "addition_error", "float_up",  # noqa: RUF022
+           "gamma", "magnitude", "mul_nonneg", "outward", "product_error", "round_up", "row_sum_bound",
+           "scale_nonneg", "segment_reduce", "segment_sum"]
 
 FloatArray = npt.NDArray[np.float64]
 U = Fraction(1, 2**53)

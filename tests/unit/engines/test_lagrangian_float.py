@@ -26,8 +26,9 @@ from proofs.core.objective import Objective
 from proofs.engines.alignment import certificate_fields
 from proofs.engines.lagrangian import discharge_alignment
 from proofs.engines.lagrangian_float import discharge_float
-from proofs.kernel import bellman
 from proofs.kernel.check_alignment_float import check_float_alignment
+from proofs.operators import ChoiceLayout
+from proofs.operators import layout as slots
 
 F = Fraction
 LE, LT, GE = Comparison.LE, Comparison.LT, Comparison.GE
@@ -57,12 +58,12 @@ def check(result, mdp, objective, eps, constraints, fields=None, arrays=None):
 
 @pytest.fixture(params=["slots", "slots in many blocks on two threads", "padded rows"])
 def layout(request, monkeypatch):
-    """The search's and the kernel's layouts: the default, tiny blocks (so both threads work),
-    and no slots at all (the padded sparse-matrix search and the grouped-sum kernel passes)."""
+    """The search's and the fast operators' layouts: the default, tiny blocks (so both threads
+    work), and no slots at all (the padded sparse-matrix search and the plain passes)."""
     if request.param == "slots in many blocks on two threads":
-        monkeypatch.setattr(bellman, "_BLOCK", 16)
+        monkeypatch.setattr(slots, "BLOCK", 16)
     elif request.param == "padded rows":
-        monkeypatch.setattr(bellman, "_PADDING", 0.0)
+        monkeypatch.setattr(slots, "PADDING", 0.0)
     return request.param
 
 
@@ -265,18 +266,17 @@ def test_plain_tables_are_accepted_too(model, refuted):
 
 
 @pytest.mark.parametrize("constraint", CATALOGUE, ids=str)
-def test_kernel_bounds_are_the_same_floats_in_both_layouts(model, constraint, monkeypatch):
-    """The kernel's upper bound and mixture values from the slot layout equal, to the bit,
-    those of the grouped sums (the error analysis is written for the latter)."""
+def test_engine_claims_are_the_kernels_bounds(model, constraint):
+    """The engine's upper bound and mixture values (fast operators over slot layouts) equal, to
+    the bit, those of the kernel's plain operators: what the engine claims, the kernel re-derives."""
     from proofs.kernel.check_alignment_float import OptimalJ, float_space, mixture_values, upper_bound
 
     result = discharge_float(model, OBJECTIVE, EPS, [constraint])
     mixture = result.witness["constraints"][0]["attained"]
     seen = []
-    for padding in (bellman._PADDING, 0.0):
-        monkeypatch.setattr(bellman, "_PADDING", padding)
+    for bellman in (None, ChoiceLayout(model).bellman):
         cs = float_space(model, OBJECTIVE, constraint)
-        opt = OptimalJ(model, OBJECTIVE, cs.stop, {cs.steps})
+        opt = OptimalJ(model, OBJECTIVE, cs.stop, {cs.steps}, bellman=bellman)
         seen.append((opt.j_star, upper_bound(model, opt, cs, F(3, 7)),
                      mixture_values(model, opt, cs, mixture, result.arrays, "test")))
     assert seen[0] == seen[1]
