@@ -3,7 +3,8 @@
 TRUSTED (reading base). Readers fold state rewards and expected transition rewards into r(s, a)
 with these functions. Each has an int64 fast path, taken only when bounds computed with Python
 integers (which never overflow) show that no intermediate value can reach 2**62; otherwise it
-falls back to `Fraction`. Results are in lowest terms.
+falls back to `Fraction`. Results are in lowest terms. `expected_decimals` folds columns of
+decimals as read (`Decimals`) over a common power of ten, before anything is reduced.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from proofs.core.numbers import Rationals
+from proofs.worldmodel.digits import FAST_DIGITS, Decimals, reduce_decimals
 
-__all__ = ["add", "group_dot", "is_zero", "reduced", "scatter"]
+__all__ = ["add", "expected_decimals", "group_dot", "is_zero", "reduced", "scatter"]
 
 _SAFE = 2**62
 IntArray = npt.NDArray[np.int64]
@@ -132,3 +134,67 @@ def _group_dot_int64(p: Rationals, r: Rationals, starts: IntArray) -> Rationals 
     running = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(scaled)])
     sums = running[starts[1:]] - running[starts[:-1]]
     return reduced(sums, np.full(len(sums), common, dtype=np.int64))
+
+
+_BLOCK = 1 << 16
+_POW10 = np.array([10**k for k in range(FAST_DIGITS + 1)], dtype=np.int64)
+
+
+def expected_decimals(p: Decimals, index: IntArray, r: Decimals, starts: IntArray) -> Rationals:
+    """For each group ``starts[i]:starts[i+1]`` of transitions, the exact sum of ``p[t] * r[t]``
+    over its transitions t listed in `index` (increasing; ``r[k]`` belongs to ``index[k]``).
+
+    Fast path, without reducing anything first: every p is ``P / 10**Ep`` and every r is
+    ``R / 10**Er`` with int64 numerators over the columns' largest exponents, so a group's sum
+    is ``Σ P·R / 10**(Ep + Er)``. When (in Python integers) max|P| · max|R| times the longest
+    group is below 2**62 (`Decimals.largest_scaled`) and Ep + Er <= 18, the products and every group sum fit int64; the
+    group sums are differences of a running sum, which wraps modulo 2**64 but gives every group
+    sum exactly because each fits. The products are computed in blocks and written over a copy
+    of R's numerators, so the extra memory is one int64 per listed transition. Otherwise (values
+    read one by one, such as 1/3, or bounds too large) the sum is `group_dot` on `Rationals`.
+
+    >>> from fractions import Fraction
+    >>> p = Decimals(np.array([5, 25, 1]), np.array([1, 2, 0], dtype=np.int8))  # 0.5, 0.25, 1
+    >>> r = Decimals(np.array([3, 15]), np.array([0, 1], dtype=np.int8))        # 3, 1.5 on transitions 0, 2
+    >>> expected_decimals(p, np.array([0, 2]), r, np.array([0, 2, 3])).fractions()
+    [Fraction(3, 2), Fraction(3, 2)]
+    """
+    every = len(index) == len(p)  # index is then 0, 1, 2, ... (distinct and increasing)
+    bounds = starts if every else np.searchsorted(index, starts)
+    fast = _expected_int64(p, index, r, bounds, every, starts)
+    if fast is not None:
+        return fast
+    probability = p.rationals()
+    return group_dot(probability if every else probability.take(index), r.rationals(), bounds)
+
+
+def _expected_int64(
+    p: Decimals, index: IntArray, r: Decimals, bounds: IntArray, every: bool, starts: IntArray
+) -> Rationals | None:
+    p_max, r_max = p.largest_scaled(), r.largest_scaled()
+    if p_max is None or r_max is None:
+        return None
+    p_exp, r_exp = int(p.exp.max(initial=0)), int(r.exp.max(initial=0))
+    longest = int(np.diff(starts).max(initial=0))
+    if p_exp + r_exp > FAST_DIGITS or p_max * r_max * max(longest, 1) >= _SAFE:
+        return None
+    running = np.empty(len(r), dtype=np.int64)
+    for lo in range(0, len(r), _BLOCK):
+        hi = min(lo + _BLOCK, len(r))
+        rows = slice(lo, hi) if every else index[lo:hi]
+        product = p.num[rows] * _POW10[p_exp - p.exp[rows]]
+        product *= r.num[lo:hi] * _POW10[r_exp - r.exp[lo:hi]]
+        running[lo:hi] = product
+    np.cumsum(running, out=running)
+    sums = _at(running, bounds[1:]) - _at(running, bounds[:-1])
+    den = reduce_decimals(sums, np.full(len(sums), p_exp + r_exp, dtype=np.int8))
+    return Rationals(sums, den)
+
+
+def _at(running: IntArray, bounds: IntArray) -> IntArray:
+    """The running sum before each bound (0 before the first element)."""
+    if not len(running):
+        return np.zeros(len(bounds), dtype=np.int64)
+    out = running[np.maximum(bounds - 1, 0)]
+    out[bounds == 0] = 0
+    return out

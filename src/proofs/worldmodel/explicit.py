@@ -3,7 +3,10 @@
 TRUSTED (reading base). Both dialects of SPEC §3: PRISM (a header ``states choices transitions``,
 rows ``source choice target probability [action]``) and Storm (a first line ``mdp``, rows
 ``source choice target probability``). Rows are read by `proofs.worldmodel.fastread` (vectorised,
-exact, no Python object per row) and handed as arrays to `assemble_mdp`, which validates them.
+exact, no Python object per row, the file never held whole) and handed as arrays to
+`assemble_mdp`, which validates them. Probabilities stay decimals as read (integer numerators
+over powers of ten) until the transition rewards are folded into r(s, a) in integer arithmetic;
+only then are they reduced to lowest terms.
 States are named ``"0"``, ``"1"``, ...; actions by their PRISM action label, else by their local
 choice index. Rows must be sorted by source state, then by choice (as both tools write them).
 """
@@ -19,11 +22,13 @@ import numpy.typing as npt
 from proofs.core.errors import Location
 from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
-from proofs.worldmodel.arith import add, group_dot
+from proofs.worldmodel.arith import add, expected_decimals
 from proofs.worldmodel.build import INIT_LABEL, assemble_mdp
+from proofs.worldmodel.digits import Decimals
 from proofs.worldmodel.explicit_side import (
     Dialect,
     Header,
+    read_head,
     read_header,
     read_labels,
     read_rewards,
@@ -36,6 +41,7 @@ __all__ = ["read_explicit"]
 
 IntArray = npt.NDArray[np.int64]
 _SLACK = 1000  # states without a choice that are still read (and reported one by one)
+_BLOCK = 1 << 16  # rows per step of the order check
 _ORDER_FIX = (
     "Sort the rows by source state, then by choice; number the choices of a state 0, 1, 2, ... in order"
 )
@@ -97,16 +103,17 @@ def read_explicit(path: Path) -> Mdp:
     if structure is None:
         problems.raise_if_any()
         raise AssertionError("unreachable: a missing structure always comes with a problem")
-    target, probability, line = table.index(2), table.number(3), table.line
+    target, decimals, line = table.index(2), table.decimals(3), table.line
     del table  # the source and choice columns are not needed any more: release them before the rewards
     lab = path.with_suffix(".lab")
     labels = read_labels(lab, structure.n_states, header.dialect, problems) if lab.exists() else {}
-    choice_state = np.repeat(np.arange(structure.n_states, dtype=np.int64), np.diff(structure.choice_start))
-    rewards = _rewards(path, header.dialect, structure, target, choice_state, probability, problems)
+    rewards = _rewards(path, header.dialect, structure, target, decimals, problems)
+    probability = decimals.rationals(in_place=True)
+    del decimals
     init = np.flatnonzero(labels[INIT_LABEL]) if INIT_LABEL in labels else np.zeros(0, dtype=np.int64)
     return assemble_mdp(
         source=str(path),
-        states=tuple(str(s) for s in range(structure.n_states)),
+        states=tuple(map(str, range(structure.n_states))),
         choice_start=structure.choice_start,
         action_names=structure.action_names,
         choice_action=structure.choice_action,
@@ -127,11 +134,10 @@ def read_explicit(path: Path) -> Mdp:
 
 
 def _read_rows(path: Path) -> tuple[Header, Table]:
-    """The header and the rows of a .tra file (the file's bytes are released on return)."""
-    data = path.read_bytes()
-    header = read_header(data, path)
+    """The header and the rows of a .tra file (read in chunks: the file is never held whole)."""
+    header = read_header(read_head(path), path)
     kinds = header.dialect.tra_kinds
-    return header, read_table(data, header.offset, header.next_line, kinds, header.dialect is Dialect.PRISM)
+    return header, read_table(path, header.offset, header.next_line, kinds, header.dialect is Dialect.PRISM)
 
 
 def _structure(table: Table, header: Header, path: Path, problems: Problems) -> _Structure | None:
@@ -166,19 +172,25 @@ def _choice_starts(
 ) -> npt.NDArray[np.bool_] | None:
     """Which rows start a new choice; None (with problems recorded) if rows are out of order."""
     src, ch = table.index(0), table.index(1)
-    new_choice = np.ones(len(src), dtype=bool)
-    new_choice[1:] = (src[1:] != src[:-1]) | (ch[1:] != ch[:-1])
-    same_state = np.zeros(len(src), dtype=bool)
-    same_state[1:] = src[1:] == src[:-1]
-    previous = np.concatenate([[-1], ch[:-1]])
-    back = np.zeros(len(src), dtype=bool)
-    back[1:] = src[1:] < src[:-1]
-    wrong = back | (new_choice & same_state & (ch != previous + 1)) | (new_choice & ~same_state & (ch != 0))
-    unknown = src >= n_states
+    new_choice = np.empty(len(src), dtype=bool)
+    wrong_parts, unknown_parts = [], []
+    for lo in range(0, len(src), _BLOCK):  # in blocks: a few small temporaries instead of row-sized ones
+        s, c = src[lo : lo + _BLOCK], ch[lo : lo + _BLOCK]
+        before_s, before_c = np.empty_like(s), np.empty_like(c)  # the previous row's (-1 before the first)
+        before_s[0], before_c[0] = (src[lo - 1], ch[lo - 1]) if lo else (-1, -1)
+        before_s[1:], before_c[1:] = s[:-1], c[:-1]
+        same_state = s == before_s
+        new = ~same_state | (c != before_c)
+        new_choice[lo : lo + _BLOCK] = new
+        wrong = (s < before_s) | (new & same_state & (c != before_c + 1)) | (new & ~same_state & (c != 0))
+        wrong_parts.append(lo + np.flatnonzero(wrong))
+        unknown_parts.append(lo + np.flatnonzero(s >= n_states))
+    wrong_rows = np.concatenate(wrong_parts) if wrong_parts else np.zeros(0, dtype=np.int64)
+    unknown = np.concatenate(unknown_parts) if unknown_parts else np.zeros(0, dtype=np.int64)
     line = table.line
     problems.add_each(
         "row order",
-        np.flatnonzero(wrong),
+        wrong_rows,
         lambda i: (
             Location(path, line=int(line[i])),
             f"row for state {int(src[i])}, choice {int(ch[i])} is out of order",
@@ -187,14 +199,14 @@ def _choice_starts(
     )
     problems.add_each(
         "unknown state",
-        np.flatnonzero(unknown),
+        unknown,
         lambda i: (
             Location(path, line=int(line[i])),
             f"source state {int(src[i])} does not exist (the header declares {n_states} states)",
             "Correct the state index or the header",
         ),
     )
-    return None if np.any(wrong) or np.any(unknown) else new_choice
+    return None if len(wrong_rows) or len(unknown) else new_choice
 
 
 def _too_many_states(
@@ -264,8 +276,7 @@ def _rewards(
     dialect: Dialect,
     structure: _Structure,
     target: IntArray,
-    choice_state: IntArray,
-    probability: Rationals,
+    probability: Decimals,
     problems: Problems,
 ) -> dict[str, Rationals]:
     """Per reward structure, r(s, a) = state reward of s + Σ_t P(s, a, t) · R(s, a, t)."""
@@ -278,15 +289,15 @@ def _rewards(
         target,
         problems,
     )
+    n_choices = len(structure.row_start) - 1
     out: dict[str, Rationals] = {}
     for name, (state, transition) in files.items():
-        per_choice = Rationals.zeros(len(choice_state))
+        per_choice = Rationals.zeros(n_choices)
         if state is not None:
+            choice_state = np.repeat(np.arange(structure.n_states, dtype=np.int64), np.diff(structure.choice_start))
             per_choice = state.take(choice_state)
         if transition is not None:
-            every = len(transition.index) == len(probability)  # then index is 0, 1, 2, ...
-            listed = probability if every else probability.take(transition.index)
-            starts = structure.row_start if every else np.searchsorted(transition.index, structure.row_start)
-            per_choice = add(per_choice, group_dot(listed, transition.values, starts))
+            expected = expected_decimals(probability, transition.index, transition.values, structure.row_start)
+            per_choice = add(per_choice, expected)
         out[name] = per_choice
     return out

@@ -17,14 +17,16 @@ import numpy.typing as npt
 from proofs.core.errors import InputError, Location, quote
 from proofs.core.numbers import Rationals
 from proofs.worldmodel.arith import scatter
+from proofs.worldmodel.digits import Decimals
 from proofs.worldmodel.fastread import Kind, Table, parse_index, read_table
 from proofs.worldmodel.validate import Problems
 
-__all__ = ["Dialect", "Header", "TransitionRewards", "read_header", "read_labels", "read_rewards", "report_table",
-           "reward_files"]
+__all__ = ["Dialect", "Header", "TransitionRewards", "read_head", "read_header", "read_labels", "read_rewards",
+           "report_table", "reward_files"]
 
 IntArray = npt.NDArray[np.int64]
 _SCAN_LIMIT = 8  # distributions up to this length are searched by a scan, longer ones by sorted keys
+_BLOCK = 1 << 16  # reward rows matched to transitions per step (the temporaries stay small)
 _REWARD_SUFFIXES = {"srew": "state", "transrew": "transition", "trew": "transition"}
 _REWARD_NAME = re.compile(r'^#\s*Reward structure\s+"([^"]*)"')
 _PRISM_LABEL = re.compile(r'(\d+)="([^"]*)"')
@@ -36,7 +38,7 @@ class TransitionRewards:
     (indices distinct and increasing); every other transition has reward 0."""
 
     index: IntArray
-    values: Rationals
+    values: Decimals
 
 
 class Dialect(Enum):
@@ -79,6 +81,19 @@ def _first_content(data: bytes) -> tuple[tuple[str, ...], list[str], int, int]:
             return tuple(comments), text.split(), line, end + 1
         pos, line = end + 1, line + 1
     return tuple(comments), [], line, len(data)
+
+
+def read_head(path: Path) -> bytes:
+    """The first bytes of a file: its leading comment and blank lines and its first other line
+    (all `read_header` needs), without reading the rest."""
+    lines = []
+    with path.open("rb") as handle:
+        for raw in handle:
+            lines.append(raw)
+            text = raw.strip()
+            if text and not text.startswith(b"#"):
+                break
+    return b"".join(lines)
 
 
 def read_header(data: bytes, path: Path) -> Header:
@@ -251,10 +266,9 @@ def _reward_table(
     file: Path, dialect: Dialect, kinds: tuple[Kind, ...], n_states: int, problems: Problems
 ) -> Table:
     """The rows of a reward file; a PRISM-dialect size header is checked against the model and rows."""
-    data = file.read_bytes()
-    _, tokens, line, offset = _first_content(data)
     header_len = 3 if len(kinds) == 4 else 2  # PRISM: 'states nonzero' or 'states choices nonzero'
     if dialect is Dialect.PRISM:
+        _, tokens, line, offset = _first_content(read_head(file))
         if len(tokens) != header_len or not all(parse_index(t) is not None for t in tokens):
             problems.add(
                 "reward file",
@@ -262,10 +276,10 @@ def _reward_table(
                 f"expected a header of {header_len} integers, found {quote(' '.join(tokens))}",
                 "Start a PRISM reward file with its size header",
             )
-        table = read_table(data, offset, line + 1, kinds)
+        table = read_table(file, offset, line + 1, kinds)
         _check_reward_header(file, line, tokens, n_states, len(table) + table.n_bad_rows, problems)
     else:
-        table = read_table(data, 0, 1, kinds)
+        table = read_table(file, 0, 1, kinds)
     report_table(table, file, problems, f"expected {len(kinds)} values, found {{n}}",
                  "Write one reward per line", "Write rewards as exact numbers such as 0.5 or 1/3")
     return table
@@ -338,8 +352,6 @@ def _transition_rewards(
     kinds = (Kind.INDEX, Kind.INDEX, Kind.INDEX, Kind.NUMBER)
     table = _reward_table(file, dialect, kinds, len(choice_start) - 1, problems)
     src, ch, tgt = table.index(0), table.index(1), table.index(2)
-    if _same_rows(choice_start, row_start, target, src, ch, tgt):  # every transition once, in order
-        return TransitionRewards(np.arange(len(src), dtype=np.int64), table.number(3))
     index = _find_transitions(choice_start, row_start, target, src, ch, tgt)
     problems.add_each(
         "reward file",
@@ -354,10 +366,16 @@ def _transition_rewards(
         ),
     )
     _report_repeats(file, table, index, problems, "transition")
-    keep = np.flatnonzero(index >= 0)
-    if len(keep) > 1 and not bool(np.all(index[keep][1:] > index[keep][:-1])):
-        keep = keep[np.argsort(index[keep], kind="stable")]
-    return TransitionRewards(index[keep], table.number(3).take(keep))
+    values = table.decimals(3)
+    if bool(np.all(index >= 0)):
+        keep = None
+    else:
+        keep = np.flatnonzero(index >= 0)
+        index, values = index[keep], values.take(keep)
+    if len(index) > 1 and not bool(np.all(index[1:] > index[:-1])):
+        order = np.argsort(index, kind="stable")
+        index, values = index[order], values.take(order)
+    return TransitionRewards(index, values)
 
 
 def _find_transitions(
@@ -365,18 +383,61 @@ def _find_transitions(
 ) -> IntArray:
     """The transition index of each ``(source, choice, target)`` row, -1 where there is none.
 
+    Reward files usually list a choice's transitions in the model's order (perhaps leaving some
+    out): the k-th row of a run of rows of one choice is first tried as the choice's k-th
+    transition, in blocks of rows. Rows where that guess fails are searched (`_search`).
+    """
+    found = np.full(len(src), -1, dtype=np.int64)
+    if len(target) == 0:
+        return found
+    for lo in range(0, len(src), _BLOCK):
+        hi = min(lo + _BLOCK, len(src))
+        found[lo:hi] = _guess(choice_start, row_start, target, src[lo:hi], ch[lo:hi], tgt[lo:hi])
+    missed = np.flatnonzero(found < 0)
+    if len(missed):
+        found[missed] = _search(choice_start, row_start, target, src[missed], ch[missed], tgt[missed])
+    return found
+
+
+def _choices(
+    choice_start: IntArray, src: IntArray, ch: IntArray, tgt: IntArray
+) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """The choice index of every ``(source, choice, target)`` row, and whether the row names an
+    existing choice and an existing target state."""
+    n_states = len(choice_start) - 1
+    valid = (src < n_states) & (tgt < n_states)
+    s = np.where(valid, src, 0)
+    first = choice_start[s]
+    valid &= ch < choice_start[s + 1] - first
+    return np.where(valid, first + ch, 0), valid
+
+
+def _guess(
+    choice_start: IntArray, row_start: IntArray, target: IntArray, src: IntArray, ch: IntArray, tgt: IntArray
+) -> IntArray:
+    """`_find_transitions` for the rows whose rank in their run of one choice is their position
+    in that choice's transitions; -1 for the others."""
+    choice, valid = _choices(choice_start, src, ch, tgt)
+    run = np.ones(len(choice), dtype=bool)
+    run[1:] = choice[1:] != choice[:-1]
+    rows = np.arange(len(choice), dtype=np.int64)
+    position = row_start[choice] + rows - np.maximum.accumulate(np.where(run, rows, 0))
+    valid &= position < row_start[choice + 1]
+    valid &= target[np.minimum(position, len(target) - 1)] == tgt
+    return np.where(valid, position, -1)
+
+
+def _search(
+    choice_start: IntArray, row_start: IntArray, target: IntArray, src: IntArray, ch: IntArray, tgt: IntArray
+) -> IntArray:
+    """`_find_transitions` by searching every row's choice.
+
     With short distributions (at most `_SCAN_LIMIT` successors, as in most models) each row's
     choice is scanned position by position, which needs a few arrays per row of the file; longer
     ones are found by binary search over sorted ``(choice, target)`` keys.
     """
     n_states = len(choice_start) - 1
-    valid = (src < n_states) & (tgt < n_states)
-    s = np.where(valid, src, 0)
-    valid &= ch < choice_start[s + 1] - choice_start[s]
-    choice = np.where(valid, choice_start[s] + ch, 0)
-    del s
-    if len(target) == 0:
-        return np.full(len(src), -1, dtype=np.int64)
+    choice, valid = _choices(choice_start, src, ch, tgt)
     longest = int(np.diff(row_start).max(initial=0))
     if longest <= _SCAN_LIMIT:
         first = row_start[choice]
@@ -399,24 +460,9 @@ def _find_transitions(
     return np.where(found_key, order[pos], -1).astype(np.int64)
 
 
-def _same_rows(
-    choice_start: IntArray, row_start: IntArray, target: IntArray, src: IntArray, ch: IntArray, tgt: IntArray
-) -> bool:
-    """Whether row i of the file is exactly transition i of the model, for every i (checked with
-    a few boolean arrays instead of a sorted key per transition)."""
-    n_choices = len(row_start) - 1
-    if len(src) != len(target) or len(src) == 0 or not np.array_equal(tgt, target):
-        return False
-    first = row_start[:-1]
-    lengths = np.diff(row_start)
-    if not (np.array_equal(np.repeat(src[first], lengths), src) and np.array_equal(np.repeat(ch[first], lengths), ch)):
-        return False
-    state = np.repeat(np.arange(len(choice_start) - 1, dtype=np.int64), np.diff(choice_start))
-    local = np.arange(n_choices, dtype=np.int64) - choice_start[state]
-    return bool(np.array_equal(src[first], state) and np.array_equal(ch[first], local))
-
-
 def _report_repeats(file: Path, table: Table, key: IntArray, problems: Problems, what: str) -> None:
+    if len(key) < 2 or (int(key.min()) >= 0 and bool(np.all(key[1:] > key[:-1]))):  # the usual order
+        return
     valid = np.flatnonzero(key >= 0)
     order = valid[np.argsort(key[valid], kind="stable")]
     repeated = order[1:][key[order[1:]] == key[order[:-1]]]

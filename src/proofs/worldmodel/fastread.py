@@ -1,22 +1,27 @@
-"""Vectorised reading of whitespace-separated tables of integers and exact numbers from raw bytes.
+"""Vectorised reading of whitespace-separated tables of integers and exact numbers.
 
 TRUSTED (reading base). Big explicit models (millions of rows) are read here without creating a
-Python object per row and without ever passing a number through a binary float. The bytes are cut
-into chunks at line ends; in each chunk the tokens are found with numpy (a token is a maximal run
-of bytes above ASCII space), and every token of a numeric column is decoded by a vectorised Horner
-scheme over its characters (`proofs.worldmodel.digits`): an optional sign, at most 18 digits and
-at most one ``.`` give the exact value ``digits * 10**-fraction_digits``. Any other token
-(``1/3``, ``2.5e-1``, more digits) is read one by one with `parse_rational`, which is exact as
-well. A token that is not a number at all is reported with its line, never skipped.
+Python object per row and without ever passing a number through a binary float. A file is read in
+chunks of about half a megabyte cut at line ends (never whole: its text is not held in memory),
+small enough that numpy's temporaries stay in the processor's cache. In each chunk the tokens are
+found with numpy (a token is a maximal run of bytes above ASCII space; in the usual layout of one
+separator byte between tokens, the separators alone give every token), and every token of a
+numeric column is decoded exactly by `proofs.worldmodel.digits`: an optional sign, at most 18
+digits and at most one ``.`` give the exact value ``digits * 10**-fraction_digits``. Any other
+token (``1/3``, ``2.5e-1``, more digits) is read one by one with `parse_rational`, which is exact
+as well. A token that is not a number at all is reported with its line, never skipped.
 
 Lines whose first token starts with ``#`` are comments; blank lines are skipped.
 """
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
+from pathlib import Path
 from typing import cast
 
 import numpy as np
@@ -25,12 +30,12 @@ import numpy.typing as npt
 from proofs.core.errors import quote
 from proofs.core.numbers import Rationals
 from proofs.core.rational import ExpressionError, parse_rational
-from proofs.worldmodel.digits import FAST_WIDTH, decode_index, decode_number, exact_numbers
+from proofs.worldmodel.digits import LEAD, TAIL, Decimals, decode_index, decode_number
 from proofs.worldmodel.digits import words as decode_words
 
 __all__ = ["BadRow", "BadToken", "Kind", "Table", "parse_index", "read_table"]
 
-_CHUNK = 1 << 23
+_CHUNK = 1 << 19
 _INDEX_DIGITS = 18  # an index of at most 18 digits fits an int64
 _SHOWN = 200  # characters of a bad token kept for its message (a token may be megabytes long)
 
@@ -83,21 +88,27 @@ class BadRow:
     n_tokens: int
 
 
-@dataclass(frozen=True, eq=False)
 class Table:
     """The rows of a table: one array per column, aligned, plus what could not be read.
 
     Rows with a wrong token count are left out (and listed in `bad_rows`); a row with an
     unreadable token is kept with the value 0 in that column (and listed in `bad_tokens`), so
-    callers must report the problems before using the values.
+    callers must report the problems before using the values. A number column is held as
+    `Decimals` until `number` reduces it to lowest terms (in place: no second copy).
     """
 
-    line: npt.NDArray[np.int32]
-    columns: tuple[IntArray | Rationals | npt.NDArray[np.bytes_], ...]
-    bad_tokens: tuple[BadToken, ...]
-    bad_rows: tuple[BadRow, ...]
-    n_bad_tokens: int
-    n_bad_rows: int
+    def __init__(
+        self,
+        line: npt.NDArray[np.int32],
+        columns: list[IntArray | Decimals | Rationals | npt.NDArray[np.bytes_]],
+        bad_tokens: tuple[BadToken, ...],
+        bad_rows: tuple[BadRow, ...],
+        n_bad_tokens: int,
+        n_bad_rows: int,
+    ) -> None:
+        self.line, self.columns = line, columns
+        self.bad_tokens, self.bad_rows = bad_tokens, bad_rows
+        self.n_bad_tokens, self.n_bad_rows = n_bad_tokens, n_bad_rows
 
     def __len__(self) -> int:
         return int(self.line.shape[0])
@@ -107,8 +118,17 @@ class Table:
         assert isinstance(value, np.ndarray) and value.dtype == np.int64
         return cast(IntArray, value)
 
-    def number(self, column: int) -> Rationals:
+    def decimals(self, column: int) -> Decimals:
+        """A number column as read (before `number` reduced it)."""
         value = self.columns[column]
+        assert isinstance(value, Decimals), "the column was already reduced by number()"
+        return value
+
+    def number(self, column: int) -> Rationals:
+        """A number column in lowest terms (reduced once, in place of its decimal numerators)."""
+        value = self.columns[column]
+        if isinstance(value, Decimals):
+            value = self.columns[column] = value.rationals(in_place=True)
         assert isinstance(value, Rationals)
         return value
 
@@ -119,19 +139,20 @@ class Table:
 
 
 def read_table(
-    data: bytes,
+    source: bytes | Path,
     offset: int,
     first_line: int,
     kinds: tuple[Kind, ...],
     optional_last: bool = False,
     report_limit: int = 50,
 ) -> Table:
-    """Read the rows of ``data[offset:]``, the line at `offset` having number `first_line`.
+    """Read the rows of `source` from byte `offset` on, the line at `offset` having number `first_line`.
 
     Parameters
     ----------
-    data
-        The whole file.
+    source
+        The whole file's bytes, or its path: a file is read in chunks of `_CHUNK` bytes, so its
+        text is never held whole in memory.
     offset, first_line
         Where the table starts (after any header) and the 1-based number of that line.
     kinds
@@ -151,31 +172,83 @@ def read_table(
     >>> t.index(2).tolist(), t.number(3).fractions(), t.line.tolist()
     ([1, 0], [Fraction(1, 4), Fraction(1, 3)], [1, 3])
     """
-    out = _Output(data.count(b"\n", offset) + 1, kinds, report_limit)
-    pos, line = offset, first_line
-    while pos < len(data):
-        end = _chunk_end(data, pos)
-        _read_chunk(
-            np.frombuffer(data, dtype=np.uint8, count=end - pos, offset=pos), line, optional_last, out
-        )
-        line += data.count(b"\n", pos, end)
-        pos = end
+    if optional_last and kinds[-1] is not Kind.WORD:
+        raise ValueError("only a WORD column can be optional")
+    with _open(source) as handle:
+        size = handle.seek(0, io.SEEK_END) - offset
+        handle.seek(offset)
+        fewest = max(1, len(kinds) - optional_last)  # tokens of a kept row, each with a separator after it
+        out = _Output(max(size, 0) // (2 * fewest) + 1, kinds, report_limit)
+        for pb, n, line in _chunks(handle, first_line):
+            _read_chunk(pb, n, line, optional_last, out)
     return out.table()
 
 
-def _chunk_end(data: bytes, pos: int) -> int:
-    end = pos + _CHUNK
-    if end >= len(data):
-        return len(data)
-    newline = data.rfind(b"\n", pos, end)
-    if newline < 0:
-        newline = data.find(b"\n", end)
-        return len(data) if newline < 0 else newline + 1
-    return newline + 1
+def _open(source: bytes | Path) -> io.BufferedIOBase:
+    return io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
+
+
+def _chunks(handle: io.BufferedIOBase, first_line: int) -> Iterator[tuple[ByteArray, int, int]]:
+    """The file from its current position in pieces of whole lines: ``(pb, n, line)`` with the
+    piece in ``pb[LEAD:LEAD + n]`` (ending with a newline: one is added after a last line without
+    it), spaces around it, and the number of its first line.
+
+    A piece is about `_CHUNK` bytes, small enough that the vectorised decoding works in the
+    cache; a line longer than that makes its piece longer. ``pb`` is reused: use it before
+    asking for the next piece.
+    """
+    buf = np.empty(LEAD + 2 * _CHUNK + TAIL, dtype=np.uint8)
+    pending, line = 0, first_line
+    while True:
+        if len(buf) < LEAD + pending + _CHUNK + TAIL:  # a line longer than a chunk
+            grown = np.empty(2 * len(buf) + _CHUNK, dtype=np.uint8)
+            grown[: LEAD + pending] = buf[: LEAD + pending]
+            buf = grown
+        read = handle.readinto(buf[LEAD + pending : LEAD + pending + _CHUNK].data)
+        total = pending + (read or 0)
+        if not read:
+            if total == 0:
+                return
+            end = total
+        else:
+            newline = _last_newline(buf, LEAD + pending, LEAD + total)
+            if newline < 0:
+                pending = total
+                continue
+            end = newline - LEAD + 1
+        rest = buf[LEAD + end : LEAD + total].copy()
+        n = end
+        if buf[LEAD + n - 1] != 10:  # the file's last line has no newline
+            buf[LEAD + n] = 10
+            n += 1
+        buf[:LEAD] = 32
+        buf[LEAD + n : LEAD + n + TAIL] = 32
+        yield buf, n, line
+        line += int(np.count_nonzero(buf[LEAD : LEAD + n] == 10))
+        if not read:
+            return
+        buf[LEAD : LEAD + len(rest)] = rest
+        pending = len(rest)
+
+
+def _last_newline(buf: ByteArray, lo: int, hi: int) -> int:
+    """The index of the last newline in ``buf[lo:hi]``, -1 if none (searched from the end)."""
+    step = 4096
+    while hi > lo:
+        begin = max(lo, hi - step)
+        found = np.flatnonzero(buf[begin:hi] == 10)
+        if len(found):
+            return begin + int(found[-1])
+        hi, step = begin, 4 * step
+    return -1
 
 
 class _Output:
-    """Preallocated column arrays (one row per line at most), filled chunk by chunk."""
+    """Column arrays with room for the most rows the file can hold, filled chunk by chunk.
+
+    The arrays are allocated zeroed (`np.zeros`): the operating system maps their pages only when
+    they are written, so the room beyond the rows actually read costs address space, not memory.
+    """
 
     def __init__(self, max_rows: int, kinds: tuple[Kind, ...], limit: int) -> None:
         self.kinds, self.limit, self.n = kinds, limit, 0
@@ -200,6 +273,11 @@ class _Output:
         if len(self.bad_tokens) < self.limit:
             self.bad_tokens.append(BadToken(line, column + 1, text[:_SHOWN], reason, len(text)))
 
+    def bad_row(self, line: int, n_tokens: int) -> None:
+        self.n_bad_rows += 1
+        if len(self.bad_rows) < self.limit:
+            self.bad_rows.append(BadRow(line, n_tokens))
+
     def put_words(self, j: int, start: int, words: npt.NDArray[np.bytes_]) -> None:
         column = self.words[j]
         if words.dtype.itemsize > column.dtype.itemsize:
@@ -207,17 +285,17 @@ class _Output:
         column[start : start + len(words)] = words
 
     def table(self) -> Table:
-        columns: list[IntArray | Rationals | npt.NDArray[np.bytes_]] = []
+        columns: list[IntArray | Decimals | Rationals | npt.NDArray[np.bytes_]] = []
         for j, kind in enumerate(self.kinds):
             if kind is Kind.WORD:
                 columns.append(self.words[j][: self.n])
             elif kind is Kind.NUMBER:
-                columns.append(exact_numbers(self.ints[j][: self.n], self.exps[j][: self.n], self.exact[j]))
+                columns.append(Decimals(self.ints[j][: self.n], self.exps[j][: self.n], self.exact[j]))
             else:
                 columns.append(self.ints[j][: self.n])
         return Table(
             self.line[: self.n],
-            tuple(columns),
+            columns,
             tuple(sorted(self.bad_tokens, key=lambda t: (t.line, t.column))),
             tuple(self.bad_rows),
             self.n_bad_tokens,
@@ -225,41 +303,38 @@ class _Output:
         )
 
 
-def _simple_rows(
-    pb: ByteArray, starts: IntArray, ends: IntArray, ncols: int
-) -> tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]] | None:
-    """`_rows` for the usual layout, checked cheaply on tokens instead of bytes, else None.
+def _simple_layout(pb: ByteArray, n: int, ncols: int) -> IntArray | None:
+    """The separators (in ``pb``) of a chunk in the usual layout, else None.
 
-    The layout: the chunk starts with a token, tokens are separated by exactly one byte, and that
-    byte is a newline after every `ncols`-th token and a space or tab otherwise (so there are no
-    blank lines, comments or short rows, and row ``i`` is line ``i``).
+    The layout: every line has exactly `ncols` tokens separated by exactly one byte (a space or a
+    tab), the first not starting with ``#`` (so there are no blank lines, comments or short
+    rows, and row ``i`` is line ``i``). Then the separators are the bytes up to 32, every
+    `ncols`-th of them a newline, and token ``j`` of row ``i`` ends at separator ``i*ncols + j``.
     """
-    n_tokens = len(starts)
-    if n_tokens == 0 or n_tokens % ncols or starts[0] != 0 or np.any(starts[1:] - ends[:-1] != 1):
+    text = pb[LEAD : LEAD + n]
+    separators = np.flatnonzero(text <= 32)
+    count = len(separators)
+    if count == 0 or count % ncols or separators[0] == 0 or np.any(np.diff(separators) < 2):
         return None
-    after = pb[ends[:-1] + 1].reshape(-1) if n_tokens > 1 else pb[:0]
-    newline = np.zeros(n_tokens, dtype=bool)
-    newline[:-1] = after == 10
-    newline[-1] = True
-    pattern = (np.arange(n_tokens) % ncols) == ncols - 1
-    if not np.array_equal(newline, pattern) or np.any(pb[starts[::ncols] + 1] == ord("#")):
+    kind = text[separators].reshape(-1, ncols)
+    if np.any(kind[:, -1] != 10) or (ncols > 1 and np.any(kind[:, :-1] == 10)):
         return None
-    rows = np.arange(n_tokens // ncols, dtype=np.int64)
-    return rows * ncols, np.full(len(rows), ncols, dtype=np.int64), rows, np.ones(len(rows), dtype=bool)
+    if text[0] == 35 or np.any(text[separators[ncols - 1 : -1 : ncols] + 1] == 35):  # "#": a comment line
+        return None
+    separators += LEAD
+    return separators
 
 
 def _rows(
     pb: ByteArray, n: int, starts: IntArray, optional_last: bool, ncols: int
 ) -> tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]:
     """Per line with tokens: first token, token count, 0-based line; and which lines are well formed."""
-    line_end = np.flatnonzero(pb[1 : n + 1] == 10)
-    if n and pb[n] != 10:
-        line_end = np.append(line_end, n)
+    line_end = LEAD + np.flatnonzero(pb[LEAD : LEAD + n] == 10)  # the chunk ends with a newline
     cut = np.searchsorted(starts, line_end)
     counts = np.diff(cut, prepend=0)
     first = cut - counts
     if len(starts):
-        head = pb[np.minimum(starts[np.minimum(first, len(starts) - 1)], n) + 1]
+        head = pb[starts[np.minimum(first, len(starts) - 1)]]
     else:  # blank lines only (a chunk of them after a header): no row at all
         head = np.zeros(len(cut), dtype=pb.dtype)
     rows = np.flatnonzero((counts > 0) & (head != ord("#")))
@@ -268,53 +343,71 @@ def _rows(
     return first, counts, rows, good
 
 
-def _read_chunk(buf: ByteArray, line0: int, optional_last: bool, out: _Output) -> None:
-    n = len(buf)
-    pb = np.full(n + FAST_WIDTH + 4, 32, dtype=np.uint8)  # a leading space, the chunk, trailing spaces
-    pb[1 : n + 1] = buf
-    solid = pb > 32
-    edges = np.flatnonzero(solid[1:] != solid[:-1])  # pb starts and ends with a space: start, end, start, ...
-    starts, ends = edges[0::2], edges[1::2]
-    simple = _simple_rows(pb, starts, ends, len(out.kinds))
-    if simple is None and optional_last:
-        simple = _simple_rows(pb, starts, ends, len(out.kinds) - 1)
-    first, counts, rows, good = (
-        simple if simple is not None else _rows(pb, n, starts, optional_last, len(out.kinds))
-    )
-    for i in np.flatnonzero(~good).tolist():
-        out.n_bad_rows += 1
-        if len(out.bad_rows) < out.limit:
-            out.bad_rows.append(BadRow(line0 + int(rows[i]), int(counts[i])))
-    first, counts = first[good], counts[good]
+def _read_chunk(pb: ByteArray, n: int, line0: int, optional_last: bool, out: _Output) -> None:
+    """Read the rows of the chunk ``pb[LEAD:LEAD + n]`` (first line `line0`) into `out`."""
+    ncols = len(out.kinds)
+    separators = _simple_layout(pb, n, ncols)
+    width = ncols
+    if separators is None and optional_last:
+        separators, width = _simple_layout(pb, n, ncols - 1), ncols - 1
+    if separators is not None:
+        m = len(separators) // width
+        line = (line0 + np.arange(m)).astype(np.int32)
+        bounds = [(_previous(separators, width, j), separators[j::width]) for j in range(width)]
+        last_present = None
+    else:
+        solid = pb[: LEAD + n + 1] > 32
+        edges = np.flatnonzero(solid[1:] != solid[:-1]) + 1  # start, stop, start, stop, ...
+        starts, stops = edges[0::2], edges[1::2]
+        first, counts, rows, good = _rows(pb, n, starts, optional_last, ncols)
+        for i in np.flatnonzero(~good).tolist():
+            out.bad_row(line0 + int(rows[i]), int(counts[i]))
+        first, counts = first[good], counts[good]
+        m = len(first)
+        line = (line0 + rows[good]).astype(np.int32)
+        bounds = [(starts[first + j], stops[first + j]) for j in range(ncols - 1)]
+        last_present = None if bool(np.all(counts == ncols)) else counts == ncols
+        last = first + ncols - 1 if last_present is None else first[last_present] + ncols - 1
+        bounds.append((starts[last], stops[last]))
+        width = ncols
     at = out.n
-    m = len(first)
-    line = (line0 + rows[good]).astype(np.int32)
     out.line[at : at + m] = line
-    uniform = bool(np.all(counts == len(out.kinds)))
     for j, kind in enumerate(out.kinds):
-        present = counts > j
-        tokens = first + j if uniform else first[present] + j
-        s, e = starts[tokens], ends[tokens]
+        if j >= width:  # the optional last column, absent from every row of the chunk
+            continue
+        start, stop = bounds[j]
+        mask = last_present if j == ncols - 1 else None  # rows without the optional last token
         if kind is Kind.WORD:
-            words = np.zeros(m, dtype=f"S{max(1, int((e - s).max(initial=1)))}")
-            words[present] = decode_words(pb, s, e)
+            words = np.zeros(m, dtype=f"S{max(1, int((stop - start).max(initial=1)))}")
+            if mask is None:
+                words[:] = decode_words(pb, start, stop)
+            else:
+                words[mask] = decode_words(pb, start, stop)
             out.put_words(j, at, words)
             continue
-        num, exp, ok = decode_index(pb, s, e) if kind is Kind.INDEX else decode_number(pb, s, e)
-        _slow_tokens(pb, s, e, ~ok, line, j, at, kind, out, num)
         if kind is Kind.INDEX:
-            wrong = ok & ((exp != 0) | (num < 0))
-            for i in np.flatnonzero(wrong).tolist():
-                out.bad_token(int(line[i]), j, _text(pb, s[i], e[i]), "is not a non-negative integer")
-            num[wrong] = 0
+            num, ok = decode_index(pb, start, stop)
         else:
+            num, exp, ok = decode_number(pb, start, stop)
             out.exps[j][at : at + m] = exp
+        if not ok.all():
+            _slow_tokens(pb, start, stop, ~ok, line, j, at, kind, out, num)
         out.ints[j][at : at + m] = num
     out.n += m
 
 
-def _text(pb: ByteArray, s: int, e: int) -> str:
-    return bytes(pb[s + 1 : e + 1]).decode("utf-8", errors="replace")
+def _previous(separators: IntArray, width: int, j: int) -> IntArray:
+    """Where token `j` of every row starts in the simple layout: after the separator before it."""
+    if j:
+        return separators[j - 1 :: width] + 1
+    start = np.empty(len(separators) // width, dtype=np.int64)
+    start[0] = LEAD
+    start[1:] = separators[width - 1 : -1 : width] + 1
+    return start
+
+
+def _text(pb: ByteArray, start: int, stop: int) -> str:
+    return bytes(pb[start:stop]).decode("utf-8", errors="replace")
 
 
 def _slow_tokens(

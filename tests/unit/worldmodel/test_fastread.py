@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from proofs.core.rational import ExpressionError, parse_rational
 from proofs.worldmodel import fastread
 from proofs.worldmodel.fastread import Kind, read_table
 
@@ -94,3 +96,61 @@ def test_matches_fraction_on_random_decimals(rows: list[tuple[int, object]]) -> 
     assert table.index(0).tolist() == [i for i, _ in rows]
     assert table.number(1).fractions() == [Fraction(str(d)) for _, d in rows]
     assert all(d > 0 for d in table.number(1).den.tolist())
+
+
+TOKEN_CHARS = "0123456789" * 3 + "..--++e/x"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(TOKEN_CHARS, min_size=1, max_size=22), min_size=1, max_size=40))
+def test_every_token_reads_as_parse_rational_reads_it(tokens: list[str]) -> None:
+    """Short tokens (the 8-byte path), long ones (Horner) and the rest (one by one) all agree
+    with `parse_rational`, or are reported as bad tokens where it refuses them."""
+    text = "".join(f"{i} {t}\n" for i, t in enumerate(tokens)).encode()
+    table = read_table(text, 0, 1, INDEX_NUMBER)
+    bad = {token.line for token in table.bad_tokens}
+    values = table.number(1).fractions()
+    for line, token in enumerate(tokens, start=1):
+        try:
+            expected = parse_rational(token)
+        except ExpressionError:
+            assert line in bad, token
+            continue
+        assert line not in bad, token
+        assert values[line - 1] == expected, token
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text("0123456789" * 4 + "-+.a", min_size=1, max_size=20), min_size=1, max_size=30))
+def test_every_index_token_reads_as_an_integer_or_is_reported(tokens: list[str]) -> None:
+    text = "".join(f"{t} 1\n" for t in tokens).encode()
+    table = read_table(text, 0, 1, INDEX_NUMBER)
+    bad = {token.line for token in table.bad_tokens}
+    for line, token in enumerate(tokens, start=1):
+        if token.isdigit() and len(token) <= 18:
+            assert line not in bad and table.index(0)[line - 1] == int(token), token
+        else:
+            assert line in bad, token
+
+
+def test_a_file_is_read_in_chunks_whatever_its_line_lengths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastread, "_CHUNK", 64)
+    rows = [f"{i} 0.{i:06d}" if i % 7 else f"{i} {'1' * 150}/{10**150}" for i in range(300)]
+    path = tmp_path / "t.txt"
+    path.write_text("# header\n" + "\n".join(rows))  # no newline after the last line
+    table = read_table(path, len("# header\n"), 2, INDEX_NUMBER)
+    assert table.index(0).tolist() == list(range(300))
+    assert table.number(1).fractions() == [
+        Fraction(i, 10**6) if i % 7 else Fraction(int("1" * 150), 10**150) for i in range(300)
+    ]
+    assert table.line.tolist() == list(range(2, 302))
+
+
+def test_decimals_stay_as_read_until_reduced() -> None:
+    table = read_table(b"0 0.250\n1 -3\n2 1/3\n", 0, 1, INDEX_NUMBER)
+    decimals = table.decimals(1)
+    assert decimals.num.tolist()[:2] == [250, -3] and decimals.exp.tolist()[:2] == [3, 0]
+    assert decimals.exact == [(2, Fraction(1, 3))]
+    assert table.number(1).fractions() == [Fraction(1, 4), -3, Fraction(1, 3)]
+    with pytest.raises(AssertionError):
+        table.decimals(1)  # reduced in place: the decimal numerators are gone
