@@ -193,7 +193,46 @@ def worker_train(tra: Path, out: Path) -> dict[str, Any]:
     return {"sweeps": sweep + 1, "value": float(v[mdp.initial_states[0]])}
 
 
+def worker_profile(prefix: str, proofs_args: list[str]) -> dict[str, Any]:
+    """`proofs` under cProfile, and its forked lemma worker too (cProfile alone would see the
+    parent wait for it): ``PREFIX.main.prof`` and ``PREFIX.worker.prof``."""
+    import cProfile
+
+    from proofs import cli
+
+    try:  # wrap each lemma's work in the forked child; skipped if the CLI no longer forks this way
+        from proofs.prooftree import worker as lemma_worker
+
+        run_in_child = lemma_worker._run
+
+        def profiled(out: Any, parent: int, work: Any) -> None:
+            def work_profiled() -> Any:
+                profile = cProfile.Profile()
+                try:
+                    return profile.runcall(work)
+                finally:
+                    profile.dump_stats(f"{prefix}.worker.prof")
+
+            run_in_child(out, parent, work_profiled)
+
+        lemma_worker._run = profiled
+    except (ImportError, AttributeError):
+        pass
+    profile = cProfile.Profile()
+    sys.argv = ["proofs", *proofs_args]
+    code: Any = 0
+    try:
+        profile.runcall(cli.main)
+    except SystemExit as exc:
+        code = exc.code
+    profile.dump_stats(f"{prefix}.main.prof")
+    return {"exit": code}
+
+
 def worker(argv: list[str]) -> int:
+    if argv[0] == "profile":
+        print(json.dumps(worker_profile(argv[1], argv[2:])))
+        return 0
     kind, tra = argv[0], Path(argv[1])
     if kind == "storm":
         result = worker_storm(tra, argv[2])
@@ -372,20 +411,26 @@ def bench_row(proofs: list[str], tra: Path, lemma: str, work: Path, repeat: int,
     return row
 
 
-def profile_row(project: Path, out: Path, top: int = 40) -> str:
-    """One cold `proofs prove` under cProfile; the top entries by cumulative time."""
+def profile_row(project: Path, prefix: Path, top: int = 40) -> str:
+    """One cold `proofs prove` under cProfile (the command and its lemma worker); the top entries
+    by cumulative and by own time."""
     import io
     import pstats
 
     for folder in (".proofs", "certificates"):
         shutil.rmtree(project / folder, ignore_errors=True)
-    run = timed([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "proofs", "prove"], cwd=project)
-    if not run.ok() or not out.exists():
-        return f"profiling failed: {run.brief()}"
+    run = timed([sys.executable, str(Path(__file__).resolve()), "--worker", "profile", str(prefix), "prove"],
+                cwd=project)
     text = io.StringIO()
-    stats = pstats.Stats(str(out), stream=text)
-    stats.sort_stats("cumulative").print_stats(top)
-    stats.sort_stats("tottime").print_stats(top // 2)
+    for part in ("main", "worker"):
+        path = Path(f"{prefix}.{part}.prof")
+        if not path.exists():
+            text.write(f"(no {part} profile)\n")
+            continue
+        text.write(f"----- {part} process: {path}\n")
+        stats = pstats.Stats(str(path), stream=text)
+        stats.sort_stats("cumulative").print_stats(top)
+        stats.sort_stats("tottime").print_stats(top // 2)
     return f"cold prove under cProfile: {run.brief()}\n{text.getvalue()}"
 
 
@@ -486,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.profile:
                     project = work / f"{tra.stem}-{lemma}"
                     profiles.append(f"#### {tra.stem} {lemma}\n"
-                                    + profile_row(project, work / f"{tra.stem}-{lemma}.prof"))
+                                    + profile_row(project, work / f"{tra.stem}-{lemma}"))
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
