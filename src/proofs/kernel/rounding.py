@@ -148,6 +148,16 @@ class Rows:
         slack = conversion.relative + longest * conversion.absolute
         return cls(longest, 1 + slack, slack, Fraction(1))
 
+    @classmethod
+    def of_floats(cls, floats: FloatArray, starts: npt.NDArray[np.integer], conversion: Conversion) -> Rows:
+        """Rows (CSR ``starts``) of any exact numbers from their floats, converted as ``conversion``
+        says: σ from the float row sums of |p̃| (F3), ρ ≤ (σ + N·absolute) / (1 − relative) and
+        D ≤ relative·ρ + N·absolute (F2)."""
+        longest = int(np.diff(starts).max(initial=0))
+        weight = row_sum_bound(np.abs(floats), starts.astype(np.int64, copy=False), longest)
+        mass = (weight + longest * conversion.absolute) / (1 - conversion.relative)
+        return cls(longest, weight, conversion.relative * mass + longest * conversion.absolute, mass)
+
     def error(self, constant: Fraction, top: Fraction, off: Fraction = Fraction(0)) -> Fraction:
         """F4: a bound on |fl(b̃ + Σ_j p̃_j·x̃_j) − (b̃ + Σ_j p_j·x_j)| for every row, when |b̃| ≤
         ``constant``, |x̃| ≤ ``top`` and |x̃ − x| ≤ ``off``. Exact zeros add no error."""

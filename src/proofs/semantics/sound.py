@@ -1,7 +1,7 @@
 """Sound float enclosures of `Quantity` values, for models too large for `Fraction`.
 
 Search is in floats; every reported number is an enclosure proved either by rigorous interval
-arithmetic (`proofs.kernel.interval`) or by the a-priori error analysis below:
+arithmetic (`proofs.kernel.rounding`) or by the a-priori error analysis below:
 
 - bounded optimum (`optimise` with a step bound, the fast path): ONE float backward induction
   (a sparse matrix-vector product per step) and, beside it, a rigorous scalar bound e_t on the
@@ -16,11 +16,10 @@ Credal models are not handled here (see `exact`).
 
 Soundness of the fast bounded optimum
 -------------------------------------
-IEEE 754 binary64, round to nearest, u = 2**-53, TINY = 2**-1073 (twice the smallest subnormal).
-Every scalar of the bound below is an exact `Fraction` (floats convert to `Fraction` exactly);
-the running bound is rounded UP to a float after each step (`round_up`), so no scalar rounding
-needs an argument. Notation: a choice c has the successors j = 1..n_c, N = max_c n_c,
-γ_k = k·u/(1 − k·u).
+The rounding-error model is `proofs.kernel.rounding` (F1–F4 there; u = 2**-53, τ = 2**-1074,
+γ_k = k·u/(1 − k·u)). Every scalar of the bound below is an exact `Fraction`; the running bound
+is rounded UP to a float after each step (`float_up`), so no scalar rounding needs an argument.
+Notation: a choice c has the successors j = 1..n_c, N = max_c n_c.
 
 Exact recursion (the semantics of `episode.Quantity`, as the interval path computes it):
 W_L = g·[stop]; for t < L, W_t(s) = g(s) on stop states, 0 on a state without choices, else
@@ -33,26 +32,20 @@ matrix-vector product accumulating onto r̃ (any order of summation, FMA or not)
 opt_{c∈s} Q̃(c) (max/min is exact), g(s) on stop states, 0 without choices. Here β̃ = fl(β),
 c̃ = fl(β + η), δβ = |β̃ − β| and ε_stop = |c̃ − (β + η)| exactly.
 
-Inputs. `_float_view` gives floats f of an exact vector x with a bound d_i ≥ |f_i − x_i|:
-when every |numerator| and denominator is below 2**53 both convert exactly and the IEEE
-division is correctly rounded, and |x_i| ≥ 2**-53 unless x_i = 0, so f_i is normal and
-|f_i − x_i| ≤ u·|f_i| (half an ulp); otherwise d_i is taken from `Rationals.enclosure`
-(max(hi − f, f − lo), each difference rounded up). For the probabilities, per choice:
-σ ≥ Σ_j |p̃_cj| (float row sums S_c of |p̃|, and Σ ≤ S_c/(1 − γ_{N−1}) by Higham (4.4)),
-D ≥ Σ_j |p̃_cj − p_cj| (u·σ, or the row sums of d bounded the same way), ρ = σ + D ≥ Σ_j |p_cj|.
-For the rewards R_abs = max_c |r̃_c| and R_err ≥ max_c |r̃_c − r_c|.
+Inputs. The probabilities and rewards are `Rationals.floats`, within F2's `Conversion` of the
+exact values. The rows of probabilities give F4's `Rows.of_floats`: σ ≥ Σ_j |p̃_cj| (float row
+sums), D ≥ Σ_j |p̃_cj − p_cj| and ρ ≥ Σ_j |p_cj|; for the rewards R_abs = max_c |r̃_c| and
+R_err ≥ max_c |r̃_c − r_c| (`Conversion.error`).
 
 One step. Let e_{t+1} ≥ max_s |V_{t+1}(s) − W_{t+1}(s)| (e_L = 0), M_V = max_s |V_{t+1}(s)|,
 M_y = max_s |ỹ(s)| (both computed exactly as float maxima).
-1. |ỹ(s') − y_t(s')| ≤ ε_y + |β|·e_{t+1} with ε_y = max(ε_stop, (u·|β̃| + δβ)·M_V + TINY)
-   (the product's rounding is ≤ u·|β̃V| + 2**-1075 with underflow; the ε_stop term only when
-   there are stop states, the second only when β ≠ 1; stop states have V = W exactly).
-2. Higham (3.5) with underflow (each product p̃ỹ may lose ≤ 2**-1075 more, additions are
-   exact in the subnormal range): |Q̃(c) − (r̃_c + Σ_j p̃_j ỹ_j)| ≤ γ_{N+1}·(R_abs + σ·M_y) + N·TINY.
-3. |Σ_j p̃_j ỹ_j − Σ_j p_j y_j| ≤ Σ|p̃_j − p_j|·|ỹ_j| + Σ|p_j|·|ỹ_j − y_j| ≤ D·M_y + ρ·(ε_y + |β|·e_{t+1}).
-4. |r̃_c − r_c| ≤ R_err, and |opt_c a_c − opt_c b_c| ≤ max_c |a_c − b_c| (stop states and
-   states without choices have error 0). Hence
-       e_t = R_err + γ_{N+1}·R_abs + (γ_{N+1}·σ + D)·M_y + N·TINY + ρ·ε_y + ρ·|β|·e_{t+1}
+1. |ỹ(s') − y_t(s')| ≤ ε_y + |β|·e_{t+1} with ε_y = max(ε_stop, product_error(β, δβ, M_V, 0))
+   (F1; the ε_stop term only when there are stop states, the second only when β ≠ 1; stop
+   states have V = W exactly).
+2. F4 with b̃ = r̃_c, x̃ = ỹ and |x̃ − x| ≤ ε_y + |β|·e_{t+1}, plus |r̃_c − r_c| ≤ R_err, bounds
+   |Q̃(c) − Q_t(c)|; and |opt_c a_c − opt_c b_c| ≤ max_c |a_c − b_c| (stop states and states
+   without choices have error 0). Hence
+       e_t = R_err + γ_{N+1}·(R_abs + σ·M_y) + N·τ + D·M_y + ρ·(ε_y + |β|·e_{t+1})
    bounds max_s |V_t(s) − W_t(s)|; e_t is computed in `Fraction` and rounded up.
 The result is [fl(V_0 − e_0) one ulp down, fl(V_0 + e_0) one ulp up] (one rounding each,
 covered by the ulp), exactly g on stop states and 0 on states without choices. A non-finite
@@ -86,73 +79,22 @@ from proofs.core.numbers import Rationals
 from proofs.core.policy import Policy, PolicyLayer
 from proofs.kernel import rounding as iv
 from proofs.kernel.episode import Quantity
+from proofs.kernel.rounding import Conversion, Rows, float_up, product_error
 
-__all__ = ["Box", "SoundModel", "evaluate_policy", "higham_gamma", "optimise", "round_up", "row_sum_bound"]
+__all__ = ["Box", "SoundModel", "evaluate_policy", "optimise"]
 
 F = npt.NDArray[np.float64]
 Box = tuple[F, F]
 IntArray = npt.NDArray[np.int64]
 
-_U = Fraction(1, 2**53)
-_TINY = Fraction(iv.TINY)
-_EXACT_INT = 2**53
 _PAD_RATIO = 2.0  # use the padded k × n layout when k·n_states <= _PAD_RATIO · n_choices
 
 
 # -- exact scalar helpers --------------------------------------------------------------------------
-def higham_gamma(k: int) -> Fraction:
-    """γ_k = k·u / (1 − k·u) (Higham), exactly."""
-    if k * _U >= 1:
-        raise ArithmeticError("rows too long for the error analysis")
-    return k * _U / (1 - k * _U)
-
-
-def round_up(x: Fraction) -> float:
-    """The least float >= x (x finite and non-negative in use)."""
-    f = float(x)  # int / int in Python is correctly rounded
-    return f if Fraction(f) >= x else math.nextafter(f, math.inf)
-
-
 def _frac_box(x: Fraction) -> tuple[float, float]:
     f = float(x)
     lo, hi = np.nextafter(f, -np.inf), np.nextafter(f, np.inf)
     return (f, f) if Fraction(f) == x else (float(lo), float(hi))
-
-
-# -- float views of exact vectors ------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class _FloatView:
-    """Floats ``values`` of an exact vector x and a bound on ``|values − x|`` (module docstring).
-
-    ``error`` is None when every value is correctly rounded (|f − x| <= u·|f|); otherwise an
-    elementwise bound.
-    """
-
-    values: F
-    error: F | None
-
-    def max_error(self) -> Fraction:
-        """A bound on max_i |f_i − x_i|."""
-        if self.error is None:
-            return _U * Fraction(float(np.max(np.abs(self.values), initial=0.0)))
-        return Fraction(float(np.max(self.error, initial=0.0)))
-
-
-def _float_view(x: Rationals, floats: F | None = None) -> _FloatView:
-    f = x.floats() if floats is None else floats
-    if x.is_compact and (len(x) == 0 or (int(np.max(np.abs(x.num))) < _EXACT_INT
-                                         and int(np.max(x.den)) < _EXACT_INT)):
-        return _FloatView(f, None)
-    lo, hi = x.enclosure()
-    d = np.maximum(np.nextafter(hi - f, np.inf), np.nextafter(f - lo, np.inf))
-    return _FloatView(f, d)
-
-
-def row_sum_bound(values: F, starts: IntArray, longest: int) -> Fraction:
-    """A bound on max over rows of the exact sum of the non-negative ``values`` of the row."""
-    sums = iv.segment_reduce(np.add, values, starts, 0.0)
-    top = Fraction(float(np.max(sums, initial=0.0)))
-    return top / (1 - higham_gamma(longest - 1)) if longest > 1 else top
 
 
 # -- the fast model: probabilities as a sparse matrix, once per model ------------------------------
@@ -172,13 +114,7 @@ class _Layout:
 @dataclass(frozen=True, eq=False)
 class _Fast:
     layout: _Layout
-    longest: int       # N
-    sigma: Fraction    # σ >= Σ_j |p̃_cj| for every choice
-    slack: Fraction    # D >= Σ_j |p̃_cj − p_cj| for every choice
-
-    @property
-    def rho(self) -> Fraction:
-        return self.sigma + self.slack
+    rows: Rows         # N, σ, D and ρ of the probabilities (module docstring)
 
 
 def _index_dtype(mdp: Mdp) -> type[np.integer]:
@@ -216,16 +152,9 @@ def _layout(mdp: Mdp, p: F, padded: bool | None) -> _Layout:
 
 def _fast_model(mdp: Mdp, padded: bool | None = None) -> _Fast:
     assert mdp.probability is not None
-    view = _float_view(mdp.probability, mdp.float_probability)
-    lengths = np.diff(mdp.row_start)
-    longest = int(lengths.max(initial=0))
-    p_abs = view.values if float(np.min(view.values, initial=0.0)) >= 0 else np.abs(view.values)
-    sigma = row_sum_bound(p_abs, mdp.row_start, longest)
-    if view.error is None:
-        slack = _U * sigma
-    else:
-        slack = row_sum_bound(view.error, mdp.row_start, longest)
-    return _Fast(_layout(mdp, view.values, padded), longest, sigma, slack)
+    p = mdp.float_probability
+    rows = Rows.of_floats(p, mdp.row_start, Conversion.of(mdp.probability))
+    return _Fast(_layout(mdp, p, padded), rows)
 
 
 @dataclass(frozen=True, eq=False)
@@ -389,22 +318,23 @@ class _Step:
     work: F                      # scratch for Q̃ (reused: a fresh buffer per step costs page faults)
 
 
-def _step_data(m: SoundModel, fast: _Fast, q: Quantity, maximise: bool) -> tuple[_Step, _FloatView]:
+def _step_data(m: SoundModel, fast: _Fast, q: Quantity, maximise: bool) -> tuple[_Step, F]:
+    """The step's data, and the rewards' floats r̃ (by choice)."""
     lay = fast.layout
-    view = _float_view(q.reward)
+    r_tilde = q.reward.floats()
     if lay.width is None:
-        reward = view.values.copy()
+        reward = r_tilde.copy()
     else:
         reward = np.full(lay.n_rows, -np.inf if maximise else np.inf)
         assert lay.place is not None
-        reward[lay.place] = view.values
+        reward[lay.place] = r_tilde
     stop = stop_y = stop_v = None
     if q.has_stops:
         stop = q.stop
         g = (q.stop & q.stop_value).astype(np.float64)
         stop_v = g[stop]
         stop_y = float(q.beta + q.eta) * stop_v
-    return _Step(reward, float(q.beta), stop_y, stop, stop_v, np.empty_like(reward)), view
+    return _Step(reward, float(q.beta), stop_y, stop, stop_v, np.empty_like(reward)), r_tilde
 
 
 def _float_step(m: SoundModel, fast: _Fast, step: _Step, v: F, maximise: bool,
@@ -461,17 +391,15 @@ def _abs_max(x: F) -> float:
 
 def _bounded_optimum(m: SoundModel, fast: _Fast, q: Quantity, maximise: bool) -> tuple[Box, Policy]:
     assert q.steps is not None
-    step, reward = _step_data(m, fast, q, maximise)
+    step, r_tilde = _step_data(m, fast, q, maximise)
     n = m.mdp.n_states
-    # the constant part of e_t (module docstring, step 4)
-    r_abs = Fraction(float(np.max(np.abs(reward.values), initial=0.0)))
-    gamma = higham_gamma(fast.longest + 1)
+    r_top = float(np.max(np.abs(r_tilde), initial=0.0))
+    if not math.isfinite(r_top):
+        raise ArithmeticError("overflow in the float iteration")
+    r_abs = Fraction(r_top)
+    r_err = Conversion.of(q.reward).error(r_abs)
     beta = abs(q.beta)
-    base = reward.max_error() + gamma * r_abs + fast.longest * _TINY
-    per_y = gamma * fast.sigma + fast.slack
-    rho = fast.rho
     beta_err = abs(Fraction(step.beta) - q.beta)
-    eps_y_scale = _U * abs(Fraction(step.beta)) + beta_err if q.beta != 1 else None
     eps_stop = abs(Fraction(float(q.beta + q.eta)) - (q.beta + q.eta)) if q.has_stops else Fraction(0)
 
     v = _terminal(q)[0]
@@ -487,10 +415,9 @@ def _bounded_optimum(m: SoundModel, fast: _Fast, q: Quantity, maximise: bool) ->
         if not (math.isfinite(m_y) and math.isfinite(m_v)):
             raise ArithmeticError("overflow in the float iteration")
         eps_y = eps_stop
-        if eps_y_scale is not None:
-            eps_y = max(eps_y, eps_y_scale * Fraction(m_v) + _TINY)
-        bound = base + per_y * Fraction(m_y) + rho * eps_y + rho * beta * Fraction(e)
-        e = round_up(bound)
+        if q.beta != 1:
+            eps_y = max(eps_y, product_error(q.beta, beta_err, Fraction(m_v), Fraction(0)))
+        e = float_up(r_err + fast.rows.error(r_abs, Fraction(m_y), eps_y + beta * Fraction(e)))
         assert choice is not None
         if last is not None and np.array_equal(choice, last):
             layers.append(layers[-1])

@@ -31,21 +31,19 @@ interval iteration L ← max(L, F↓(L)), U ← min(U, F↑(U)) runs until the e
 enough, stops narrowing (rounding noise), or the budget is spent; the bounds are returned
 honestly in every case. The choices of the float search (v, W, h) never matter for soundness.
 
-Outward rounding of F (IEEE 754 binary64, round to nearest, u = 2**-53, TINY = 2**-1073).
+Outward rounding of F. The rounding-error model is `proofs.kernel.rounding` (F1–F5 there).
 F↑(x) is computed as fl(b↑_c + Σ_j p̃_cj·x_j) by one sparse product accumulating onto the row's
 constant (any order, FMA or not), the maximum/minimum over rows (exact), then
 fl(best + e) rounded one ulp up; F↓ symmetrically with b↓ and −e, one ulp down. Here
-b↓ ≤ b_c ≤ b↑ are rigorous (`proofs.kernel.interval`), p̃ the float probabilities, and
+b↓ ≤ b_c ≤ b↑ are rigorous (the interval operations of `proofs.kernel.rounding`), p̃ the float
+probabilities, and e is F4 with x exact (the iterate's floats are the point where F is taken):
 
-    e = γ_{N+1}·(B + σ·M) + N·TINY + D·M,    γ_k = k·u / (1 − k·u),
+    e = γ_{N+1}·(B + σ·M) + N·τ + D·M,    γ_k = k·u / (1 − k·u),
 
 with N the longest row, M = max|x|, B = max|b↑| (resp. |b↓|), σ ≥ Σ_j |p̃_cj| and
-D ≥ Σ_j |p̃_cj − p_cj| for every row: Higham (3.5) bounds the summation error by
-γ_{N+1}·(|b| + Σ|p̃||x|) plus TINY per product for underflow, and replacing p̃ by p moves the sum
-by at most D·M. σ is a float row sum divided by 1 − γ_{N−1} (Higham (4.4)); D = u·σ when every
-probability converts correctly rounded (numerator and denominator below 2**53), otherwise the
-row sums of `Rationals.enclosure`'s error. e is computed in `Fraction` and rounded up, so no
-scalar rounding needs an argument. Probabilities are clipped to [0, 1] (sound: F maps into it).
+D ≥ Σ_j |p̃_cj − p_cj| for every row (`Rows.of_floats`: σ from float row sums, D from F2's
+conversion of the probabilities). e is computed in `Fraction` and rounded up, so no scalar
+rounding needs an argument. Probabilities are clipped to [0, 1] (sound: F maps into it).
 """
 
 from __future__ import annotations
@@ -59,7 +57,7 @@ import numpy.typing as npt
 
 from proofs.core.model import concat_ranges
 from proofs.kernel import rounding as iv
-from proofs.semantics.sound import higham_gamma, round_up, row_sum_bound
+from proofs.kernel.rounding import Conversion, Rows, float_up
 from proofs.semantics.unbounded_graph import Graph, Problem, end_components, exists_attractor
 
 __all__ = ["Bounds", "solve_sound"]
@@ -67,9 +65,6 @@ __all__ = ["Bounds", "solve_sound"]
 F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-_U = Fraction(1, 2**53)
-_TINY = Fraction(iv.TINY)
-_EXACT_INT = 2**53
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,9 +80,7 @@ class _System:
     data: F
     b_lo: F
     b_hi: F
-    longest: int
-    sigma: Fraction
-    slack: Fraction
+    matrix: Rows               # N, σ and D of the float matrix (module docstring)
     maximise: bool
     internal: npt.NDArray[np.bool_]  # the collapsed end components' internal choices
 
@@ -115,8 +108,7 @@ class _System:
         big = float(np.max(np.abs(b), initial=0.0))
         if not (math.isfinite(m) and math.isfinite(big)):
             raise ArithmeticError("overflow in the float iteration")
-        return round_up(higham_gamma(self.longest + 1) * (Fraction(big) + self.sigma * Fraction(m))
-                   + self.longest * _TINY + self.slack * Fraction(m))
+        return float_up(self.matrix.error(Fraction(big), Fraction(m)))
 
     def step(self, x: F, upper: bool) -> F:
         """F↑(x) (upper) or F↓(x): a sound bound on F(x) (module docstring)."""
@@ -175,19 +167,10 @@ def _system(g: Graph, problem: Problem) -> _System:
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(np.bincount(row_of, minlength=len(rows)), out=indptr[1:])
     data = floats[inside]
-    longest = int(np.diff(indptr).max(initial=0))
-    sigma = row_sum_bound(np.abs(data), indptr, longest)
-    exact_floats = probability.is_compact and (len(probability) == 0 or (
-        int(np.max(np.abs(probability.num))) < _EXACT_INT and int(np.max(probability.den)) < _EXACT_INT))
-    if exact_floats:
-        slack = _U * sigma
-    else:
-        lo, hi = p_lo[inside], p_hi[inside]
-        err = np.maximum(np.nextafter(hi - data, np.inf), np.nextafter(data - lo, np.inf))
-        slack = row_sum_bound(err, indptr, longest)
+    matrix = Rows.of_floats(data, indptr, Conversion.of(probability))
     idx = np.int32 if max(len(data), n) < 2**31 - 1 else np.int64
     return _System(n, group, row_start, rows, indptr.astype(idx), target_group[inside].astype(idx), data,
-                   b_lo, b_hi, longest, sigma, slack, problem.maximise, internal)
+                   b_lo, b_hi, matrix, problem.maximise, internal)
 
 
 # -- the solver --------------------------------------------------------------------------------------
