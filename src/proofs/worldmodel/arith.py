@@ -140,7 +140,9 @@ _BLOCK = 1 << 16
 _POW10 = np.array([10**k for k in range(FAST_DIGITS + 1)], dtype=np.int64)
 
 
-def expected_decimals(p: Decimals, index: IntArray, r: Decimals, starts: IntArray) -> Rationals:
+def expected_decimals(
+    p: Decimals, index: IntArray, r: Decimals, starts: IntArray, consume_r: bool = False
+) -> Rationals:
     """For each group ``starts[i]:starts[i+1]`` of transitions, the exact sum of ``p[t] * r[t]``
     over its transitions t listed in `index` (increasing; ``r[k]`` belongs to ``index[k]``).
 
@@ -149,8 +151,9 @@ def expected_decimals(p: Decimals, index: IntArray, r: Decimals, starts: IntArra
     is ``Σ P·R / 10**(Ep + Er)``. When (in Python integers) max|P| · max|R| times the longest
     group is below 2**62 (`Decimals.largest_scaled`) and Ep + Er <= 18, the products and every group sum fit int64; the
     group sums are differences of a running sum, which wraps modulo 2**64 but gives every group
-    sum exactly because each fits. The products are computed in blocks and written over a copy
-    of R's numerators, so the extra memory is one int64 per listed transition. Otherwise (values
+    sum exactly because each fits. The products are computed in blocks into one int64 per listed
+    transition: a new array, or with `consume_r` R's own numerators (then `r` is used up: its
+    numerators hold the running sums afterwards). Otherwise (values
     read one by one, such as 1/3, or bounds too large) the sum is `group_dot` on `Rationals`.
 
     >>> from fractions import Fraction
@@ -161,7 +164,7 @@ def expected_decimals(p: Decimals, index: IntArray, r: Decimals, starts: IntArra
     """
     every = len(index) == len(p)  # index is then 0, 1, 2, ... (distinct and increasing)
     bounds = starts if every else np.searchsorted(index, starts)
-    fast = _expected_int64(p, index, r, bounds, every, starts)
+    fast = _expected_int64(p, index, r, bounds, every, starts, consume_r)
     if fast is not None:
         return fast
     probability = p.rationals()
@@ -169,7 +172,7 @@ def expected_decimals(p: Decimals, index: IntArray, r: Decimals, starts: IntArra
 
 
 def _expected_int64(
-    p: Decimals, index: IntArray, r: Decimals, bounds: IntArray, every: bool, starts: IntArray
+    p: Decimals, index: IntArray, r: Decimals, bounds: IntArray, every: bool, starts: IntArray, consume_r: bool
 ) -> Rationals | None:
     p_max, r_max = p.largest_scaled(), r.largest_scaled()
     if p_max is None or r_max is None:
@@ -178,7 +181,7 @@ def _expected_int64(
     longest = int(np.diff(starts).max(initial=0))
     if p_exp + r_exp > FAST_DIGITS or p_max * r_max * max(longest, 1) >= _SAFE:
         return None
-    running = np.empty(len(r), dtype=np.int64)
+    running = r.num if consume_r else np.empty(len(r), dtype=np.int64)
     for lo in range(0, len(r), _BLOCK):
         hi = min(lo + _BLOCK, len(r))
         rows = slice(lo, hi) if every else index[lo:hi]

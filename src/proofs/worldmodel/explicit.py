@@ -34,7 +34,7 @@ from proofs.worldmodel.explicit_side import (
     read_rewards,
     report_table,
 )
-from proofs.worldmodel.fastread import Table, read_table
+from proofs.worldmodel.fastread import IndexArray, Table, read_table
 from proofs.worldmodel.validate import Problems
 
 __all__ = ["read_explicit"]
@@ -118,7 +118,7 @@ def read_explicit(path: Path) -> Mdp:
         action_names=structure.action_names,
         choice_action=structure.choice_action,
         row_start=structure.row_start,
-        target=target,
+        target=target.astype(np.int64),
         probability=probability,
         interval=None,
         rewards=rewards,
@@ -243,7 +243,7 @@ def _action_names(
     table: Table,
     header: Header,
     starts: IntArray,
-    local: IntArray,
+    local: IndexArray,
     row_start: IntArray,
     path: Path,
     problems: Problems,
@@ -275,7 +275,7 @@ def _rewards(
     path: Path,
     dialect: Dialect,
     structure: _Structure,
-    target: IntArray,
+    target: IndexArray,
     probability: Decimals,
     problems: Problems,
 ) -> dict[str, Rationals]:
@@ -297,7 +297,8 @@ def _rewards(
             choice_state = np.repeat(np.arange(structure.n_states, dtype=np.int64), np.diff(structure.choice_start))
             per_choice = state.take(choice_state)
         if transition is not None:
-            expected = expected_decimals(probability, transition.index, transition.values, structure.row_start)
+            expected = expected_decimals(probability, transition.index, transition.values, structure.row_start,
+                                         consume_r=True)  # the file's rewards are not needed after this
             per_choice = add(per_choice, expected)
         out[name] = per_choice
     return out

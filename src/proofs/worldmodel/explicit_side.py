@@ -18,7 +18,7 @@ from proofs.core.errors import InputError, Location, quote
 from proofs.core.numbers import Rationals
 from proofs.worldmodel.arith import scatter
 from proofs.worldmodel.digits import Decimals
-from proofs.worldmodel.fastread import Kind, Table, parse_index, read_table
+from proofs.worldmodel.fastread import IndexArray, Kind, Table, parse_index, read_table
 from proofs.worldmodel.validate import Problems
 
 __all__ = ["Dialect", "Header", "TransitionRewards", "read_head", "read_header", "read_labels", "read_rewards",
@@ -237,7 +237,7 @@ def read_rewards(
     n_states: int,
     choice_start: IntArray,
     row_start: IntArray,
-    target: IntArray,
+    target: IndexArray,
     problems: Problems,
 ) -> dict[str, tuple[Rationals | None, TransitionRewards | None]]:
     """Per structure name, the state rewards (per state) and the transition rewards (sparse)."""
@@ -338,7 +338,7 @@ def _state_rewards(file: Path, dialect: Dialect, n_states: int, problems: Proble
     )
     _report_repeats(file, table, np.where(wrong, -1, state), problems, "state")
     keep = np.flatnonzero(~wrong)
-    return scatter(n_states, state[keep], table.number(1).take(keep))
+    return scatter(n_states, state[keep].astype(np.int64), table.number(1).take(keep))
 
 
 def _transition_rewards(
@@ -346,7 +346,7 @@ def _transition_rewards(
     dialect: Dialect,
     choice_start: IntArray,
     row_start: IntArray,
-    target: IntArray,
+    target: IndexArray,
     problems: Problems,
 ) -> TransitionRewards:
     kinds = (Kind.INDEX, Kind.INDEX, Kind.INDEX, Kind.NUMBER)
@@ -379,7 +379,7 @@ def _transition_rewards(
 
 
 def _find_transitions(
-    choice_start: IntArray, row_start: IntArray, target: IntArray, src: IntArray, ch: IntArray, tgt: IntArray
+    choice_start: IntArray, row_start: IntArray, target: IndexArray, src: IndexArray, ch: IndexArray, tgt: IndexArray
 ) -> IntArray:
     """The transition index of each ``(source, choice, target)`` row, -1 where there is none.
 
@@ -400,7 +400,7 @@ def _find_transitions(
 
 
 def _choices(
-    choice_start: IntArray, src: IntArray, ch: IntArray, tgt: IntArray
+    choice_start: IntArray, src: IndexArray, ch: IndexArray, tgt: IndexArray
 ) -> tuple[IntArray, npt.NDArray[np.bool_]]:
     """The choice index of every ``(source, choice, target)`` row, and whether the row names an
     existing choice and an existing target state."""
@@ -413,7 +413,7 @@ def _choices(
 
 
 def _guess(
-    choice_start: IntArray, row_start: IntArray, target: IntArray, src: IntArray, ch: IntArray, tgt: IntArray
+    choice_start: IntArray, row_start: IntArray, target: IndexArray, src: IndexArray, ch: IndexArray, tgt: IndexArray
 ) -> IntArray:
     """`_find_transitions` for the rows whose rank in their run of one choice is their position
     in that choice's transitions; -1 for the others."""
@@ -428,7 +428,7 @@ def _guess(
 
 
 def _search(
-    choice_start: IntArray, row_start: IntArray, target: IntArray, src: IntArray, ch: IntArray, tgt: IntArray
+    choice_start: IntArray, row_start: IntArray, target: IndexArray, src: IndexArray, ch: IndexArray, tgt: IndexArray
 ) -> IntArray:
     """`_find_transitions` by searching every row's choice.
 

@@ -33,13 +33,15 @@ from proofs.core.rational import ExpressionError, parse_rational
 from proofs.worldmodel.digits import LEAD, TAIL, Decimals, decode_index, decode_number
 from proofs.worldmodel.digits import words as decode_words
 
-__all__ = ["BadRow", "BadToken", "Kind", "Table", "parse_index", "read_table"]
+__all__ = ["BadRow", "BadToken", "IndexArray", "Kind", "Table", "parse_index", "read_table"]
 
 _CHUNK = 1 << 19
 _INDEX_DIGITS = 18  # an index of at most 18 digits fits an int64
 _SHOWN = 200  # characters of a bad token kept for its message (a token may be megabytes long)
 
 IntArray = npt.NDArray[np.int64]
+IndexArray = npt.NDArray[np.int32] | npt.NDArray[np.int64]
+_NARROW = 2**30  # index columns are int32 while every index is below this (headroom for +1 and sums)
 ByteArray = npt.NDArray[np.uint8]
 
 
@@ -100,7 +102,7 @@ class Table:
     def __init__(
         self,
         line: npt.NDArray[np.int32],
-        columns: list[IntArray | Decimals | Rationals | npt.NDArray[np.bytes_]],
+        columns: list[IndexArray | Decimals | Rationals | npt.NDArray[np.bytes_]],
         bad_tokens: tuple[BadToken, ...],
         bad_rows: tuple[BadRow, ...],
         n_bad_tokens: int,
@@ -113,10 +115,11 @@ class Table:
     def __len__(self) -> int:
         return int(self.line.shape[0])
 
-    def index(self, column: int) -> IntArray:
+    def index(self, column: int) -> IndexArray:
+        """An index column: int32 when every index is below 2**30 (half the memory), else int64."""
         value = self.columns[column]
-        assert isinstance(value, np.ndarray) and value.dtype == np.int64
-        return cast(IntArray, value)
+        assert isinstance(value, np.ndarray) and value.dtype in (np.int32, np.int64)
+        return cast(IndexArray, value)
 
     def decimals(self, column: int) -> Decimals:
         """A number column as read (before `number` reduced it)."""
@@ -253,7 +256,7 @@ class _Output:
     def __init__(self, max_rows: int, kinds: tuple[Kind, ...], limit: int) -> None:
         self.kinds, self.limit, self.n = kinds, limit, 0
         self.line = np.zeros(max_rows, dtype=np.int32)
-        self.ints: dict[int, IntArray] = {}
+        self.ints: dict[int, IndexArray] = {}
         self.words: dict[int, npt.NDArray[np.bytes_]] = {}
         self.exps: dict[int, npt.NDArray[np.int8]] = {}
         self.exact: dict[int, list[tuple[int, Fraction]]] = {}
@@ -261,7 +264,8 @@ class _Output:
             if kind is Kind.WORD:
                 self.words[j] = np.zeros(max_rows, dtype="S1")
             else:
-                self.ints[j] = np.zeros(max_rows, dtype=np.int64)
+                dtype = np.int32 if kind is Kind.INDEX else np.int64
+                self.ints[j] = cast(IndexArray, np.zeros(max_rows, dtype=dtype))
             if kind is Kind.NUMBER:
                 self.exps[j], self.exact[j] = np.zeros(max_rows, dtype=np.int8), []
         self.bad_tokens: list[BadToken] = []
@@ -278,6 +282,14 @@ class _Output:
         if len(self.bad_rows) < self.limit:
             self.bad_rows.append(BadRow(line, n_tokens))
 
+    def put_ints(self, j: int, start: int, values: IntArray) -> None:
+        column = self.ints[j]
+        if column.dtype == np.int32 and len(values) and int(values.max()) >= _NARROW:
+            wide = np.zeros(len(column), dtype=np.int64)  # pages beyond the rows read stay unmapped
+            wide[:start] = column[:start]
+            self.ints[j] = column = wide
+        column[start : start + len(values)] = values
+
     def put_words(self, j: int, start: int, words: npt.NDArray[np.bytes_]) -> None:
         column = self.words[j]
         if words.dtype.itemsize > column.dtype.itemsize:
@@ -285,12 +297,13 @@ class _Output:
         column[start : start + len(words)] = words
 
     def table(self) -> Table:
-        columns: list[IntArray | Decimals | Rationals | npt.NDArray[np.bytes_]] = []
+        columns: list[IndexArray | Decimals | Rationals | npt.NDArray[np.bytes_]] = []
         for j, kind in enumerate(self.kinds):
             if kind is Kind.WORD:
                 columns.append(self.words[j][: self.n])
             elif kind is Kind.NUMBER:
-                columns.append(Decimals(self.ints[j][: self.n], self.exps[j][: self.n], self.exact[j]))
+                num = cast(IntArray, self.ints[j][: self.n])
+                columns.append(Decimals(num, self.exps[j][: self.n], self.exact[j]))
             else:
                 columns.append(self.ints[j][: self.n])
         return Table(
@@ -392,7 +405,7 @@ def _read_chunk(pb: ByteArray, n: int, line0: int, optional_last: bool, out: _Ou
             out.exps[j][at : at + m] = exp
         if not ok.all():
             _slow_tokens(pb, start, stop, ~ok, line, j, at, kind, out, num)
-        out.ints[j][at : at + m] = num
+        out.put_ints(j, at, num)
     out.n += m
 
 

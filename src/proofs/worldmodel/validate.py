@@ -17,11 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from proofs.core.errors import InputError, InputErrors, Location
-from proofs.core.model import Mdp
+from proofs.core.model import Mdp, concat_ranges
 from proofs.core.numbers import Rationals, group_sum, groups_sum_to_one
 
 __all__ = ["Locator", "Problems", "validate_mdp"]
 
+_GROUP_BLOCK = 1 << 15  # choices per step of the sum check
 _SUM_FIX = "Make the probabilities sum to exactly 1 (a model is never renormalised)"
 
 
@@ -192,17 +193,52 @@ def _check_targets(mdp: Mdp, where: Locator, problems: Problems) -> None:
             "Use the index of an existing state",
         ),
     )
-    valid = np.flatnonzero((mdp.target >= 0) & (mdp.target < n))
-    key = mdp.transition_choice[valid] * max(n, 1) + mdp.target[valid]
     problems.add_each(
         "duplicate successor",
-        valid[_repeated(key, max(n, 1))],
+        _repeated_successors(mdp),
         lambda t: (
             where.transition(t),
             f"successor {_state_name(mdp, int(mdp.target[t]))!r} is listed twice in one distribution",
             "List every successor once, with its total probability",
         ),
     )
+
+
+def _repeated_successors(mdp: Mdp) -> npt.NDArray[np.int64]:
+    """Transitions whose (existing) successor is listed earlier in the same distribution.
+
+    Only distributions where the successors fail to increase somewhere can repeat one; files
+    usually list them in increasing order, so usually none is examined and no array per
+    transition is built beyond two boolean masks.
+    """
+    target, starts, n = mdp.target, mdp.row_start, max(mdp.n_states, 1)
+    if len(target) < 2:
+        return np.zeros(0, dtype=np.int64)
+    opens = np.zeros(len(target), dtype=bool)
+    opens[starts[:-1][starts[:-1] < len(target)]] = True
+    drops = 1 + np.flatnonzero((target[1:] <= target[:-1]) & ~opens[1:])
+    del opens
+    if len(drops) == 0:
+        return np.zeros(0, dtype=np.int64)
+    choices = np.unique(np.searchsorted(starts, drops, side="right") - 1)
+    candidates = concat_ranges(starts[choices], starts[choices + 1])
+    candidates = candidates[(target[candidates] >= 0) & (target[candidates] < mdp.n_states)]
+    key = (np.searchsorted(starts, candidates, side="right") - 1) * n + target[candidates]
+    order = np.argsort(key, kind="stable")  # equal keys keep file order: the first is not a repeat
+    repeat = np.zeros(len(key), dtype=bool)
+    repeat[order[1:]] = key[order[1:]] == key[order[:-1]]
+    return candidates[repeat]
+
+
+def _sums_to_one(p: Rationals, starts: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """`groups_sum_to_one` over blocks of choices, so that its temporaries stay small."""
+    n_groups = len(starts) - 1
+    out = np.empty(n_groups, dtype=bool)
+    for lo in range(0, n_groups, _GROUP_BLOCK):
+        hi = min(lo + _GROUP_BLOCK, n_groups)
+        a, b = int(starts[lo]), int(starts[hi])
+        out[lo:hi] = groups_sum_to_one(Rationals(p.num[a:b], p.den[a:b]), starts[lo : hi + 1] - a)
+    return out
 
 
 def _state_name(mdp: Mdp, s: int) -> str:
@@ -229,7 +265,7 @@ def _check_distributions(mdp: Mdp, where: Locator, problems: Problems) -> None:
             "Probabilities must be in [0, 1]",
         ),
     )
-    suspects = np.flatnonzero(~groups_sum_to_one(p, mdp.row_start)).tolist()
+    suspects = np.flatnonzero(~_sums_to_one(p, mdp.row_start)).tolist()
     sums: dict[int, Fraction] = {}
     examined = 0
     for c in suspects:  # the fast check also flags groups with negative entries, whatever their sum
