@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -154,3 +155,11 @@ def test_decimals_stay_as_read_until_reduced() -> None:
     assert table.number(1).fractions() == [Fraction(1, 4), -3, Fraction(1, 3)]
     with pytest.raises(AssertionError):
         table.decimals(1)  # reduced in place: the decimal numerators are gone
+
+
+def test_an_index_column_widens_when_a_later_chunk_needs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastread, "_CHUNK", 64)
+    values = [*range(50), 2**30, 2**40, *range(5)]
+    table = read_table("".join(f"{v} 1\n" for v in values).encode(), 0, 1, INDEX_NUMBER)
+    assert table.index(0).dtype == np.int64 and table.index(0).tolist() == values
+    assert read_table(b"0 1\n1073741823 1\n", 0, 1, INDEX_NUMBER).index(0).dtype == np.int32

@@ -216,3 +216,11 @@ def test_errors_beyond_the_limit_are_counted(tmp_path: Path) -> None:
     write(tmp_path / "m.lab", "#DECLARATION\ninit\n#END\n0 init\n")
     errors = errors_of(pytest.raises(InputErrors, load_mdp, write(tmp_path / "m.tra", "mdp\n" + rows)))
     assert len(errors) == 21 and "10 more problems of this kind" in str(errors[-1])
+
+
+def test_a_repeated_successor_is_found_in_any_order_and_only_the_later_line_named(tmp_path: Path) -> None:
+    tra = ("mdp\n0 0 2 0.5\n0 0 1 0.25\n0 0 3 0.25\n"  # decreasing, no repeat: fine
+           "1 0 3 0.2\n1 0 0 0.3\n1 0 3 0.5\n"  # 3 again, two lines later
+           "2 0 2 1\n3 0 3 1\n")
+    message = explicit_error(tmp_path, tra)
+    assert "m.tra:7:" in message and "successor '3' is listed twice" in message
