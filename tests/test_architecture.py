@@ -16,8 +16,8 @@ KERNEL = ("proofs.core.certificate", "proofs.core.enclosure", "proofs.core.error
           "proofs.core.model", "proofs.core.numbers", "proofs.core.objective", "proofs.core.policy",
           "proofs.core.rational", "proofs.core.schema",
           "proofs.kernel.bellman", "proofs.kernel.check", "proofs.kernel.check_alignment",
-          "proofs.kernel.check_alignment_float", "proofs.kernel.check_policy", "proofs.kernel.episode",
-          "proofs.kernel.horizon", "proofs.kernel.rounding", "proofs.kernel.rules", "proofs.kernel.statement")
+          "proofs.kernel.check_alignment_float", "proofs.kernel.check_policy", "proofs.kernel.direct", "proofs.kernel.episode",
+          "proofs.kernel.horizon", "proofs.kernel.rounding", "proofs.kernel.rules", "proofs.core.statement")
 
 
 def test_every_kernel_module_is_probed():
@@ -49,3 +49,35 @@ def test_kernel_imports_no_engine_code():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     ours = {m.split(".")[1] for m in out.stdout.split() if m.startswith("proofs.")}
     assert not ours & {"operators", "engines", "semantics", "prooftree", "report"}, ours
+
+
+def test_imports_point_one_way():
+    """core imports nothing else of proofs; kernel imports only core (and itself)."""
+    import ast
+    from pathlib import Path
+
+    import proofs
+
+    base = Path(proofs.__file__).parent
+    allowed = {"core": ("proofs.core",), "kernel": ("proofs.core", "proofs.kernel")}
+    for part, prefixes in allowed.items():
+        for path in (base / part).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                    [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                for name in names:
+                    if name == "proofs" or name.startswith("proofs."):
+                        assert name.startswith(prefixes), f"{path.name} imports {name}"
+
+
+def test_the_trusted_base_stays_small():
+    """The kernel and the plain data types it reads: their line counts (see docs/soundness.md)."""
+    from pathlib import Path
+
+    import proofs
+
+    base = Path(proofs.__file__).parent
+    kernel = sum(len(p.read_text().splitlines()) for p in (base / "kernel").glob("*.py"))
+    core = sum(len(p.read_text().splitlines()) for p in (base / "core").glob("*.py"))
+    assert kernel <= 2600, kernel
+    assert core <= 2400, core

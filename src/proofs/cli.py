@@ -193,13 +193,24 @@ def check(
     certificates: Annotated[list[Path] | None, typer.Argument(
         help="Certificate files or folders of them (default: the project: every certificate, and a "
              "certificate for every declared lemma).")] = None,
-    allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow module:function policies (runs user code).")] = False,
+    allow_code: Annotated[bool, typer.Option("--allow-code", help="Accepted for compatibility: check never runs "
+                                             "user code (a module:function policy is checked through the table "
+                                             "its certificate wrote).")] = False,
+    kernel_only: Annotated[bool, typer.Option("--kernel-only", help="Skip the translation step: judge the "
+                                              "certificates against the canonical models in .proofs/models/ "
+                                              "with the kernel alone.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Re-verify certificates with the trusted kernel only (no solver is imported)."""
+    """Re-verify certificates in two steps, and say which is which.
+
+    1. translation (untrusted readers; Storm for .nm): each certificate's obligation, world-model
+    source files and policy file still translate to the statement, canonical model and policy
+    table it names (a mismatch is STALE);
+    2. kernel (trusted, about 2,000 lines, numpy only): each certificate is right about them.
+    """
     from proofs.core.certificate import relative
     from proofs.core.errors import CheckFailure
-    from proofs.kernel.check import Checker, UnreadableInput
+    from proofs.prooftree.verify import Checker, UnreadableInput
     from proofs.prooftree.inventory import take_inventory
     from proofs.prooftree.plan import find_root
     from proofs.spec.obligation import read_settings
@@ -207,13 +218,15 @@ def check(
     root = find_root(Path.cwd())
     settings = read_settings(root / "pyproject.toml")
     found = take_inventory(root, settings, list(certificates or []))
-    checker = Checker(root, settings.certificates, allow_code=allow_code)
+    checker = Checker(root, settings.certificates, allow_code=allow_code, kernel_only=kernel_only)
     results: list[dict[str, Any]] = []
     unreadable = False
     for f in found.files:
         try:
             doc = checker.check_file(f.resolve())
-            results.append({"certificate": str(f), "accepted": True, "id": doc["lemma"]["id"], "status": doc["status"]})
+            steps = "skipped (--kernel-only)" if kernel_only else checker.notes.get(str(f.resolve()), [])
+            results.append({"certificate": str(f), "accepted": True, "id": doc["lemma"]["id"], "status": doc["status"],
+                            "translation": steps, "kernel": "accepted"})
         except CheckFailure as exc:
             unreadable = unreadable or isinstance(exc, UnreadableInput)
             results.append({"certificate": str(f), "accepted": False, "reason": str(exc),
@@ -234,10 +247,17 @@ def check(
     else:
         for path in found.ignored:
             typer.echo(f"ignored   {relative(path, root)}: a log an earlier version kept there (`proofs prove` removes it)")
+        typer.echo("translation step skipped (--kernel-only): the kernel judges the canonical models in "
+                   ".proofs/models/" if kernel_only else
+                   "step 1, translation: sources -> canonical models and tables; step 2, kernel: the certificates")
         for r in results:
             label = ("accepted" if r["accepted"] else "MISSING" if r.get("missing") else "UNREADABLE" if r.get("unreadable")
                      else "UNDECLARED" if r.get("undeclared") else "REJECTED")
             typer.echo(f"{label:<9} {r['id']} ({r['status']})" if r["accepted"] else f"{label:<9} {r['reason']}")
+            if r["accepted"] and not kernel_only:
+                for note in r["translation"]:
+                    typer.echo(f"            translation: {note}")
+                typer.echo("            kernel: accepted")
         summary = f"{counts['accepted']} accepted, {counts['rejected']} rejected"
         summary += "".join(f", {counts[k]} {k}" for k in ("missing", "undeclared") if counts[k])
         typer.echo(summary)
@@ -260,7 +280,7 @@ def explain(
     """
     from proofs.core.certificate import read_certificate
     from proofs.core.errors import CheckFailure
-    from proofs.kernel.check import Checker, StaleCertificate, UnreadableInput, certificate_path
+    from proofs.prooftree.verify import Checker, StaleCertificate, UnreadableInput, certificate_path
     from proofs.prooftree.plan import find_root
     from proofs.report.explain import explain as words
     from proofs.report.explain import not_accepted

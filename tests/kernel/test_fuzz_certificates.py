@@ -20,7 +20,7 @@ from tests.kernel.conftest import copy_example
 
 from proofs.core.errors import CheckFailure
 from proofs.core.rational import parse_rational
-from proofs.kernel.check import Checker
+from proofs.prooftree.verify import Checker
 
 SMALL = ["careful.alignment", "careful.safe", "careful.walk-policy", "cliff.alignment", "cliff.run-policy",
          "cliff.run-safe", "cliff.walk-policy"]

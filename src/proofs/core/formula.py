@@ -19,7 +19,9 @@ __all__ = [
     "Atom",
     "Comparison",
     "Constraint",
+    "constraint_from_json",
     "Eventually",
+    "FormulaError",
     "Globally",
     "Label",
     "Not",
@@ -34,6 +36,8 @@ __all__ = [
     "Until",
     "labels_of",
     "reach_avoid",
+    "state_from_json",
+    "to_json",
 ]
 
 
@@ -260,3 +264,131 @@ def reach_avoid(path: PathFormula) -> ReachAvoid:
     if isinstance(path, Eventually):
         return ReachAvoid(Truth(True), path.body, path.bound, False)
     return ReachAvoid(Truth(True), Not(path.body), path.bound, True)
+
+
+# -- the JSON form a certificate's statement stores (one writer, one strict reader) ------------
+_MAX_DEPTH = 64
+
+
+def to_json(f: StateFormula | PathFormula | Constraint) -> object:
+    """The structured JSON of a formula or constraint, read back by `constraint_from_json`.
+
+    >>> to_json(ProbabilityConstraint(Comparison.LE, Fraction(1, 100), Eventually(Label("fatal"))))
+    {'probability': {'eventually': {'label': 'fatal'}, 'bound': None}, 'op': '<=', 'threshold': '1/100'}
+    """
+    if isinstance(f, Truth):
+        return f.value
+    if isinstance(f, Label):
+        return {"label": f.name}
+    if isinstance(f, Atom):
+        return {"atom": {"variable": f.variable, "op": f.op, "value": f.value}}
+    if isinstance(f, Not):
+        return {"not": to_json(f.operand)}
+    if isinstance(f, And):
+        return {"and": [to_json(f.left), to_json(f.right)]}
+    if isinstance(f, Or):
+        return {"or": [to_json(f.left), to_json(f.right)]}
+    if isinstance(f, Until):
+        return {"until": [to_json(f.left), to_json(f.right)], "bound": f.bound}
+    if isinstance(f, Eventually):
+        return {"eventually": to_json(f.body), "bound": f.bound}
+    if isinstance(f, Globally):
+        return {"globally": to_json(f.body), "bound": f.bound}
+    if isinstance(f, ProbabilityConstraint):
+        return {"probability": to_json(f.path), "op": f.comparison.value, "threshold": format_rational(f.threshold)}
+    assert isinstance(f, RewardConstraint)
+    return {"reward": f.reward, "op": f.comparison.value, "threshold": format_rational(f.threshold),
+            "bound": f.bound}
+
+
+class FormulaError(ValueError):
+    """JSON that is not a formula `to_json` writes; the message names the place."""
+
+
+def _keys(data: object, keys: set[str], where: str) -> dict[str, object]:
+    if not isinstance(data, dict) or set(data) != keys:
+        raise FormulaError(f"{where}: expected an object with the keys {sorted(keys)}")
+    return data
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > 1000:
+        raise FormulaError(f"{where}: expected a non-empty name")
+    return value
+
+
+def _step_bound(value: object, where: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**40:
+        raise FormulaError(f"{where}: a step bound is null or an integer from 0 to 2**40")
+    return value
+
+
+def state_from_json(data: object, where: str = "formula", depth: int = 0) -> StateFormula:
+    """The state formula of `to_json`'s output, strictly."""
+    if depth > _MAX_DEPTH:
+        raise FormulaError(f"{where}: nested more than {_MAX_DEPTH} deep")
+    if isinstance(data, bool):
+        return Truth(data)
+    if not isinstance(data, dict) or len(data) != 1:
+        raise FormulaError(f"{where}: expected true, false or an object with one key")
+    (key, value), = data.items()
+    if key == "label":
+        return Label(_text(value, f"{where}.label"))
+    if key == "atom":
+        atom = _keys(value, {"variable", "op", "value"}, f"{where}.atom")
+        if atom["op"] not in ("=", "!=", "<", "<=", ">", ">="):
+            raise FormulaError(f"{where}.atom.op: not a comparison")
+        return Atom(_text(atom["variable"], f"{where}.atom"), str(atom["op"]), _text(atom["value"], f"{where}.atom"))
+    if key == "not":
+        return Not(state_from_json(value, f"{where}.not", depth + 1))
+    if key in ("and", "or"):
+        if not isinstance(value, list) or len(value) != 2:
+            raise FormulaError(f"{where}.{key}: expected two operands")
+        left, right = (state_from_json(v, f"{where}.{key}[{i}]", depth + 1) for i, v in enumerate(value))
+        return And(left, right) if key == "and" else Or(left, right)
+    raise FormulaError(f"{where}: unknown key {key[:40]!r}")
+
+
+def _path_from_json(data: object, where: str) -> PathFormula:
+    if not isinstance(data, dict) or len(data) != 2 or "bound" not in data:
+        raise FormulaError(f"{where}: expected a path formula (until, eventually or globally, with a bound)")
+    bound = _step_bound(data["bound"], f"{where}.bound")
+    key = next(k for k in data if k != "bound")
+    if key == "until":
+        parts = data["until"]
+        if not isinstance(parts, list) or len(parts) != 2:
+            raise FormulaError(f"{where}.until: expected two operands")
+        return Until(state_from_json(parts[0], f"{where}.until[0]"), state_from_json(parts[1], f"{where}.until[1]"),
+                     bound)
+    if key == "eventually":
+        return Eventually(state_from_json(data[key], f"{where}.eventually"), bound)
+    if key == "globally":
+        return Globally(state_from_json(data[key], f"{where}.globally"), bound)
+    raise FormulaError(f"{where}: unknown path operator {key[:40]!r}")
+
+
+def constraint_from_json(data: object, where: str = "constraint") -> Constraint:
+    """A constraint of Φ from `to_json`'s output, strictly (a wrong shape is a `FormulaError`)."""
+    from proofs.core.rational import parse_rational
+
+    if not isinstance(data, dict):
+        raise FormulaError(f"{where}: expected an object")
+    try:
+        comparison = Comparison(data.get("op"))
+    except ValueError:
+        raise FormulaError(f"{where}.op: expected one of <=, <, >=, >") from None
+    threshold_text = data.get("threshold")
+    if not isinstance(threshold_text, str) or len(threshold_text) > 200:
+        raise FormulaError(f"{where}.threshold: expected a number written as text")
+    try:
+        threshold = parse_rational(threshold_text)
+    except (ValueError, ArithmeticError):
+        raise FormulaError(f"{where}.threshold: {threshold_text[:40]!r} is not a number") from None
+    if "probability" in data:
+        _keys(data, {"probability", "op", "threshold"}, where)
+        return ProbabilityConstraint(comparison, threshold, _path_from_json(data["probability"], f"{where}.probability"))
+    _keys(data, {"reward", "op", "threshold", "bound"}, where)
+    return RewardConstraint(_text(data["reward"], f"{where}.reward"), comparison, threshold,
+                            _step_bound(data["bound"], f"{where}.bound"))

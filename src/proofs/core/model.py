@@ -8,6 +8,9 @@ enclosures) are two reads of the same data.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -18,7 +21,7 @@ import numpy.typing as npt
 
 from proofs.core.numbers import Rationals
 
-__all__ = ["Mdp", "concat_ranges"]
+__all__ = ["MODEL_FORMAT", "Mdp", "ModelFileError", "concat_ranges", "decode", "encode", "model_sha256"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -165,3 +168,209 @@ class Mdp:
 
     def initial_distribution(self) -> list[tuple[int, Fraction]]:
         return [(int(s), self.initial_probability[i]) for i, s in enumerate(self.initial_states)]
+
+
+# -- the canonical byte encoding ---------------------------------------------------------------
+MODEL_FORMAT = "proofs.model/1"
+"""The first line of every canonical model file."""
+
+_INTS = (np.int8, np.int16, np.int32, np.int64)
+_MAX_HEADER = 1 << 28        # a header longer than this is not one `encode` wrote
+
+
+def _narrowest(values: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
+    """``values`` in the narrowest signed integer type that holds them all (a canonical choice)."""
+    if len(values) == 0:
+        return values.astype(np.int8)
+    lo, hi = int(values.min()), int(values.max())
+    for kind in _INTS:
+        info = np.iinfo(kind)
+        if info.min <= lo and hi <= info.max:
+            return values.astype(kind)
+    raise AssertionError("an int64 array always fits int64")
+
+
+def _common_denominator(values: Rationals) -> tuple[npt.NDArray[np.int64], int] | None:
+    """``(numerators, D)`` with ``values[i] = numerators[i] / D`` and D the least common denominator,
+    when everything fits int64 exactly (checked in Python integers, never by a wrapping product)."""
+    if not values.is_compact:
+        return None
+    num, den = values.num, values.den
+    g = np.gcd(num, den)
+    g[g == 0] = 1
+    reduced = den // g
+    common = 1
+    for d in np.unique(reduced).tolist():
+        common = math.lcm(common, int(d))
+        if common >= _INT64_LIMIT:
+            return None
+    top = int(np.abs(num // g).max(initial=0))
+    if top and top * common >= _INT64_LIMIT:
+        return None
+    return (num // g) * (np.int64(common) // reduced), common
+
+
+_INT64_LIMIT = 2**62
+
+
+def _rationals_parts(name: str, values: Rationals) -> tuple[dict[str, object], list[tuple[str, np.ndarray]]]:
+    """The header entry and the arrays of one exact vector: numerators over the least common
+    denominator when that fits int64 (every decimal model), else every value as reduced text."""
+    common = _common_denominator(values)
+    if common is not None:
+        return {"name": name, "den": str(common[1])}, [(f"{name}.num", _narrowest(common[0]))]
+    text = "\n".join(f"{f.numerator}/{f.denominator}" for f in values.fractions()).encode()
+    return {"name": name, "den": "text"}, [(f"{name}.text", np.frombuffer(text, dtype=np.uint8))]
+
+
+def encode(mdp: Mdp) -> bytes:
+    """The canonical bytes of a model: equal models (same states, choices, numbers, labels) give
+    equal bytes, whatever file format they were read from; `decode` reads them back.
+
+    Layout: the line ``proofs.model/1``, one line of JSON (sorted keys: names, sizes, and for every
+    array its name, dtype and length), then the arrays' raw little-endian bytes in that order.
+    Integers are stored in the narrowest signed type that holds them; an exact vector as integer
+    numerators over its least common denominator (or as reduced ``n/d`` text when that would not
+    fit int64); label masks as packed bits. The file a model was read from is not part of it.
+    """
+    plain = mdp.states == tuple(str(i) for i in range(mdp.n_states))
+    arrays: list[tuple[str, np.ndarray]] = [
+        ("choice_start", _narrowest(mdp.choice_start)), ("choice_action", _narrowest(mdp.choice_action)),
+        ("row_start", _narrowest(mdp.row_start)), ("target", _narrowest(mdp.target)),
+        ("initial_states", _narrowest(mdp.initial_states)),
+    ]
+    numbers: list[dict[str, object]] = []
+    vectors: list[tuple[str, Rationals]] = [("initial_probability", mdp.initial_probability)]
+    if mdp.probability is not None:
+        vectors.append(("probability", mdp.probability))
+    if mdp.interval is not None:
+        vectors += [("interval_lo", mdp.interval[0]), ("interval_hi", mdp.interval[1])]
+    rewards = sorted(mdp.rewards)
+    vectors += [(f"reward.{i}", mdp.rewards[name]) for i, name in enumerate(rewards)]
+    for name, values in vectors:
+        entry, parts = _rationals_parts(name, values)
+        numbers.append(entry)
+        arrays += parts
+    labels = sorted(mdp.labels)
+    arrays += [(f"label.{i}", np.packbits(np.asarray(mdp.labels[name], dtype=bool))) for i, name in enumerate(labels)]
+    header = {
+        "format": MODEL_FORMAT, "states": mdp.n_states if plain else list(mdp.states),
+        "actions": list(mdp.action_names), "rewards": rewards, "labels": labels, "numbers": numbers,
+        "constants": dict(sorted(mdp.constants.items())), "credal": mdp.interval is not None,
+        "arrays": [[name, array.dtype.str.lstrip("<|="), int(array.shape[0])] for name, array in arrays],
+    }
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    chunks = [MODEL_FORMAT.encode() + b"\n", text, b"\n"]
+    chunks += [np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes() for _, a in arrays]
+    return b"".join(chunks)
+
+
+def model_sha256(data: bytes) -> str:
+    """The identity of a canonical model: the SHA-256 of its bytes (`encode`)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class ModelFileError(ValueError):
+    """Bytes that are not a canonical model `encode` could have written."""
+
+
+def decode(data: bytes) -> Mdp:
+    """Read canonical model bytes back into an `Mdp`, strictly.
+
+    Only the layout is checked here (a known format line, a header of the right shape, arrays of
+    the declared sizes that fill the file exactly, offsets that are non-decreasing and in range,
+    states and choices in range). Whether the numbers form a model (distributions summing to one)
+    does not matter to the kernel: its checks hold for the numbers as given, and the bytes are
+    bound by their SHA-256 to the translation of the user's source file.
+
+    Raises
+    ------
+    ModelFileError
+        Naming what is wrong.
+    """
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1, first + 1 + _MAX_HEADER)
+    if data[:first] != MODEL_FORMAT.encode() or second < 0:
+        raise ModelFileError(f"not a {MODEL_FORMAT} file")
+    try:
+        header = json.loads(data[first + 1:second].decode())
+        arrays = _arrays(header, data, second + 1)
+        names = header["states"]
+        states = tuple(str(i) for i in range(names)) if isinstance(names, int) else tuple(str(n) for n in names)
+        vectors = {entry["name"]: _rationals(entry, arrays) for entry in header["numbers"]}
+        n = len(states)
+        labels = {name: np.unpackbits(arrays[f"label.{i}"], count=n).astype(bool)
+                  for i, name in enumerate(header["labels"])}
+        rewards = {name: vectors[f"reward.{i}"] for i, name in enumerate(header["rewards"])}
+        interval = (vectors["interval_lo"], vectors["interval_hi"]) if header["credal"] else None
+        mdp = Mdp(states, _wide(arrays["choice_start"]), tuple(str(a) for a in header["actions"]),
+                  arrays["choice_action"].astype(np.int32), _wide(arrays["row_start"]), _wide(arrays["target"]),
+                  None if header["credal"] else vectors["probability"], rewards, labels,
+                  _wide(arrays["initial_states"]), vectors["initial_probability"], interval,
+                  constants={str(k): str(v) for k, v in header["constants"].items()})
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
+        raise ModelFileError(f"a malformed {MODEL_FORMAT} file ({type(exc).__name__}: {str(exc)[:120]})") from None
+    _check_layout(mdp)
+    return mdp
+
+
+def _wide(array: np.ndarray) -> IntArray:
+    return array.astype(np.int64)
+
+
+def _arrays(header: dict[str, object], data: bytes, offset: int) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    entries = header["arrays"]
+    if not isinstance(entries, list):
+        raise ModelFileError("the header's arrays are not a list")
+    for name, dtype, length in entries:
+        kind = np.dtype(dtype).newbyteorder("<")
+        if kind.kind not in "iu" or not isinstance(length, int) or length < 0:
+            raise ModelFileError(f"array {str(name)[:40]!r}: dtype {dtype!r} and length {length!r}")
+        size = kind.itemsize * length
+        if offset + size > len(data):
+            raise ModelFileError(f"array {str(name)[:40]!r} runs past the end of the file")
+        out[str(name)] = np.frombuffer(data, dtype=kind, count=length, offset=offset)
+        offset += size
+    if offset != len(data):
+        raise ModelFileError("bytes after the last array")
+    return out
+
+
+def _rationals(entry: dict[str, str], arrays: dict[str, np.ndarray]) -> Rationals:
+    name, den = entry["name"], entry["den"]
+    if den == "text":
+        text = arrays[f"{name}.text"].tobytes().decode()
+        return Rationals.from_fractions(Fraction(part) for part in text.split("\n")) if text else Rationals.zeros(0)
+    common = int(den)
+    if not 0 < common < _INT64_LIMIT:
+        raise ModelFileError(f"{name}: denominator {den[:40]!r} out of range")
+    num = arrays[f"{name}.num"].astype(np.int64)
+    g = np.gcd(num, np.int64(common))
+    return Rationals(num // g, np.int64(common) // g)
+
+
+def _check_layout(mdp: Mdp) -> None:
+    """Offsets non-decreasing from 0 to the array's end, every index in range."""
+    n, c, t = mdp.n_states, len(mdp.choice_action), len(mdp.target)
+
+    def offsets(name: str, start: IntArray, size: int, count: int) -> None:
+        if len(start) != count + 1 or start[0] != 0 or start[-1] != size or np.any(np.diff(start) < 0):
+            raise ModelFileError(f"{name}: not offsets from 0 to {size} over {count} groups")
+
+    offsets("choice_start", mdp.choice_start, c, n)
+    offsets("row_start", mdp.row_start, t, c)
+    checks: list[tuple[str, npt.NDArray[np.integer], int]] = [("target", mdp.target, n), ("choice_action", mdp.choice_action, len(mdp.action_names)),
+              ("initial_states", mdp.initial_states, n)]
+    for name, index, bound in checks:
+        if len(index) and (index.min() < 0 or index.max() >= bound):
+            raise ModelFileError(f"{name}: an index outside 0..{bound - 1}")
+    sizes = [(mdp.initial_probability, len(mdp.initial_states), "initial_probability")]
+    sizes += [(v, t, "probability") for v in ([mdp.probability] if mdp.probability is not None else [])]
+    sizes += [(v, t, "interval") for v in (mdp.interval or ())]
+    sizes += [(v, c, f"reward {name!r}") for name, v in mdp.rewards.items()]
+    for values, size, name in sizes:
+        if len(values) != size:
+            raise ModelFileError(f"{name}: {len(values)} numbers for {size} entries")

@@ -307,10 +307,12 @@ def certificate_shape(kind: str, status: str) -> Record:
     """The shape of a certificate of this kind and status, as `proofs prove` writes it."""
     common: dict[str, Shape] = {"format": TEXT, "lemma": HEADER.required["lemma"], "statement": Json(),
                                 "status": Text(STATUSES), "engine": Record({"name": TEXT, "version": TEXT})}
-    worldmodel = Record({"path": TEXT, "sha256": Sha256()})
+    worldmodel = Record({"path": TEXT, "sha256": Sha256(), "canonical": Sha256()})
     if kind == "policy":
+        policy = Switch(lambda v: Record({"table_sha256": Sha256(), "file": TEXT})
+                        if isinstance(v, dict) and "file" in v else Record({"table_sha256": Sha256(), "table": Json()}))
         return Record({**common, "objective": OBJECTIVE, "epsilon": RAT, "witness": POLICY_WITNESS,
-                       "inputs": Record({"worldmodel": worldmodel, "policy": Record({"table_sha256": Sha256()})}),
+                       "inputs": Record({"worldmodel": worldmodel, "policy": policy}),
                        "values": Record({"j_policy": ENC, "j_star": ENC, "gap": ENC}),
                        "diagnosis": ListOf(DIAGNOSIS)})
     if kind == "alignment":

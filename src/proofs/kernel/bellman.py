@@ -25,7 +25,9 @@ Float arithmetic (`FloatBellman`, midpoint-radius; point models only)
     W is a float vector whose entries are the exact values bounded, M ≥ max|W|. A pass is plain
     numpy over the model's CSR arrays: ŷ = fl(β̂·W) (W itself when β = 1), the products p̂·ŷ of
     the transitions, their sum per choice (``np.bincount``, in position order), plus r̂; then the
-    max over each state's choices (exact) or the policy's weighted sum per state. The error of
+    max over each state's choices (exact) or the policy's weighted sum per state. The choices
+    are taken `_PIECE` at a time, so that a piece's arrays stay in cache; a choice's value is
+    computed by the same operations in whichever piece it falls. The error of
     a choice value is F4 of `proofs.kernel.rounding` (the one error model) with b̃ = r̂ and
     x̃ = ŷ, plus the rewards' conversion error (F2):
 
@@ -63,6 +65,7 @@ F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Vector = F | list[Fraction]
 _MIN_NORMAL = 2.0**-1022
+_PIECE = 1 << 15   # choices per piece of a pass (module docstring)
 
 
 def magnitude(x: F) -> Fraction:
@@ -223,18 +226,29 @@ class FloatBellman:
         """Q̂_W(c) for every choice (or for ``choices``, in that order), and e_Q."""
         y = self.scaled(w)
         err = self.choice_error(magnitude(np.asarray(w)))
-        if choices is None:
-            terms = np.take(y, self.target, mode="clip")   # targets were range-checked
-            np.multiply(terms, self.p, out=terms)
-            q = _sums(self.mdp.transition_choice, terms, self.mdp.n_choices)
-            return np.add(q, self.r, out=q), err
+        count = self.mdp.n_choices if choices is None else len(choices)
+        q = np.empty(count)
+        for first in range(0, count, _PIECE):
+            last = min(first + _PIECE, count)
+            q[first:last] = self._values(y, first, last) if choices is None else self._values_of(y, choices[first:last])
+        return q, err
+
+    def _values(self, y: F, first: int, last: int) -> F:
+        """Q̂ of the choices first … last − 1: r̂ + the products summed in successor order."""
+        start, stop = self.mdp.row_start[first], self.mdp.row_start[last]
+        terms = np.take(y, self.target[start:stop], mode="clip")   # targets were range-checked
+        np.multiply(terms, self.p[start:stop], out=terms)
+        q = _sums(self.mdp.transition_choice[start:stop] - first, terms, last - first)
+        return np.add(q, self.r[first:last], out=q)
+
+    def _values_of(self, y: F, choices: IntArray) -> F:
+        """Q̂ of the given choices, computed as `_values` does."""
         first, last = self.mdp.row_start[choices], self.mdp.row_start[choices + 1]
         index = concat_ranges(first, last)
         terms = np.take(y, self.target[index], mode="clip")
         np.multiply(terms, self.p[index], out=terms)
-        owner = np.repeat(np.arange(len(choices), dtype=np.intp), last - first)
-        q = _sums(owner, terms, len(choices))
-        return np.add(q, self.r[choices], out=q), err
+        q = _sums(np.repeat(np.arange(len(choices), dtype=np.intp), last - first), terms, len(choices))
+        return np.add(q, self.r[choices], out=q)
 
     def chosen_values(self, local: npt.NDArray[np.integer], w: Vector) -> tuple[F, Fraction]:
         """Q̂_W of every state's choice number ``local[s]`` (0 ≤ local[s] < its number of choices,

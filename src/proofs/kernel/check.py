@@ -1,12 +1,21 @@
-"""`proofs check`: re-verify certificate files with the trusted kernel only.
+"""The kernel's judgement of certificate files against canonical models: `Kernel.check_file`.
 
-TRUSTED. For each certificate the kernel re-reads the obligation, the world model and the
-policy itself (never an engine's objects), matches their hashes and the lemma's statement,
-then runs the checker of the certificate's kind:
-- ``policy``: `proofs.kernel.check_policy` (value-function witnesses, one pass);
-- ``alignment``: `proofs.kernel.check_alignment` (Lagrange multipliers and counterexamples);
-- ``certificate``: both premises re-checked, then `proofs.kernel.rules.check_composition`;
-- a certificate whose status is ``unknown`` claims nothing; only its bindings are checked.
+TRUSTED. The kernel reads three things and nothing else: certificate files (JSON, read strictly by
+`proofs.core.schema`), their witness and policy-table sidecars (bound by SHA-256), and canonical
+world models (`proofs.core.model`, bound by SHA-256: ``MODELS/SHA.model``). It never reads an
+obligation, a model's source file or a policy file, never runs user code and never needs Storm.
+What a certificate claims is its `Statement`; which source files and obligation it came from is
+checked outside the kernel, by the translation step of `proofs check`.
+
+For each certificate:
+- ``policy``: the policy table (inline, or a sidecar whose SHA-256 is ``table_sha256``), then
+  `proofs.kernel.check_policy` (value-function witnesses, one pass);
+- ``alignment``: `proofs.kernel.check_alignment` (exact) or `check_alignment_float` (Lagrange
+  multipliers, attained mixtures, counterexamples);
+- ``certificate``: each premise file (bound by its SHA-256) checked in turn, then
+  `proofs.kernel.rules.check_composition`, and Φ evaluated directly under π₀
+  (`proofs.kernel.direct`);
+- a certificate whose status is ``unknown`` claims nothing; only its shape and bindings are checked.
 Every rejection is a `CheckFailure` naming the file, the step and the failed inequality.
 """
 
@@ -17,39 +26,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from proofs.core.certificate import model_sha256, read_arrays, read_certificate, relative, sha256_bytes
-from proofs.core.errors import CheckFailure, InputError, ProofsError, file_error
+from proofs.core.certificate import read_arrays, read_certificate, sha256_bytes
+from proofs.core.errors import CheckFailure
+from proofs.core.formula import Atom, Constraint, labels_of
+from proofs.core.model import Mdp, ModelFileError, decode, model_sha256
+from proofs.core.policy import Policy, TableError, policy_from_document, table_bytes
 from proofs.core.rational import format_rational
-from proofs.core.schema import FieldError, header, validate
-from proofs.kernel.statement import objective_data, statement_of
-from proofs.spec.obligation import (
-    AlignmentLemma,
-    CertificateLemma,
-    Lemma,
-    ObligationFile,
-    PolicyLemma,
-    read_obligation_file,
-)
+from proofs.core.schema import FieldError, enclosure, header, rational, span, validate
+from proofs.core.statement import Statement, StatementError, objective_data
 
-__all__ = ["Checker", "StaleCertificate", "UnreadableInput", "certificate_path", "premise_hashes", "witness_arrays"]
+__all__ = ["Kernel", "UnreadableCertificate", "witness_arrays"]
 
 
-class StaleCertificate(CheckFailure):
-    """The certificate was made for other inputs: the model's bytes, the lemma's statement, the
-    policy's behaviour or a premise changed since (or no longer reads). Re-proving renews it."""
-
-
-def certificate_path(root: Path, certificates: Path, lemma_id: str) -> Path:
-    return root / certificates / f"{lemma_id}.json"
-
-
-def premise_hashes(root: Path, certificates: Path, premises: tuple[str, ...]) -> dict[str, str]:
-    """SHA-256 of each premise's certificate file ("missing" when there is none)."""
-    out = {}
-    for pid in premises:
-        path = certificate_path(root, certificates, pid)
-        out[pid] = sha256_bytes(path.read_bytes()) if path.is_file() else "missing"
-    return out
+class UnreadableCertificate(CheckFailure):
+    """A file the kernel needs cannot be read at all (permissions, a loop of symbolic links): not a
+    verdict on the certificate, an input error (exit code 2)."""
 
 
 def witness_arrays(path: Path, doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -84,233 +75,236 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-class UnreadableInput(CheckFailure):
-    """An input of the certificate (model, policy, obligation, certificate) cannot be read at all
-    (permissions, a loop of symbolic links): the certificate is not judged, and the run is an
-    input error (exit code 2), not a rejection."""
+def policy_table_path(path: Path) -> Path:
+    """The sidecar that holds a large policy table: ``LEMMA.policy.json`` beside ``LEMMA.json``."""
+    return path.with_name(path.stem + ".policy.json")
 
 
 @dataclass
-class Checker:
-    """Checks certificates under one project root; remembers what it has accepted."""
+class Kernel:
+    """Checks certificate files against the canonical models in ``models``; remembers what it accepted."""
 
-    root: Path
-    certificates: Path = Path("certificates")
-    allow_code: bool = False
+    models: Path
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)
-    models: dict[tuple[Path, str], Any] = field(default_factory=dict)  # (path, SHA-256) -> Mdp, read once
+    loaded: dict[str, Mdp] = field(default_factory=dict)
 
     def check_file(self, path: Path) -> dict[str, Any]:
         """Check one certificate file; return its document when accepted.
 
         Raises
         ------
-        StaleCertificate
-            The certificate was made for inputs that have changed since.
+        UnreadableCertificate
+            A file it needs cannot be read (not a verdict).
         CheckFailure
-            Any other rejection (a malformed, edited or wrong certificate), naming the file and the
-            field or step. No other exception escapes, whatever the file holds.
+            Any rejection, naming the file and the field or step. No other exception escapes.
         """
         key = str(path.resolve())
         if key in self.accepted:
             return self.accepted[key]
-        prefix = relative(path, self.root)
         try:
             doc = read_certificate(path)
             self._check(path, doc)
         except FieldError as exc:
-            raise CheckFailure(f"{prefix}:{exc}" if exc.field else f"{prefix}: {exc}") from None
+            raise CheckFailure(f"{path}:{exc}" if exc.field else f"{path}: {exc}") from None
         except CheckFailure as exc:
-            message = str(exc).replace(str(path), prefix, 1)
-            kind = StaleCertificate if isinstance(exc, StaleCertificate) else CheckFailure
-            raise kind(message if message.startswith(prefix) else f"{prefix}: {message}") from None
-        except InputError as exc:
-            if isinstance(exc.__cause__ or exc.__context__, OSError) or "cannot read" in exc.problem:
-                raise UnreadableInput(f"{prefix}: {exc}") from None
-            raise StaleCertificate(f"{prefix}: an input no longer reads: {exc}") from None
-        except ProofsError as exc:
-            raise StaleCertificate(f"{prefix}: an input no longer reads: {exc}") from None
-        except OSError as exc:  # an input the checker may not read: bad input (exit 2), not a verdict
-            raise UnreadableInput(f"{prefix}: {file_error(exc)}") from None
-        except Exception as exc:  # noqa: BLE001 (never a traceback: a checker bug still rejects, and says so)
-            raise CheckFailure(f"{prefix}: internal error of the checker ({type(exc).__name__}: {str(exc)[:200]}); "
+            kind = type(exc) if isinstance(exc, UnreadableCertificate) else CheckFailure
+            message = str(exc)
+            raise kind(message if message.startswith(str(path)) else f"{path}: {message}") from None
+        except OSError as exc:
+            raise UnreadableCertificate(f"{path}: cannot read {exc.filename or 'a file'} "
+                                        f"({exc.strerror or type(exc).__name__})") from None
+        except Exception as exc:  # noqa: BLE001 (never a traceback: a kernel bug still rejects, and says so)
+            raise CheckFailure(f"{path}: internal error of the kernel ({type(exc).__name__}: {str(exc)[:200]}); "
                                "the certificate is rejected. Please report this") from None
         self.accepted[key] = doc
         return doc
 
+    # -- the three kinds -----------------------------------------------------------------------
     def _check(self, path: Path, doc: dict[str, Any]) -> None:
         kind, _ = header(doc)
-        lemma, obligation = self._lemma(doc)
-        if kind != lemma.kind:
-            raise StaleCertificate(f"binding step: the certificate is for a {kind} lemma, {lemma.id!r} is now a "
-                                   f"{lemma.kind} lemma")
         validate(doc)
-        self._bind(path, doc, lemma, obligation)
-        if isinstance(lemma, CertificateLemma):
-            self._check_composition(doc, lemma)
+        statement = self.statement(doc)
+        if statement.kind != kind:
+            raise CheckFailure(f"statement step: the certificate is a {kind} certificate, its statement a "
+                               f"{statement.kind} statement")
+        if path.name != f"{doc['lemma']['id']}.json":
+            raise CheckFailure(f"binding step: the file is named {path.name!r} but certifies lemma "
+                               f"{doc['lemma']['id']!r} (a certificate swapped between lemmas)")
+        if kind == "certificate":
+            self._composition(path, doc, statement)
             return
-        mdp = self._model(doc, obligation)
+        assert statement.objective is not None and statement.epsilon is not None
+        if not _same(doc["objective"], objective_data(statement.objective)):
+            raise CheckFailure(f"binding step: objective {doc['objective']} is not the statement's "
+                               f"{objective_data(statement.objective)}")
+        if doc["epsilon"] != format_rational(statement.epsilon):
+            raise CheckFailure(f"binding step: epsilon {doc['epsilon'][:40]!r} is not the statement's "
+                               f"{format_rational(statement.epsilon)!r}")
+        mdp = self.model(doc)
+        _names(mdp, statement)
         arrays = witness_arrays(path, doc)
         if arrays is not None and set(arrays) != _array_names(doc):
             raise CheckFailure(f"witness step: the witness file holds the arrays {sorted(arrays)[:8]}, the "
                                f"certificate refers to {sorted(_array_names(doc))[:8]}")
-        if isinstance(lemma, PolicyLemma):
-            self._check_policy(doc, lemma, obligation, mdp, arrays)
+        if kind == "policy":
+            from proofs.kernel.check_policy import check_policy_certificate
+
+            policy = self.policy(path, doc, mdp)
+            check_policy_certificate(doc, mdp, statement.objective, policy, statement.epsilon, arrays)
             return
-        assert isinstance(lemma, AlignmentLemma) and obligation.objective is not None
+        if not doc["witness"] and doc["values"]["constraints"]:
+            raise CheckFailure("witness step: an unknown certificate without a witness reports no constraint values")
         if doc["witness"].get("arithmetic") == "float":
             from proofs.kernel.check_alignment_float import check_float_alignment
 
-            check_float_alignment(doc, mdp, obligation.objective, lemma.epsilon, lemma.desirable, arrays)
+            check_float_alignment(doc, mdp, statement.objective, statement.epsilon, statement.phi, arrays)
             return
         from proofs.kernel.check_alignment import check_alignment_certificate
 
-        check_alignment_certificate(doc, mdp, obligation.objective, lemma.epsilon, lemma.desirable)
+        check_alignment_certificate(doc, mdp, statement.objective, statement.epsilon, statement.phi)
 
-    def inputs(self, doc: dict[str, Any]) -> tuple[Lemma, ObligationFile, Any]:
-        """The lemma of an accepted certificate, its obligation (with the lemma's objective) and
-        its world model as the kernel read it (None for a composition)."""
-        lemma, obligation = self._lemma(doc)
-        return lemma, obligation, None if isinstance(lemma, CertificateLemma) else self._model(doc, obligation)
-
-    def _lemma(self, doc: dict[str, Any]) -> tuple[Lemma, ObligationFile]:
-        lemma_id, where = doc["lemma"]["id"], doc["lemma"]["obligation"]
-        target = (self.root / where).resolve()
-        if not target.is_relative_to(self.root.resolve()) or target.suffix != ".toml":
-            raise FieldError("lemma.obligation", f"{where[:80]!r} is not an obligation file of the project")
-        obligation = read_obligation_file(self.root / where)
-        for lemma in obligation.lemmas:
-            if lemma.id == lemma_id:
-                return lemma, obligation.for_lemma(lemma)  # with the objective the lemma chose
-        raise StaleCertificate(f"binding step: lemma {lemma_id!r} is no longer in {where}")
-
-    def _bind(self, path: Path, doc: dict[str, Any], lemma: Lemma, obligation: ObligationFile) -> None:
-        """The fields that tie the certificate to its lemma must be the obligation's, exactly."""
-        if path.name != f"{lemma.id}.json":
-            raise CheckFailure(f"binding step: the file is named {path.name!r} but certifies lemma {lemma.id!r} "
-                               "(a certificate swapped between lemmas)")
-        if not _same(doc["statement"], statement_of(lemma, obligation.objective)):
-            raise StaleCertificate("statement step: the certificate's statement differs from the obligation "
-                                   f"{doc['lemma']['obligation']!r} (it changed since the proof)")
-        if isinstance(lemma, CertificateLemma):
-            if not _same(doc["values"]["premises"], list(lemma.premises)):
-                raise CheckFailure(f"binding step: values.premises must list the premises {list(lemma.premises)}")
-            if set(doc["inputs"]["premises"]) != set(lemma.premises):
-                raise CheckFailure(f"binding step: inputs.premises must name exactly the premises "
-                                   f"{list(lemma.premises)}")
-            return
-        assert obligation.objective is not None and obligation.worldmodel_path is not None
-        if not _same(doc["objective"], objective_data(obligation.objective)):
-            raise CheckFailure(f"binding step: objective {doc['objective']} is not the statement's "
-                               f"{objective_data(obligation.objective)}")
-        if doc["epsilon"] != format_rational(lemma.epsilon):
-            raise CheckFailure(f"binding step: epsilon {doc['epsilon'][:40]!r} is not the statement's "
-                               f"{format_rational(lemma.epsilon)!r}")
-        model = relative(obligation.worldmodel_path, self.root)
-        if doc["inputs"]["worldmodel"]["path"] != model:
-            raise StaleCertificate(f"input step: the certificate names the world model "
-                                   f"{doc['inputs']['worldmodel']['path'][:80]!r}, the obligation {model!r}")
-        if isinstance(lemma, AlignmentLemma) and "margin" in doc["values"] and not lemma.margin:
-            raise CheckFailure("binding step: values.margin is given, but the lemma does not ask for a margin")
-        if isinstance(lemma, AlignmentLemma) and not doc["witness"] and doc["values"]["constraints"]:
-            raise CheckFailure("witness step: an unknown certificate without a witness reports no constraint values")
-
-    def _model(self, doc: dict[str, Any], obligation: ObligationFile) -> Any:
-        from proofs.worldmodel.files import model_files
-        from proofs.worldmodel.load import load_mdp
-
-        assert obligation.worldmodel_path is not None
-        recorded = doc["inputs"]["worldmodel"]["sha256"]
-        actual = model_sha256(model_files(obligation.worldmodel_path), self.root, obligation.worldmodel_constants)
-        if recorded != actual:
-            raise StaleCertificate(f"input step: world model {relative(obligation.worldmodel_path, self.root)} "
-                                   f"has SHA-256 {actual[:16]}…, the certificate was made for {recorded[:16]}…")
-        key = (obligation.worldmodel_path, actual)
-        if key not in self.models:
-            self.models[key] = load_mdp(obligation.worldmodel_path,
-                                        constants=dict(obligation.worldmodel_constants))
-        return self.models[key]
-
-    def _check_policy(self, doc: dict[str, Any], lemma: PolicyLemma, obligation: ObligationFile, mdp: Any,
-                      arrays: dict[str, Any] | None) -> None:
-        from proofs.kernel.check_policy import check_policy_certificate
-
-        assert obligation.objective is not None
-        policy = self._policy(doc, lemma, obligation, mdp)
-        check_policy_certificate(doc, mdp, obligation.objective, policy, lemma.epsilon, arrays)
-
-    def _policy(self, doc: dict[str, Any], lemma: PolicyLemma, obligation: ObligationFile, mdp: Any) -> Any:
-        """The policy as the kernel re-reads it, after matching its behaviour's hash."""
-        from proofs.policy.canonical import policy_hash
-        from proofs.policy.load import load_policy
-
-        assert obligation.objective is not None
-        horizon = obligation.objective.horizon
-        policy = load_policy(lemma.policy_path, mdp, allow_code=self.allow_code, horizon=horizon)
-        actual = policy_hash(mdp, policy, horizon)
-        recorded = doc["inputs"]["policy"]["table_sha256"]
-        if recorded != actual:
-            raise StaleCertificate(f"input step: the policy's behaviour changed: table SHA-256 {actual[:16]}…, "
-                                   f"the certificate was made for {recorded[:16]}…")
-        return policy
-
-    def _check_composition(self, doc: dict[str, Any], lemma: CertificateLemma) -> None:
+    def _composition(self, path: Path, doc: dict[str, Any], statement: Statement) -> None:
+        from proofs.kernel.check_policy import check_defined
         from proofs.kernel.rules import check_composition
 
+        if not _same(doc["values"]["premises"], list(statement.premises)):
+            raise CheckFailure(f"binding step: values.premises must list the premises {list(statement.premises)}")
         recorded = doc["inputs"]["premises"]
-        for pid, actual in premise_hashes(self.root, self.certificates, lemma.premises).items():
-            where = relative(certificate_path(self.root, self.certificates, pid), self.root)
-            if actual == "missing" and not (recorded.get(pid) == "missing" and doc["status"] == "unknown"):
-                raise StaleCertificate(f"input step: the premise certificate {where} is missing")
-            if recorded.get(pid) != actual:
-                raise StaleCertificate(f"input step: the premise certificate {where} changed since the composition")
+        if set(recorded) != set(statement.premises):
+            raise CheckFailure(f"binding step: inputs.premises must name exactly the premises "
+                               f"{list(statement.premises)}")
+        premises: dict[str, dict[str, Any]] = {}
+        for pid in statement.premises:
+            where = path.with_name(f"{pid}.json")
+            if not where.is_file():
+                if recorded[pid] == "missing" and doc["status"] == "unknown":
+                    continue
+                raise CheckFailure(f"input step: the premise certificate {where.name} is missing")
+            if recorded[pid] != sha256_bytes(where.read_bytes()):
+                raise CheckFailure(f"input step: the premise certificate {where.name} changed since the composition")
+            if doc["status"] != "unknown":
+                premise = self.check_file(where)
+                premises[premise["statement"]["kind"]] = premise
         if doc["status"] == "unknown":
             return
-        premises = {}
-        for pid in lemma.premises:
-            premise = self.check_file(certificate_path(self.root, self.certificates, pid))
-            premises[premise["statement"]["kind"]] = premise
         if set(premises) != {"alignment", "policy"}:
             raise CheckFailure("composition step: needs one alignment and one policy premise")
+        alignment, policy_doc = premises["alignment"], premises["policy"]
         if doc["status"] == "proved":
-            check_composition(lemma.id, premises["alignment"], premises["policy"])
-        self._check_direct(doc, premises["alignment"], premises["policy"])
+            check_composition(str(doc["lemma"]["id"]), alignment, policy_doc)
+        if alignment["inputs"]["worldmodel"]["canonical"] != policy_doc["inputs"]["worldmodel"]["canonical"]:
+            raise CheckFailure("composition step: the premises are about different canonical world models")
+        phi = self.statement(alignment).phi
+        p_statement = self.statement(policy_doc)
+        assert p_statement.objective is not None
+        mdp = self.model(policy_doc)
+        policy = self.policy(path.with_name(f"{policy_doc['lemma']['id']}.json"), policy_doc, mdp)
+        check_defined(mdp, policy, p_statement.objective.horizon)
+        self._direct(doc, mdp, p_statement, phi, policy)
 
-    def _check_direct(self, doc: dict[str, Any], alignment: dict[str, Any], policy_doc: dict[str, Any]) -> None:
-        """Φ evaluated directly under π₀: each reported row must contain the kernel's own value and
-        say whether it holds; a refuted composition needs a certain violation.
+    def _direct(self, doc: dict[str, Any], mdp: Mdp, statement: Statement, phi: tuple[Constraint, ...],
+                policy: Policy) -> None:
+        """Φ under π₀: each row's value must meet the kernel's own enclosure and not contradict its
+        decision; a refuted composition needs a certain violation, a proved one must have none."""
+        from proofs.kernel.direct import evaluate_constraint
 
-        Uses the exact evaluation (or its sound float enclosure on large models) of
-        `proofs.semantics.evaluate`, which re-runs the episode semantics under the fixed policy.
-        """
-        from proofs.core.schema import enclosure, rational, span
-        from proofs.semantics.evaluate import evaluate_constraint
-
-        a_lemma, _ = self._lemma(alignment)
-        p_lemma, p_file = self._lemma(policy_doc)
-        assert isinstance(a_lemma, AlignmentLemma) and isinstance(p_lemma, PolicyLemma)
-        assert p_file.objective is not None
-        mdp = self._model(policy_doc, p_file)
-        policy = self._policy(policy_doc, p_lemma, p_file, mdp)
+        assert statement.objective is not None
         rows = doc["values"]["direct"]
-        if len(rows) != len(a_lemma.desirable):
+        if len(rows) != len(phi):
             raise CheckFailure(f"direct evaluation step: values.direct has {len(rows)} rows, Φ has "
-                               f"{len(a_lemma.desirable)} constraints")
+                               f"{len(phi)} constraints")
         violated = False
-        for i, (c, row) in enumerate(zip(a_lemma.desirable, rows)):
+        for i, (c, row) in enumerate(zip(phi, rows)):
             where = f"direct evaluation step: values.direct[{i}]"
             if row["constraint"] != str(c) or rational(row["threshold"], f"{where}.threshold") != c.threshold:
                 raise CheckFailure(f"{where} is about {row['constraint'][:80]!r}, Φ's constraint {i} is {str(c)!r}")
-            value = evaluate_constraint(mdp, p_file.objective, policy, c)
+            value = evaluate_constraint(mdp, statement.objective, policy, c)
             claimed = enclosure(row["value"], f"{where}.value")
-            if not (claimed.lo <= value.lo and value.hi <= claimed.hi) or value.is_exact and claimed != value:
-                raise CheckFailure(f"{where}: the reported value {span(claimed)} is not the kernel's {span(value)}")
-            decided = c.comparison.decide(claimed.lo, claimed.hi, c.threshold)
-            if row["holds"] is not decided:
-                raise CheckFailure(f"{where}: holds is {row['holds']}, but the value {span(claimed)} gives {decided}")
-            violated = violated or c.comparison.decide(value.lo, value.hi, c.threshold) is False
+            if claimed.hi < value.lo or value.hi < claimed.lo:
+                raise CheckFailure(f"{where}: the reported value {span(claimed)} is outside the kernel's {span(value)}")
+            decided = c.comparison.decide(value.lo, value.hi, c.threshold)
+            if decided is not None and row["holds"] is not decided:
+                raise CheckFailure(f"{where}: holds is {row['holds']}, but the kernel's value {span(value)} "
+                                   f"gives {decided}")
+            violated = violated or decided is False
         if doc["status"] == "proved" and violated:
             raise CheckFailure("direct evaluation step: the policy violates Φ, so the proved verdict does not follow")
         if doc["status"] == "refuted" and not violated:
             raise CheckFailure("direct evaluation step: no constraint of Φ is certainly violated by the policy, "
                                "so the refuted verdict does not follow")
+
+    # -- inputs, each bound by its SHA-256 -----------------------------------------------------
+    @staticmethod
+    def statement(doc: dict[str, Any]) -> Statement:
+        try:
+            return Statement.from_json(doc["statement"])
+        except StatementError as exc:
+            raise CheckFailure(f"statement step: {exc}") from None
+
+    def model(self, doc: dict[str, Any]) -> Mdp:
+        """The canonical model the certificate names, read from ``models`` and its hash checked."""
+        sha = doc["inputs"]["worldmodel"]["canonical"]
+        if sha not in self.loaded:
+            where = self.models / f"{sha}.model"
+            if not where.is_file():
+                raise CheckFailure(f"input step: the canonical model {sha[:16]}… is not in {self.models} (run "
+                                   "`proofs check` or `proofs prove` in the project to translate its models)")
+            data = where.read_bytes()
+            if model_sha256(data) != sha:
+                raise CheckFailure(f"input step: {where.name}: its SHA-256 is not the name it is filed under")
+            try:
+                self.loaded[sha] = decode(data)
+            except ModelFileError as exc:
+                raise CheckFailure(f"input step: {where.name}: {exc}") from None
+        return self.loaded[sha]
+
+    @staticmethod
+    def policy(path: Path, doc: dict[str, Any], mdp: Mdp) -> Policy:
+        """The policy table the certificate binds: inline, or in ``LEMMA.policy.json``."""
+        entry = doc["inputs"]["policy"]
+        if "file" in entry:
+            if entry["file"] != policy_table_path(path).name:
+                raise CheckFailure(f"input step: the policy table of {path.name} is "
+                                   f"{policy_table_path(path).name!r}, not {str(entry['file'])[:60]!r}")
+            data = policy_table_path(path).read_bytes() if policy_table_path(path).is_file() else None
+            if data is None:
+                raise CheckFailure(f"input step: the policy table {policy_table_path(path).name} is missing")
+            try:
+                table = json.loads(data.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                raise CheckFailure(f"input step: {policy_table_path(path).name} is not JSON") from None
+        else:
+            table = entry["table"]
+            data = table_bytes(table)
+        if sha256_bytes(data) != entry["table_sha256"]:
+            raise CheckFailure("input step: the policy table's SHA-256 is not the certificate's table_sha256")
+        try:
+            return policy_from_document(mdp, table)
+        except (TableError, TypeError, AttributeError) as exc:
+            raise CheckFailure(f"input step: the policy table does not read over the model: {str(exc)[:200]}") from None
+
+
+def _names(mdp: Mdp, statement: Statement) -> None:
+    """Every name the statement uses is the model's (a reward structure, a label, an atom's label)."""
+    assert statement.objective is not None
+    rewards = {statement.objective.reward} | {getattr(c, "reward") for c in statement.phi if hasattr(c, "reward")}
+    for name in sorted(rewards - set(mdp.rewards)):
+        raise CheckFailure(f"statement step: the model has no reward structure {name!r}")
+    wanted = set().union(*(labels_of(c) for c in statement.phi)) if statement.phi else set()
+    wanted |= {str(a) for a in _atoms(statement.phi)}
+    for name in sorted(wanted - set(mdp.labels)):
+        raise CheckFailure(f"statement step: the model has no label {name!r}")
+
+
+def _atoms(phi: tuple[Constraint, ...]) -> set[Atom]:
+    found: set[Atom] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, Atom):
+            found.add(node)
+        for name in getattr(node, "__dataclass_fields__", {}):
+            walk(getattr(node, name))
+
+    for c in phi:
+        walk(c)
+    return found

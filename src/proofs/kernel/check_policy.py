@@ -44,7 +44,6 @@ from proofs.core.rational import format_rational
 from proofs.core.schema import DIAGNOSIS, FieldError, ListOf, rational, short
 from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, Vector, at_initial, step
 from proofs.kernel.horizon import restrict_with_policy
-from proofs.policy.canonical import UndefinedState, reachable_table
 
 __all__ = ["CheckedValues", "check_policy_certificate"]
 
@@ -170,6 +169,46 @@ def _fixed_point(op: Operator, witness: Mapping[str, object], key: str, states: 
     return Bound(w, down, up)
 
 
+def _successors(mdp: Mdp, layer: PolicyLayer, states: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """The states entered with positive (upper) probability from `states` under `layer`."""
+    numbers = mdp.probability if mdp.interval is None else mdp.interval[1]
+    assert numbers is not None
+    owner = np.repeat(np.arange(mdp.n_states), np.diff(layer.start))
+    chosen = np.zeros(mdp.n_choices, dtype=bool)
+    chosen[layer.choice[states[owner] & (layer.probability.num != 0)]] = True
+    rows = chosen[mdp.transition_choice] & (numbers.num > 0)
+    out = np.zeros(mdp.n_states, dtype=bool)
+    out[mdp.target[rows]] = True
+    return out
+
+
+def check_defined(mdp: Mdp, policy: Policy, horizon: int | None) -> None:
+    """The policy acts in every state it reaches: at each step t < H (every step for the geometric
+    horizon) every state entered with positive probability has an entry in the step's table.
+
+    Raises
+    ------
+    CheckFailure
+        Naming the first undefined state (lowest index) and the step that reaches it.
+    """
+    reached = np.zeros(mdp.n_states, dtype=bool)
+    reached[mdp.initial_states[mdp.initial_probability.num != 0]] = True
+    last = len(policy.layers) - 1
+    t, seen = 0, reached.copy()
+    while horizon is None or t < horizon:
+        layer = policy.at(t)
+        undefined = np.flatnonzero(reached & (np.diff(layer.start) == 0))
+        if len(undefined):
+            raise CheckFailure(f"policy: undefined at state {mdp.states[int(undefined[0])]!r}, reached at step {t}")
+        reached = _successors(mdp, layer, reached)
+        if horizon is None and t >= last:   # one table from here on: its closure is all that is left
+            if not np.any(reached & ~seen):
+                return
+            seen |= reached
+            reached = seen.copy()
+        t += 1
+
+
 def _check_closed(mdp: Mdp, layer: PolicyLayer, where: str) -> npt.NDArray[np.int64]:
     """The states where ``layer`` is defined, after checking its successors stay among them."""
     defined = np.diff(layer.start) > 0
@@ -281,10 +320,8 @@ def check_policy_certificate(cert: Mapping[str, object], mdp: Mdp, objective: Ob
     arithmetic = _field(witness, "arithmetic", str, "witness")
     if arithmetic not in ("exact", "float"):
         raise CheckFailure(f"witness.arithmetic: {arithmetic!r} is neither 'exact' nor 'float'")
-    try:
-        table = reachable_table(mdp, policy, objective.horizon)
-    except UndefinedState as exc:
-        raise CheckFailure(f"policy: undefined at state {mdp.states[exc.state]!r}, reached at step {exc.step}") from None
+    check_defined(mdp, policy, objective.horizon)
+    table = policy
     beta = objective.discount
     if objective.reward not in mdp.rewards:
         raise CheckFailure(f"statement: the model has no reward structure {objective.reward!r}")

@@ -138,9 +138,9 @@ def state_mask(mdp: Mdp, formula: StateFormula) -> BoolArray:
         return state_mask(mdp, formula.left) & state_mask(mdp, formula.right)
     if isinstance(formula, Or):
         return state_mask(mdp, formula.left) | state_mask(mdp, formula.right)
-    if isinstance(formula, Atom):
-        from proofs.spec.resolve import atom_mask
-
-        return atom_mask(mdp, formula)
+    if isinstance(formula, Atom):   # the translation adds a label per atom, named by its text
+        if str(formula) not in mdp.labels:
+            raise KeyError(f"the model has no label for the atom {formula}")
+        return np.asarray(mdp.labels[str(formula)], dtype=bool)
     raise TypeError(f"not a state formula: {formula!r}")
 

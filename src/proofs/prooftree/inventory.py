@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proofs.core.errors import InputError, InputErrors, Location
-from proofs.kernel.check import certificate_path
+from proofs.prooftree.verify import certificate_path
 from proofs.prooftree.plan import collision_errors
 from proofs.prooftree.state import check_state_folder, legacy_log
 from proofs.spec.obligation import Settings, discover, load_obligations

@@ -36,6 +36,7 @@ class Task:
     obligation: ObligationFile
     mdp: Any = None
     policy: Any = None
+    translation: Any = None   # proofs.worldmodel.cache.Translation of the lemma's world model
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,7 +100,7 @@ def obligation_paths(paths: list[Path]) -> list[Path]:
 def collision_errors(root: Path, settings: Settings, files: list[ObligationFile]) -> list[InputError]:
     """Lemmas whose certificate files would overwrite an input file, or each other's on a file
     system that ignores case (macOS, Windows)."""
-    from proofs.kernel.check import certificate_path
+    from proofs.prooftree.verify import certificate_path
     from proofs.worldmodel.files import model_files
 
     inputs: dict[Path, str] = {}
@@ -150,12 +151,14 @@ def make_plan(root: Path, paths: list[Path], *, allow_code: bool = False) -> Pla
     selected = set(graph) if not named else _needed(graph, files, named)
     errors: list[InputError] = []
     models: dict[tuple[Path, tuple[tuple[str, str], ...]], Any] = {}
+    atoms = _atoms(files)
     tasks: dict[str, Task] = {}
     for f in files:
         chosen = [lemma for lemma in f.lemmas if lemma.id in selected]
-        mdp = _model(f, models, errors) if chosen else None
+        translation = _model(root, f, models, atoms, errors) if chosen else None
+        mdp = None if translation is None else translation.mdp
         for lemma in chosen:
-            tasks[lemma.id] = Task(lemma, f, mdp, _policy(lemma, f, mdp, allow_code, errors))
+            tasks[lemma.id] = Task(lemma, f, mdp, _policy(lemma, f, mdp, allow_code, errors), translation)
             if mdp is not None:
                 errors.extend(_names(lemma, f, mdp))
     InputErrors.raise_if_any(errors)
@@ -171,26 +174,50 @@ def _needed(graph: Any, files: list[ObligationFile], named: list[Path]) -> set[s
     return chosen.union(*(nx.ancestors(graph, i) for i in chosen))
 
 
-def _model(f: ObligationFile, models: dict[tuple[Path, tuple[tuple[str, str], ...]], Any], errors: list[InputError]) -> Any:
+ModelKey = tuple[Path, tuple[tuple[str, str], ...]]
+
+
+def _atoms(files: list[ObligationFile]) -> dict[ModelKey, set[Any]]:
+    """The variable atoms of Φ used on each world model, across the project's obligations: each
+    becomes a label of the canonical model, the same for every lemma on that model, so that
+    premises about one model have one canonical hash."""
+    from proofs.worldmodel.cache import atoms_of
+
+    out: dict[ModelKey, set[Any]] = {}
+    for f in files:
+        if f.worldmodel_path is not None:
+            desirable = [c for lemma in f.lemmas if isinstance(lemma, AlignmentLemma) for c in lemma.desirable]
+            out.setdefault((f.worldmodel_path, f.worldmodel_constants), set()).update(atoms_of(desirable))
+    return out
+
+
+def project_atoms(root: Path) -> dict[ModelKey, set[Any]]:
+    """`_atoms` over every obligation file of the project (what `proofs prove` used)."""
+    settings = read_settings(root / "pyproject.toml")
+    return _atoms(load_obligations(discover(root, settings)))
+
+
+def _model(root: Path, f: ObligationFile, models: dict[ModelKey, Any], atoms: dict[ModelKey, set[Any]],
+           errors: list[InputError]) -> Any:
     from proofs.spec.resolve import check_objective
-    from proofs.worldmodel.load import load_mdp
+    from proofs.worldmodel.cache import translate
 
     if f.worldmodel_path is None:
         return None
     key = (f.worldmodel_path, f.worldmodel_constants)
     if key not in models:
         try:
-            models[key] = load_mdp(f.worldmodel_path, constants=dict(f.worldmodel_constants))
+            models[key] = translate(f.worldmodel_path, root, f.worldmodel_constants, atoms.get(key, ()))
         except InputErrors as exc:
             errors.extend(exc.errors)
             models[key] = None
         except InputError as exc:
             errors.append(exc)
             models[key] = None
-    mdp = models[key]
-    if mdp is not None and f.objective is not None:
-        errors.extend(check_objective(f.objective, mdp, f.locate("objective.reward")))
-    return mdp
+    translation = models[key]
+    if translation is not None and f.objective is not None:
+        errors.extend(check_objective(f.objective, translation.mdp, f.locate("objective.reward")))
+    return translation
 
 
 def _names(lemma: Lemma, f: ObligationFile, mdp: Any) -> list[InputError]:

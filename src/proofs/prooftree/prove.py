@@ -27,21 +27,22 @@ from proofs import __version__
 from proofs.core.certificate import (
     FORMAT,
     dump,
-    model_sha256,
     read_certificate,
     relative,
+    sha256_bytes,
     write_arrays,
     write_atomic,
 )
 from proofs.core.errors import CheckFailure
 from proofs.core.rational import format_rational
-from proofs.kernel.check import Checker, certificate_path, premise_hashes
-from proofs.kernel.statement import objective_data, statement_of
+from proofs.kernel.check import policy_table_path
+from proofs.prooftree.verify import Checker, certificate_path, premise_hashes
+from proofs.core.statement import objective_data
 from proofs.prooftree.plan import Plan, Task
 from proofs.prooftree.stamps import Stamps
 from proofs.prooftree.state import remove_leftovers, state_file, write_state
 from proofs.prooftree.worker import Worker, poll, start_worker, stopping_workers
-from proofs.spec.obligation import AlignmentLemma
+from proofs.spec.obligation import AlignmentLemma, statement_of
 
 __all__ = ["Outcome", "prove"]
 
@@ -59,22 +60,36 @@ class Outcome:
     reason: str
 
 
-def _inputs(plan: Plan, task: Task) -> dict[str, Any]:
-    from proofs.policy.canonical import policy_hash
-    from proofs.worldmodel.files import model_files
+INLINE_TABLE = 64 * 1024
+"""A canonical policy table up to this many bytes is written inside the certificate; a larger one
+beside it, as ``LEMMA.policy.json`` (its SHA-256 is the certificate's ``table_sha256`` either way)."""
+
+
+def _inputs(plan: Plan, task: Task) -> tuple[dict[str, Any], bytes | None]:
+    """The certificate's inputs, and the bytes of a policy table too large to write inline."""
+    from proofs.core.policy import table_bytes
+    from proofs.policy.canonical import policy_document, reachable_table
 
     f = task.obligation
     inputs: dict[str, Any] = {}
+    table: bytes | None = None
     if f.worldmodel_path is not None and task.lemma.kind != "certificate":
         inputs["worldmodel"] = {"path": relative(f.worldmodel_path, plan.root),
-                                "sha256": model_sha256(model_files(f.worldmodel_path), plan.root,
-                                                       f.worldmodel_constants)}
+                                "sha256": task.translation.source_sha256, "canonical": task.translation.sha256}
     if task.lemma.kind == "certificate":
         inputs["premises"] = premise_hashes(plan.root, plan.settings.certificates, task.lemma.premises)  # type: ignore[union-attr]
     if task.policy is not None:
         assert f.objective is not None
-        inputs["policy"] = {"table_sha256": policy_hash(task.mdp, task.policy, f.objective.horizon)}
-    return inputs
+        document = policy_document(task.mdp, reachable_table(task.mdp, task.policy, f.objective.horizon))
+        data = table_bytes(document)
+        inputs["policy"] = {"table_sha256": sha256_bytes(data)}
+        if len(data) <= INLINE_TABLE:
+            inputs["policy"]["table"] = document
+        else:
+            inputs["policy"]["file"] = policy_table_path(certificate_path(
+                plan.root, plan.settings.certificates, task.lemma.id)).name
+            table = data
+    return inputs, table
 
 
 def _discharge(task: Task, engine: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -101,23 +116,26 @@ def _discharge(task: Task, engine: str) -> tuple[dict[str, Any], dict[str, Any]]
     return fields, dict(result.arrays)
 
 
-def _document(plan: Plan, task: Task, fields: dict[str, Any]) -> dict[str, Any]:
+def _document(plan: Plan, task: Task, fields: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
     lemma, f = task.lemma, task.obligation
+    inputs, table = _inputs(plan, task)
     doc = {"format": FORMAT,
            "lemma": {"id": lemma.id, "kind": lemma.kind, "obligation": relative(f.path, plan.root)},
-           "statement": statement_of(lemma, f.objective), "inputs": _inputs(plan, task)}
+           "statement": statement_of(lemma, f.objective), "inputs": inputs}
     if f.objective is not None and lemma.kind != "certificate":
         doc["objective"] = objective_data(f.objective)
         doc["epsilon"] = format_rational(lemma.epsilon)  # type: ignore[union-attr]
     doc.update(fields)
-    return doc
+    return doc, table
 
 
-def _write(plan: Plan, task: Task, doc: dict[str, Any], arrays: dict[str, Any]) -> Path:
+def _write(plan: Plan, task: Task, doc: dict[str, Any], arrays: dict[str, Any], table: bytes | None) -> Path:
     path = certificate_path(plan.root, plan.settings.certificates, task.lemma.id)
     if arrays:
         sidecar = path.with_suffix(".npz")
         doc.setdefault("witness", {})["file"] = {"path": sidecar.name, "sha256": write_arrays(sidecar, arrays)}
+    if table is not None:
+        write_atomic(policy_table_path(path), table)
     write_atomic(path, dump(doc))
     return path
 
@@ -181,7 +199,7 @@ def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | No
                 reused = _try_reuse(plan, checker, lemma_id, force, stamps)
                 if reused is not None or task.lemma.kind == "certificate":
                     pending.remove(lemma_id)
-                    done[lemma_id] = reused or _finish(plan, checker, task, _document(
+                    done[lemma_id] = reused or _finish(plan, checker, task, *_document(
                         plan, task, _compose(plan, task, done)), {}, time.perf_counter(), "composed", stamps)
                     report(lemma_id)
                 elif len(running) < max(jobs, 1):
@@ -265,7 +283,8 @@ def _outcome(plan: Plan, checker: Checker, task: Task, answer: tuple[str, Any], 
     kind, result = answer
     if kind == "ok":
         fields, arrays = result
-        return _finish(plan, checker, task, _document(plan, task, fields), arrays, start, "discharged", stamps)
+        doc, table = _document(plan, task, fields)
+        return _finish(plan, checker, task, doc, table, arrays, start, "discharged", stamps)
     seconds = time.perf_counter() - start
     if kind == "timeout":
         kept = _kept(plan, checker, task, {}, seconds, kind, str(result), stamps)
@@ -276,14 +295,14 @@ def _outcome(plan: Plan, checker: Checker, task: Task, answer: tuple[str, Any], 
                    seconds, kind, str(result))
 
 
-def _finish(plan: Plan, checker: Checker, task: Task, doc: dict[str, Any], arrays: dict[str, Any],
-            start: float, action: str, stamps: Stamps) -> Outcome:
+def _finish(plan: Plan, checker: Checker, task: Task, doc: dict[str, Any], table: bytes | None,
+            arrays: dict[str, Any], start: float, action: str, stamps: Stamps) -> Outcome:
     if doc["status"] == "unknown":
         kept = _kept(plan, checker, task, doc.get("values", {}), time.perf_counter() - start, action,
                      doc.get("reason", "no verdict"), stamps)
         if kept is not None:
             return kept
-    path = _write(plan, task, doc, arrays)
+    path = _write(plan, task, doc, arrays, table)
     checker.accepted.pop(str(path.resolve()), None)  # the kernel judges the new bytes, not a remembered file
     seconds = time.perf_counter() - start
     _log_time(plan, task.lemma.id, seconds)

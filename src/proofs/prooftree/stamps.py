@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from proofs.kernel.check import certificate_path
+from proofs.prooftree.verify import certificate_path
 from proofs.prooftree.plan import Plan, Task
 from proofs.prooftree.state import state_file, write_state
 from proofs.spec.obligation import CertificateLemma, PolicyLemma

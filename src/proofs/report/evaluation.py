@@ -75,6 +75,9 @@ def evaluate_model(model: Path, objective_text: str | None, policy_spec: str | N
         errors.append(InputError(Location("command line"), "nothing to evaluate",
                                  "Give --objective REWARD,horizon=H, or --property 'Pmax=? [ F<=10 \"goal\" ]'"))
     InputErrors.raise_if_any(errors)
+    from proofs.worldmodel.cache import atoms_of, with_atom_labels
+
+    mdp = with_atom_labels(mdp, atoms_of(p.parsed for p in props))   # atoms evaluate as labels
     result: dict[str, Any] = {"model": str(model)}
     policy = None
     if policy_spec is not None:

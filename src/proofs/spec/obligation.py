@@ -20,7 +20,7 @@ from dataclasses import KW_ONLY, dataclass, field, replace
 from enum import Enum
 from fractions import Fraction
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from proofs.core.errors import InputError, InputErrors, Location
 from proofs.core.formula import Constraint
@@ -29,6 +29,7 @@ from proofs.core.rational import ExpressionError, format_rational, parse_rationa
 from proofs.spec.parse import parse_constraint
 
 __all__ = [
+    "statement_of",
     "AlignmentLemma",
     "CertificateLemma",
     "Expect",
@@ -929,3 +930,15 @@ def read_settings(pyproject: Path) -> Settings:
                         engine or "auto", _settings_timeout(t))
     InputErrors.raise_if_any(r.errors)
     return settings
+
+
+def statement_of(lemma: Lemma, objective: Objective | None) -> dict[str, Any]:
+    """The lemma's `Statement` as the JSON its certificate stores (deterministic)."""
+    from proofs.core.statement import Statement
+
+    if isinstance(lemma, PolicyLemma):
+        return Statement("policy", objective, lemma.epsilon).to_json()
+    if isinstance(lemma, AlignmentLemma):
+        return Statement("alignment", objective, lemma.epsilon, tuple(lemma.desirable)).to_json()
+    assert isinstance(lemma, CertificateLemma)
+    return Statement("certificate", premises=tuple(lemma.premises)).to_json()

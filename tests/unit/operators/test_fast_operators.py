@@ -2,8 +2,9 @@
 
 Soundness rests on the kernel's plain passes (`proofs.kernel.bellman`) and their error analysis;
 the engines' claims are computed with `FastBellman`, so they are what the kernel re-derives only
-if both compute the same floats. Checked with many blocks (so both threads work), the default
-blocks, and no slot layout at all (padding refused: the plain passes).
+if both compute the same floats. Checked with many blocks (so both threads work) while the kernel
+takes its choices a few at a time, the default blocks, and no slot layout at all (padding
+refused: the plain passes).
 """
 
 from fractions import Fraction
@@ -15,11 +16,14 @@ from hypothesis import strategies as st
 from tests.support.mdps import small_mdps
 
 from proofs.core.policy import PolicyLayer
+from proofs.kernel import bellman
 from proofs.kernel.bellman import ExactBellman, FloatBellman
 from proofs.operators import ChoiceLayout, FastBellman
 from proofs.operators import layout as slots
 
-LAYOUTS = {"many blocks": (2, 1e9), "default blocks": (slots.BLOCK, slots.PADDING), "no slots": (slots.BLOCK, 0.0)}
+# (states per block, padding allowed, choices per piece of the kernel's plain passes)
+LAYOUTS = {"many blocks, many pieces": (2, 1e9, 2), "default blocks": (slots.BLOCK, slots.PADDING, bellman._PIECE),
+           "no slots": (slots.BLOCK, 0.0, 3)}
 
 
 @st.composite
@@ -34,10 +38,10 @@ def layers(draw, mdp):
     return PolicyLayer.from_table(mdp, table)
 
 
-@pytest.mark.parametrize("block, padding", LAYOUTS.values(), ids=LAYOUTS.keys())
+@pytest.mark.parametrize("block, padding, piece", LAYOUTS.values(), ids=LAYOUTS.keys())
 @given(data=st.data(), mdp=small_mdps(max_states=7), beta=st.sampled_from([Fraction(1), Fraction(9, 10)]))
 @settings(max_examples=40, deadline=None)
-def test_fast_passes_are_the_kernels_floats(block, padding, data, mdp, beta):
+def test_fast_passes_are_the_kernels_floats(block, padding, piece, data, mdp, beta):
     w = np.array(data.draw(st.lists(st.floats(-1e3, 1e3), min_size=mdp.n_states, max_size=mdp.n_states)))
     layer = data.draw(layers(mdp))
     counts = np.diff(mdp.choice_start)
@@ -46,6 +50,7 @@ def test_fast_passes_are_the_kernels_floats(block, padding, data, mdp, beta):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(slots, "BLOCK", block)
         patch.setattr(slots, "PADDING", padding)
+        patch.setattr(bellman, "_PIECE", piece)
         shared = ChoiceLayout(mdp)
         fast, other = shared.bellman(mdp.rewards["r"], beta), shared.bellman(mdp.rewards["c"], Fraction(1))
         assert isinstance(fast, FastBellman)

@@ -1,0 +1,135 @@
+"""Translating a world model's source into its canonical form, once per change.
+
+UNTRUSTED (a translation). `translate` reads a model's source files (any format, a PRISM program
+through Storm), adds a label for every variable atom of Φ (``t>=deadline``) that the project's
+obligations use on it, and encodes the result canonically (`proofs.core.model.encode`). The
+canonical bytes are kept in ``.proofs/models/`` (git-ignored): ``SHA.model``, named by their own
+SHA-256, and ``KEY.ref``, which names the model that the source files with the SHA-256 KEY (and
+those constants and atoms) translate to. A second run, or `proofs check`, reads the canonical
+model back instead of parsing the source again; a source edit changes KEY, so a stale entry is
+never used.
+
+The kernel (`python -m proofs.kernel --models .proofs/models`) judges certificates against
+these files alone. Whether they are the right translation of the source files is what the
+translation step of `proofs check` re-establishes: it translates again and compares hashes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from proofs.core.certificate import model_sha256 as source_sha256
+from proofs.core.certificate import write_atomic
+from proofs.core.formula import Atom
+from proofs.core.model import Mdp, ModelFileError, decode, encode, model_sha256
+
+__all__ = ["MODELS", "TRANSLATION", "Translation", "atoms_of", "model_path", "translate", "with_atom_labels"]
+
+MODELS = Path(".proofs") / "models"
+TRANSLATION = "proofs.translation/1"
+"""Changes whenever a reader's output may change, so that older cache entries are not used."""
+
+
+@dataclass(frozen=True, eq=False)
+class Translation:
+    """A world model as read from its source, and its canonical identity."""
+
+    mdp: Mdp
+    source_sha256: str       # the source files (and constants), as `proofs.core.certificate.model_sha256`
+    sha256: str              # the canonical model's bytes
+    cached: bool             # read back from .proofs/models/ rather than parsed
+
+
+def model_path(folder: Path, sha256: str) -> Path:
+    return folder / f"{sha256}.model"
+
+
+def atoms_of(formulas: Iterable[object]) -> set[Atom]:
+    """Every variable atom the formulas mention."""
+    found: set[Atom] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, Atom):
+            found.add(node)
+        elif dataclasses.is_dataclass(node):
+            for f in dataclasses.fields(node):
+                walk(getattr(node, f.name))
+
+    for formula in formulas:
+        walk(formula)
+    return found
+
+
+def with_atom_labels(mdp: Mdp, atoms: Iterable[Atom]) -> Mdp:
+    """The model with one more label per atom, named by its text (``t>=deadline``), so that the
+    kernel evaluates atoms as labels. An atom that does not evaluate on the model is left out
+    (the obligation's name check reports it)."""
+    from proofs.spec.resolve import atom_mask
+
+    extra = {}
+    for atom in sorted(atoms, key=str):
+        if str(atom) in mdp.labels:
+            continue
+        try:
+            extra[str(atom)] = atom_mask(mdp, atom)
+        except (ValueError, KeyError):
+            continue
+    return dataclasses.replace(mdp, labels={**mdp.labels, **extra}) if extra else mdp
+
+
+def translate(path: Path, root: Path, constants: tuple[tuple[str, str], ...] = (),
+              atoms: Iterable[Atom] = (), *, folder: Path | None = None) -> Translation:
+    """The canonical translation of the model at `path`, from the cache when it is there.
+
+    Raises the readers' `InputError`/`InputErrors` for a source that does not read.
+    """
+    from proofs.worldmodel.files import model_files
+    from proofs.worldmodel.load import load_mdp
+
+    folder = root / MODELS if folder is None else folder
+    atoms = sorted(set(atoms), key=str)
+    source = source_sha256(model_files(path), root, constants)
+    key = hashlib.sha256("\0".join([TRANSLATION, source, *map(str, atoms)]).encode()).hexdigest()
+    ref = folder / f"{key}.ref"
+    cached = _cached(folder, ref)
+    if cached is not None:
+        mdp, sha = cached
+        return Translation(dataclasses.replace(mdp, source=str(path)), source, sha, True)
+    mdp = with_atom_labels(load_mdp(path, constants=dict(constants)), atoms)
+    data = encode(mdp)
+    sha = model_sha256(data)
+    try:
+        _store(folder, sha, data, ref)
+    except OSError:
+        pass   # a read-only project still proves and checks; it just translates every time
+    return Translation(mdp, source, sha, False)
+
+
+def _cached(folder: Path, ref: Path) -> tuple[Mdp, str] | None:
+    try:
+        sha = ref.read_text().strip()
+        data = model_path(folder, sha).read_bytes()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if model_sha256(data) != sha:
+        return None
+    try:
+        return decode(data), sha
+    except ModelFileError:
+        return None
+
+
+def _store(folder: Path, sha: str, data: bytes, ref: Path) -> None:
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore = folder.parent / ".gitignore"
+        if folder.parent.name == ".proofs" and not ignore.exists():
+            write_atomic(ignore, b"# written by proofs: local state, never committed\n*\n")
+    target = model_path(folder, sha)
+    if not target.is_file():
+        write_atomic(target, data)
+    write_atomic(ref, (sha + "\n").encode())
