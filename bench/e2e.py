@@ -18,8 +18,9 @@ generated into MODELS when missing) it builds a temporary project per lemma::
 and runs, per repetition, each in a fresh process:
 
 * ``proofs prove`` cold (``.proofs/`` and ``certificates/`` removed first), ``proofs prove --force``
-  warm (the certificate is made again; whatever ``.proofs/`` caches is kept), ``proofs check``, and
-  ``proofs check --kernel-only`` when the installed CLI has that option (``proofs check --help``);
+  warm (the certificate is made again; whatever ``.proofs/`` caches is kept), ``proofs check``,
+  ``proofs check --kernel-only`` when the installed CLI has that option (``proofs check --help``),
+  and ``proofs check`` once more without ``.proofs/`` (a fresh clone: certificates, no local cache);
 * Storm: ``build_model_from_explicit`` and the query, in one process.
 
 The lemmas:
@@ -388,17 +389,20 @@ def bench_row(proofs: list[str], tra: Path, lemma: str, work: Path, repeat: int,
     commands = {"prove cold": ["prove"], "prove warm": ["prove", "--force"], "check": ["check"]}
     if kernel_only:
         commands["check --kernel-only"] = ["check", "--kernel-only"]
+    commands["check, no .proofs"] = ["check"]
     for i in range(repeat):
         for folder in (".proofs", "certificates"):
             shutil.rmtree(project / folder, ignore_errors=True)
         for name, args in commands.items():
+            if name == "check, no .proofs":  # a fresh clone: certificates, but no local cache
+                shutil.rmtree(project / ".proofs", ignore_errors=True)
             run = run_proofs(proofs, project, args)
             row.runs.setdefault(name, []).append(run)
             if name == "prove cold" and run.ok() and not row.status:
                 row.status = certificate_status(project, lemma)
             phases = run.extra.get("phases")
             shown = " ".join(f"{p} {s:.2f}" for p, s in phases.items()) if phases else "phases n/a"
-            print(f"  [{i + 1}/{repeat}] proofs {' '.join(args)}: {run.brief()} ({shown})", flush=True)
+            print(f"  [{i + 1}/{repeat}] proofs {' '.join(args)} ({name}): {run.brief()} ({shown})", flush=True)
         storm = child(["storm", str(tra), query])
         row.runs.setdefault("storm", []).append(storm)
         if storm.ok():
@@ -453,12 +457,12 @@ def _phase_text(phases: dict[str, float] | None, wall: float | None) -> str:
 
 
 def tables(rows: list[Row]) -> str:
-    ours_names = ("prove cold", "prove warm", "check", "check --kernel-only")
+    ours_names = ("prove cold", "prove warm", "check", "check --kernel-only", "check, no .proofs")
     lines = ["### End-to-end wall clock (medians, seconds; fresh processes)", "",
              ("| lemma | model | status | ours prove cold | prove warm | check | check --kernel-only "
-              "| Storm build | Storm query | Storm total (process) | prove cold / Storm | prove + check / Storm "
+              "| check, no .proofs | Storm build | Storm query | Storm total (process) | prove cold / Storm | prove + check / Storm "
               "| kernel-only / prove cold | peak RSS prove / check / Storm MB |"),
-             "|---" * 14 + "|"]
+             "|---" * 15 + "|"]
     for r in rows:
         prove, check, storm = r.median("prove cold"), r.median("check"), r.median("storm")
         kernel = r.median("check --kernel-only")
@@ -467,7 +471,7 @@ def tables(rows: list[Row]) -> str:
         status += "" if status == EXPECT[r.lemma] else f" (expected {EXPECT[r.lemma]})"
         lines.append(
             f"| {r.lemma} | {r.model} | {status} | {_s(prove)} | {_s(r.median('prove warm'))} | {_s(check)} "
-            f"| {_s(kernel)} | {_s(r.median('storm', 'build_seconds'))} | {_s(r.median('storm', 'query_seconds'))} "
+            f"| {_s(kernel)} | {_s(r.median('check, no .proofs'))} | {_s(r.median('storm', 'build_seconds'))} | {_s(r.median('storm', 'query_seconds'))} "
             f"| {_s(storm)} | {_ratio(prove, storm)} | {_ratio(both, storm)} | {_ratio(kernel, prove)} "
             f"| {_s(r.median('prove cold', 'peak_rss_mb'), 0)} / {_s(r.median('check', 'peak_rss_mb'), 0)} "
             f"/ {_s(r.median('storm', 'peak_rss_mb'), 0)} |")
