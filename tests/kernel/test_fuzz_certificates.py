@@ -38,7 +38,7 @@ def project(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def models():
-    return {}   # the world models, read once for all examples (the model files never change)
+    return {}   # the world models' translations, made once for all examples (the model files never change)
 
 
 def nodes(value, path=()):
@@ -130,7 +130,7 @@ def run_checker(project, models, lemma_id, data):
     original = path.read_bytes()
     path.write_bytes(data)
     try:
-        return Checker(project, models=models).check_file(path)
+        return Checker(project, translations=models).check_file(path)
     finally:
         path.write_bytes(original)
 

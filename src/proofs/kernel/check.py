@@ -22,6 +22,7 @@ Every rejection is a `CheckFailure` naming the file, the step and the failed ine
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,8 +221,9 @@ class Kernel:
                 raise CheckFailure(f"{where} is about {row['constraint'][:80]!r}, Φ's constraint {i} is {str(c)!r}")
             value = evaluate_constraint(mdp, statement.objective, policy, c)
             claimed = enclosure(row["value"], f"{where}.value")
-            if claimed.hi < value.lo or value.hi < claimed.lo:
-                raise CheckFailure(f"{where}: the reported value {span(claimed)} is outside the kernel's {span(value)}")
+            if claimed.hi < value.lo or value.hi < claimed.lo or claimed.width > max(2 * value.width, Fraction(1, 10**6)):
+                raise CheckFailure(f"{where}: the reported value {span(claimed)} is not the kernel's {span(value)} "
+                                   "(outside it, or much wider)")
             decided = c.comparison.decide(value.lo, value.hi, c.threshold)
             if decided is not None and row["holds"] is not decided:
                 raise CheckFailure(f"{where}: holds is {row['holds']}, but the kernel's value {span(value)} "

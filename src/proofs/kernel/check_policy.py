@@ -182,9 +182,11 @@ def _successors(mdp: Mdp, layer: PolicyLayer, states: npt.NDArray[np.bool_]) -> 
     return out
 
 
-def check_defined(mdp: Mdp, policy: Policy, horizon: int | None) -> None:
+def check_defined(mdp: Mdp, policy: Policy, horizon: int | None) -> npt.NDArray[np.bool_] | None:
     """The policy acts in every state it reaches: at each step t < H (every step for the geometric
     horizon) every state entered with positive probability has an entry in the step's table.
+
+    Returns the states reached from the last table's step on (the geometric horizon), else None.
 
     Raises
     ------
@@ -200,13 +202,25 @@ def check_defined(mdp: Mdp, policy: Policy, horizon: int | None) -> None:
         undefined = np.flatnonzero(reached & (np.diff(layer.start) == 0))
         if len(undefined):
             raise CheckFailure(f"policy: undefined at state {mdp.states[int(undefined[0])]!r}, reached at step {t}")
+        if horizon is None and t == last:
+            seen = reached.copy()
         reached = _successors(mdp, layer, reached)
         if horizon is None and t >= last:   # one table from here on: its closure is all that is left
             if not np.any(reached & ~seen):
-                return
+                return seen
             seen |= reached
             reached = seen.copy()
         t += 1
+    return None
+
+
+def restricted(layer: PolicyLayer, states: npt.NDArray[np.bool_]) -> PolicyLayer:
+    """The layer's entries for `states` only."""
+    owner = np.repeat(np.arange(len(layer.start) - 1), np.diff(layer.start))
+    keep = states[owner]
+    start = np.zeros(len(layer.start), dtype=np.int64)
+    np.cumsum(np.bincount(owner[keep], minlength=len(layer.start) - 1), out=start[1:])
+    return PolicyLayer(start, layer.choice[keep], layer.probability.take(np.flatnonzero(keep)))
 
 
 def _check_closed(mdp: Mdp, layer: PolicyLayer, where: str) -> npt.NDArray[np.int64]:
@@ -320,8 +334,8 @@ def check_policy_certificate(cert: Mapping[str, object], mdp: Mdp, objective: Ob
     arithmetic = _field(witness, "arithmetic", str, "witness")
     if arithmetic not in ("exact", "float"):
         raise CheckFailure(f"witness.arithmetic: {arithmetic!r} is neither 'exact' nor 'float'")
-    check_defined(mdp, policy, objective.horizon)
-    table = policy
+    tail_states = check_defined(mdp, policy, objective.horizon)
+    table = policy if tail_states is None else Policy(policy.layers[:-1] + (restricted(policy.layers[-1], tail_states),))
     beta = objective.discount
     if objective.reward not in mdp.rewards:
         raise CheckFailure(f"statement: the model has no reward structure {objective.reward!r}")

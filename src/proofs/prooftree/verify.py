@@ -20,9 +20,10 @@ from typing import Any
 
 from proofs.core.certificate import read_certificate, relative, sha256_bytes
 from proofs.core.errors import CheckFailure, InputError, ProofsError, file_error
-from proofs.core.schema import FieldError, header
+from proofs.core.schema import FieldError, header, validate
 from proofs.kernel.check import Kernel, UnreadableCertificate
 from proofs.spec.obligation import (
+    AlignmentLemma,
     CertificateLemma,
     Lemma,
     ObligationFile,
@@ -138,6 +139,7 @@ class Checker:
         if kind != lemma.kind:
             raise StaleCertificate(f"binding step: the certificate is for a {kind} lemma, {lemma.id!r} is now a "
                                    f"{lemma.kind} lemma")
+        validate(doc)   # the strict shape before any input, so that a malformed field is named as such
         if path.name != f"{lemma.id}.json":
             raise CheckFailure(f"binding step: the file is named {path.name!r} but certifies lemma {lemma.id!r} "
                                "(a certificate swapped between lemmas)")
@@ -145,6 +147,8 @@ class Checker:
             raise StaleCertificate("statement step: the certificate's statement differs from the obligation "
                                    f"{doc['lemma']['obligation']!r} (it changed since the proof)")
         notes.append(f"statement: the one {relative(obligation.path, self.root)} declares")
+        if isinstance(lemma, AlignmentLemma) and "margin" in doc["values"] and not lemma.margin:
+            raise CheckFailure("binding step: values.margin is given, but the lemma does not ask for a margin")
         if isinstance(lemma, CertificateLemma):
             self._premises(doc, lemma)
             notes.append("premises: the certificate files it was composed from")
