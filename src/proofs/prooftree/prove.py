@@ -181,7 +181,12 @@ def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | No
     line's), else the lemma's ``engine`` key, else the project default (`proofs.engines.select`).
     The engine is not an input: a certificate that still checks is re-used whichever engine made it.
     """
-    checker = Checker(plan.root, plan.settings.certificates, allow_code=plan.allow_code)
+    translations = {(t.obligation.worldmodel_path, t.obligation.worldmodel_constants): t.translation
+                    for t in plan.tasks.values() if t.translation is not None}
+    checker = Checker(plan.root, plan.settings.certificates, allow_code=plan.allow_code,
+                      translations=translations)
+    for translation in translations.values():   # the models this run translated: no second decoding
+        checker.kernel.loaded.setdefault(translation.sha256, translation.mdp)
     remove_leftovers(plan.root / plan.settings.certificates)
     stamps = Stamps(plan)
     done: dict[str, Outcome] = {}
@@ -213,6 +218,7 @@ def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | No
                     done[lemma_id] = _outcome(plan, checker, plan.tasks[lemma_id], answer, worker.start, stamps)
                     report(lemma_id)
         stamps.save()
+    _log_phases(plan, done)
     return [done[i] for i in plan.order]
 
 
@@ -302,12 +308,15 @@ def _finish(plan: Plan, checker: Checker, task: Task, doc: dict[str, Any], table
                      doc.get("reason", "no verdict"), stamps)
         if kept is not None:
             return kept
+    decided = _phase("decide", start)
     path = _write(plan, task, doc, arrays, table)
     checker.accepted.pop(str(path.resolve()), None)  # the kernel judges the new bytes, not a remembered file
-    seconds = time.perf_counter() - start
+    written = _phase("write", decided)
+    seconds = written - start
     _log_time(plan, task.lemma.id, seconds)
     try:
         checker.check_file(path)
+        _phase("check", written)
     except CheckFailure as exc:
         stamps.forget(task.lemma.id)
         return Outcome(task.lemma.id, task.lemma.kind, "error", task.lemma.expect.value, doc.get("values", {}),
@@ -315,6 +324,28 @@ def _finish(plan: Plan, checker: Checker, task: Task, doc: dict[str, Any], table
     stamps.record(task)
     return Outcome(task.lemma.id, task.lemma.kind, doc["status"], task.lemma.expect.value, doc.get("values", {}),
                    relative(path, plan.root), seconds, action, doc.get("reason", "inputs new or changed"))
+
+
+PHASES: dict[str, float] = {}
+"""Seconds spent in this run's ``decide``, ``write`` and ``check`` phases (summed over lemmas)."""
+
+
+def _phase(name: str, since: float) -> float:
+    now = time.perf_counter()
+    PHASES[name] = PHASES.get(name, 0.0) + now - since
+    return now
+
+
+def _log_phases(plan: Plan, done: dict[str, Outcome]) -> None:
+    """``.proofs/phases.json``: where this run's time went (load, translate, decide, write, check),
+    for the benchmarks' breakdown beside the end-to-end time."""
+    seen = {id(t.translation): t.translation for t in plan.tasks.values() if t.translation is not None}
+    phases = {"load": sum(t.seconds.get("load", 0.0) for t in seen.values()),
+              "translate": sum(t.seconds.get("translate", 0.0) for t in seen.values())}
+    phases.update({k: PHASES.get(k, 0.0) for k in ("decide", "write", "check")})
+    write_state(state_file(plan.root, "phases.json"),
+                (json.dumps({k: round(v, 3) for k, v in phases.items()}, indent=2) + "\n").encode())
+    PHASES.clear()
 
 
 def _log_time(plan: Plan, lemma_id: str, seconds: float) -> None:

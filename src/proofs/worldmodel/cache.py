@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class Translation:
     source_sha256: str       # the source files (and constants), as `proofs.core.certificate.model_sha256`
     sha256: str              # the canonical model's bytes
     cached: bool             # read back from .proofs/models/ rather than parsed
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)   # "load" and "translate" times
 
 
 def model_path(folder: Path, sha256: str) -> Path:
@@ -92,21 +94,26 @@ def translate(path: Path, root: Path, constants: tuple[tuple[str, str], ...] = (
 
     folder = root / MODELS if folder is None else folder
     atoms = sorted(set(atoms), key=str)
+    start = time.perf_counter()
     source = source_sha256(model_files(path), root, constants)
     key = hashlib.sha256("\0".join([TRANSLATION, source, *map(str, atoms)]).encode()).hexdigest()
     ref = folder / f"{key}.ref"
     cached = _cached(folder, ref)
     if cached is not None:
         mdp, sha = cached
-        return Translation(dataclasses.replace(mdp, source=str(path)), source, sha, True)
-    mdp = with_atom_labels(load_mdp(path, constants=dict(constants)), atoms)
+        return Translation(dataclasses.replace(mdp, source=str(path)), source, sha, True,
+                           {"load": time.perf_counter() - start, "translate": 0.0})
+    mdp = load_mdp(path, constants=dict(constants))
+    loaded = time.perf_counter()
+    mdp = with_atom_labels(mdp, atoms)
     data = encode(mdp)
     sha = model_sha256(data)
     try:
         _store(folder, sha, data, ref)
     except OSError:
         pass   # a read-only project still proves and checks; it just translates every time
-    return Translation(mdp, source, sha, False)
+    return Translation(mdp, source, sha, False,
+                       {"load": loaded - start, "translate": time.perf_counter() - loaded})
 
 
 def _cached(folder: Path, ref: Path) -> tuple[Mdp, str] | None:
