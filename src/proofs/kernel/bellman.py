@@ -65,7 +65,7 @@ F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Vector = F | list[Fraction]
 _MIN_NORMAL = 2.0**-1022
-_PIECE = 1 << 15   # choices per piece of a pass (module docstring)
+_PIECE = 1 << 13   # choices per piece of a pass (module docstring)
 
 
 def magnitude(x: F) -> Fraction:
