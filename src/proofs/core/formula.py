@@ -34,6 +34,7 @@ __all__ = [
     "StateFormula",
     "Truth",
     "Until",
+    "atoms_of",
     "labels_of",
     "reach_avoid",
     "state_from_json",
@@ -217,6 +218,24 @@ def labels_of(f: StateFormula | PathFormula | Constraint) -> frozenset[str]:
     if isinstance(f, (Eventually, Globally)):
         return labels_of(f.body)
     return labels_of(f.path)
+
+
+def atoms_of(f: StateFormula | PathFormula | Constraint | Query) -> frozenset[Atom]:
+    """Every variable atom a formula mentions (the translation adds a label for each)."""
+    if isinstance(f, Atom):
+        return frozenset({f})
+    if isinstance(f, (Label, Truth, RewardConstraint)):
+        return frozenset()
+    if isinstance(f, Not):
+        return atoms_of(f.operand)
+    if isinstance(f, (And, Or, Until)):
+        return atoms_of(f.left) | atoms_of(f.right)
+    if isinstance(f, (Eventually, Globally)):
+        return atoms_of(f.body)
+    if isinstance(f, Query):
+        parts = [g for g in (f.path, f.target) if g is not None]
+        return frozenset().union(*(atoms_of(g) for g in parts))
+    return atoms_of(f.path)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -19,7 +18,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from proofs.core.numbers import Rationals
+from proofs.core.numbers import Rationals, least_common_denominator
 
 __all__ = ["MODEL_FORMAT", "Mdp", "ModelFileError", "concat_ranges", "decode", "encode", "model_sha256"]
 
@@ -199,11 +198,9 @@ def _common_denominator(values: Rationals) -> tuple[npt.NDArray[np.int64], int] 
     g = np.gcd(num, den)
     g[g == 0] = 1
     reduced = den // g
-    common = 1
-    for d in np.unique(reduced).tolist():
-        common = math.lcm(common, int(d))
-        if common >= _INT64_LIMIT:
-            return None
+    common = least_common_denominator(reduced, _INT64_LIMIT)
+    if common is None:
+        return None
     top = int(np.abs(num // g).max(initial=0))
     if top and top * common >= _INT64_LIMIT:
         return None

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Rationals", "groups_sum_to_one", "group_sum", "segment_reduce"]
+__all__ = ["Rationals", "groups_sum_to_one", "group_sum", "least_common_denominator", "segment_reduce"]
 
 _INT64_SAFE = 2**62
 _FLOAT_EXACT = 2**53
@@ -121,6 +121,16 @@ def _object_array(values: list[int]) -> npt.NDArray[np.object_]:
     return out
 
 
+def least_common_denominator(den: npt.NDArray[Any], limit: int) -> int | None:
+    """The lcm of the denominators, or None once it reaches `limit` (computed in Python integers)."""
+    common = 1
+    for d in np.unique(den).tolist():
+        common = math.lcm(common, int(d))
+        if common >= limit:
+            return None
+    return common
+
+
 def groups_sum_to_one(values: Rationals, starts: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     """For each group ``values[starts[i]:starts[i+1]]``, whether its exact sum is exactly 1.
 
@@ -132,12 +142,8 @@ def groups_sum_to_one(values: Rationals, starts: npt.NDArray[np.int64]) -> npt.N
     n_groups = len(starts) - 1
     empty = starts[:-1] == starts[1:]
     if values.is_compact and len(values):
-        common = 1
-        for d in np.unique(values.den).tolist():
-            common = math.lcm(common, int(d))
-            if 4 * common >= _INT64_SAFE:
-                break
-        if 4 * common < _INT64_SAFE:
+        common = least_common_denominator(values.den, _INT64_SAFE // 4)
+        if common is not None:
             small = segment_reduce(np.add, np.abs(values.floats()), starts, 0.0) < 1.5
             scaled = values.num * (np.int64(common) // values.den)
             scaled = np.where(np.repeat(small, np.diff(starts)), scaled, 0)

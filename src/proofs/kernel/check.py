@@ -22,14 +22,14 @@ Every rejection is a `CheckFailure` naming the file, the step and the failed ine
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from proofs.core.certificate import read_arrays, read_certificate, sha256_bytes
 from proofs.core.errors import CheckFailure
-from proofs.core.formula import Atom, Constraint, labels_of
+from proofs.core.formula import Constraint, RewardConstraint, atoms_of, labels_of
 from proofs.core.model import Mdp, ModelFileError, decode, model_sha256
 from proofs.core.policy import Policy, TableError, policy_from_document, table_bytes
 from proofs.core.rational import format_rational
@@ -289,24 +289,11 @@ class Kernel:
 def _names(mdp: Mdp, statement: Statement) -> None:
     """Every name the statement uses is the model's (a reward structure, a label, an atom's label)."""
     assert statement.objective is not None
-    rewards = {statement.objective.reward} | {getattr(c, "reward") for c in statement.phi if hasattr(c, "reward")}
+    rewards = {statement.objective.reward} | {c.reward for c in statement.phi if isinstance(c, RewardConstraint)}
     for name in sorted(rewards - set(mdp.rewards)):
         raise CheckFailure(f"statement step: the model has no reward structure {name!r}")
     wanted = set().union(*(labels_of(c) for c in statement.phi)) if statement.phi else set()
-    wanted |= {str(a) for a in _atoms(statement.phi)}
+    wanted |= {str(a) for c in statement.phi for a in atoms_of(c)}
     for name in sorted(wanted - set(mdp.labels)):
         raise CheckFailure(f"statement step: the model has no label {name!r}")
 
-
-def _atoms(phi: tuple[Constraint, ...]) -> set[Atom]:
-    found: set[Atom] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, Atom):
-            found.add(node)
-        for name in getattr(node, "__dataclass_fields__", {}):
-            walk(getattr(node, name))
-
-    for c in phi:
-        walk(c)
-    return found

@@ -226,13 +226,7 @@ def restricted(layer: PolicyLayer, states: npt.NDArray[np.bool_]) -> PolicyLayer
 def _check_closed(mdp: Mdp, layer: PolicyLayer, where: str) -> npt.NDArray[np.int64]:
     """The states where ``layer`` is defined, after checking its successors stay among them."""
     defined = np.diff(layer.start) > 0
-    numbers = mdp.probability if mdp.interval is None else mdp.interval[1]
-    assert numbers is not None
-    chosen = np.zeros(mdp.n_choices, dtype=bool)
-    chosen[layer.choice[layer.probability.num != 0]] = True
-    positive: npt.NDArray[np.bool_] = np.greater(numbers.num, 0)
-    rows = chosen[mdp.transition_choice] & positive
-    outside = mdp.target[rows][~defined[mdp.target[rows]]]
+    outside = np.flatnonzero(_successors(mdp, layer, defined) & ~defined)
     if len(outside):
         raise CheckFailure(f"{where}: the policy can move to state {mdp.states[int(outside[0])]!r}, where it is undefined")
     return np.flatnonzero(defined).astype(np.int64)

@@ -42,7 +42,7 @@ import numpy.typing as npt
 from proofs.core.certificate import write_atomic
 from proofs.core.model import Mdp, concat_ranges
 from proofs.core.numbers import Rationals, groups_sum_to_one
-from proofs.core.policy import Policy, PolicyLayer
+from proofs.core.policy import Policy, PolicyLayer, table_bytes
 
 __all__ = [
     "FORMAT",
@@ -380,8 +380,7 @@ def canonical_json(mdp: Mdp, policy: Policy, horizon: int | None) -> bytes:
     UndefinedState
         If the policy reaches a state in which it has no action.
     """
-    document = policy_document(mdp, reachable_table(mdp, policy, horizon))
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return table_bytes(policy_document(mdp, reachable_table(mdp, policy, horizon)))
 
 
 def policy_hash(mdp: Mdp, policy: Policy, horizon: int | None) -> str:

@@ -95,6 +95,12 @@ class _Object(dict[str, object]):
     duplicates: list[str]
 
 
+def is_code(path_or_spec: str | Path) -> bool:
+    """Whether a policy is given as Python code (``module:function``) rather than a table file."""
+    return (not isinstance(path_or_spec, Path) and ":" in path_or_spec
+            and Path(path_or_spec).suffix.lower() not in _TABLE_SUFFIXES)
+
+
 def load_policy(path_or_spec: str | Path, mdp: Mdp, *, allow_code: bool = False, horizon: int | None) -> Policy:
     """Read a policy and return its behaviour over ``mdp``: its `reachable_table`.
 
@@ -125,7 +131,7 @@ def load_policy(path_or_spec: str | Path, mdp: Mdp, *, allow_code: bool = False,
         raise ValueError(f"a finite horizon must be an integer of at least 1, got {horizon!r}")
     source = str(path_or_spec)
     path = Path(path_or_spec)
-    if path.suffix.lower() not in _TABLE_SUFFIXES and ":" in source and not isinstance(path_or_spec, Path):
+    if is_code(path_or_spec):
         return _load_code(source, mdp, allow_code, horizon)
     if path.suffix.lower() not in _TABLE_SUFFIXES:
         raise InputError(Location(path), f"unknown policy format {path.suffix or '(no extension)'!r}",

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proofs.core.errors import InputError, InputErrors, Location
-from proofs.prooftree.verify import certificate_path
 from proofs.prooftree.plan import collision_errors
 from proofs.prooftree.state import check_state_folder, legacy_log
+from proofs.prooftree.verify import certificate_path
 from proofs.spec.obligation import Settings, discover, load_obligations
 
 __all__ = ["Inventory", "take_inventory"]

@@ -181,13 +181,15 @@ def _atoms(files: list[ObligationFile]) -> dict[ModelKey, set[Any]]:
     """The variable atoms of Φ used on each world model, across the project's obligations: each
     becomes a label of the canonical model, the same for every lemma on that model, so that
     premises about one model have one canonical hash."""
-    from proofs.worldmodel.cache import atoms_of
+    from proofs.core.formula import atoms_of
 
     out: dict[ModelKey, set[Any]] = {}
     for f in files:
         if f.worldmodel_path is not None:
-            desirable = [c for lemma in f.lemmas if isinstance(lemma, AlignmentLemma) for c in lemma.desirable]
-            out.setdefault((f.worldmodel_path, f.worldmodel_constants), set()).update(atoms_of(desirable))
+            found = out.setdefault((f.worldmodel_path, f.worldmodel_constants), set())
+            for lemma in f.lemmas:
+                if isinstance(lemma, AlignmentLemma):
+                    found.update(*(atoms_of(c) for c in lemma.desirable))
     return out
 
 

@@ -35,12 +35,12 @@ from proofs.core.certificate import (
 )
 from proofs.core.errors import CheckFailure
 from proofs.core.rational import format_rational
-from proofs.kernel.check import policy_table_path
-from proofs.prooftree.verify import Checker, certificate_path, premise_hashes
 from proofs.core.statement import objective_data
+from proofs.kernel.check import policy_table_path
 from proofs.prooftree.plan import Plan, Task
 from proofs.prooftree.stamps import Stamps
 from proofs.prooftree.state import remove_leftovers, state_file, write_state
+from proofs.prooftree.verify import Checker, certificate_path, premise_hashes
 from proofs.prooftree.worker import Worker, poll, start_worker, stopping_workers
 from proofs.spec.obligation import AlignmentLemma, statement_of
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from proofs.prooftree.verify import certificate_path
 from proofs.prooftree.plan import Plan, Task
 from proofs.prooftree.state import state_file, write_state
+from proofs.prooftree.verify import certificate_path
 from proofs.spec.obligation import CertificateLemma, PolicyLemma
 from proofs.worldmodel.files import model_files
 

@@ -194,10 +194,10 @@ class Checker:
     def _policy(self, doc: dict[str, Any], lemma: PolicyLemma, obligation: ObligationFile, mdp: Any) -> str:
         """The policy file still has the recorded canonical table (code is never run here)."""
         from proofs.policy.canonical import policy_hash
-        from proofs.policy.load import load_policy
+        from proofs.policy.load import is_code, load_policy
 
         spec = lemma.policy_path
-        if isinstance(spec, str) and not spec.endswith((".json", ".csv", ".npy", ".npz")) and ":" in spec:
+        if is_code(spec):
             return f"policy: {spec} is code, not run by check; checked through its written table"
         assert obligation.objective is not None
         horizon = obligation.objective.horizon

@@ -75,9 +75,10 @@ def evaluate_model(model: Path, objective_text: str | None, policy_spec: str | N
         errors.append(InputError(Location("command line"), "nothing to evaluate",
                                  "Give --objective REWARD,horizon=H, or --property 'Pmax=? [ F<=10 \"goal\" ]'"))
     InputErrors.raise_if_any(errors)
-    from proofs.worldmodel.cache import atoms_of, with_atom_labels
+    from proofs.core.formula import atoms_of
+    from proofs.worldmodel.cache import with_atom_labels
 
-    mdp = with_atom_labels(mdp, atoms_of(p.parsed for p in props))   # atoms evaluate as labels
+    mdp = with_atom_labels(mdp, set().union(*(atoms_of(p.parsed) for p in props)))   # atoms evaluate as labels
     result: dict[str, Any] = {"model": str(model)}
     policy = None
     if policy_spec is not None:

@@ -28,7 +28,7 @@ from proofs.core.certificate import write_atomic
 from proofs.core.formula import Atom
 from proofs.core.model import Mdp, ModelFileError, decode, encode, model_sha256
 
-__all__ = ["MODELS", "TRANSLATION", "Translation", "atoms_of", "model_path", "translate", "with_atom_labels"]
+__all__ = ["MODELS", "TRANSLATION", "Translation", "model_path", "translate", "with_atom_labels"]
 
 MODELS = Path(".proofs") / "models"
 TRANSLATION = "proofs.translation/1"
@@ -48,22 +48,6 @@ class Translation:
 
 def model_path(folder: Path, sha256: str) -> Path:
     return folder / f"{sha256}.model"
-
-
-def atoms_of(formulas: Iterable[object]) -> set[Atom]:
-    """Every variable atom the formulas mention."""
-    found: set[Atom] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, Atom):
-            found.add(node)
-        elif dataclasses.is_dataclass(node):
-            for f in dataclasses.fields(node):
-                walk(getattr(node, f.name))
-
-    for formula in formulas:
-        walk(formula)
-    return found
 
 
 def with_atom_labels(mdp: Mdp, atoms: Iterable[Atom]) -> Mdp:
