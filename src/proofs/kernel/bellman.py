@@ -58,7 +58,7 @@ from proofs.core.policy import PolicyLayer
 from proofs.kernel import rounding
 from proofs.kernel.rounding import Conversion, Rows, U, product_error, round_up
 
-__all__ = ["Bound", "ExactBellman", "FloatBellman", "U", "Vector", "at_initial", "magnitude", "policy_weights",
+__all__ = ["Bound", "ExactBellman", "FloatBellman", "Selection", "U", "Vector", "at_initial", "magnitude", "policy_weights",
            "round_up", "step", "worst_expectation"]
 
 F = npt.NDArray[np.float64]
@@ -181,6 +181,18 @@ def policy_weights(layer: PolicyLayer) -> F:
     return weights
 
 
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """Some choices of a model with their transitions gathered: ``owner`` numbers each gathered
+    transition by its choice's position in ``choices``."""
+
+    mdp: Mdp
+    choices: IntArray
+    target: npt.NDArray[np.intp]
+    p: F
+    owner: npt.NDArray[np.intp]
+
+
 class FloatBellman:
     """The operators of the module docstring in float arithmetic, each with a proved error.
 
@@ -224,13 +236,14 @@ class FloatBellman:
 
     def choice_values(self, w: Vector, choices: IntArray | None = None) -> tuple[F, Fraction]:
         """Q̂_W(c) for every choice (or for ``choices``, in that order), and e_Q."""
+        if choices is not None:
+            return self.selected_values(w, self.select(choices))
         y = self.scaled(w)
         err = self.choice_error(magnitude(np.asarray(w)))
-        count = self.mdp.n_choices if choices is None else len(choices)
-        q = np.empty(count)
-        for first in range(0, count, _PIECE):
-            last = min(first + _PIECE, count)
-            q[first:last] = self._values(y, first, last) if choices is None else self._values_of(y, choices[first:last])
+        q = np.empty(self.mdp.n_choices)
+        for first in range(0, self.mdp.n_choices, _PIECE):
+            last = min(first + _PIECE, self.mdp.n_choices)
+            q[first:last] = self._values(y, first, last)
         return q, err
 
     def _values(self, y: F, first: int, last: int) -> F:
@@ -241,19 +254,36 @@ class FloatBellman:
         q = _sums(self.mdp.transition_choice[start:stop] - first, terms, last - first)
         return np.add(q, self.r[first:last], out=q)
 
-    def _values_of(self, y: F, choices: IntArray) -> F:
-        """Q̂ of the given choices, computed as `_values` does."""
+    def select(self, choices: IntArray) -> Selection:
+        """The transitions of ``choices``, gathered once for any number of passes over them (by
+        any `FloatBellman` of the same model: they share its probabilities and successors)."""
         first, last = self.mdp.row_start[choices], self.mdp.row_start[choices + 1]
         index = concat_ranges(first, last)
-        terms = np.take(y, self.target[index], mode="clip")
-        np.multiply(terms, self.p[index], out=terms)
-        q = _sums(np.repeat(np.arange(len(choices), dtype=np.intp), last - first), terms, len(choices))
-        return np.add(q, self.r[choices], out=q)
+        owner = np.repeat(np.arange(len(choices), dtype=np.intp), last - first)
+        return Selection(self.mdp, choices, self.target[index], self.p[index], owner)
 
-    def chosen_values(self, local: npt.NDArray[np.integer], w: Vector) -> tuple[F, Fraction]:
+    def selected_values(self, w: Vector, chosen: Selection) -> tuple[F, Fraction]:
+        """Q̂_W of the selected choices, in their order, computed as `_values` does, and e_Q."""
+        if chosen.mdp is not self.mdp:
+            raise TypeError("a selection is used with the operators of its own model only")
+        y = self.scaled(w)
+        terms = np.take(y, chosen.target, mode="clip")
+        np.multiply(terms, chosen.p, out=terms)
+        q = _sums(chosen.owner, terms, len(chosen.choices))
+        return np.add(q, self.r[chosen.choices], out=q), self.choice_error(magnitude(np.asarray(w)))
+
+    def chosen(self, local: npt.NDArray[np.integer]) -> Selection | None:
+        """`select` of every state's choice number ``local[s]``, for several `chosen_values`."""
+        return self.select(self.mdp.choice_start[:-1] + local)
+
+    def chosen_values(self, local: npt.NDArray[np.integer], w: Vector,
+                      chosen: Selection | None = None) -> tuple[F, Fraction]:
         """Q̂_W of every state's choice number ``local[s]`` (0 ≤ local[s] < its number of choices,
-        checked by the caller), and e_Q."""
-        return self.choice_values(w, self.mdp.choice_start[:-1] + local)
+        checked by the caller), and e_Q; ``chosen`` is `chosen` of ``local``, when the caller made
+        it already."""
+        if chosen is None:
+            chosen = self.select(self.mdp.choice_start[:-1] + local)
+        return self.selected_values(w, chosen)
 
     def optimal(self, w: Vector) -> tuple[F, Fraction]:
         """(T* W) to within the returned error, at every state (the max over choices is exact)."""

@@ -244,8 +244,9 @@ def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, local: npt.NDArray[np.int
     y = _j_at(opt, cs.steps)
     x = Bound(cs.goal.copy(), Fraction(0), Fraction(0))
     for t in reversed(range(cs.steps)):
-        y = step(*op_j.chosen_values(local[t], y.centre), d, y)
-        x = step(*op_c.chosen_values(local[t], x.centre), Fraction(1), x)
+        chosen = op_j.chosen(local[t])   # the same rows for both passes
+        y = step(*op_j.chosen_values(local[t], y.centre, chosen), d, y)
+        x = step(*op_c.chosen_values(local[t], x.centre, chosen), Fraction(1), x)
         if len(stop_index):
             at = opt.at_stops[t]
             y.centre[stop_index] = at.centre[slot]
@@ -254,12 +255,23 @@ def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, local: npt.NDArray[np.int
     return at_initial(mdp, y), at_initial(mdp, x)
 
 
+Evaluated = dict[tuple[int, str, str], tuple[Enclosure, Enclosure]]
+
+
 def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Any, arrays: Mapping[str, np.ndarray] | None,
-                   where: str) -> tuple[Enclosure, Enclosure]:
-    """Enclosures of (J, reported value of the constraint) of a start mixture."""
+                   where: str, evaluated: Evaluated | None = None) -> tuple[Enclosure, Enclosure]:
+    """Enclosures of (J, reported value of the constraint) of a start mixture.
+
+    ``evaluated`` keeps each component's enclosures by its step tables' name, so that a
+    component named twice (the counterexample is usually a constraint's attained mixture) is
+    evaluated once: the enclosures depend on nothing but the constraint and the tables."""
     j = w = Enclosure.exact(0)
+    evaluated = {} if evaluated is None else evaluated
     for q, comp, at in mixture_parts(mixture, where):
-        jc, wc = _evaluate(mdp, opt, cs, _tables(arrays, comp, mdp, cs, at))
+        key = (id(cs), str(comp.get("step_tables")), str(comp.get("encoding", "plain")))
+        if key not in evaluated:
+            evaluated[key] = _evaluate(mdp, opt, cs, _tables(arrays, comp, mdp, cs, at))
+        jc, wc = evaluated[key]
         j, w = j + jc.scale(q), w + wc.scale(q)
     return j, cs.value_of(w)
 
@@ -295,14 +307,15 @@ def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, e
     rows = constraint_rows(values, witness, constraints)
     target_hi = opt.j_star.hi - epsilon
     target_lo = opt.j_star.lo - epsilon
+    evaluated: Evaluated = {}
     for i, (cs, (rep, wit)) in enumerate(zip(spaces, rows)):
-        _check_constraint(small, opt, cs, i, rep, wit, status, target_lo, target_hi, arrays)
+        _check_constraint(small, opt, cs, i, rep, wit, status, target_lo, target_hi, arrays, evaluated)
     if status != "refuted" and "counterexample" in doc:
         raise CheckFailure(f"counterexample step: a {status} certificate has no counterexample")
     if status == "refuted":
         cex = doc["counterexample"]
         cs = spaces[counterexample_index(cex, len(constraints))]
-        j, value = mixture_values(small, opt, cs, cex, arrays, "counterexample step")
+        j, value = mixture_values(small, opt, cs, cex, arrays, "counterexample step", evaluated)
         if j.lo < target_hi:
             raise CheckFailure(f"counterexample step: J(counterexample) ≥ {show(j.lo)} is not certainly ≥ "
                                f"J* - epsilon ≤ {show(target_hi)}")
@@ -314,13 +327,14 @@ def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, e
 
 
 def _check_constraint(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, i: int, rep: Any, wit: Any, status: Any,
-                      target_lo: Fraction, target_hi: Fraction, arrays: Mapping[str, np.ndarray] | None) -> None:
+                      target_lo: Fraction, target_hi: Fraction, arrays: Mapping[str, np.ndarray] | None,
+                      evaluated: Evaluated) -> None:
     c = cs.constraint
     where = f"constraint {i} ({c})"
     lam = read_lambda(wit, where)
     g_hi = upper_bound(mdp, opt, cs, lam).hi
     bound = cs.reported(cs.kappa + g_hi - lam * target_lo)
-    j_att, attained = mixture_values(mdp, opt, cs, wit["attained"], arrays, f"{where}: attained")
+    j_att, attained = mixture_values(mdp, opt, cs, wit["attained"], arrays, f"{where}: attained", evaluated)
     if j_att.lo < target_hi:
         raise CheckFailure(f"{where}: the attained mixture has J ≥ {show(j_att.lo)}, not certainly ≥ J* - epsilon "
                            f"(≤ {show(target_hi)})")
