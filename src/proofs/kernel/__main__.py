@@ -22,7 +22,7 @@ def _certificates(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.glob("*.json") if not p.name.endswith(".policy.json"))
+            found += sorted(p for p in path.glob("*.json") if p.is_file())
         else:
             found.append(path)
     return found

@@ -77,8 +77,11 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def policy_table_path(path: Path) -> Path:
-    """The sidecar that holds a large policy table: ``LEMMA.policy.json`` beside ``LEMMA.json``."""
-    return path.with_name(path.stem + ".policy.json")
+    """The sidecar that holds a large policy table: ``LEMMA.table`` beside ``LEMMA.json``.
+
+    Canonical JSON bytes, but not named ``*.json``: the certificate folder's ``*.json`` files are
+    certificates, and ``LEMMA.policy.json`` is the certificate of a lemma named ``LEMMA.policy``."""
+    return path.with_suffix(".table")
 
 
 @dataclass
@@ -262,24 +265,27 @@ class Kernel:
 
     @staticmethod
     def policy(path: Path, doc: dict[str, Any], mdp: Mdp) -> Policy:
-        """The policy table the certificate binds: inline, or in ``LEMMA.policy.json``."""
+        """The policy table the certificate binds: inline, or in ``LEMMA.table``."""
         entry = doc["inputs"]["policy"]
         if "file" in entry:
-            if entry["file"] != policy_table_path(path).name:
+            sidecar = policy_table_path(path)
+            if entry["file"] != sidecar.name:
                 raise CheckFailure(f"input step: the policy table of {path.name} is "
-                                   f"{policy_table_path(path).name!r}, not {str(entry['file'])[:60]!r}")
-            data = policy_table_path(path).read_bytes() if policy_table_path(path).is_file() else None
-            if data is None:
-                raise CheckFailure(f"input step: the policy table {policy_table_path(path).name} is missing")
+                                   f"{sidecar.name!r}, not {str(entry['file'])[:60]!r}")
+            if not sidecar.is_file():
+                raise CheckFailure(f"input step: the policy table {sidecar.name} is missing")
+            data = sidecar.read_bytes()
+            if sha256_bytes(data) != entry["table_sha256"]:
+                raise CheckFailure(f"input step: the SHA-256 of the policy table {sidecar.name} is not the "
+                                   "certificate's table_sha256")
             try:
                 table = json.loads(data.decode("utf-8"))
             except (UnicodeDecodeError, ValueError, RecursionError):
-                raise CheckFailure(f"input step: {policy_table_path(path).name} is not JSON") from None
+                raise CheckFailure(f"input step: {sidecar.name} is not JSON") from None
         else:
             table = entry["table"]
-            data = table_bytes(table)
-        if sha256_bytes(data) != entry["table_sha256"]:
-            raise CheckFailure("input step: the policy table's SHA-256 is not the certificate's table_sha256")
+            if sha256_bytes(table_bytes(table)) != entry["table_sha256"]:
+                raise CheckFailure("input step: the SHA-256 of the policy table is not the certificate's table_sha256")
         try:
             return policy_from_document(mdp, table)
         except (TableError, TypeError, AttributeError) as exc:

@@ -15,6 +15,7 @@ from typing import Any
 import networkx as nx
 
 from proofs.core.errors import InputError, InputErrors, Location, ProofsError
+from proofs.kernel.check import policy_table_path
 from proofs.spec.obligation import (
     AlignmentLemma,
     CertificateLemma,
@@ -118,7 +119,7 @@ def collision_errors(root: Path, settings: Settings, files: list[ObligationFile]
         for lemma in f.lemmas:
             where = Location(lemma.where.path, lemma.where.line, f"{lemma.where.key}.id")
             cert = certificate_path(root, settings.certificates, lemma.id)
-            for written in (cert, cert.with_suffix(".npz")):
+            for written in (cert, cert.with_suffix(".npz"), policy_table_path(cert)):
                 if written.resolve() in inputs:
                     errors.append(InputError(
                         where, f"lemma {lemma.id!r} would write {written}, which is "

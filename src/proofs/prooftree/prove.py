@@ -62,7 +62,7 @@ class Outcome:
 
 INLINE_TABLE = 64 * 1024
 """A canonical policy table up to this many bytes is written inside the certificate; a larger one
-beside it, as ``LEMMA.policy.json`` (its SHA-256 is the certificate's ``table_sha256`` either way)."""
+beside it, as ``LEMMA.table`` (its SHA-256 is the certificate's ``table_sha256`` either way)."""
 
 
 def _inputs(plan: Plan, task: Task) -> tuple[dict[str, Any], bytes | None]:
@@ -131,12 +131,14 @@ def _document(plan: Plan, task: Task, fields: dict[str, Any]) -> tuple[dict[str,
 
 def _write(plan: Plan, task: Task, doc: dict[str, Any], arrays: dict[str, Any], table: bytes | None) -> Path:
     path = certificate_path(plan.root, plan.settings.certificates, task.lemma.id)
+    sidecar = path.with_suffix(".npz")
     if arrays:
-        sidecar = path.with_suffix(".npz")
         doc.setdefault("witness", {})["file"] = {"path": sidecar.name, "sha256": write_arrays(sidecar, arrays)}
     if table is not None:
         write_atomic(policy_table_path(path), table)
     write_atomic(path, dump(doc))
+    for unused in ([] if arrays else [sidecar]) + ([] if table is not None else [policy_table_path(path)]):
+        unused.unlink(missing_ok=True)   # an earlier certificate's sidecar, which this one does not name
     return path
 
 

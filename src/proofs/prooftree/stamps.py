@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from proofs.kernel.check import policy_table_path
 from proofs.prooftree.plan import Plan, Task
 from proofs.prooftree.state import state_file, write_state
 from proofs.prooftree.verify import certificate_path
@@ -75,7 +76,7 @@ class Stamps:
         digest = hashlib.sha256(_code_fingerprint().encode())
         cert = certificate_path(plan.root, plan.settings.certificates, lemma.id)
         digest.update(_file_digest(cert) + self._input(task.obligation.path))
-        digest.update(_file_digest(cert.with_suffix(".npz")))
+        digest.update(_file_digest(cert.with_suffix(".npz")) + _file_digest(policy_table_path(cert)))
         if isinstance(lemma, CertificateLemma):
             for pid in lemma.premises:
                 premise = self.stamps.get(pid)
