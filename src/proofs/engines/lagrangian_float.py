@@ -331,7 +331,9 @@ def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, co
         mixture = _mixture(found[1], f"c{i}", arrays)
         g_hi = upper_bound(small, opt, cs, lam).hi
         bound = cs.reported(cs.kappa + g_hi - lam * (opt.j_star.lo - epsilon))
-        j_att, attained = mixture_values(small, opt, cs, mixture, arrays, f"constraint {i}")
+        plain = {"mixture": [{**comp, "encoding": "plain"} for comp in mixture["mixture"]]}
+        tables = {f"c{i}_{k}": line.tables for k, (_, line) in enumerate(found[1])}
+        j_att, attained = mixture_values(small, opt, cs, plain, tables, f"constraint {i}")  # not decoded again
         c = cs.constraint
         if j_att.lo < opt.j_star.hi - epsilon:
             return AlignmentResult("unknown", (), claim(opt.j_star), {}, None,
