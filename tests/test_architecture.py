@@ -79,5 +79,5 @@ def test_the_trusted_base_stays_small():
     base = Path(proofs.__file__).parent
     kernel = sum(len(p.read_text().splitlines()) for p in (base / "kernel").glob("*.py"))
     core = sum(len(p.read_text().splitlines()) for p in (base / "core").glob("*.py"))
-    assert kernel <= 2600, kernel
+    assert kernel <= 2560, kernel
     assert core <= 2400, core

@@ -132,13 +132,11 @@ class ExactBellman:
         bounds, targets = mdp.row_start.tolist(), mdp.target.tolist()
         if mdp.interval is None:
             assert mdp.probability is not None
-            probs = mdp.probability.fractions()
-            self.rows = [[(targets[i], probs[i], probs[i]) for i in range(bounds[c], bounds[c + 1])]
-                         for c in range(mdp.n_choices)]
+            lows = highs = mdp.probability.fractions()
         else:
             lows, highs = mdp.interval[0].fractions(), mdp.interval[1].fractions()
-            self.rows = [[(targets[i], lows[i], highs[i]) for i in range(bounds[c], bounds[c + 1])]
-                         for c in range(mdp.n_choices)]
+        self.rows = [[(targets[i], lows[i], highs[i]) for i in range(bounds[c], bounds[c + 1])]
+                     for c in range(mdp.n_choices)]
 
     def q(self, c: int, w: Vector) -> Fraction:
         if not isinstance(w, list):

@@ -50,9 +50,9 @@ satisfy the component's Bellman equations exactly on the closed set of reachable
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from proofs.core.enclosure import Enclosure
 from proofs.core.errors import CheckFailure
@@ -60,14 +60,20 @@ from proofs.core.formula import Constraint
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
 from proofs.core.schema import enclosure, rational, short, span, validate_fields
+from proofs.kernel.bellman import ExactBellman
 from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
 
-__all__ = ["ConstraintSpace", "Episode", "check_alignment_certificate", "check_j_values", "check_reported",
-           "claimed_j_star", "combined_bound", "constraint_rows", "constraint_space", "counterexample_index",
-           "evaluate_mixture", "mixture_parts", "number", "optimal_to_go", "read_lambda", "show"]
+__all__ = ["ConstraintSpace", "Episode", "check_alignment_certificate", "check_verdict", "combined_bound",
+           "constraint_space", "mixture_parts", "optimal_to_go", "orientation", "read_status"]
 
 Values = list[Fraction]
+
+
+def orientation(constraint: Constraint, complement: bool) -> tuple[int, int, int]:
+    """(σ, κ, ρ): the constraint's quantity W as Q = σ·W + κ to make large, reported worst = ρ·sup Q."""
+    upper = constraint.comparison.is_upper
+    return (1 if upper != complement else -1), (1 if upper else -1) if complement else 0, (1 if upper else -1)
 
 
 class ConstraintSpace:
@@ -75,11 +81,8 @@ class ConstraintSpace:
 
     def __init__(self, mdp: Mdp, objective: Objective, constraint: Constraint) -> None:
         q = constraint_quantity(mdp, objective, constraint)
-        upper = constraint.comparison.is_upper
         self.constraint = constraint
-        self.sigma = Fraction(1) if upper != q.complement else Fraction(-1)
-        self.kappa = Fraction(0) if not q.complement else Fraction(1 if upper else -1)
-        self.rho = Fraction(1) if upper else Fraction(-1)
+        self.sigma, self.kappa, self.rho = (Fraction(x) for x in orientation(constraint, q.complement))
         self.steps = q.steps   # None: the geometric fixed point
         self.stop = [bool(x) for x in q.stop]
         self.goal = [Fraction(1) if (q.stop[s] and q.stop_value[s]) else Fraction(0) for s in range(mdp.n_states)]
@@ -105,14 +108,11 @@ def _expect(mdp: Mdp, c: int, w: Values) -> Fraction:
 def optimal_to_go(mdp: Mdp, objective: Objective) -> list[Values]:
     """V*_{J,t}(s) for t = 0 … H: the optimal J-to-go from step t, discounted relative to t."""
     assert objective.horizon is not None
-    r = mdp.rewards[objective.reward].fractions()
-    d = objective.discount
+    op = ExactBellman(mdp, mdp.rewards[objective.reward], objective.discount)
     v: list[Values] = [[Fraction(0)] * mdp.n_states]
     for _ in range(objective.horizon):
-        nxt = v[-1]
-        v.append([max(r[c] + d * _expect(mdp, c, nxt) for c in mdp.choices(s)) for s in range(mdp.n_states)])
-    v.reverse()
-    return v
+        v.append(op.optimal(v[-1])[0])
+    return v[::-1]
 
 
 def _at_initial(mdp: Mdp, w: Values) -> Fraction:
@@ -178,10 +178,8 @@ def check_j_values(mdp: Mdp, objective: Objective, values: Any) -> Values:
     """V*_J of the geometric horizon from a witness: V = max_a r + γ·P·V exactly (the unique fixed point)."""
     if not isinstance(values, list) or len(values) != mdp.n_states:
         raise CheckFailure("J* step: the geometric horizon needs witness.j_values, one per state")
-    v = [number(x, "J* step: j_values") for x in values]
-    r, g = mdp.rewards[objective.reward].fractions(), objective.discount
-    for s in range(mdp.n_states):
-        best = max(r[c] + g * _expect(mdp, c, v) for c in mdp.choices(s))
+    v = [rational(x, "J* step: j_values") for x in values]
+    for s, best in enumerate(ExactBellman(mdp, mdp.rewards[objective.reward], objective.discount).optimal(v)[0]):
         if best != v[s]:
             raise CheckFailure(f"J* step: j_values[{mdp.states[s]!r}] = {v[s]} but max_a r + gamma P V = {best}")
     return v
@@ -202,7 +200,7 @@ def _tables(mdp: Mdp, component: dict[str, Any], where: str) -> list[dict[int, l
             entries = []
             for a, p in dist.items():
                 c = mdp.choice_of(s, a)
-                prob = number(p, f"{where}: steps[{t}].{name}.{a}")
+                prob = rational(p, f"{where}: steps[{t}].{name}.{a}")
                 if c is None or prob < 0:
                     raise CheckFailure(f"{where}: steps[{t}]: {a!r} with probability {p} is not an action of {name!r}")
                 entries.append((c, prob))
@@ -211,11 +209,6 @@ def _tables(mdp: Mdp, component: dict[str, Any], where: str) -> list[dict[int, l
             table[s] = entries
         tables.append(table)
     return tables
-
-
-def number(text: Any, where: str) -> Fraction:
-    """An exact number of the witness (of bounded size), or a rejection naming where it stands."""
-    return rational(text, where)
 
 
 def _reach(mdp: Mdp, cs: ConstraintSpace, tables: list[dict[int, list[tuple[int, Fraction]]]], where: str,
@@ -278,8 +271,8 @@ def _evaluate_stationary(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: dict[
     if not isinstance(vals, dict) or not all(isinstance(vals.get(k), list) and len(vals[k]) == mdp.n_states
                                              for k in ("j", "w")):
         raise CheckFailure(f"{where}: the geometric horizon needs values {{\"j\": [...], \"w\": [...]}}, one per state")
-    y = [ep.cont(0)[s] if cs.stop[s] else number(vals["j"][s], f"{where}: values.j") for s in range(mdp.n_states)]
-    x = [cs.goal[s] if cs.stop[s] else number(vals["w"][s], f"{where}: values.w") for s in range(mdp.n_states)]
+    y = [ep.cont(0)[s] if cs.stop[s] else rational(vals["j"][s], f"{where}: values.j") for s in range(mdp.n_states)]
+    x = [cs.goal[s] if cs.stop[s] else rational(vals["w"][s], f"{where}: values.w") for s in range(mdp.n_states)]
     xs = [ep.beta * x[s] + ep.eta * cs.goal[s] for s in range(mdp.n_states)]
     ys = [ep.beta * y[s] for s in range(mdp.n_states)]
     for s in sorted(closed):
@@ -307,7 +300,7 @@ def mixture_parts(mixture: Any, where: str) -> list[tuple[Fraction, dict[str, An
         at = f"{where}: mixture[{i}]"
         if not isinstance(comp, dict) or comp.get("after_decided") != "J-optimal":
             raise CheckFailure(f"{at}: after_decided must be \"J-optimal\"")
-        q = number(comp.get("weight"), f"{at}.weight")
+        q = rational(comp.get("weight"), f"{at}.weight")
         if q < 0:
             raise CheckFailure(f"{at} has negative weight {q}")
         parts.append((q, comp, at))
@@ -326,17 +319,6 @@ def evaluate_mixture(mdp: Mdp, ep: Episode, cs: ConstraintSpace, mixture: Any, w
     return j, cs.value_of(w)
 
 
-def claimed_j_star(values: Any, j_star: Enclosure, exact: bool = False) -> None:
-    """The reported J* must contain the kernel's enclosure of J* (and be it, when ``exact``)."""
-    if not isinstance(values, dict) or "j_star" not in values:
-        raise CheckFailure("J* step: values.j_star is missing")
-    claimed = enclosure(values["j_star"], "values.j_star")
-    if not (claimed.lo <= j_star.lo and j_star.hi <= claimed.hi):
-        raise CheckFailure(f"J* step: the reported J* {span(claimed)} does not contain the kernel's J* {span(j_star)}")
-    if exact and claimed != j_star:
-        raise CheckFailure(f"J* step: the reported J* {span(claimed)} is not the exact J* {short(j_star.lo)}")
-
-
 def constraint_rows(values: Any, witness: Any, constraints: Sequence[Constraint]) -> list[tuple[Any, Any]]:
     """(reported values, witness) of each constraint of Φ, in order; each reported row must name its
     constraint and threshold as Φ does (its multiplier is compared in `check_reported`)."""
@@ -352,23 +334,6 @@ def constraint_rows(values: Any, witness: Any, constraints: Sequence[Constraint]
     return list(zip(reported, wits))
 
 
-def read_lambda(wit: Any, where: str) -> Fraction:
-    """A constraint's multiplier λ ≥ 0 (its witness must also give the attained mixture)."""
-    if not isinstance(wit, dict) or "lambda" not in wit or "attained" not in wit:
-        raise CheckFailure(f"{where}: the witness needs \"lambda\" and \"attained\"")
-    lam = number(wit["lambda"], f"{where}: lambda")
-    if lam < 0:
-        raise CheckFailure(f"{where}: lambda = {lam} < 0")
-    return lam
-
-
-def counterexample_index(cex: Any, n: int) -> int:
-    """The constraint a refuted verdict's counterexample names."""
-    if not isinstance(cex, dict) or not isinstance(cex.get("constraint"), int) or not 0 <= cex["constraint"] < n:
-        raise CheckFailure("counterexample step: a refuted verdict needs a counterexample naming its constraint")
-    return int(cex["constraint"])
-
-
 def check_alignment_certificate(doc: dict[str, Any], mdp: Mdp, objective: Objective, epsilon: Fraction,
                                 constraints: Sequence[Constraint]) -> None:
     """Accept an alignment certificate or raise `CheckFailure` naming the step and inequality.
@@ -376,13 +341,10 @@ def check_alignment_certificate(doc: dict[str, Any], mdp: Mdp, objective: Object
     An ``unknown`` verdict claims nothing; if it carries a witness all the same, its values are
     checked like those of a decided one (without the verdict's own rules).
     """
-    status = validate_fields(doc, "alignment", ("status",))
-    if status == "unknown" and not doc.get("witness"):
-        return   # claims nothing
-    validate_fields(doc, "alignment", ("values", "witness", *(("counterexample",) if status == "refuted" else ())))
+    status = read_status(doc, float_witness=False)
+    if status is None:
+        return
     witness = doc["witness"]
-    if "arithmetic" in witness:
-        raise CheckFailure("witness step: a float witness is checked by check_float_alignment")
     if mdp.is_credal:
         raise CheckFailure("kernel step: alignment certificates are checked on non-credal models only, "
                            f"so a {status} verdict cannot be accepted")
@@ -393,44 +355,109 @@ def check_alignment_certificate(doc: dict[str, Any], mdp: Mdp, objective: Object
         ep = Episode(mdp, objective, optimal_to_go(mdp, objective))
     else:
         ep = Episode(mdp, objective, check_j_values(mdp, objective, witness.get("j_values")))
-    j_star = _at_initial(mdp, ep.cont(0))
-    values = doc["values"]
-    claimed_j_star(values, Enclosure.exact(j_star), exact=True)
-    rows = constraint_rows(values, witness, constraints)
-    target = j_star - epsilon
+
+    def bound(cs: ConstraintSpace, lam: Fraction, wit: Any, where: str) -> Fraction:
+        values = wit.get("values")
+        if values is not None:
+            if cs.steps is not None:
+                raise CheckFailure(f"{where}: per-state values are for a constraint without a step bound under "
+                                   "the geometric horizon only")
+            if not isinstance(values, list):
+                raise CheckFailure(f"{where}: values must be a list, one per state")
+            values = [rational(x, f"{where}: values") for x in values]
+        return combined_bound(mdp, ep, cs, lam, values, where)
+
+    def mixture(cs: ConstraintSpace, mix: Any, where: str) -> tuple[Enclosure, Enclosure]:
+        j, value = evaluate_mixture(mdp, ep, cs, mix, where)
+        return Enclosure.exact(j), Enclosure.exact(value)
+
     spaces = [constraint_space(mdp, objective, c) for c in constraints]
-    for i, (c, cs, (rep, wit)) in enumerate(zip(constraints, spaces, rows)):
-        _check_constraint(mdp, ep, target, i, c, cs, rep, wit, status)
+    check_verdict(doc, status, spaces, Enclosure.exact(_at_initial(mdp, ep.cont(0))), epsilon, bound, mixture,
+                  exact=True)
+
+
+def read_status(doc: dict[str, Any], float_witness: bool) -> str | None:
+    """The status of a certificate whose witness is to be checked (in the checker's arithmetic),
+    or None for an ``unknown`` verdict without a witness (it claims nothing)."""
+    status = validate_fields(doc, "alignment", ("status",))
+    if status == "unknown" and not doc.get("witness"):
+        return None
+    validate_fields(doc, "alignment", ("values", "witness", *(("counterexample",) if status == "refuted" else ())))
+    if float_witness and doc["witness"].get("arithmetic") != "float":
+        raise CheckFailure("witness step: an exact witness is checked by check_alignment_certificate")
+    if not float_witness and "arithmetic" in doc["witness"]:
+        raise CheckFailure("witness step: a float witness is checked by check_float_alignment")
+    return status
+
+
+class Space(Protocol):
+    """What `check_verdict` reads of a constraint space (exact or float)."""
+
+    @property
+    def constraint(self) -> Constraint: ...
+    @property
+    def kappa(self) -> Any: ...
+    @property
+    def rho(self) -> Any: ...
+
+    def reported(self, q: Fraction) -> Fraction: ...
+
+
+S = TypeVar("S", bound=Space)
+
+
+def check_verdict(doc: dict[str, Any], status: str, spaces: Sequence[S], j_star: Enclosure, epsilon: Fraction,
+                  bound: Callable[[S, Fraction, Any, str], Fraction],
+                  mixture: Callable[[S, Any, str], tuple[Enclosure, Enclosure]], exact: bool) -> None:
+    """The rules of the module docstring, shared by the exact and the float checker: ``bound`` is
+    the checker's upper bound on G(λ) (with the witness of the constraint), ``mixture`` its
+    enclosures of (J, reported value) of a start mixture; every comparison is made on the side of
+    an enclosure that makes it hardest to pass (with ``exact`` all enclosures are points)."""
+    values, constraints = doc["values"], [cs.constraint for cs in spaces]
+    if not isinstance(values, dict) or "j_star" not in values:
+        raise CheckFailure("J* step: values.j_star is missing")
+    claimed = enclosure(values["j_star"], "values.j_star")   # must contain J*'s enclosure, and be it when exact
+    if not (claimed.lo <= j_star.lo and j_star.hi <= claimed.hi):
+        raise CheckFailure(f"J* step: the reported J* {span(claimed)} does not contain the kernel's J* {span(j_star)}")
+    if exact and claimed != j_star:
+        raise CheckFailure(f"J* step: the reported J* {span(claimed)} is not the exact J* {short(j_star.lo)}")
+    rows = constraint_rows(values, doc["witness"], constraints)
+    target_lo, target_hi = j_star.lo - epsilon, j_star.hi - epsilon
+    for i, (cs, (rep, wit)) in enumerate(zip(spaces, rows)):
+        where = f"constraint {i} ({cs.constraint})"
+        if not isinstance(wit, dict) or "lambda" not in wit or "attained" not in wit:
+            raise CheckFailure(f"{where}: the witness needs \"lambda\" and \"attained\"")
+        lam = rational(wit["lambda"], f"{where}: lambda")
+        if lam < 0:
+            raise CheckFailure(f"{where}: lambda = {lam} < 0")
+        worst = cs.reported(cs.kappa + bound(cs, lam, wit, where) - lam * target_lo)
+        j_att, attained = mixture(cs, wit["attained"], f"{where}: attained")
+        if j_att.lo < target_hi:
+            raise CheckFailure(f"{where}: attained mixture has J = {j_att.lo} < J* - epsilon = {target_hi}" if exact
+                               else f"{where}: the attained mixture has J ≥ {short(j_att.lo)}, not certainly ≥ "
+                               f"J* - epsilon (≤ {short(target_hi)})")
+        check_reported(where, cs.constraint, cs.rho, rep, status, lam, worst, attained, exact)
     if status != "refuted" and "counterexample" in doc:
         raise CheckFailure(f"counterexample step: a {status} certificate has no counterexample")
     if status == "refuted":
-        _check_counterexample(mdp, ep, target, constraints, spaces, doc["counterexample"])
-        i = doc["counterexample"]["constraint"]
+        cex = doc["counterexample"]
+        if not isinstance(cex, dict) or not isinstance(cex.get("constraint"), int) \
+                or not 0 <= cex["constraint"] < len(constraints):
+            raise CheckFailure("counterexample step: a refuted verdict needs a counterexample naming its constraint")
+        i = int(cex["constraint"])
+        c = constraints[i]
+        j, value = mixture(spaces[i], cex, "counterexample step")
+        if j.lo < target_hi:
+            raise CheckFailure(f"counterexample step: J(counterexample) = {j.lo} < J* - epsilon = {target_hi}" if exact
+                               else f"counterexample step: J(counterexample) ≥ {short(j.lo)} is not certainly ≥ "
+                               f"J* - epsilon ≤ {short(target_hi)}")
+        if exact and c.comparison.holds(value.lo, c.threshold):
+            raise CheckFailure(f"counterexample step: its value {short(value.lo)} satisfies {c} (no violation)")
+        if c.comparison.decide(value.lo, value.hi, c.threshold) is not False:
+            raise CheckFailure(f"counterexample step: its value {span(value)} does not certainly violate {c}")
         if rows[i][0]["holds"] is not False:
             raise CheckFailure(f"counterexample step: the counterexample violates constraint {i}, which "
                                "values.constraints reports as not violated")
-
-
-def _check_constraint(mdp: Mdp, ep: Episode, target: Fraction, i: int,
-                      c: Constraint, cs: ConstraintSpace, rep: Any, wit: Any, status: str) -> None:
-    where = f"constraint {i} ({c})"
-    lam = read_lambda(wit, where)
-    values = wit.get("values")
-    if values is not None:
-        if cs.steps is not None:
-            raise CheckFailure(f"{where}: per-state values are for a constraint without a step bound under the "
-                               "geometric horizon only")
-        if not isinstance(values, list):
-            raise CheckFailure(f"{where}: values must be a list, one per state")
-        values = [number(x, f"{where}: values") for x in values]
-    bound = cs.reported(cs.kappa + combined_bound(mdp, ep, cs, lam, values, where) - lam * target)
-    j_att, attained = evaluate_mixture(mdp, ep, cs, wit["attained"], f"{where}: attained")
-    if j_att < target:
-        raise CheckFailure(f"{where}: attained mixture has J = {j_att} < J* - epsilon = {target}")
-    check_reported(where, c, cs.rho, rep, status, lam, bound, Enclosure.exact(attained), exact=True)
-
-
-show = short   # a number in a message: exact when short, else 12 significant digits (the check is exact)
 
 
 def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: Any, status: Any, lam: Fraction,
@@ -449,19 +476,19 @@ def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: Any, sta
         raise CheckFailure(f"{where}: the reported worst value is missing")
     worst = enclosure(rep["worst"], f"{where}: worst")
     if not (worst.lo <= lo and hi <= worst.hi):
-        raise CheckFailure(f"{where}: the reported worst [{show(worst.lo)}, {show(worst.hi)}] does not contain "
-                           f"[{show(lo)}, {show(hi)}] (attained by the mixture, bounded by lambda = {show(lam)})")
+        raise CheckFailure(f"{where}: the reported worst [{short(worst.lo)}, {short(worst.hi)}] does not contain "
+                           f"[{short(lo)}, {short(hi)}] (attained by the mixture, bounded by lambda = {short(lam)})")
     if exact and (worst.lo, worst.hi) != (min(lo, hi), max(lo, hi)):
-        raise CheckFailure(f"{where}: the reported worst [{show(worst.lo)}, {show(worst.hi)}] is not the exact "
-                           f"[{show(lo)}, {show(hi)}] the witness gives (attained by the mixture, bounded by "
-                           f"lambda = {show(lam)})")
+        raise CheckFailure(f"{where}: the reported worst [{short(worst.lo)}, {short(worst.hi)}] is not the exact "
+                           f"[{short(lo)}, {short(hi)}] the witness gives (attained by the mixture, bounded by "
+                           f"lambda = {short(lam)})")
     holds = rep.get("holds")
     if (holds is True or status == "proved") and not c.comparison.holds(bound, c.threshold):
-        raise CheckFailure(f"{where}: with lambda = {show(lam)} the bound on the worst value is {show(bound)}, "
+        raise CheckFailure(f"{where}: with lambda = {short(lam)} the bound on the worst value is {short(bound)}, "
                            f"which does not satisfy {c.comparison.value} {c.threshold}")
     if holds is False and c.comparison.decide(attained.lo, attained.hi, c.threshold) is not False:
-        raise CheckFailure(f"{where}: reported violated, but the attained value [{show(attained.lo)}, "
-                           f"{show(attained.hi)}] does not certainly violate {c.comparison.value} {c.threshold}")
+        raise CheckFailure(f"{where}: reported violated, but the attained value [{short(attained.lo)}, "
+                           f"{short(attained.hi)}] does not certainly violate {c.comparison.value} {c.threshold}")
     if holds is None and (exact or status == "proved"):
         raise CheckFailure(f"{where}: holds is null (undecided), but the "
                            + ("witness is exact" if exact else "verdict is proved"))
@@ -471,15 +498,4 @@ def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: Any, sta
         raise CheckFailure(f"{where}: reported violated in a proved certificate")
     if rational(rep.get("lambda"), f"{where}: lambda") != lam:
         raise CheckFailure(f"{where}: the reported lambda {str(rep.get('lambda'))[:40]} is not the witness's "
-                           f"{show(lam)}")
-
-
-def _check_counterexample(mdp: Mdp, ep: Episode, target: Fraction,
-                          constraints: Sequence[Constraint], spaces: list[ConstraintSpace], cex: Any) -> None:
-    i = counterexample_index(cex, len(constraints))
-    c = constraints[i]
-    j, value = evaluate_mixture(mdp, ep, spaces[i], cex, "counterexample step")
-    if j < target:
-        raise CheckFailure(f"counterexample step: J(counterexample) = {j} < J* - epsilon = {target}")
-    if c.comparison.holds(value, c.threshold):
-        raise CheckFailure(f"counterexample step: its value {short(value)} satisfies {c} (no violation)")
+                           f"{short(lam)}")

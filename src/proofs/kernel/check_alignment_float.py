@@ -9,10 +9,8 @@ docstring first), checked in float arithmetic with a proved error instead of `Fr
 * J*: V*_t (relative to step t, so V*_t = max_a r + d·P·V*_{t+1}, V*_H = 0) as float centres
   with proved offsets, one `FloatBellman` pass per step (`proofs.kernel.bellman`). J* lies in
   the enclosure at μ₀.
-* Upper bound for a multiplier λ ≥ 0: the combined recursion of the exact checker with d^t·λ·J
-  absolute, W_t(s) = max_a λ·d^t·r(s,a) + σ·c(s,a) + Σ P·W_{t+1} on undecided states and
-  σ·g(s) + λ·d^t·V*_t(s) on stop states (W_L = σ·g·[stop] + λ·d^L·V*_L). Only an upper bound of
-  W is needed. The choice values are computed as σ·Q̂_c(σ·Ŵ) + fl(fl(λ·d^t)·r̂), where Q̂_c is
+* Upper bound for a multiplier λ ≥ 0: the combined recursion W_t of the exact checker (finite
+  horizon), of which only an upper bound is needed. The choice values are computed as σ·Q̂_c(σ·Ŵ) + fl(fl(λ·d^t)·r̂), where Q̂_c is
   `FloatBellman`'s operator for the reward c with β = 1 (Q_c(σW) = c + σ·P·W, σ = ±1, negation is
   exact); its error e_Q is proved there; the error of the product fl(ℓ̂·r̂) with ℓ = λ·d^t ≥ 0
   (ℓ̂ = fl(ℓ), r̂ the converted rewards) and of the final addition are F1 of
@@ -30,10 +28,8 @@ docstring first), checked in float arithmetic with a proved error instead of `Fr
   policy evaluations with `FloatBellman` on the chosen rows, carried as enclosures (both
   offsets). The mixture must be ε-optimal for the true J*, so J(mix)_lo ≥ J*_hi − ε is required.
 
-The verdict rules are those of the exact checker, with every comparison made on the side of an
-enclosure that makes it hardest to pass: ``proved`` needs the upper bound to satisfy each
-constraint; a violated constraint and the ``counterexample`` need the whole attained enclosure to
-violate it. Geometric horizons and credal models are not checked here (rejected as such).
+The verdict rules are the exact checker's (`check_verdict`, on the hard side of every enclosure).
+Geometric horizons and credal models are not checked here (rejected as such).
 """
 
 from __future__ import annotations
@@ -52,17 +48,8 @@ from proofs.core.formula import Constraint, ProbabilityConstraint
 from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.core.objective import Objective
-from proofs.core.schema import span, validate_fields
 from proofs.kernel.bellman import Bound, FloatBellman, at_initial, magnitude, step
-from proofs.kernel.check_alignment import (
-    check_reported,
-    claimed_j_star,
-    constraint_rows,
-    counterexample_index,
-    mixture_parts,
-    read_lambda,
-    show,
-)
+from proofs.kernel.check_alignment import check_verdict, mixture_parts, orientation, read_status
 from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
 from proofs.kernel.rounding import addition_error, product_error, round_up
@@ -159,12 +146,9 @@ def float_space(mdp: Mdp, objective: Objective, constraint: Constraint) -> Float
     q = constraint_quantity(mdp, objective, constraint)
     if q.steps is None:
         raise CheckFailure("kernel step: float alignment certificates need a finite horizon")
-    upper = constraint.comparison.is_upper
-    sigma = 1 if upper != q.complement else -1
-    kappa = 0 if not q.complement else (1 if upper else -1)
     stop = np.asarray(q.stop, dtype=np.bool_)
     goal = np.where(stop & np.asarray(q.stop_value, dtype=np.bool_), 1.0, 0.0)
-    return FloatSpace(constraint, sigma, kappa, 1 if upper else -1, q.steps, stop, goal, q.reward, q.complement,
+    return FloatSpace(constraint, *orientation(constraint, q.complement), q.steps, stop, goal, q.reward, q.complement,
                       isinstance(constraint, ProbabilityConstraint))
 
 
@@ -283,13 +267,10 @@ def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, e
     An ``unknown`` verdict claims nothing; its values (an enclosure straddling a threshold) are
     checked like those of a decided one, without the verdict's own rules.
     """
-    status = validate_fields(doc, "alignment", ("status",))
-    if status == "unknown" and not doc.get("witness"):
-        return   # claims nothing
-    validate_fields(doc, "alignment", ("values", "witness", *(("counterexample",) if status == "refuted" else ())))
+    status = read_status(doc, float_witness=True)
+    if status is None:
+        return
     witness = doc["witness"]
-    if witness.get("arithmetic") != "float":
-        raise CheckFailure("witness step: an exact witness is checked by check_alignment_certificate")
     if objective.horizon is None or mdp.is_credal:
         raise CheckFailure("kernel step: float alignment certificates are checked for finite horizons on "
                            "non-credal models only")
@@ -302,40 +283,7 @@ def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, e
     for cs in spaces:
         stops |= cs.stop
     opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces})
-    values = doc["values"]
-    claimed_j_star(values, opt.j_star)
-    rows = constraint_rows(values, witness, constraints)
-    target_hi = opt.j_star.hi - epsilon
-    target_lo = opt.j_star.lo - epsilon
     evaluated: Evaluated = {}
-    for i, (cs, (rep, wit)) in enumerate(zip(spaces, rows)):
-        _check_constraint(small, opt, cs, i, rep, wit, status, target_lo, target_hi, arrays, evaluated)
-    if status != "refuted" and "counterexample" in doc:
-        raise CheckFailure(f"counterexample step: a {status} certificate has no counterexample")
-    if status == "refuted":
-        cex = doc["counterexample"]
-        cs = spaces[counterexample_index(cex, len(constraints))]
-        j, value = mixture_values(small, opt, cs, cex, arrays, "counterexample step", evaluated)
-        if j.lo < target_hi:
-            raise CheckFailure(f"counterexample step: J(counterexample) ≥ {show(j.lo)} is not certainly ≥ "
-                               f"J* - epsilon ≤ {show(target_hi)}")
-        if cs.constraint.comparison.decide(value.lo, value.hi, cs.constraint.threshold) is not False:
-            raise CheckFailure(f"counterexample step: its value {span(value)} does not certainly violate {cs.constraint}")
-        if rows[cex["constraint"]][0]["holds"] is not False:
-            raise CheckFailure(f"counterexample step: the counterexample violates constraint {cex['constraint']}, "
-                               "which values.constraints reports as not violated")
-
-
-def _check_constraint(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, i: int, rep: Any, wit: Any, status: Any,
-                      target_lo: Fraction, target_hi: Fraction, arrays: Mapping[str, np.ndarray] | None,
-                      evaluated: Evaluated) -> None:
-    c = cs.constraint
-    where = f"constraint {i} ({c})"
-    lam = read_lambda(wit, where)
-    g_hi = upper_bound(mdp, opt, cs, lam).hi
-    bound = cs.reported(cs.kappa + g_hi - lam * target_lo)
-    j_att, attained = mixture_values(mdp, opt, cs, wit["attained"], arrays, f"{where}: attained", evaluated)
-    if j_att.lo < target_hi:
-        raise CheckFailure(f"{where}: the attained mixture has J ≥ {show(j_att.lo)}, not certainly ≥ J* - epsilon "
-                           f"(≤ {show(target_hi)})")
-    check_reported(where, c, cs.rho, rep, status, lam, bound, attained)
+    check_verdict(doc, status, spaces, opt.j_star, epsilon,
+                  lambda cs, lam, wit, where: upper_bound(small, opt, cs, lam).hi,
+                  lambda cs, mix, where: mixture_values(small, opt, cs, mix, arrays, where, evaluated), exact=False)
