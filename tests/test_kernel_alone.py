@@ -122,7 +122,7 @@ def test_rejects_a_tampered_policy_table(alone: tuple[Path, Path], tmp_path: Pat
         path.write_text(json.dumps(doc))
 
     run = _tampered(alone, tmp_path, edit)
-    assert run.returncode == 1 and "table's SHA-256" in run.stdout
+    assert run.returncode == 1 and "SHA-256 of the policy table" in run.stdout
 
 
 def test_rejects_a_tampered_sidecar(alone: tuple[Path, Path], tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -142,10 +143,20 @@ def _no_constant(name: str) -> Any:
 
 
 def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> str:
-    """Write witness vectors as a compressed .npz, atomically; return its SHA-256."""
+    """Write witness arrays as an .npz, atomically; return its SHA-256.
+
+    Integer arrays (step tables, mostly zeros once delta-encoded) are compressed; float vectors,
+    which deflate barely shrinks, are stored, so writing them costs no more than copying. The
+    bytes depend on the arrays only (entries in name order, a fixed timestamp), and `numpy.load`
+    reads either kind of entry."""
     buffer = io.BytesIO()
-    named: dict[str, Any] = {k: np.asarray(v) for k, v in sorted(arrays.items())}
-    np.savez_compressed(buffer, **named)
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, value in sorted(arrays.items()):
+            array = np.asarray(value)
+            entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED if array.dtype.kind in "iub" else zipfile.ZIP_STORED
+            with archive.open(entry, "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, array, allow_pickle=False)
     data = buffer.getvalue()
     write_atomic(path, data)
     return sha256_bytes(data)

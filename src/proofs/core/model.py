@@ -14,13 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from proofs.core.numbers import Rationals, least_common_denominator
 
-__all__ = ["MODEL_FORMAT", "Mdp", "ModelFileError", "concat_ranges", "decode", "encode", "model_sha256"]
+__all__ = ["MODEL_FORMAT", "Mdp", "ModelFileError", "concat_ranges", "decode", "encode", "model_sha256", "narrowest",
+           "pack", "rationals_from", "rationals_parts", "unpack"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -177,7 +179,7 @@ _INTS = (np.int8, np.int16, np.int32, np.int64)
 _MAX_HEADER = 1 << 28        # a header longer than this is not one `encode` wrote
 
 
-def _narrowest(values: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
+def narrowest(values: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
     """``values`` in the narrowest signed integer type that holds them all (a canonical choice)."""
     if len(values) == 0:
         return values.astype(np.int8)
@@ -210,12 +212,12 @@ def _common_denominator(values: Rationals) -> tuple[npt.NDArray[np.int64], int] 
 _INT64_LIMIT = 2**62
 
 
-def _rationals_parts(name: str, values: Rationals) -> tuple[dict[str, object], list[tuple[str, np.ndarray]]]:
+def rationals_parts(name: str, values: Rationals) -> tuple[dict[str, object], list[tuple[str, np.ndarray]]]:
     """The header entry and the arrays of one exact vector: numerators over the least common
     denominator when that fits int64 (every decimal model), else every value as reduced text."""
     common = _common_denominator(values)
     if common is not None:
-        return {"name": name, "den": str(common[1])}, [(f"{name}.num", _narrowest(common[0]))]
+        return {"name": name, "den": str(common[1])}, [(f"{name}.num", narrowest(common[0]))]
     text = "\n".join(f"{f.numerator}/{f.denominator}" for f in values.fractions()).encode()
     return {"name": name, "den": "text"}, [(f"{name}.text", np.frombuffer(text, dtype=np.uint8))]
 
@@ -232,9 +234,9 @@ def encode(mdp: Mdp) -> bytes:
     """
     plain = mdp.states == tuple(str(i) for i in range(mdp.n_states))
     arrays: list[tuple[str, np.ndarray]] = [
-        ("choice_start", _narrowest(mdp.choice_start)), ("choice_action", _narrowest(mdp.choice_action)),
-        ("row_start", _narrowest(mdp.row_start)), ("target", _narrowest(mdp.target)),
-        ("initial_states", _narrowest(mdp.initial_states)),
+        ("choice_start", narrowest(mdp.choice_start)), ("choice_action", narrowest(mdp.choice_action)),
+        ("row_start", narrowest(mdp.row_start)), ("target", narrowest(mdp.target)),
+        ("initial_states", narrowest(mdp.initial_states)),
     ]
     numbers: list[dict[str, object]] = []
     vectors: list[tuple[str, Rationals]] = [("initial_probability", mdp.initial_probability)]
@@ -245,7 +247,7 @@ def encode(mdp: Mdp) -> bytes:
     rewards = sorted(mdp.rewards)
     vectors += [(f"reward.{i}", mdp.rewards[name]) for i, name in enumerate(rewards)]
     for name, values in vectors:
-        entry, parts = _rationals_parts(name, values)
+        entry, parts = rationals_parts(name, values)
         numbers.append(entry)
         arrays += parts
     labels = sorted(mdp.labels)
@@ -254,12 +256,42 @@ def encode(mdp: Mdp) -> bytes:
         "format": MODEL_FORMAT, "states": mdp.n_states if plain else list(mdp.states),
         "actions": list(mdp.action_names), "rewards": rewards, "labels": labels, "numbers": numbers,
         "constants": dict(sorted(mdp.constants.items())), "credal": mdp.interval is not None,
-        "arrays": [[name, array.dtype.str.lstrip("<|="), int(array.shape[0])] for name, array in arrays],
     }
-    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    chunks = [MODEL_FORMAT.encode() + b"\n", text, b"\n"]
+    return pack(MODEL_FORMAT, header, arrays)
+
+
+def pack(first_line: str, header: Mapping[str, object], arrays: list[tuple[str, np.ndarray]]) -> bytes:
+    """The container of canonical binary files: ``first_line``, one line of JSON (``header`` plus
+    ``"arrays"``: each array's name, dtype and length; sorted keys, no spaces), then the arrays'
+    raw little-endian bytes in that order."""
+    listed = [[name, array.dtype.str.lstrip("<|="), int(array.shape[0])] for name, array in arrays]
+    text = json.dumps({**header, "arrays": listed}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    chunks = [first_line.encode() + b"\n", text.encode(), b"\n"]
     chunks += [np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes() for _, a in arrays]
     return b"".join(chunks)
+
+
+def unpack(data: bytes, first_line: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header and the named integer arrays of a `pack` file, whose arrays must fill it exactly.
+
+    Raises
+    ------
+    ModelFileError
+        When the file is not one `pack` could have written with this first line.
+    """
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1, first + 1 + _MAX_HEADER)
+    if data[:first] != first_line.encode() or second < 0:
+        raise ModelFileError(f"not a {first_line} file")
+    try:
+        header = json.loads(data[first + 1:second].decode())
+        if not isinstance(header, dict):
+            raise ModelFileError("the header is not a JSON object")
+        return header, _arrays(header, data, second + 1)
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
+        raise ModelFileError(f"a malformed {first_line} file ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
 def model_sha256(data: bytes) -> str:
@@ -285,16 +317,11 @@ def decode(data: bytes) -> Mdp:
     ModelFileError
         Naming what is wrong.
     """
-    first = data.find(b"\n")
-    second = data.find(b"\n", first + 1, first + 1 + _MAX_HEADER)
-    if data[:first] != MODEL_FORMAT.encode() or second < 0:
-        raise ModelFileError(f"not a {MODEL_FORMAT} file")
+    header, arrays = unpack(data, MODEL_FORMAT)
     try:
-        header = json.loads(data[first + 1:second].decode())
-        arrays = _arrays(header, data, second + 1)
         names = header["states"]
         states = tuple(str(i) for i in range(names)) if isinstance(names, int) else tuple(str(n) for n in names)
-        vectors = {entry["name"]: _rationals(entry, arrays) for entry in header["numbers"]}
+        vectors = {entry["name"]: rationals_from(entry, arrays) for entry in header["numbers"]}
         n = len(states)
         labels = {name: np.unpackbits(arrays[f"label.{i}"], count=n).astype(bool)
                   for i, name in enumerate(header["labels"])}
@@ -336,7 +363,7 @@ def _arrays(header: dict[str, object], data: bytes, offset: int) -> dict[str, np
     return out
 
 
-def _rationals(entry: dict[str, str], arrays: dict[str, np.ndarray]) -> Rationals:
+def rationals_from(entry: Mapping[str, str], arrays: Mapping[str, np.ndarray]) -> Rationals:
     name, den = entry["name"], entry["den"]
     if den == "text":
         text = arrays[f"{name}.text"].tobytes().decode()

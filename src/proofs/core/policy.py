@@ -14,11 +14,11 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-from proofs.core.model import Mdp
-from proofs.core.numbers import Rationals
+from proofs.core.model import Mdp, ModelFileError, narrowest, pack, rationals_from, rationals_parts, unpack
+from proofs.core.numbers import Rationals, groups_sum_to_one
 
-__all__ = ["POLICY_FORMAT", "Policy", "PolicyLayer", "TableError", "policy_from_document", "table_bytes",
-           "table_sha256"]
+__all__ = ["POLICY_FORMAT", "TABLE_FORMAT", "Policy", "PolicyLayer", "TableError", "decode_table", "encode_table",
+           "policy_from_document", "table_bytes", "table_sha256"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -197,3 +197,89 @@ def _layer(mdp: Mdp, table: object, where: str, sorted_key: IntArray, order: Int
         if any(p <= 0 for _, p in dist) or sum(p for _, p in dist) != 1:
             raise TableError(f"{where}.{mdp.states[s][:60]}: probabilities must be positive and sum to 1")
     return layer
+
+
+# -- the canonical policy table in binary (large tables) ------------------------------------
+TABLE_FORMAT = "proofs.table/1"
+"""The first line of a binary canonical policy table (`encode_table`)."""
+
+
+def encode_table(mdp: Mdp, policy: Policy) -> bytes:
+    """The canonical bytes of a policy table over a canonical model, for tables too large for JSON.
+
+    The container of `proofs.core.model.pack`: a header ``{"format", "states", "layers"}`` and per
+    layer i the arrays ``i.count`` (entries per state), ``i.local`` (each entry's choice as its
+    index among its state's choices) and the probabilities (numerators over their least common
+    denominator, as the model stores its numbers). Canonical for a canonical table (entries
+    sorted by choice, zero probabilities dropped: `proofs.policy.canonical.reachable_table`),
+    so equal behaviours over one model give equal bytes.
+    """
+    arrays: list[tuple[str, np.ndarray]] = []
+    layers: list[dict[str, object]] = []
+    for i, layer in enumerate(policy.layers):
+        counts = np.diff(layer.start)
+        owner = np.repeat(np.arange(mdp.n_states, dtype=np.int64), counts)
+        arrays += [(f"{i}.count", narrowest(counts)), (f"{i}.local", narrowest(layer.choice - mdp.choice_start[owner]))]
+        entry, parts = rationals_parts(f"{i}.probability", layer.probability)
+        layers.append(entry)
+        arrays += parts
+    return pack(TABLE_FORMAT, {"format": TABLE_FORMAT, "states": mdp.n_states, "layers": layers}, arrays)
+
+
+def decode_table(mdp: Mdp, data: bytes) -> Policy:
+    """The policy of `encode_table` bytes over ``mdp``, read strictly.
+
+    Checked: the layout (`proofs.core.model.unpack`), one count per state of the model, every
+    entry a choice of its state, each state's entries in increasing choice order, probabilities
+    positive and summing to exactly 1 per defined state.
+
+    Raises
+    ------
+    TableError
+        Naming the layer and, where there is one, the state.
+    """
+    try:
+        header, arrays = unpack(data, TABLE_FORMAT)
+        if set(header) != {"format", "states", "layers", "arrays"} or header["states"] != mdp.n_states:
+            raise TableError(f"the table is not one over the model's {mdp.n_states} states")
+        layers = header["layers"]
+        if not isinstance(layers, list) or not layers:
+            raise TableError("the table has no layers")
+        return Policy(tuple(_binary_layer(mdp, i, entry, arrays) for i, entry in enumerate(layers)))
+    except ModelFileError as exc:
+        raise TableError(str(exc)) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, TableError):
+            raise
+        raise TableError(f"a malformed {TABLE_FORMAT} file ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _binary_layer(mdp: Mdp, i: int, entry: dict[str, str], arrays: Mapping[str, np.ndarray]) -> PolicyLayer:
+    where = f"layer {i}"
+    if not isinstance(entry, dict) or entry.get("name") != f"{i}.probability":
+        raise TableError(f"{where}: its probabilities are not named {i}.probability")
+    counts = arrays[f"{i}.count"].astype(np.int64)
+    local = arrays[f"{i}.local"].astype(np.int64)
+    probability = rationals_from(entry, arrays)
+    if len(counts) != mdp.n_states or np.any(counts < 0) or int(counts.sum()) != len(local):
+        raise TableError(f"{where}: entry counts that do not match the model's states and the entries")
+    if len(local) != len(probability):
+        raise TableError(f"{where}: {len(local)} entries but {len(probability)} probabilities")
+    start = np.zeros(mdp.n_states + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
+    owner = np.repeat(np.arange(mdp.n_states, dtype=np.int64), counts)
+    bad = np.flatnonzero((local < 0) | (local >= np.diff(mdp.choice_start)[owner]))
+    if len(bad):
+        raise TableError(f"{where}: state {mdp.states[int(owner[bad[0]])]!r} has no choice number {int(local[bad[0]])}")
+    later = np.flatnonzero((owner[1:] == owner[:-1]) & (local[1:] <= local[:-1]))
+    if len(later):
+        raise TableError(f"{where}: the choices of state {mdp.states[int(owner[later[0]])]!r} are not in increasing order")
+    wrong = np.flatnonzero(probability.num <= 0)
+    if len(wrong):
+        raise TableError(f"{where}: state {mdp.states[int(owner[wrong[0]])]!r} has a probability that is not positive")
+    defined = np.flatnonzero(counts > 0)
+    sums = groups_sum_to_one(probability, start)
+    unsummed = defined[~sums[defined]]
+    if len(unsummed):
+        raise TableError(f"{where}: the probabilities of state {mdp.states[int(unsummed[0])]!r} do not sum to 1")
+    return PolicyLayer(start, mdp.choice_start[owner] + local, probability)

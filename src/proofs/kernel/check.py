@@ -31,7 +31,7 @@ from proofs.core.certificate import read_arrays, read_certificate, sha256_bytes
 from proofs.core.errors import CheckFailure
 from proofs.core.formula import Constraint, RewardConstraint, atoms_of, labels_of
 from proofs.core.model import Mdp, ModelFileError, decode, model_sha256
-from proofs.core.policy import Policy, TableError, policy_from_document, table_bytes
+from proofs.core.policy import Policy, TableError, decode_table, policy_from_document, table_bytes
 from proofs.core.rational import format_rational
 from proofs.core.schema import FieldError, enclosure, header, rational, span, validate
 from proofs.core.statement import Statement, StatementError, objective_data
@@ -279,9 +279,10 @@ class Kernel:
                 raise CheckFailure(f"input step: the SHA-256 of the policy table {sidecar.name} is not the "
                                    "certificate's table_sha256")
             try:
-                table = json.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError, RecursionError):
-                raise CheckFailure(f"input step: {sidecar.name} is not JSON") from None
+                return decode_table(mdp, data)
+            except TableError as exc:
+                raise CheckFailure(f"input step: the policy table {sidecar.name} does not read over the model: "
+                                   f"{str(exc)[:200]}") from None
         else:
             table = entry["table"]
             if sha256_bytes(table_bytes(table)) != entry["table_sha256"]:

@@ -34,7 +34,9 @@ import json
 import operator
 import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,12 +44,15 @@ import numpy.typing as npt
 from proofs.core.certificate import write_atomic
 from proofs.core.model import Mdp, concat_ranges
 from proofs.core.numbers import Rationals, groups_sum_to_one
-from proofs.core.policy import Policy, PolicyLayer, table_bytes
+from proofs.core.policy import Policy, PolicyLayer, encode_table, table_bytes
 
 __all__ = [
     "FORMAT",
     "UndefinedState",
+    "INLINE_ENTRIES",
+    "CanonicalTable",
     "canonical_json",
+    "canonical_table",
     "policy_document",
     "policy_hash",
     "reachable_table",
@@ -383,15 +388,46 @@ def canonical_json(mdp: Mdp, policy: Policy, horizon: int | None) -> bytes:
     return table_bytes(policy_document(mdp, reachable_table(mdp, policy, horizon)))
 
 
-def policy_hash(mdp: Mdp, policy: Policy, horizon: int | None) -> str:
-    """SHA-256 (hex) of `canonical_json`: the identity of the policy's behaviour.
+INLINE_ENTRIES = 2048
+"""A canonical table of at most this many entries (over all its steps) is a JSON document, written
+inside the certificate; a larger one is `proofs.core.policy.encode_table` bytes, written beside it."""
+
+
+@dataclass(frozen=True)
+class CanonicalTable:
+    """The bytes that identify a policy's behaviour (a certificate's ``table_sha256`` is their
+    SHA-256), and the JSON document they encode when the table is small enough to show inline."""
+
+    data: bytes
+    document: dict[str, Any] | None
+
+
+def canonical_table(mdp: Mdp, policy: Policy, horizon: int | None) -> CanonicalTable:
+    """The policy's `reachable_table` as `CanonicalTable`: JSON up to `INLINE_ENTRIES` entries, else
+    the binary table, so that a table of a million states is written and read in well under a
+    second. Extensionally equal policies give the same bytes either way.
 
     Raises
     ------
     UndefinedState
         If the policy reaches a state in which it has no action.
     """
-    return hashlib.sha256(canonical_json(mdp, policy, horizon)).hexdigest()
+    table = reachable_table(mdp, policy, horizon)
+    if sum(len(layer.choice) for layer in table.layers) <= INLINE_ENTRIES:
+        document = policy_document(mdp, table)
+        return CanonicalTable(table_bytes(document), document)
+    return CanonicalTable(encode_table(mdp, table), None)
+
+
+def policy_hash(mdp: Mdp, policy: Policy, horizon: int | None) -> str:
+    """SHA-256 (hex) of the `canonical_table`'s bytes: the identity of the policy's behaviour.
+
+    Raises
+    ------
+    UndefinedState
+        If the policy reaches a state in which it has no action.
+    """
+    return hashlib.sha256(canonical_table(mdp, policy, horizon).data).hexdigest()
 
 
 def write_policy_json(path: str | Path, mdp: Mdp, policy: Policy) -> None:

@@ -414,6 +414,8 @@ def _load_q_table(path: Path, mdp: Mdp) -> Policy:
 
 def _q_rows(path: Path, mdp: Mdp, n_rows: int) -> np.ndarray:
     """Per model state its Q-table row: ``"i"`` and ``"i!terminal"`` use row i; others none (-1)."""
+    if n_rows == mdp.n_states and mdp.states == tuple(map(str, range(n_rows))):
+        return np.arange(n_rows, dtype=np.int64)   # states named 0 … n−1 (a generated or imported model)
     row = np.full(mdp.n_states, -1, dtype=np.int64)
     plain = 0
     for s, name in enumerate(mdp.states):

@@ -60,15 +60,11 @@ class Outcome:
     reason: str
 
 
-INLINE_TABLE = 64 * 1024
-"""A canonical policy table up to this many bytes is written inside the certificate; a larger one
-beside it, as ``LEMMA.table`` (its SHA-256 is the certificate's ``table_sha256`` either way)."""
-
-
 def _inputs(plan: Plan, task: Task) -> tuple[dict[str, Any], bytes | None]:
-    """The certificate's inputs, and the bytes of a policy table too large to write inline."""
-    from proofs.core.policy import table_bytes
-    from proofs.policy.canonical import policy_document, reachable_table
+    """The certificate's inputs, and the bytes of a policy table too large to write inline (its
+    `proofs.policy.canonical.canonical_table`: JSON inside the certificate when small, else
+    binary beside it as ``LEMMA.table``; its SHA-256 is the certificate's ``table_sha256``)."""
+    from proofs.policy.canonical import canonical_table
 
     f = task.obligation
     inputs: dict[str, Any] = {}
@@ -80,15 +76,14 @@ def _inputs(plan: Plan, task: Task) -> tuple[dict[str, Any], bytes | None]:
         inputs["premises"] = premise_hashes(plan.root, plan.settings.certificates, task.lemma.premises)  # type: ignore[union-attr]
     if task.policy is not None:
         assert f.objective is not None
-        document = policy_document(task.mdp, reachable_table(task.mdp, task.policy, f.objective.horizon))
-        data = table_bytes(document)
-        inputs["policy"] = {"table_sha256": sha256_bytes(data)}
-        if len(data) <= INLINE_TABLE:
-            inputs["policy"]["table"] = document
+        canonical = canonical_table(task.mdp, task.policy, f.objective.horizon)
+        inputs["policy"] = {"table_sha256": sha256_bytes(canonical.data)}
+        if canonical.document is not None:
+            inputs["policy"]["table"] = canonical.document
         else:
             inputs["policy"]["file"] = policy_table_path(certificate_path(
                 plan.root, plan.settings.certificates, task.lemma.id)).name
-            table = data
+            table = canonical.data
     return inputs, table
 
 
