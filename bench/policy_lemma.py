@@ -66,6 +66,7 @@ def worker_ours(tra: Path, horizon: int | None) -> dict[str, Any]:
     from proofs.core.policy import Policy, PolicyLayer
     from proofs.engines.policy import discharge_policy
     from proofs.kernel.check_policy import check_policy_certificate
+    from proofs.policy.canonical import reachable_table
     from proofs.worldmodel.load import load_mdp
 
     start = time.perf_counter()
@@ -79,8 +80,9 @@ def worker_ours(tra: Path, horizon: int | None) -> dict[str, Any]:
     result = discharge_policy(mdp, objective, policy, epsilon, exact_mode=False)
     discharge_s = time.perf_counter() - start
     fields = result.certificate_fields(objective, epsilon)
+    table = reachable_table(mdp, policy, objective.horizon)   # the table `proofs prove` writes for the kernel
     start = time.perf_counter()
-    checked = check_policy_certificate(fields, mdp, objective, policy, epsilon, result.arrays or None)
+    checked = check_policy_certificate(fields, mdp, objective, table, epsilon, result.arrays or None)
     check_s = time.perf_counter() - start
     return {"states": mdp.n_states, "transitions": mdp.n_transitions, "load_seconds": load_s,
             "discharge_seconds": discharge_s, "check_seconds": check_s, "status": checked.status,

@@ -84,7 +84,8 @@ def test_the_kernel_accepts_every_engine_certificate(data, mdp, horizon, exact, 
     pi = data.draw(policies(mdp))
     result = discharge_policy(mdp, objective, pi, epsilon, exact_mode=exact)
     cert = result.certificate_fields(objective, epsilon)
-    checked = check_policy_certificate(cert, mdp, objective, pi, epsilon, result.arrays)
+    table = reachable_table(mdp, pi, horizon)   # what `proofs prove` writes and the kernel reads
+    checked = check_policy_certificate(cert, mdp, objective, table, epsilon, result.arrays)
     assert checked.status == result.status
     assert result.j_star.lo <= checked.j_star.lo <= checked.j_star.hi <= result.j_star.hi
     if exact:
