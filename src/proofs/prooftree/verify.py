@@ -171,8 +171,8 @@ class Checker:
             self.kernel.loaded.setdefault(translation.sha256, translation.mdp)   # a cache we may not write
         notes.append(f"world model: {model} translates to canonical model {translation.sha256[:16]}…"
                      + (" (cached)" if translation.cached else ""))
-        if isinstance(lemma, PolicyLemma):
-            notes.append(self._policy(doc, lemma, obligation, translation.mdp))
+        if isinstance(lemma, PolicyLemma):   # over the kernel's own reading of the model, which it then re-uses
+            notes.append(self._policy(doc, lemma, obligation, self.kernel.model(doc)))
 
     def translation(self, obligation: ObligationFile) -> Any:
         from proofs.worldmodel.cache import translate

@@ -19,14 +19,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from proofs.core.certificate import model_sha256 as source_sha256
 from proofs.core.certificate import write_atomic
 from proofs.core.formula import Atom
-from proofs.core.model import Mdp, ModelFileError, decode, encode, model_sha256
+from proofs.core.model import MODEL_FORMAT, Mdp, ModelFileError, decode, encode, model_sha256
 
 __all__ = ["MODELS", "TRANSLATION", "Translation", "model_path", "translate", "with_atom_labels"]
 
@@ -37,13 +38,20 @@ TRANSLATION = "proofs.translation/1"
 
 @dataclass(frozen=True, eq=False)
 class Translation:
-    """A world model as read from its source, and its canonical identity."""
+    """A world model's canonical identity, and the model itself (read back from the cache only when
+    it is used: `proofs check` often needs the hashes alone, and the kernel reads the model itself)."""
 
-    mdp: Mdp
     source_sha256: str       # the source files (and constants), as `proofs.core.certificate.model_sha256`
     sha256: str              # the canonical model's bytes
     cached: bool             # read back from .proofs/models/ rather than parsed
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)   # "load" and "translate" times
+    read: Mdp | Callable[[], Mdp] | None = None   # the model, or how to decode it from the cache
+
+    @cached_property
+    def mdp(self) -> Mdp:
+        """The canonical model (decoded from ``.proofs/models/`` on first use when cached)."""
+        assert self.read is not None
+        return self.read if isinstance(self.read, Mdp) else self.read()
 
 
 def model_path(folder: Path, sha256: str) -> Path:
@@ -82,11 +90,14 @@ def translate(path: Path, root: Path, constants: tuple[tuple[str, str], ...] = (
     source = source_sha256(model_files(path), root, constants)
     key = hashlib.sha256("\0".join([TRANSLATION, source, *map(str, atoms)]).encode()).hexdigest()
     ref = folder / f"{key}.ref"
-    cached = _cached(folder, ref)
-    if cached is not None:
-        mdp, sha = cached
-        return Translation(dataclasses.replace(mdp, source=str(path)), source, sha, True,
-                           {"load": time.perf_counter() - start, "translate": 0.0})
+    known = _cached(folder, ref)
+    if known is not None:
+        def read(sha: str = known) -> Mdp:
+            try:
+                return dataclasses.replace(decode(model_path(folder, sha).read_bytes()), source=str(path))
+            except (OSError, ModelFileError):   # removed or damaged since: translate the source again
+                return with_atom_labels(load_mdp(path, constants=dict(constants)), atoms)
+        return Translation(source, known, True, {"load": time.perf_counter() - start, "translate": 0.0}, read)
     mdp = load_mdp(path, constants=dict(constants))
     loaded = time.perf_counter()
     mdp = with_atom_labels(mdp, atoms)
@@ -96,22 +107,19 @@ def translate(path: Path, root: Path, constants: tuple[tuple[str, str], ...] = (
         _store(folder, sha, data, ref)
     except OSError:
         pass   # a read-only project still proves and checks; it just translates every time
-    return Translation(mdp, source, sha, False,
-                       {"load": loaded - start, "translate": time.perf_counter() - loaded})
+    return Translation(source, sha, False, {"load": loaded - start, "translate": time.perf_counter() - loaded}, mdp)
 
 
-def _cached(folder: Path, ref: Path) -> tuple[Mdp, str] | None:
+def _cached(folder: Path, ref: Path) -> str | None:
+    """The canonical model the ref names, when its file is there and holds a model with that hash."""
     try:
         sha = ref.read_text().strip()
         data = model_path(folder, sha).read_bytes()
     except (OSError, UnicodeDecodeError):
         return None
-    if model_sha256(data) != sha:
+    if model_sha256(data) != sha or not data.startswith(MODEL_FORMAT.encode() + b"\n"):
         return None
-    try:
-        return decode(data), sha
-    except ModelFileError:
-        return None
+    return sha
 
 
 def _store(folder: Path, sha: str, data: bytes, ref: Path) -> None:
