@@ -33,9 +33,11 @@ from proofs.core.certificate import (
     write_arrays,
     write_atomic,
 )
+from proofs.core.certificates import Certificate
 from proofs.core.errors import CheckFailure
 from proofs.core.rational import format_rational
-from proofs.core.statement import objective_data
+from proofs.core.schema import FieldError
+from proofs.core.statement import StatementError, objective_data
 from proofs.kernel.check import policy_table_path
 from proofs.prooftree.plan import Plan, Task
 from proofs.prooftree.stamps import Stamps
@@ -125,13 +127,16 @@ def _document(plan: Plan, task: Task, fields: dict[str, Any]) -> tuple[dict[str,
 
 
 def _write(plan: Plan, task: Task, doc: dict[str, Any], arrays: dict[str, Any], table: bytes | None) -> Path:
+    """Write the certificate through its type: a document `Certificate.from_json` does not read is
+    never written (`FieldError` or `StatementError`), and the bytes are those of `Certificate.to_json`."""
     path = certificate_path(plan.root, plan.settings.certificates, task.lemma.id)
     sidecar = path.with_suffix(".npz")
     if arrays:
         doc.setdefault("witness", {})["file"] = {"path": sidecar.name, "sha256": write_arrays(sidecar, arrays)}
+    certificate = Certificate.from_json(doc)
     if table is not None:
         write_atomic(policy_table_path(path), table)
-    write_atomic(path, dump(doc))
+    write_atomic(path, dump(certificate.to_json()))
     for unused in ([] if arrays else [sidecar]) + ([] if table is not None else [policy_table_path(path)]):
         unused.unlink(missing_ok=True)   # an earlier certificate's sidecar, which this one does not name
     return path
@@ -306,7 +311,13 @@ def _finish(plan: Plan, checker: Checker, task: Task, doc: dict[str, Any], table
         if kept is not None:
             return kept
     decided = _phase("decide", start)
-    path = _write(plan, task, doc, arrays, table)
+    try:
+        path = _write(plan, task, doc, arrays, table)
+    except (FieldError, StatementError) as exc:
+        stamps.forget(task.lemma.id)
+        return Outcome(task.lemma.id, task.lemma.kind, "error", task.lemma.expect.value, doc.get("values", {}),
+                       None, time.perf_counter() - start, "rejected",
+                       f"the engine's certificate does not read, so it was not written: {exc}")
     checker.accepted.pop(str(path.resolve()), None)  # the kernel judges the new bytes, not a remembered file
     written = _phase("write", decided)
     seconds = written - start

@@ -335,3 +335,23 @@ def test_the_optional_exact_witness_values_round_trip() -> None:
     body = certificate.body
     assert isinstance(body, AlignmentBody) and body.witness is not None
     assert body.witness.j_values == (Fraction(1, 3), Fraction(1, 2), Fraction(-2))
+
+
+# -- proofs prove writes through the type ----------------------------------------------------------
+
+
+def test_prove_writes_no_document_the_parser_does_not_read(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from proofs.prooftree.prove import _write
+
+    plan = SimpleNamespace(root=tmp_path, settings=SimpleNamespace(certificates="certificates"))
+    task = SimpleNamespace(lemma=SimpleNamespace(id="cliff.alignment"))
+    doc = read_certificate(ROOT / "certificates" / "cliff.alignment.json")
+    written = _write(plan, task, copy.deepcopy(doc), {}, None)   # type: ignore[arg-type]
+    assert written.read_bytes() == (ROOT / "certificates" / "cliff.alignment.json").read_bytes()
+    written.unlink()
+    doc["values"]["extra"] = "1"
+    with pytest.raises(FieldError, match=r"^values\.extra: unknown field"):
+        _write(plan, task, doc, {}, None)   # type: ignore[arg-type]
+    assert not written.exists()
