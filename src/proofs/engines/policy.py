@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from proofs.core.certificates import PolicyBody
 from proofs.core.enclosure import Enclosure
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
@@ -87,7 +88,7 @@ class PolicyResult:
     ``witness`` is JSON-ready (exact rational strings); float witnesses name their vectors,
     which are in ``arrays`` (for the certificate's ``.npz`` sidecar). ``diagnosis`` lists the
     top losses, largest first (empty when π₀ loses nothing, or when a large model's lemma is
-    proved). ``certificate_fields`` gives what `proofs.kernel.check_policy` reads.
+    proved). ``certificate_fields`` gives what `proofs.kernel.check_policy` reads (a `PolicyBody`).
     """
 
     status: str
@@ -99,18 +100,19 @@ class PolicyResult:
     engine: str
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def certificate_fields(self, objective: Objective, epsilon: Fraction) -> dict[str, Any]:
-        """The fields `check_policy_certificate` reads: objective, ε, status, values, witness."""
+    def certificate_fields(self, objective: Objective, epsilon: Fraction) -> PolicyBody:
+        """The fields `check_policy_certificate` reads (objective, ε, values, witness; no diagnosis),
+        as the typed body of the certificate; the claimed verdict is ``status``."""
         horizon: int | str = "geometric" if objective.horizon is None else objective.horizon
-        return {
+        return PolicyBody.from_json({
             "objective": {"reward": objective.reward, "horizon": horizon,
                           "discount": format_rational(objective.discount)},
             "epsilon": format_rational(epsilon),
-            "status": self.status,
             "values": {"j_policy": self.j_policy.to_json(), "j_star": self.j_star.to_json(),
                        "gap": self.gap.to_json()},
             "witness": self.witness,
-        }
+            "diagnosis": [],
+        })
 
 
 def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fraction, *,

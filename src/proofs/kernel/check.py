@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from proofs.core.certificate import read_arrays, read_certificate, sha256_bytes
+from proofs.core.certificates import Certificate, PolicyBody
 from proofs.core.errors import CheckFailure
 from proofs.core.formula import Constraint, RewardConstraint, atoms_of, labels_of
 from proofs.core.model import Mdp, ModelFileError, decode, model_sha256
 from proofs.core.policy import Policy, TableError, decode_table, policy_from_document, table_bytes
 from proofs.core.rational import format_rational
-from proofs.core.schema import FieldError, enclosure, header, rational, span, validate
+from proofs.core.schema import FieldError, enclosure, rational, span
 from proofs.core.statement import Statement, StatementError, objective_data
 
 __all__ = ["Kernel", "UnreadableCertificate", "witness_arrays"]
@@ -125,15 +126,17 @@ class Kernel:
 
     # -- the three kinds -----------------------------------------------------------------------
     def _check(self, path: Path, doc: dict[str, Any]) -> None:
-        kind, _ = header(doc)
-        validate(doc)
-        statement = self.statement(doc)
+        try:
+            cert = Certificate.from_json(doc)
+        except StatementError as exc:
+            raise CheckFailure(f"statement step: {exc}") from None
+        kind, statement = cert.kind, cert.statement
         if statement.kind != kind:
             raise CheckFailure(f"statement step: the certificate is a {kind} certificate, its statement a "
                                f"{statement.kind} statement")
-        if path.name != f"{doc['lemma']['id']}.json":
+        if path.name != f"{cert.lemma.id}.json":
             raise CheckFailure(f"binding step: the file is named {path.name!r} but certifies lemma "
-                               f"{doc['lemma']['id']!r} (a certificate swapped between lemmas)")
+                               f"{cert.lemma.id!r} (a certificate swapped between lemmas)")
         if kind == "certificate":
             self._composition(path, doc, statement)
             return
@@ -153,8 +156,10 @@ class Kernel:
         if kind == "policy":
             from proofs.kernel.check_policy import check_policy_certificate
 
+            assert isinstance(cert.body, PolicyBody)
             policy = self.policy(path, doc, mdp)
-            check_policy_certificate(doc, mdp, statement.objective, policy, statement.epsilon, arrays)
+            check_policy_certificate(cert.body, mdp, statement.objective, policy, statement.epsilon, arrays,
+                                     cert.status)
             return
         if not doc["witness"] and doc["values"]["constraints"]:
             raise CheckFailure("witness step: an unknown certificate without a witness reports no constraint values")

@@ -35,13 +35,23 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from proofs.core.certificates import (
+    BackwardInduction,
+    DiagnosisRow,
+    ExactValueVectors,
+    ExactVector,
+    FloatVector,
+    PolicyBody,
+    PolicyValues,
+    PolicyWitness,
+)
 from proofs.core.enclosure import Enclosure
 from proofs.core.errors import CheckFailure
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
 from proofs.core.policy import Policy, PolicyLayer
 from proofs.core.rational import format_rational
-from proofs.core.schema import DIAGNOSIS, FieldError, ListOf, rational, short
+from proofs.core.schema import short
 from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, Vector, at_initial, step
 from proofs.kernel.horizon import restrict_with_policy
 
@@ -63,48 +73,24 @@ class CheckedValues:
 _show = short
 
 
-def _field(data: Mapping[str, object], key: str, kind: type, where: str) -> object:
-    if not isinstance(data, Mapping) or key not in data:
-        raise CheckFailure(f"{where}: the certificate has no field {key!r}")
-    value = data[key]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise CheckFailure(f"{where}.{key}: expected {kind.__name__}, got {repr(value)[:80]}")
-    return value
+def _objective(o: Objective) -> str:
+    return f"reward {o.reward!r}, horizon {'geometric' if o.horizon is None else o.horizon!r}, discount {_show(o.discount)}"
 
 
-def _rational(data: Mapping[str, object], key: str, where: str) -> Fraction:
-    """An exact number of bounded size (`proofs.core.schema.rational`)."""
-    text = _field(data, key, str, where)
-    try:
-        return rational(text, f"{where}.{key}")
-    except FieldError as exc:
-        raise CheckFailure(f"{exc.field}: {exc.problem}") from None
-
-
-def _check_statement(cert: Mapping[str, object], objective: Objective, epsilon: Fraction) -> None:
-    lemma = cert.get("lemma")
-    if isinstance(lemma, Mapping) and lemma.get("kind") != "policy":
-        raise CheckFailure(f"statement: lemma kind {lemma.get('kind')!r} is not 'policy'")
-    stated = _field(cert, "objective", Mapping, "statement")
-    assert isinstance(stated, Mapping)
-    horizon = "geometric" if objective.horizon is None else objective.horizon
-    if (stated.get("reward") != objective.reward or stated.get("horizon") != horizon
-            or isinstance(stated.get("horizon"), bool)
-            or _rational(stated, "discount", "statement.objective") != objective.discount):
-        raise CheckFailure(f"statement: the certificate's objective {dict(stated)} is not the obligation's "
-                           f"(reward {objective.reward!r}, horizon {horizon!r}, discount {_show(objective.discount)})")
-    claimed = _rational(cert, "epsilon", "statement")
-    if claimed != epsilon:
-        raise CheckFailure(f"statement: the certificate is for ε = {_show(claimed)}, the obligation "
+def _check_statement(body: PolicyBody, objective: Objective, epsilon: Fraction) -> None:
+    if body.objective != objective:
+        raise CheckFailure(f"statement: the certificate's objective ({_objective(body.objective)}) is not the "
+                           f"obligation's ({_objective(objective)})")
+    if body.epsilon != epsilon:
+        raise CheckFailure(f"statement: the certificate is for ε = {_show(body.epsilon)}, the obligation "
                            f"asks ε = {_show(epsilon)}")
 
 
-def _vector(entry: Mapping[str, object], where: str, states: npt.NDArray[np.int64], mdp: Mdp,
-            arrays: Mapping[str, np.ndarray] | None, exact: bool) -> Vector:
+def _vector(entry: ExactVector | FloatVector, where: str, states: npt.NDArray[np.int64], mdp: Mdp,
+            arrays: Mapping[str, np.ndarray] | None) -> Vector:
     """The witness vector on ``states`` (0 elsewhere)."""
-    if exact:
-        table = _field(entry, "values", Mapping, where)
-        assert isinstance(table, Mapping)
+    if isinstance(entry, ExactVector):
+        table = entry.values
         out = [Fraction(0)] * mdp.n_states
         for name in table:
             if name not in mdp.state_index:
@@ -112,16 +98,15 @@ def _vector(entry: Mapping[str, object], where: str, states: npt.NDArray[np.int6
         for s in states.tolist():
             if mdp.states[s] not in table:
                 raise CheckFailure(f"{where}.values: no value for state {mdp.states[s]!r}")
-            out[s] = _rational(table, mdp.states[s], f"{where}.values")
+            out[s] = table[mdp.states[s]]
         return out
-    name = _field(entry, "array", str, where)
-    array = (arrays or {}).get(str(name))
+    array = (arrays or {}).get(entry.array)
     if not isinstance(array, np.ndarray) or array.dtype != np.float64 or array.shape != (mdp.n_states,):
-        raise CheckFailure(f"{where}.array: the sidecar has no float64 array {name!r} of length {mdp.n_states}")
+        raise CheckFailure(f"{where}.array: the sidecar has no float64 array {entry.array!r} of length {mdp.n_states}")
     vector = np.zeros(mdp.n_states)
     vector[states] = array[states]
     if not np.all(np.isfinite(vector)):
-        raise CheckFailure(f"{where}.array: {name!r} holds a NaN or infinite value on a checked state")
+        raise CheckFailure(f"{where}.array: {entry.array!r} holds a NaN or infinite value on a checked state")
     return vector
 
 
@@ -154,19 +139,14 @@ def _check_residual(op: Operator, where: str, states: npt.NDArray[np.int64], w: 
             f"i.e. (T L)(s) < L(s)")
 
 
-def _fixed_point(op: Operator, witness: Mapping[str, object], key: str, states: npt.NDArray[np.int64],
+def _fixed_point(op: Operator, entry: ExactVector | FloatVector, key: str, states: npt.NDArray[np.int64],
                  apply: Callable[[Vector], tuple[Vector, Fraction]], best: Callable[[int, Vector], str],
                  arrays: Mapping[str, np.ndarray] | None) -> Bound[Vector]:
     where = f"witness.{key}"
-    entry = _field(witness, key, Mapping, "witness")
-    assert isinstance(entry, Mapping)
-    shift = _field(entry, "shift", Mapping, where)
-    assert isinstance(shift, Mapping)
-    down, up = _rational(shift, "down", f"{where}.shift"), _rational(shift, "up", f"{where}.shift")
-    w = _vector(entry, where, states, op.mdp, arrays, isinstance(op, ExactBellman))
+    w = _vector(entry, where, states, op.mdp, arrays)
     tw, err = apply(w)
-    _check_residual(op, where, states, w, tw, err, down, up, lambda s: best(s, w))
-    return Bound(w, down, up)
+    _check_residual(op, where, states, w, tw, err, entry.shift.down, entry.shift.up, lambda s: best(s, w))
+    return Bound(w, entry.shift.down, entry.shift.up)
 
 
 def _successors(mdp: Mdp, layer: PolicyLayer, states: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
@@ -238,14 +218,11 @@ def _optimal_action(op: Operator, s: int, w: Vector) -> str:
     return f"action {op.mdp.action(choices[values.index(max(values))])!r}"
 
 
-def _claims(cert: Mapping[str, object], kernel: Mapping[str, Enclosure], exact: bool) -> None:
+def _claims(values: PolicyValues, kernel: Mapping[str, Enclosure], exact: bool) -> None:
     """Every claimed enclosure must contain the kernel's; with exact arithmetic it must be it."""
-    values = _field(cert, "values", Mapping, "certificate")
-    assert isinstance(values, Mapping)
     for name, bound in kernel.items():
-        enclosure = _field(values, name, Mapping, "values")
-        assert isinstance(enclosure, Mapping)
-        lo, hi = _rational(enclosure, "lo", f"values.{name}"), _rational(enclosure, "hi", f"values.{name}")
+        claimed: Enclosure = getattr(values, name)
+        lo, hi = claimed.lo, claimed.hi
         if lo > bound.lo:
             raise CheckFailure(f"values.{name}: the claimed lower end {_show(lo)} is not implied by the witness, "
                                f"which gives only {name} ≥ {_show(bound.lo)}")
@@ -257,62 +234,62 @@ def _claims(cert: Mapping[str, object], kernel: Mapping[str, Enclosure], exact: 
                                f"[{_show(bound.lo)}, {_show(bound.hi)}] the kernel derives exactly")
 
 
-def _check_diagnosis(cert: Mapping[str, object], mdp: Mdp, objective: Objective, table: Policy) -> None:
+def _check_diagnosis(rows: tuple[DiagnosisRow, ...], mdp: Mdp, objective: Objective, table: Policy) -> None:
     """The diagnosis' numbers are engine commentary (floats, not a proof); the kernel checks that
     it names states and steps of the episode, what the policy does there, and an action of the
     state as the optimal one, so that it cannot point at things that do not exist."""
-    rows = cert.get("diagnosis", [])
-    ListOf(DIAGNOSIS).check(rows, "diagnosis")
-    assert isinstance(rows, list)
     for i, row in enumerate(rows):
         where = f"diagnosis[{i}]"
-        s = mdp.state_index.get(row["state"])
+        s = mdp.state_index.get(row.state)
         if s is None:
-            raise CheckFailure(f"{where}.state: {row['state'][:60]!r} is not a state the episode can visit")
-        step = row["step"]
-        if (step is None) != (objective.horizon is None) or step is not None and step >= objective.horizon:
+            raise CheckFailure(f"{where}.state: {row.state[:60]!r} is not a state the episode can visit")
+        step = row.step
+        horizon = objective.horizon
+        if (step is None) != (horizon is None) or step is not None and horizon is not None and step >= horizon:
             raise CheckFailure(f"{where}.step: {step!r} is not a step of the episode (horizon {objective.horizon})")
-        if row["optimal_action"] not in mdp.local_actions(s):
-            raise CheckFailure(f"{where}.optimal_action: {row['optimal_action'][:60]!r} is not an action of "
-                               f"state {row['state']!r}")
+        if row.optimal_action not in mdp.local_actions(s):
+            raise CheckFailure(f"{where}.optimal_action: {row.optimal_action[:60]!r} is not an action of "
+                               f"state {row.state!r}")
         dist = table.at(step if step is not None else len(table.layers) - 1).distribution(s)
         does = mdp.action(dist[0][0]) if len(dist) == 1 else ", ".join(
             f"{mdp.action(c)} {format_rational(p)}" for c, p in dist)
-        if row["action"] != does:
-            raise CheckFailure(f"{where}.action: the policy does {does!r} in state {row['state']!r}"
-                               + (f" at step {step}" if step is not None else "") + f", not {row['action'][:60]!r}")
+        if row.action != does:
+            raise CheckFailure(f"{where}.action: the policy does {does!r} in state {row.state!r}"
+                               + (f" at step {step}" if step is not None else "") + f", not {row.action[:60]!r}")
 
 
-def _verdict(cert: Mapping[str, object], gap: Enclosure, epsilon: Fraction) -> str:
-    status = _field(cert, "status", str, "certificate")
+def _verdict(status: str | None, gap: Enclosure, epsilon: Fraction) -> str:
+    if status is None:   # no claim: the strongest verdict the kernel's bounds support
+        return "proved" if gap.hi <= epsilon else "refuted" if gap.lo > epsilon else "unknown"
     if status == "proved" and not gap.hi <= epsilon:
         raise CheckFailure(f"verdict: 'proved' needs J* − J(π₀) ≤ ε, but the kernel shows only "
                            f"J* − J(π₀) ≤ {_show(gap.hi)} > ε = {_show(epsilon)}")
     if status == "refuted" and not gap.lo > epsilon:
         raise CheckFailure(f"verdict: 'refuted' needs J* − J(π₀) > ε, but the kernel shows only "
                            f"J* − J(π₀) ≥ {_show(gap.lo)} ≤ ε = {_show(epsilon)}")
-    if status not in ("proved", "refuted", "unknown"):
-        raise CheckFailure(f"verdict: status {status!r} is not one of proved, refuted, unknown")
-    return str(status)
+    return status
 
 
-def check_policy_certificate(cert: Mapping[str, object], mdp: Mdp, objective: Objective, policy: Policy,
-                             epsilon: Fraction, arrays: Mapping[str, np.ndarray] | None = None) -> CheckedValues:
+def check_policy_certificate(body: PolicyBody, mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fraction,
+                             arrays: Mapping[str, np.ndarray] | None = None, status: str | None = None) -> CheckedValues:
     """Re-verify a policy-lemma certificate against the model, objective, policy and ε it is about.
 
     Parameters
     ----------
-    cert
-        The certificate document (``objective``, ``epsilon``, ``status``, ``values``, ``witness``).
+    body
+        The certificate's fields, as `Certificate.from_json` read them (``objective``, ``epsilon``,
+        ``values``, ``witness``, ``diagnosis``).
     mdp, objective, policy, epsilon
         The inputs, as the kernel re-read them (never taken from an engine).
     arrays
         The witness sidecar's arrays (float arithmetic), by name.
+    status
+        The verdict the certificate claims; None: the strongest verdict the kernel's bounds support.
 
     Returns
     -------
     CheckedValues
-        The kernel's own enclosures of J(π₀), J* and the gap, and the verified status.
+        The kernel's own enclosures of J(π₀), J* and the gap, and the verified (or derived) status.
 
     Raises
     ------
@@ -320,27 +297,25 @@ def check_policy_certificate(cert: Mapping[str, object], mdp: Mdp, objective: Ob
         Naming the step (statement, witness field, state and action, values, verdict) and the
         inequality that failed, with its numbers.
     """
-    _check_statement(cert, objective, epsilon)
+    _check_statement(body, objective, epsilon)
     if objective.horizon is not None:   # changes no value (proofs.kernel.horizon)
         mdp, policy = restrict_with_policy(mdp, objective.horizon, policy)
-    witness = _field(cert, "witness", Mapping, "certificate")
-    assert isinstance(witness, Mapping)
-    arithmetic = _field(witness, "arithmetic", str, "witness")
-    if arithmetic not in ("exact", "float"):
-        raise CheckFailure(f"witness.arithmetic: {arithmetic!r} is neither 'exact' nor 'float'")
+    witness = body.witness
+    exact = witness.arithmetic == "exact" if isinstance(witness, BackwardInduction) else \
+        isinstance(witness, ExactValueVectors)
     tail_states = check_defined(mdp, policy, objective.horizon)
     table = policy if tail_states is None else Policy(policy.layers[:-1] + (restricted(policy.layers[-1], tail_states),))
     beta = objective.discount
     if objective.reward not in mdp.rewards:
         raise CheckFailure(f"statement: the model has no reward structure {objective.reward!r}")
     reward = mdp.rewards[objective.reward]
-    op: Operator = ExactBellman(mdp, reward, beta) if arithmetic == "exact" else FloatBellman(mdp, reward, beta)
-    zero: Vector = [Fraction(0)] * mdp.n_states if arithmetic == "exact" else np.zeros(mdp.n_states)
-    kind = _field(witness, "kind", str, "witness")
+    op: Operator = ExactBellman(mdp, reward, beta) if exact else FloatBellman(mdp, reward, beta)
+    zero: Vector = [Fraction(0)] * mdp.n_states if exact else np.zeros(mdp.n_states)
     if objective.horizon is not None:
-        if kind != "backward-induction" or witness.get("steps") != objective.horizon:
+        if not isinstance(witness, BackwardInduction) or witness.steps != objective.horizon:
+            steps = witness.steps if isinstance(witness, BackwardInduction) else None
             raise CheckFailure(f"witness: a finite horizon {objective.horizon} needs kind 'backward-induction' "
-                               f"with steps = {objective.horizon}, got {kind!r} with steps = {witness.get('steps')!r}")
+                               f"with steps = {objective.horizon}, got {_kind(witness)!r} with steps = {steps!r}")
         star = pol = Bound(zero, Fraction(0), Fraction(0))
         for t in reversed(range(objective.horizon)):
             values, err = op.optimal(star.centre)
@@ -348,19 +323,24 @@ def check_policy_certificate(cert: Mapping[str, object], mdp: Mdp, objective: Ob
             values, err = op.policy(table.at(t), pol.centre)
             pol = step(values, err, beta, pol)
     else:
-        if kind != "value-vectors":
-            raise CheckFailure(f"witness: a geometric horizon needs kind 'value-vectors', got {kind!r}")
+        if isinstance(witness, BackwardInduction):
+            raise CheckFailure(f"witness: a geometric horizon needs kind 'value-vectors', got {_kind(witness)!r}")
         every = np.arange(mdp.n_states, dtype=np.int64)
-        star = _fixed_point(op, witness, "optimal", every, op.optimal, lambda s, w: _optimal_action(op, s, w), arrays)
+        star = _fixed_point(op, witness.optimal, "optimal", every, op.optimal,
+                            lambda s, w: _optimal_action(op, s, w), arrays)
         tail = table.layers[-1]
         reached = _check_closed(mdp, tail, "policy")
-        pol = _fixed_point(op, witness, "policy", reached, lambda w: op.policy(tail, w),
+        pol = _fixed_point(op, witness.policy, "policy", reached, lambda w: op.policy(tail, w),
                            lambda s, w: "under the policy", arrays)
         for layer in reversed(table.layers[:-1]):
             values, err = op.policy(layer, pol.centre)
             pol = step(values, err, beta, pol)
     j_star, j_policy = at_initial(mdp, star), at_initial(mdp, pol)
     gap = j_star - j_policy
-    _claims(cert, {"j_star": j_star, "j_policy": j_policy, "gap": gap}, arithmetic == "exact")
-    _check_diagnosis(cert, mdp, objective, table)
-    return CheckedValues(_verdict(cert, gap, epsilon), j_policy, j_star, gap)
+    _claims(body.values, {"j_star": j_star, "j_policy": j_policy, "gap": gap}, exact)
+    _check_diagnosis(body.diagnosis, mdp, objective, table)
+    return CheckedValues(_verdict(status, gap, epsilon), j_policy, j_star, gap)
+
+
+def _kind(witness: PolicyWitness) -> str:
+    return "backward-induction" if isinstance(witness, BackwardInduction) else "value-vectors"
