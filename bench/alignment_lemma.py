@@ -42,7 +42,7 @@ def worker_ours(tra: Path) -> dict[str, Any]:
 
     from proofs.core.formula import Comparison, Eventually, Label, ProbabilityConstraint
     from proofs.core.objective import Objective
-    from proofs.engines.alignment import certificate_fields
+    from proofs.engines.alignment import certificate_body, certificate_fields
     from proofs.engines.lagrangian import discharge_alignment
     from proofs.kernel.check_alignment import check_alignment_certificate
     from proofs.kernel.check_alignment_float import check_float_alignment
@@ -67,9 +67,11 @@ def worker_ours(tra: Path) -> dict[str, Any]:
     fields = certificate_fields(result)
     start = time.perf_counter()
     if fields["witness"].get("arithmetic") == "float":
-        check_float_alignment(fields, mdp, objective, epsilon, phi, result.arrays)
+        check_float_alignment(certificate_body(result, objective, epsilon), result.status, mdp, objective, epsilon, phi,
+                              result.arrays)
     else:
-        check_alignment_certificate(fields, mdp, objective, epsilon, phi)
+        check_alignment_certificate(certificate_body(result, objective, epsilon), result.status, mdp, objective,
+                                    epsilon, phi)
     check_s = time.perf_counter() - start
     worst = result.constraints[0].worst if result.constraints else None
     return {"states": mdp.n_states, "transitions": mdp.n_transitions, "load_seconds": load_s,

@@ -15,15 +15,17 @@ from typing import Any
 
 import numpy as np
 
+from proofs.core.certificates import AlignmentBody
 from proofs.core.enclosure import Enclosure
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
 from proofs.core.rational import ExpressionError, format_rational, parse_rational
+from proofs.core.statement import objective_data
 from proofs.kernel.check_alignment import Episode, optimal_to_go
 from proofs.kernel.episode import objective_quantity
 from proofs.semantics import exact
 
-__all__ = ["AlignmentResult", "ConstraintResult", "certificate_fields", "constraint_hints", "exact_episode",
+__all__ = ["AlignmentResult", "ConstraintResult", "certificate_body", "certificate_fields", "constraint_hints", "exact_episode",
            "exact_work", "hint_number", "hinted_lambda", "hinted_lambdas"]
 
 
@@ -87,6 +89,14 @@ def certificate_fields(result: AlignmentResult) -> dict[str, Any]:
     if result.reason:
         fields["reason"] = result.reason
     return fields
+
+
+def certificate_body(result: AlignmentResult, objective: Objective, epsilon: Fraction) -> AlignmentBody:
+    """The typed body of the result's certificate, what the kernel's alignment checkers read (with
+    ``result.status`` beside it)."""
+    fields = {k: v for k, v in certificate_fields(result).items() if k != "status"}
+    return AlignmentBody.from_json({**fields, "objective": objective_data(objective),
+                                    "epsilon": format_rational(epsilon)})
 
 
 def hint_number(value: Any) -> Fraction | None:

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
 
+from proofs.core.certificates import Mixture
 from proofs.core.enclosure import Enclosure
 from proofs.core.formula import Constraint
 from proofs.core.model import Mdp
@@ -333,7 +334,7 @@ def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, co
         bound = cs.reported(cs.kappa + g_hi - lam * (opt.j_star.lo - epsilon))
         plain = {"mixture": [{**comp, "encoding": "plain"} for comp in mixture["mixture"]]}
         tables = {f"c{i}_{k}": line.tables for k, (_, line) in enumerate(found[1])}
-        j_att, attained = mixture_values(small, opt, cs, plain, tables, f"constraint {i}")  # not decoded again
+        j_att, attained = mixture_values(small, opt, cs, Mixture.from_json(plain), tables, f"constraint {i}")  # not decoded again
         c = cs.constraint
         if j_att.lo < opt.j_star.hi - epsilon:
             return AlignmentResult("unknown", (), claim(opt.j_star), {}, None,

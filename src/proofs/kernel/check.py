@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from proofs.core.certificate import read_arrays, read_certificate, sha256_bytes
-from proofs.core.certificates import Certificate, PolicyBody
+from proofs.core.certificates import AlignmentBody, Certificate, FloatAlignmentWitness, PolicyBody
 from proofs.core.errors import CheckFailure
 from proofs.core.formula import Constraint, RewardConstraint, atoms_of, labels_of
 from proofs.core.model import Mdp, ModelFileError, decode, model_sha256
@@ -161,16 +161,18 @@ class Kernel:
             check_policy_certificate(cert.body, mdp, statement.objective, policy, statement.epsilon, arrays,
                                      cert.status)
             return
-        if not doc["witness"] and doc["values"]["constraints"]:
+        assert isinstance(cert.body, AlignmentBody)
+        body = cert.body
+        if body.witness is None and body.values.constraints:
             raise CheckFailure("witness step: an unknown certificate without a witness reports no constraint values")
-        if doc["witness"].get("arithmetic") == "float":
+        if isinstance(body.witness, FloatAlignmentWitness):
             from proofs.kernel.check_alignment_float import check_float_alignment
 
-            check_float_alignment(doc, mdp, statement.objective, statement.epsilon, statement.phi, arrays)
+            check_float_alignment(body, cert.status, mdp, statement.objective, statement.epsilon, statement.phi, arrays)
             return
         from proofs.kernel.check_alignment import check_alignment_certificate
 
-        check_alignment_certificate(doc, mdp, statement.objective, statement.epsilon, statement.phi)
+        check_alignment_certificate(body, cert.status, mdp, statement.objective, statement.epsilon, statement.phi)
 
     def _composition(self, path: Path, doc: dict[str, Any], statement: Statement) -> None:
         from proofs.kernel.check_policy import check_defined

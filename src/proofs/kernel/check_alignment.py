@@ -50,22 +50,31 @@ satisfy the component's Bellman equations exactly on the closed set of reachable
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, Protocol, TypeVar
 
+from proofs.core.certificates import (
+    AlignmentBody,
+    AlignmentRow,
+    Component,
+    ExactComponent,
+    FloatAlignmentWitness,
+    Mixture,
+)
 from proofs.core.enclosure import Enclosure
 from proofs.core.errors import CheckFailure
 from proofs.core.formula import Constraint
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
-from proofs.core.schema import enclosure, rational, short, span, validate_fields
+from proofs.core.rational import parse_rational
+from proofs.core.schema import short, span
 from proofs.kernel.bellman import ExactBellman
 from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
 
 __all__ = ["ConstraintSpace", "Episode", "check_alignment_certificate", "check_verdict", "combined_bound",
-           "constraint_space", "mixture_parts", "optimal_to_go", "orientation", "read_status"]
+           "constraint_space", "mixture_parts", "optimal_to_go", "orientation"]
 
 Values = list[Fraction]
 
@@ -174,33 +183,33 @@ def combined_bound(mdp: Mdp, ep: Episode, cs: ConstraintSpace, lam: Fraction, va
     return _at_initial(mdp, w)
 
 
-def check_j_values(mdp: Mdp, objective: Objective, values: Any) -> Values:
+def check_j_values(mdp: Mdp, objective: Objective, values: Sequence[Fraction] | None) -> Values:
     """V*_J of the geometric horizon from a witness: V = max_a r + γ·P·V exactly (the unique fixed point)."""
-    if not isinstance(values, list) or len(values) != mdp.n_states:
+    if values is None or len(values) != mdp.n_states:
         raise CheckFailure("J* step: the geometric horizon needs witness.j_values, one per state")
-    v = [rational(x, "J* step: j_values") for x in values]
+    v = list(values)
     for s, best in enumerate(ExactBellman(mdp, mdp.rewards[objective.reward], objective.discount).optimal(v)[0]):
         if best != v[s]:
             raise CheckFailure(f"J* step: j_values[{mdp.states[s]!r}] = {v[s]} but max_a r + gamma P V = {best}")
     return v
 
 
-def _tables(mdp: Mdp, component: dict[str, Any], where: str) -> list[dict[int, list[tuple[int, Fraction]]]]:
-    doc = component.get("before_decided")
-    if not isinstance(doc, dict) or doc.get("format") != "proofs.policy/1" or not isinstance(doc.get("steps"), list):
+def _tables(mdp: Mdp, component: Component, where: str) -> list[dict[int, list[tuple[int, Fraction]]]]:
+    if not isinstance(component, ExactComponent):
         raise CheckFailure(f"{where}: before_decided must be a proofs.policy/1 document with \"steps\"")
     tables = []
-    for t, step in enumerate(doc["steps"]):
+    for t, step in enumerate(component.steps):
         table: dict[int, list[tuple[int, Fraction]]] = {}
         for name, act in step.items():
             s = mdp.state_index.get(name)
             if s is None:
                 raise CheckFailure(f"{where}: steps[{t}] names unknown state {name!r}")
             dist = {act: "1"} if isinstance(act, str) else act
+            assert isinstance(dist, Mapping)
             entries = []
             for a, p in dist.items():
                 c = mdp.choice_of(s, a)
-                prob = rational(p, f"{where}: steps[{t}].{name}.{a}")
+                prob = parse_rational(str(p))
                 if c is None or prob < 0:
                     raise CheckFailure(f"{where}: steps[{t}]: {a!r} with probability {p} is not an action of {name!r}")
                 entries.append((c, prob))
@@ -228,7 +237,7 @@ def _reach(mdp: Mdp, cs: ConstraintSpace, tables: list[dict[int, list[tuple[int,
     return reach
 
 
-def _evaluate_component(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: dict[str, Any],
+def _evaluate_component(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: ExactComponent,
                         tables: list[dict[int, list[tuple[int, Fraction]]]], where: str) -> tuple[Fraction, Fraction]:
     """(J, W_c) of one component: its tables while c is undecided, then J-optimal."""
     n, big_l = mdp.n_states, cs.steps
@@ -238,7 +247,7 @@ def _evaluate_component(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: dict[s
         if len(tables) > max(big_l, 1):
             raise CheckFailure(f"{where}: before_decided has {len(tables)} step tables, the constraint is decided "
                                f"by step {big_l}")
-        if "values" in comp:
+        if comp.values is not None:
             raise CheckFailure(f"{where}: per-state values are for the geometric horizon without a step bound only")
     reach = _reach(mdp, cs, tables, where, big_l)
     if big_l is None:
@@ -260,19 +269,18 @@ def _evaluate_component(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: dict[s
     return _at_initial(mdp, y), _at_initial(mdp, x)
 
 
-def _evaluate_stationary(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: dict[str, Any],
+def _evaluate_stationary(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: ExactComponent,
                          tables: list[dict[int, list[tuple[int, Fraction]]]], closed: set[int],
                          where: str) -> tuple[Fraction, Fraction]:
     """Geometric fixed point: the witness values must satisfy the policy's equations exactly on the
     closed set of reachable undecided states (a β-contraction there: the unique solution)."""
     if len(tables) != 1:
         raise CheckFailure(f"{where}: the geometric horizon needs exactly one (stationary) step table")
-    vals = comp.get("values")
-    if not isinstance(vals, dict) or not all(isinstance(vals.get(k), list) and len(vals[k]) == mdp.n_states
-                                             for k in ("j", "w")):
+    vals = comp.values
+    if vals is None or not all(len(v) == mdp.n_states for v in vals):
         raise CheckFailure(f"{where}: the geometric horizon needs values {{\"j\": [...], \"w\": [...]}}, one per state")
-    y = [ep.cont(0)[s] if cs.stop[s] else rational(vals["j"][s], f"{where}: values.j") for s in range(mdp.n_states)]
-    x = [cs.goal[s] if cs.stop[s] else rational(vals["w"][s], f"{where}: values.w") for s in range(mdp.n_states)]
+    y = [ep.cont(0)[s] if cs.stop[s] else vals[0][s] for s in range(mdp.n_states)]
+    x = [cs.goal[s] if cs.stop[s] else vals[1][s] for s in range(mdp.n_states)]
     xs = [ep.beta * x[s] + ep.eta * cs.goal[s] for s in range(mdp.n_states)]
     ys = [ep.beta * y[s] for s in range(mdp.n_states)]
     for s in sorted(closed):
@@ -287,107 +295,83 @@ def _evaluate_stationary(mdp: Mdp, ep: Episode, cs: ConstraintSpace, comp: dict[
     return _at_initial(mdp, y), _at_initial(mdp, x)
 
 
-def mixture_parts(mixture: Any, where: str) -> list[tuple[Fraction, dict[str, Any], str]]:
-    """The components of a start mixture, each with its weight and its place for messages.
-
-    Checks the shape shared by exact and float witnesses: a non-empty list, each component
-    followed by a J-optimal policy once decided, weights ≥ 0 summing to exactly 1.
-    """
-    if not isinstance(mixture, dict) or not isinstance(mixture.get("mixture"), list) or not mixture["mixture"]:
-        raise CheckFailure(f"{where}: a mixture needs a non-empty \"mixture\" list")
+def mixture_parts(mixture: Mixture, where: str) -> list[tuple[Fraction, Component, str]]:
+    """The components of a start mixture, each with its weight and its place for messages; the
+    weights (≥ 0) must sum to exactly 1."""
     parts, total = [], Fraction(0)
-    for i, comp in enumerate(mixture["mixture"]):
+    for i, comp in enumerate(mixture.components):
         at = f"{where}: mixture[{i}]"
-        if not isinstance(comp, dict) or comp.get("after_decided") != "J-optimal":
-            raise CheckFailure(f"{at}: after_decided must be \"J-optimal\"")
-        q = rational(comp.get("weight"), f"{at}.weight")
-        if q < 0:
-            raise CheckFailure(f"{at} has negative weight {q}")
-        parts.append((q, comp, at))
-        total += q
+        if comp.weight < 0:
+            raise CheckFailure(f"{at} has negative weight {comp.weight}")
+        parts.append((comp.weight, comp, at))
+        total += comp.weight
     if total != 1:
         raise CheckFailure(f"{where}: mixture weights sum to {total}, not 1")
     return parts
 
 
-def evaluate_mixture(mdp: Mdp, ep: Episode, cs: ConstraintSpace, mixture: Any, where: str) -> tuple[Fraction, Fraction]:
+def evaluate_mixture(mdp: Mdp, ep: Episode, cs: ConstraintSpace, mixture: Mixture, where: str) -> tuple[Fraction, Fraction]:
     """(J, reported value of c) of a start mixture, exactly."""
     j = w = Fraction(0)
     for q, comp, at in mixture_parts(mixture, where):
-        ji, wi = _evaluate_component(mdp, ep, cs, comp, _tables(mdp, comp, at), at)
+        tables = _tables(mdp, comp, at)
+        assert isinstance(comp, ExactComponent)
+        ji, wi = _evaluate_component(mdp, ep, cs, comp, tables, at)
         j, w = j + q * ji, w + q * wi
     return j, cs.value_of(w)
 
 
-def constraint_rows(values: Any, witness: Any, constraints: Sequence[Constraint]) -> list[tuple[Any, Any]]:
+def constraint_rows(body: AlignmentBody, constraints: Sequence[Constraint]) -> list[tuple[AlignmentRow, Any]]:
     """(reported values, witness) of each constraint of Φ, in order; each reported row must name its
     constraint and threshold as Φ does (its multiplier is compared in `check_reported`)."""
-    reported, wits = values.get("constraints"), witness.get("constraints")
-    n = len(constraints)
-    if not isinstance(reported, list) or not isinstance(wits, list) or len(reported) != n or len(wits) != n:
+    reported, n = body.values.constraints, len(constraints)
+    wits = () if body.witness is None else body.witness.constraints
+    if len(reported) != n or len(wits) != n:
         raise CheckFailure("witness step: one value and one witness per constraint are required")
-    for i, (c, rep, wit) in enumerate(zip(constraints, reported, wits)):
-        where = f"values.constraints[{i}]"
-        if rep.get("constraint") != str(c) or rational(rep.get("threshold"), f"{where}.threshold") != c.threshold:
-            raise CheckFailure(f"{where}: the row is about {str(rep.get('constraint'))[:80]!r} with threshold "
-                               f"{str(rep.get('threshold'))[:40]}, Φ's constraint {i} is {str(c)!r}")
+    for i, (c, rep) in enumerate(zip(constraints, reported)):
+        if rep.constraint != str(c) or rep.threshold != c.threshold:
+            raise CheckFailure(f"values.constraints[{i}]: the row is about {rep.constraint[:80]!r} with threshold "
+                               f"{short(rep.threshold)}, Φ's constraint {i} is {str(c)!r}")
     return list(zip(reported, wits))
 
 
-def check_alignment_certificate(doc: dict[str, Any], mdp: Mdp, objective: Objective, epsilon: Fraction,
+def check_alignment_certificate(body: AlignmentBody, status: str, mdp: Mdp, objective: Objective, epsilon: Fraction,
                                 constraints: Sequence[Constraint]) -> None:
-    """Accept an alignment certificate or raise `CheckFailure` naming the step and inequality.
+    """Accept an alignment certificate (its body, and its claimed ``status``) or raise
+    `CheckFailure` naming the step and inequality.
 
     An ``unknown`` verdict claims nothing; if it carries a witness all the same, its values are
     checked like those of a decided one (without the verdict's own rules).
     """
-    status = read_status(doc, float_witness=False)
-    if status is None:
+    witness = body.witness
+    if witness is None:
         return
-    witness = doc["witness"]
+    if isinstance(witness, FloatAlignmentWitness):
+        raise CheckFailure("witness step: a float witness is checked by check_float_alignment")
     if mdp.is_credal:
         raise CheckFailure("kernel step: alignment certificates are checked on non-credal models only, "
                            f"so a {status} verdict cannot be accepted")
     if objective.horizon is not None:
         mdp = restrict(mdp, objective.horizon)   # changes no value (proofs.kernel.horizon)
-        if "j_values" in witness:
+        if witness.j_values is not None:
             raise CheckFailure("witness step: witness.j_values is for the geometric horizon only")
         ep = Episode(mdp, objective, optimal_to_go(mdp, objective))
     else:
-        ep = Episode(mdp, objective, check_j_values(mdp, objective, witness.get("j_values")))
+        ep = Episode(mdp, objective, check_j_values(mdp, objective, witness.j_values))
 
     def bound(cs: ConstraintSpace, lam: Fraction, wit: Any, where: str) -> Fraction:
-        values = wit.get("values")
-        if values is not None:
-            if cs.steps is not None:
-                raise CheckFailure(f"{where}: per-state values are for a constraint without a step bound under "
-                                   "the geometric horizon only")
-            if not isinstance(values, list):
-                raise CheckFailure(f"{where}: values must be a list, one per state")
-            values = [rational(x, f"{where}: values") for x in values]
-        return combined_bound(mdp, ep, cs, lam, values, where)
+        if wit.values is not None and cs.steps is not None:
+            raise CheckFailure(f"{where}: per-state values are for a constraint without a step bound under "
+                               "the geometric horizon only")
+        return combined_bound(mdp, ep, cs, lam, None if wit.values is None else list(wit.values), where)
 
-    def mixture(cs: ConstraintSpace, mix: Any, where: str) -> tuple[Enclosure, Enclosure]:
+    def mixture(cs: ConstraintSpace, mix: Mixture, where: str) -> tuple[Enclosure, Enclosure]:
         j, value = evaluate_mixture(mdp, ep, cs, mix, where)
         return Enclosure.exact(j), Enclosure.exact(value)
 
     spaces = [constraint_space(mdp, objective, c) for c in constraints]
-    check_verdict(doc, status, spaces, Enclosure.exact(_at_initial(mdp, ep.cont(0))), epsilon, bound, mixture,
+    check_verdict(body, status, spaces, Enclosure.exact(_at_initial(mdp, ep.cont(0))), epsilon, bound, mixture,
                   exact=True)
-
-
-def read_status(doc: dict[str, Any], float_witness: bool) -> str | None:
-    """The status of a certificate whose witness is to be checked (in the checker's arithmetic),
-    or None for an ``unknown`` verdict without a witness (it claims nothing)."""
-    status = validate_fields(doc, "alignment", ("status",))
-    if status == "unknown" and not doc.get("witness"):
-        return None
-    validate_fields(doc, "alignment", ("values", "witness", *(("counterexample",) if status == "refuted" else ())))
-    if float_witness and doc["witness"].get("arithmetic") != "float":
-        raise CheckFailure("witness step: an exact witness is checked by check_alignment_certificate")
-    if not float_witness and "arithmetic" in doc["witness"]:
-        raise CheckFailure("witness step: a float witness is checked by check_float_alignment")
-    return status
 
 
 class Space(Protocol):
@@ -406,47 +390,40 @@ class Space(Protocol):
 S = TypeVar("S", bound=Space)
 
 
-def check_verdict(doc: dict[str, Any], status: str, spaces: Sequence[S], j_star: Enclosure, epsilon: Fraction,
+def check_verdict(body: AlignmentBody, status: str, spaces: Sequence[S], j_star: Enclosure, epsilon: Fraction,
                   bound: Callable[[S, Fraction, Any, str], Fraction],
-                  mixture: Callable[[S, Any, str], tuple[Enclosure, Enclosure]], exact: bool) -> None:
+                  mixture: Callable[[S, Mixture, str], tuple[Enclosure, Enclosure]], exact: bool) -> None:
     """The rules of the module docstring, shared by the exact and the float checker: ``bound`` is
     the checker's upper bound on G(λ) (with the witness of the constraint), ``mixture`` its
     enclosures of (J, reported value) of a start mixture; every comparison is made on the side of
     an enclosure that makes it hardest to pass (with ``exact`` all enclosures are points)."""
-    values, constraints = doc["values"], [cs.constraint for cs in spaces]
-    if not isinstance(values, dict) or "j_star" not in values:
-        raise CheckFailure("J* step: values.j_star is missing")
-    claimed = enclosure(values["j_star"], "values.j_star")   # must contain J*'s enclosure, and be it when exact
+    constraints = [cs.constraint for cs in spaces]
+    claimed = body.values.j_star   # must contain J*'s enclosure, and be it when exact
     if not (claimed.lo <= j_star.lo and j_star.hi <= claimed.hi):
         raise CheckFailure(f"J* step: the reported J* {span(claimed)} does not contain the kernel's J* {span(j_star)}")
     if exact and claimed != j_star:
         raise CheckFailure(f"J* step: the reported J* {span(claimed)} is not the exact J* {short(j_star.lo)}")
-    rows = constraint_rows(values, doc["witness"], constraints)
+    rows = constraint_rows(body, constraints)
     target_lo, target_hi = j_star.lo - epsilon, j_star.hi - epsilon
     for i, (cs, (rep, wit)) in enumerate(zip(spaces, rows)):
         where = f"constraint {i} ({cs.constraint})"
-        if not isinstance(wit, dict) or "lambda" not in wit or "attained" not in wit:
-            raise CheckFailure(f"{where}: the witness needs \"lambda\" and \"attained\"")
-        lam = rational(wit["lambda"], f"{where}: lambda")
+        lam = wit.lam
         if lam < 0:
             raise CheckFailure(f"{where}: lambda = {lam} < 0")
         worst = cs.reported(cs.kappa + bound(cs, lam, wit, where) - lam * target_lo)
-        j_att, attained = mixture(cs, wit["attained"], f"{where}: attained")
+        j_att, attained = mixture(cs, wit.attained, f"{where}: attained")
         if j_att.lo < target_hi:
             raise CheckFailure(f"{where}: attained mixture has J = {j_att.lo} < J* - epsilon = {target_hi}" if exact
                                else f"{where}: the attained mixture has J ≥ {short(j_att.lo)}, not certainly ≥ "
                                f"J* - epsilon (≤ {short(target_hi)})")
         check_reported(where, cs.constraint, cs.rho, rep, status, lam, worst, attained, exact)
-    if status != "refuted" and "counterexample" in doc:
-        raise CheckFailure(f"counterexample step: a {status} certificate has no counterexample")
-    if status == "refuted":
-        cex = doc["counterexample"]
-        if not isinstance(cex, dict) or not isinstance(cex.get("constraint"), int) \
-                or not 0 <= cex["constraint"] < len(constraints):
+    cex = body.counterexample
+    if cex is not None:   # exactly when refuted (the parser's shape check)
+        if not 0 <= cex.constraint < len(constraints):
             raise CheckFailure("counterexample step: a refuted verdict needs a counterexample naming its constraint")
-        i = int(cex["constraint"])
+        i = cex.constraint
         c = constraints[i]
-        j, value = mixture(spaces[i], cex, "counterexample step")
+        j, value = mixture(spaces[i], cex.mixture, "counterexample step")
         if j.lo < target_hi:
             raise CheckFailure(f"counterexample step: J(counterexample) = {j.lo} < J* - epsilon = {target_hi}" if exact
                                else f"counterexample step: J(counterexample) ≥ {short(j.lo)} is not certainly ≥ "
@@ -455,12 +432,12 @@ def check_verdict(doc: dict[str, Any], status: str, spaces: Sequence[S], j_star:
             raise CheckFailure(f"counterexample step: its value {short(value.lo)} satisfies {c} (no violation)")
         if c.comparison.decide(value.lo, value.hi, c.threshold) is not False:
             raise CheckFailure(f"counterexample step: its value {span(value)} does not certainly violate {c}")
-        if rows[i][0]["holds"] is not False:
+        if rows[i][0].holds is not False:
             raise CheckFailure(f"counterexample step: the counterexample violates constraint {i}, which "
                                "values.constraints reports as not violated")
 
 
-def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: Any, status: Any, lam: Fraction,
+def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: AlignmentRow, status: str, lam: Fraction,
                    bound: Fraction, attained: Enclosure, exact: bool = False) -> None:
     """The reported worst value and ``holds`` of one constraint against what the kernel derived.
 
@@ -472,9 +449,7 @@ def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: Any, sta
     proved certificate.
     """
     lo, hi = (attained.lo, bound) if rho > 0 else (bound, attained.hi)
-    if not isinstance(rep, dict) or "worst" not in rep:
-        raise CheckFailure(f"{where}: the reported worst value is missing")
-    worst = enclosure(rep["worst"], f"{where}: worst")
+    worst = rep.worst
     if not (worst.lo <= lo and hi <= worst.hi):
         raise CheckFailure(f"{where}: the reported worst [{short(worst.lo)}, {short(worst.hi)}] does not contain "
                            f"[{short(lo)}, {short(hi)}] (attained by the mixture, bounded by lambda = {short(lam)})")
@@ -482,7 +457,7 @@ def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: Any, sta
         raise CheckFailure(f"{where}: the reported worst [{short(worst.lo)}, {short(worst.hi)}] is not the exact "
                            f"[{short(lo)}, {short(hi)}] the witness gives (attained by the mixture, bounded by "
                            f"lambda = {short(lam)})")
-    holds = rep.get("holds")
+    holds = rep.holds
     if (holds is True or status == "proved") and not c.comparison.holds(bound, c.threshold):
         raise CheckFailure(f"{where}: with lambda = {short(lam)} the bound on the worst value is {short(bound)}, "
                            f"which does not satisfy {c.comparison.value} {c.threshold}")
@@ -492,10 +467,7 @@ def check_reported(where: str, c: Constraint, rho: Fraction | int, rep: Any, sta
     if holds is None and (exact or status == "proved"):
         raise CheckFailure(f"{where}: holds is null (undecided), but the "
                            + ("witness is exact" if exact else "verdict is proved"))
-    if holds is not None and not isinstance(holds, bool):
-        raise CheckFailure(f"{where}: holds must be true, false or null")
     if status == "proved" and holds is False:
         raise CheckFailure(f"{where}: reported violated in a proved certificate")
-    if rational(rep.get("lambda"), f"{where}: lambda") != lam:
-        raise CheckFailure(f"{where}: the reported lambda {str(rep.get('lambda'))[:40]} is not the witness's "
-                           f"{short(lam)}")
+    if rep.lam != lam:
+        raise CheckFailure(f"{where}: the reported lambda {short(rep.lam)} is not the witness's {short(lam)}")

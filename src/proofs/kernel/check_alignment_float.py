@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from proofs.core.certificates import AlignmentBody, Component, FloatAlignmentWitness, FloatComponent, Mixture
 from proofs.core.enclosure import Enclosure
 from proofs.core.errors import CheckFailure
 from proofs.core.formula import Constraint, ProbabilityConstraint
@@ -49,7 +50,7 @@ from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.core.objective import Objective
 from proofs.kernel.bellman import Bound, FloatBellman, at_initial, magnitude, step
-from proofs.kernel.check_alignment import check_verdict, mixture_parts, orientation, read_status
+from proofs.kernel.check_alignment import check_verdict, mixture_parts, orientation
 from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
 from proofs.kernel.rounding import addition_error, product_error, round_up
@@ -200,16 +201,17 @@ def decode_step_tables(stored: npt.NDArray[np.integer], encoding: Any, where: st
     return stored
 
 
-def _tables(arrays: Mapping[str, np.ndarray] | None, comp: dict[str, Any], mdp: Mdp, cs: FloatSpace,
+def _tables(arrays: Mapping[str, np.ndarray] | None, comp: Component, mdp: Mdp, cs: FloatSpace,
             where: str) -> npt.NDArray[np.integer]:
     """A component's step tables, local action indices (stop states: 0, unused), validated."""
-    name = comp.get("step_tables")
-    if arrays is None or not isinstance(name, str) or name not in arrays:
+    name = comp.step_tables if isinstance(comp, FloatComponent) else None
+    if arrays is None or name is None or name not in arrays:
         raise CheckFailure(f"{where}: the step tables {name!r} are not in the witness file")
     local = np.asarray(arrays[name])
     if local.ndim != 2 or local.shape != (cs.steps, mdp.n_states) or local.dtype.kind not in "iu":
         raise CheckFailure(f"{where}: the step tables must be integers of shape ({cs.steps}, {mdp.n_states})")
-    local = decode_step_tables(local, comp.get("encoding", "plain"), where)
+    assert isinstance(comp, FloatComponent)
+    local = decode_step_tables(local, comp.encoding or "plain", where)
     counts = np.diff(mdp.choice_start)
     local = np.where(cs.stop, 0, local)
     bad = (local < 0) | (local >= counts)
@@ -242,7 +244,7 @@ def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, local: npt.NDArray[np.int
 Evaluated = dict[tuple[int, str, str], tuple[Enclosure, Enclosure]]
 
 
-def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Any, arrays: Mapping[str, np.ndarray] | None,
+def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Mixture, arrays: Mapping[str, np.ndarray] | None,
                    where: str, evaluated: Evaluated | None = None) -> tuple[Enclosure, Enclosure]:
     """Enclosures of (J, reported value of the constraint) of a start mixture.
 
@@ -252,7 +254,7 @@ def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Any, arrays
     j = w = Enclosure.exact(0)
     evaluated = {} if evaluated is None else evaluated
     for q, comp, at in mixture_parts(mixture, where):
-        key = (id(cs), str(comp.get("step_tables")), str(comp.get("encoding", "plain")))
+        key = (id(cs), str(getattr(comp, "step_tables", None)), str(getattr(comp, "encoding", None) or "plain"))
         if key not in evaluated:
             evaluated[key] = _evaluate(mdp, opt, cs, _tables(arrays, comp, mdp, cs, at))
         jc, wc = evaluated[key]
@@ -260,23 +262,25 @@ def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Any, arrays
     return j, cs.value_of(w)
 
 
-def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, epsilon: Fraction,
+def check_float_alignment(body: AlignmentBody, status: str, mdp: Mdp, objective: Objective, epsilon: Fraction,
                           constraints: Sequence[Constraint], arrays: Mapping[str, np.ndarray] | None) -> None:
-    """Accept a float alignment certificate or raise `CheckFailure` naming the step and inequality.
+    """Accept a float alignment certificate (its body, and its claimed ``status``) or raise
+    `CheckFailure` naming the step and inequality.
 
     An ``unknown`` verdict claims nothing; its values (an enclosure straddling a threshold) are
     checked like those of a decided one, without the verdict's own rules.
     """
-    status = read_status(doc, float_witness=True)
-    if status is None:
+    witness = body.witness
+    if witness is None:
         return
-    witness = doc["witness"]
+    if not isinstance(witness, FloatAlignmentWitness):
+        raise CheckFailure("witness step: an exact witness is checked by check_alignment_certificate")
     if objective.horizon is None or mdp.is_credal:
         raise CheckFailure("kernel step: float alignment certificates are checked for finite horizons on "
                            "non-credal models only")
     small = restrict(mdp, objective.horizon)
-    if witness["states"] != small.n_states:
-        raise CheckFailure(f"witness step: the witness is for {witness['states']} states, the horizon "
+    if witness.states != small.n_states:
+        raise CheckFailure(f"witness step: the witness is for {witness.states} states, the horizon "
                            f"restriction has {small.n_states}")
     spaces = [float_space(small, objective, c) for c in constraints]
     stops = np.zeros(small.n_states, dtype=np.bool_)
@@ -284,6 +288,6 @@ def check_float_alignment(doc: dict[str, Any], mdp: Mdp, objective: Objective, e
         stops |= cs.stop
     opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces})
     evaluated: Evaluated = {}
-    check_verdict(doc, status, spaces, opt.j_star, epsilon,
+    check_verdict(body, status, spaces, opt.j_star, epsilon,
                   lambda cs, lam, wit, where: upper_bound(small, opt, cs, lam).hi,
                   lambda cs, mix, where: mixture_values(small, opt, cs, mix, arrays, where, evaluated), exact=False)

@@ -25,7 +25,7 @@ from proofs.core.formula import (
     Until,
 )
 from proofs.core.objective import Objective
-from proofs.engines.alignment import certificate_fields
+from proofs.engines.alignment import certificate_body
 from proofs.engines.lagrangian_float import discharge_float
 from proofs.engines.select import ALIGNMENT_ENGINES, discharge_alignment
 from proofs.kernel.check_alignment import check_alignment_certificate, constraint_space
@@ -96,7 +96,8 @@ def test_every_engine_gives_the_exact_worst_values(engine, case):
     assert result.engine == engine
     assert result.status == case.status
     assert tuple(c.worst.value for c in result.constraints) == case.worst
-    check_alignment_certificate(certificate_fields(result), mdp, case.objective, case.epsilon, case.phi)
+    check_alignment_certificate(certificate_body(result, case.objective, case.epsilon), result.status, mdp,
+                                case.objective, case.epsilon, case.phi)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.objective.horizon is not None], ids=str)
@@ -104,8 +105,8 @@ def test_the_float_path_encloses_them(case):
     mdp = case.model()
     result = discharge_float(mdp, case.objective, case.epsilon, case.phi)
     if result.status != "unknown" or result.constraints:
-        fields = certificate_fields(result)
-        check_float_alignment(fields, mdp, case.objective, case.epsilon, case.phi, result.arrays)
+        check_float_alignment(certificate_body(result, case.objective, case.epsilon), result.status, mdp,
+                              case.objective, case.epsilon, case.phi, result.arrays)
     if case.epsilon == 0:
         assert result.status == "unknown"   # ε below the float resolution: the exact engines' case
         return
@@ -141,4 +142,5 @@ def test_every_engine_ignores_or_survives_odd_lambda_hints(engine, hint):
     mdp = case.model()
     result = discharge_alignment(mdp, case.objective, case.epsilon, case.phi, engine=engine, hints={"lambda": hint})
     assert result.status == case.status and tuple(c.worst.value for c in result.constraints) == case.worst
-    check_alignment_certificate(certificate_fields(result), mdp, case.objective, case.epsilon, case.phi)
+    check_alignment_certificate(certificate_body(result, case.objective, case.epsilon), result.status, mdp,
+                                case.objective, case.epsilon, case.phi)

@@ -22,7 +22,7 @@ from proofs.core.formula import (
 )
 from proofs.core.objective import Objective
 from proofs.engines import lagrangian, lp, smt
-from proofs.engines.alignment import certificate_fields
+from proofs.engines.alignment import certificate_body
 from proofs.kernel.check_alignment import check_alignment_certificate
 
 F = Fraction
@@ -42,7 +42,8 @@ def engine(request):
 def run(engine):
     def run(mdp, objective, eps, constraints, **options):
         result = DISCHARGE[engine](mdp, objective, F(eps), constraints, **options)
-        check_alignment_certificate(certificate_fields(result), mdp, objective, F(eps), constraints)
+        check_alignment_certificate(certificate_body(result, objective, F(eps)), result.status, mdp, objective, F(eps),
+                                    constraints)
         if engine != "lagrangian":
             assert result.engine == engine
         if engine == "lp" or (engine == "smt" and result.status != "unknown"):

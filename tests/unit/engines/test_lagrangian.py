@@ -24,7 +24,8 @@ from proofs.core.formula import (
     Until,
 )
 from proofs.core.objective import Objective
-from proofs.engines.lagrangian import certificate_fields, discharge_alignment
+from proofs.engines.alignment import certificate_body
+from proofs.engines.lagrangian import discharge_alignment
 from proofs.kernel.check_alignment import check_alignment_certificate, constraint_space, optimal_to_go
 
 F = Fraction
@@ -34,7 +35,8 @@ FATAL = Eventually(Label("fatal"))
 
 def run(mdp, objective, eps, constraints):
     result = discharge_alignment(mdp, objective, F(eps), constraints)
-    check_alignment_certificate(certificate_fields(result), mdp, objective, F(eps), constraints)
+    check_alignment_certificate(certificate_body(result, objective, F(eps)), result.status, mdp, objective, F(eps),
+                                constraints)
     return result
 
 
@@ -226,6 +228,7 @@ def test_wrong_lambda_hints_change_nothing_but_time(hint):
     ]:
         plain = run(model, objective, eps, constraints)
         hinted = discharge_alignment(model, objective, eps, constraints, hints={"lambda": hint})
-        check_alignment_certificate(certificate_fields(hinted), model, objective, eps, constraints)
+        check_alignment_certificate(certificate_body(hinted, objective, eps), hinted.status, model, objective, eps,
+                                    constraints)
         assert hinted.status == plain.status
         assert [c.worst for c in hinted.constraints] == [c.worst for c in plain.constraints]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from tests.support.mdps import grid_mdp, random_mdp
 
+from proofs.core.certificates import AlignmentBody, Mixture
 from proofs.core.errors import CheckFailure
 from proofs.core.formula import (
     Comparison,
@@ -23,6 +24,9 @@ from proofs.core.formula import (
     Until,
 )
 from proofs.core.objective import Objective
+from proofs.core.rational import format_rational
+from proofs.core.schema import validate_fields
+from proofs.core.statement import objective_data
 from proofs.engines.alignment import certificate_fields
 from proofs.engines.lagrangian import discharge_alignment
 from proofs.engines.lagrangian_float import discharge_float
@@ -52,8 +56,12 @@ CATALOGUE = [
 
 
 def check(result, mdp, objective, eps, constraints, fields=None, arrays=None):
-    fields = certificate_fields(result) if fields is None else fields
-    check_float_alignment(fields, mdp, objective, eps, constraints, result.arrays if arrays is None else arrays)
+    """Read the (forged) fields as the kernel does (the schema, then the typed body), then check them."""
+    fields = {**(certificate_fields(result) if fields is None else fields), "objective": objective_data(objective),
+              "epsilon": format_rational(eps)}
+    status = validate_fields(fields, "alignment", ("values", "witness", "counterexample", "reason"))
+    check_float_alignment(AlignmentBody.from_json(fields), status, mdp, objective, eps, constraints,
+                          result.arrays if arrays is None else arrays)
 
 
 @pytest.fixture(params=["slots", "slots in many blocks on two threads", "padded rows"])
@@ -207,6 +215,7 @@ def test_wrong_state_count(model, refuted):
 def test_proved_verdict_on_a_violated_constraint(model, refuted):
     def edit(f, a):
         f["status"] = "proved"
+        del f["counterexample"]   # a proved certificate has none
         f["values"]["constraints"][0]["holds"] = True
         f["values"]["constraints"][0]["worst"] = {"lo": "0", "hi": "1"}
     rejected(model, forge(refuted, edit), "does not satisfy")
@@ -238,8 +247,7 @@ def test_reported_violation_that_is_not_certain(model, proved):
 def test_geometric_horizon_is_rejected_by_the_float_checker(model, refuted):
     result, phi = refuted
     with pytest.raises(CheckFailure, match="finite horizon"):
-        check_float_alignment(certificate_fields(result), model, Objective("r", None, F(9, 10)), EPS, phi,
-                              result.arrays)
+        check(result, model, Objective("r", None, F(9, 10)), EPS, phi)
 
 
 def test_tables_are_small_integers(refuted):
@@ -278,7 +286,7 @@ def test_engine_claims_are_the_kernels_bounds(model, constraint):
         cs = float_space(model, OBJECTIVE, constraint)
         opt = OptimalJ(model, OBJECTIVE, cs.stop, {cs.steps}, bellman=bellman)
         seen.append((opt.j_star, upper_bound(model, opt, cs, F(3, 7)),
-                     mixture_values(model, opt, cs, mixture, result.arrays, "test")))
+                     mixture_values(model, opt, cs, Mixture.from_json(mixture), result.arrays, "test")))
     assert seen[0] == seen[1]
 
 

@@ -25,7 +25,7 @@ from proofs.core.formula import (
 )
 from proofs.core.objective import Objective
 from proofs.engines import lagrangian, lp
-from proofs.engines.alignment import certificate_fields
+from proofs.engines.alignment import certificate_body
 from proofs.kernel.check_alignment import check_alignment_certificate
 
 F = Fraction
@@ -37,7 +37,8 @@ GEO = Objective("r", None, F(1, 2))
 def run(mdp, objective, eps, constraints, **options):
     result = lp.discharge_alignment(mdp, objective, F(eps), constraints, **options)
     assert result.engine == "lp"
-    check_alignment_certificate(certificate_fields(result), mdp, objective, F(eps), constraints)
+    check_alignment_certificate(certificate_body(result, objective, F(eps)), result.status, mdp, objective, F(eps),
+                                constraints)
     assert all(c.worst.is_exact for c in result.constraints)
     return result
 

@@ -25,7 +25,7 @@ from proofs.core.formula import (
 )
 from proofs.core.objective import Objective
 from proofs.engines import lagrangian, smt
-from proofs.engines.alignment import certificate_fields
+from proofs.engines.alignment import certificate_body
 from proofs.engines.smt import discharge_alignment
 from proofs.kernel.check_alignment import check_alignment_certificate
 
@@ -38,7 +38,8 @@ GEO = Objective("r", None, F(1, 2))
 def run(mdp, objective, eps, constraints, **options):
     result = discharge_alignment(mdp, objective, F(eps), constraints, **options)
     assert result.engine == "smt"
-    check_alignment_certificate(certificate_fields(result), mdp, objective, F(eps), constraints)
+    check_alignment_certificate(certificate_body(result, objective, F(eps)), result.status, mdp, objective, F(eps),
+                                constraints)
     if result.status != "unknown":
         assert all(c.worst.is_exact for c in result.constraints)
     return result
