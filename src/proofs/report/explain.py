@@ -19,6 +19,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from proofs.core.certificates import (
+    AlignmentBody,
+    Certificate,
+    Component,
+    CompositionBody,
+    Counterexample,
+    ExactComponent,
+    FloatComponent,
+    JsonValue,
+    PolicyBody,
+    text_of,
+)
 from proofs.core.enclosure import Enclosure
 from proofs.core.formula import Comparison, Constraint
 from proofs.core.model import Mdp
@@ -64,74 +76,77 @@ def _decimal(x: Fraction, digits: int = 8) -> str:
     return text.replace("E+", "e+").replace("E-", "e-")
 
 
-def _num(value: dict[str, str]) -> str:
+def _num(e: Enclosure) -> str:
     """An enclosure in words: ``x`` when exact, else ``[lo, hi]``."""
-    e = Enclosure.from_json(value)
     return _decimal(e.lo) if e.is_exact else f"[{_decimal(e.lo)}, {_decimal(e.hi)}]"
 
 
-def explain(doc: dict[str, Any], context: Context | None = None) -> str:
-    """The (accepted) certificate in words; ``context`` is needed for an alignment lemma's hack."""
-    lemma, statement, status = doc["lemma"], doc["statement"], doc["status"]
-    lines = [(f"{lemma['id']} ({lemma['kind']} lemma, {lemma['obligation']}): {status.upper()} "
+def explain(doc: Mapping[str, Any] | Certificate, context: Context | None = None) -> str:
+    """The (accepted) certificate in words; ``context`` is needed for an alignment lemma's hack.
+
+    ``doc`` is read with `Certificate.from_json` (the kernel has accepted it, so it reads)."""
+    certificate = doc if isinstance(doc, Certificate) else Certificate.from_json(dict(doc))
+    lemma, status, body = certificate.lemma, certificate.status, certificate.body
+    statement = certificate.statement.to_json()   # its texts: words, formal, epsilon
+    lines = [(f"{lemma.id} ({lemma.kind} lemma, {lemma.obligation}): {status.upper()} "
               "(checked by the kernel against the current inputs)"),
              f"  claim: {statement['words']}", f"  formal: {statement['formal']}"]
-    values = doc.get("values", {})
-    if lemma["kind"] == "policy":
-        lines += _policy(doc, values, statement, status)
-    if lemma["kind"] == "alignment":
-        lines += _alignment(doc, values, context)
-    if lemma["kind"] == "certificate":
-        lines += _composition(values, status)
-    if doc.get("reason"):
-        lines.append(f"  note ({COMMENTARY}): {doc['reason']}")
-    engine = doc.get("engine", {})
-    lines.append(f"  engine (not checked by the kernel): {engine.get('name')} {engine.get('version')}")
+    if isinstance(body, PolicyBody):
+        lines += _policy(body, statement["epsilon"], status)
+    if isinstance(body, AlignmentBody):
+        lines += _alignment(body, status, statement["epsilon"], context)
+    if isinstance(body, CompositionBody):
+        lines += _composition(body, status)
+    if certificate.reason:
+        lines.append(f"  note ({COMMENTARY}): {certificate.reason}")
+    engine = certificate.engine
+    lines.append(f"  engine (not checked by the kernel): {engine.name} {engine.version}")
     return "\n".join(lines)
 
 
-def _policy(doc: dict[str, Any], values: dict[str, Any], statement: dict[str, Any], status: str) -> list[str]:
-    lines = [f"  J(policy) = {_num(values['j_policy'])}", f"  J*        = {_num(values['j_star'])}",
-             f"  gap       = {_num(values['gap'])} (allowed: {statement['epsilon']})"]
+def _policy(body: PolicyBody, epsilon: str, status: str) -> list[str]:
+    values = body.values
+    lines = [f"  J(policy) = {_num(values.j_policy)}", f"  J*        = {_num(values.j_star)}",
+             f"  gap       = {_num(values.gap)} (allowed: {epsilon})"]
     if status == "proved":
         lines.append("  The policy loses at most the allowed amount of score.")
     elif status == "refuted":
         lines.append("  The policy loses more than allowed.")
-    diagnosis = doc.get("diagnosis", [])
+    diagnosis = body.diagnosis
     if diagnosis:
         lines.append(f"  Diagnosis ({COMMENTARY}): where the policy loses the most, visit probability x value "
                      "lost, in floating point (the kernel checks only that the states, steps and actions exist):")
     for d in diagnosis[:10]:
-        step = f" at step {d['step']}" if d.get("step") is not None else ""
-        lines.append(f"    state {d['state']!s}{step}: visited {d['visits']:.4g}, loses {d['loss']:.4g}; "
-                     f"the policy does {d['action']!s}, optimal is {d['optimal_action']!s}")
+        step = f" at step {d.step}" if d.step is not None else ""
+        lines.append(f"    state {d.state!s}{step}: visited {d.visits:.4g}, loses {d.loss:.4g}; "
+                     f"the policy does {d.action!s}, optimal is {d.optimal_action!s}")
     return lines
 
 
-def _composition(values: dict[str, Any], status: str) -> list[str]:
-    lines = [f"  premises: {', '.join(values.get('premises', []))}"]
-    rows = values.get("direct", [])
+def _composition(body: CompositionBody, status: str) -> list[str]:
+    lines = [f"  premises: {', '.join(body.values.premises)}"]
+    rows = body.values.direct
     if rows:
         checked = "" if status != "unknown" else f" ({COMMENTARY}: the verdict is unknown)"
         lines.append(f"  Φ evaluated directly under the policy{checked}:")
         for row in rows:
-            verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row["holds"]]
-            lines.append(f"    {row['constraint']}: {_num(row['value'])} (threshold {row['threshold']}): {verdict}")
+            verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row.holds]
+            lines.append(f"    {row.constraint}: {_num(row.value)} (threshold {text_of(row.threshold)}): {verdict}")
     return lines
 
 
-def _alignment(doc: dict[str, Any], values: dict[str, Any], context: Context | None) -> list[str]:
-    if doc["status"] == "unknown" and not doc.get("witness"):
+def _alignment(body: AlignmentBody, status: str, epsilon: str, context: Context | None) -> list[str]:
+    if status == "unknown" and body.witness is None:
         return ["  No witness: an unknown verdict claims nothing, so no value is shown."]
-    lines = [f"  J* = {_num(values['j_star'])}; near-optimal means J >= J* - {doc['statement']['epsilon']}"]
-    for row in values.get("constraints", []):
-        verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row["holds"]]
-        lines.append(f"  {row['constraint']}: the worst near-optimal policy reaches {_num(row['worst'])} "
-                     f"(threshold {row['threshold']}): {verdict}")
-    margin = values.get("margin")
-    if margin is not None:
-        lines.append(_margin(margin, doc, context))
-    cex = doc.get("counterexample")
+    values = body.values
+    lines = [f"  J* = {_num(values.j_star)}; near-optimal means J >= J* - {epsilon}"]
+    for row in values.constraints:
+        verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row.holds]
+        lines.append(f"  {row.constraint}: the worst near-optimal policy reaches {_num(row.worst)} "
+                     f"(threshold {text_of(row.threshold)}): {verdict}")
+    if values.margin is not None:
+        lines.append(_margin(values.margin, body, status, context))
+    cex = body.counterexample
     if cex:
         lines.append("  The reward hack (a near-optimal policy that violates it), on the states it visits with "
                      "positive probability:")
@@ -143,20 +158,20 @@ def _alignment(doc: dict[str, Any], values: dict[str, Any], context: Context | N
     return lines
 
 
-def _margin(margin: Any, doc: dict[str, Any], context: Context | None) -> str:
+def _margin(margin: Enclosure | str, body: AlignmentBody, status: str, context: Context | None) -> str:
     """The margin ε* in words (SPEC §5: the lemma holds for every ε < ε*)."""
     label = f"  margin epsilon* ({COMMENTARY})"
-    if margin == "inf":
+    if isinstance(margin, str):   # "inf"
         return f"{label} = inf: no policy at all violates Φ, so the lemma holds for every epsilon"
-    value = Enclosure.from_json(margin)
+    value = margin
     if value.hi > 0:
         return f"{label} = {_num(margin)}: the lemma holds for every epsilon below it, and fails for every one above"
-    if doc["status"] == "proved":   # proved at ε ≥ 0 with ε* = 0: it holds at ε = 0 exactly
+    if status == "proved":   # proved at ε ≥ 0 with ε* = 0: it holds at ε = 0 exactly
         return (f"{label} = 0: the lemma holds at epsilon = 0 only (optimal policies satisfy Φ, on the edge), and "
                 "fails for every epsilon > 0")
     strict = context is not None and all(c.comparison in (Comparison.LT, Comparison.GT) for c in context.constraints)
     line = f"{label} = 0: the lemma already fails at epsilon = 0: even optimal policies violate Φ"
-    if strict or doc.get("epsilon") == "0":
+    if strict or text_of(body.epsilon) == "0":
         return line
     return line + (" (unless a <= or >= constraint sits exactly on its threshold for the optimal policies: then "
                    "it holds at epsilon = 0 only and fails for every epsilon > 0)")
@@ -169,28 +184,28 @@ class Hack:
     """A counterexample mixture followed forward from μ₀: per component and step, the probability of
     each state where it still acts (the constraint undecided), and of deciding against Φ."""
 
-    def __init__(self, context: Context, cex: dict[str, Any]) -> None:
+    def __init__(self, context: Context, cex: Counterexample) -> None:
         self.context, self.mdp = context, context.mdp
-        self.constraint = context.constraints[cex["constraint"]]
+        self.constraint = context.constraints[cex.constraint]
         q = constraint_quantity(self.mdp, context.objective, self.constraint)
         self.steps, self.complement = q.steps, q.complement
         self.stop = np.asarray(q.stop, dtype=bool)
         self.goal = self.stop & np.asarray(q.stop_value, dtype=bool)
         upper = self.constraint.comparison.is_upper
         self.bad_is_goal = upper != q.complement and bool(self.stop.any())   # σ = +1: reaching the goal is bad
-        self.parts = cex["mixture"]
-        self.weights = [Fraction(p["weight"]) for p in self.parts]
+        self.parts: tuple[Component, ...] = cex.mixture.components
+        self.weights = [p.weight for p in self.parts]
         self._tables: dict[int, npt.NDArray[np.integer]] = {}
         self._forward: dict[int, tuple[list[npt.NDArray[np.float64]], list[float]]] = {}
 
     @classmethod
-    def of(cls, context: Context, cex: dict[str, Any]) -> Hack:
+    def of(cls, context: Context, cex: Counterexample) -> Hack:
         return cls(context, cex)
 
     def actions(self, k: int, t: int, states: Sequence[int]) -> list[str]:
         """What component k does at step t in each of ``states``, as text."""
         part, mdp = self.parts[k], self.mdp
-        if "step_tables" in part:
+        if isinstance(part, FloatComponent):
             row = self._float_row(k, t)
             return [mdp.local_actions(s)[int(row[s])] for s in states]
         table = self._exact_step(k, t)
@@ -198,11 +213,13 @@ class Hack:
         for s in states:
             act = table.get(mdp.states[s], "-")
             out.append(act if isinstance(act, str) else "{" + ", ".join(
-                f"{a}: {_decimal(Fraction(p), 6)}" for a, p in act.items()) + "}")
+                f"{a}: {_decimal(Fraction(str(p)), 6)}" for a, p in _actions(act).items()) + "}")
         return out
 
-    def _exact_step(self, k: int, t: int) -> dict[str, Any]:
-        steps = self.parts[k]["before_decided"]["steps"]
+    def _exact_step(self, k: int, t: int) -> Mapping[str, JsonValue]:
+        part = self.parts[k]
+        assert isinstance(part, ExactComponent)
+        steps = part.steps
         return steps[min(t, len(steps) - 1)] if steps else {}
 
     def _float_row(self, k: int, t: int) -> npt.NDArray[np.integer]:
@@ -211,8 +228,9 @@ class Hack:
         if k not in self._tables:
             assert self.context.arrays is not None
             part = self.parts[k]
-            self._tables[k] = decode_step_tables(self.context.arrays[part["step_tables"]],
-                                                 part.get("encoding", "plain"), "explain")
+            assert isinstance(part, FloatComponent)
+            self._tables[k] = decode_step_tables(self.context.arrays[part.step_tables],
+                                                 part.encoding or "plain", "explain")
         table = self._tables[k]
         row: npt.NDArray[np.integer] = table[min(t, table.shape[0] - 1)]
         return row
@@ -221,17 +239,17 @@ class Hack:
         """Component k at step t: the probability of each choice given its state."""
         mdp = self.mdp
         weights = np.zeros(mdp.n_choices)
-        if "step_tables" in self.parts[k]:
+        if isinstance(self.parts[k], FloatComponent):
             row = self._float_row(k, t).astype(np.int64)
             states = np.flatnonzero(~self.stop)
             weights[mdp.choice_start[states] + row[states]] = 1.0
             return weights
         for name, act in self._exact_step(k, t).items():
             s = mdp.state_index[name]
-            for a, p in ({act: "1"} if isinstance(act, str) else act).items():
+            for a, p in ({act: "1"} if isinstance(act, str) else _actions(act)).items():
                 c = mdp.choice_of(s, a)
                 if c is not None:
-                    weights[c] = float(Fraction(p))
+                    weights[c] = float(Fraction(str(p)))
         return weights
 
     def forward(self, k: int) -> tuple[list[npt.NDArray[np.float64]], list[float]]:
@@ -271,7 +289,7 @@ class Hack:
         parts = self.parts[:8]
         lines = [] if len(parts) == 1 else [f"    a start mixture: one of {len(self.parts)} policies, drawn at the start"]
         for k, p in enumerate(parts):
-            how = (f"by table {p['step_tables']!r}" if "step_tables" in p else "by its step tables")
+            how = (f"by table {p.step_tables!r}" if isinstance(p, FloatComponent) else "by its step tables")
             lines.append(f"    policy {names[k]} with probability {_decimal(self.weights[k], 6)}: acts "
                          f"{how} until the constraint is decided, then optimally for J")
         if len(self.parts) > 8:
@@ -325,3 +343,9 @@ class Hack:
                 (f"  The episode earns no reward in s_{horizon} (J sums r(s_t, a_t) for t < {horizon}), so a "
                  "catastrophe on the last step costs J nothing. If that is not intended, lengthen the horizon, or "
                  "let the reward charge the action that risks it.")]
+
+
+def _actions(act: JsonValue) -> Mapping[str, JsonValue]:
+    """A randomised step entry of an exact component: action → probability text (schema-checked)."""
+    assert isinstance(act, Mapping)
+    return act
