@@ -38,7 +38,7 @@ def concat_ranges(lo: IntArray, hi: IntArray) -> IntArray:
     if total == 0:
         return np.zeros(0, dtype=np.int64)
     shift = np.repeat(lo - (np.cumsum(lengths) - lengths), lengths)
-    result: IntArray = (np.arange(total, dtype=np.int64) + shift).astype(np.int64)
+    result: IntArray = (np.arange(total, dtype=np.int64) + shift).astype(np.int64, copy=False)
     return result
 BoolArray = npt.NDArray[np.bool_]
 

@@ -34,7 +34,7 @@ Geometric horizons and credal models are not checked here (rejected as such).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -190,33 +190,53 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
     return Enclosure(total.hi, total.hi)
 
 
-def decode_step_tables(stored: npt.NDArray[np.integer], encoding: Any, where: str) -> npt.NDArray[np.integer]:
-    """The step tables as stored: ``"plain"``, or ``"delta"`` (row t holds table[t] − table[t+1], the
-    last row the table itself, so table[t] is the sum of rows t … L−1)."""
-    if encoding == "delta":
-        decoded: npt.NDArray[np.integer] = np.cumsum(stored[::-1].astype(np.int64), axis=0)[::-1]
-        return decoded
-    if encoding != "plain":
+def _step_rows(stored: npt.NDArray[np.integer], encoding: Any, where: str) -> Iterator[tuple[int, IntArray]]:
+    """(t, table[t]) for t = L−1 … 0, as int64 rows: ``"plain"``, or ``"delta"`` (row t holds
+    table[t] − table[t+1], the last row the table itself, so table[t] is the sum of rows t … L−1)."""
+    if encoding not in ("plain", "delta"):
         raise CheckFailure(f"{where}: unknown step-table encoding {encoding!r}")
-    return stored
+    row = np.zeros(stored.shape[1], dtype=np.int64)
+    for t in reversed(range(stored.shape[0])):
+        if encoding == "delta":
+            np.add(row, stored[t], out=row)
+        else:
+            row = stored[t].astype(np.int64)
+        yield t, row
+
+
+def decode_step_tables(stored: npt.NDArray[np.integer], encoding: Any, where: str) -> npt.NDArray[np.integer]:
+    """The step tables as stored (`_step_rows`), one int64 row per step."""
+    out = np.empty(stored.shape, dtype=np.int64)
+    for t, row in _step_rows(stored, encoding, where):
+        out[t] = row
+    return out
 
 
 def _tables(arrays: Mapping[str, np.ndarray] | None, comp: Component, mdp: Mdp, cs: FloatSpace,
             where: str) -> npt.NDArray[np.integer]:
-    """A component's step tables, local action indices (stop states: 0, unused), validated."""
+    """A component's step tables, local action indices (stop states: 0, unused), validated.
+
+    Decoded a row at a time in int64 (no wider copy of the whole array) and stored in int32 once
+    the row is known to hold action indices only."""
     name = comp.step_tables if isinstance(comp, FloatComponent) else None
     if arrays is None or name is None or name not in arrays:
         raise CheckFailure(f"{where}: the step tables {name!r} are not in the witness file")
-    local = np.asarray(arrays[name])
-    if local.ndim != 2 or local.shape != (cs.steps, mdp.n_states) or local.dtype.kind not in "iu":
+    stored = np.asarray(arrays[name])
+    if stored.ndim != 2 or stored.shape != (cs.steps, mdp.n_states) or stored.dtype.kind not in "iu":
         raise CheckFailure(f"{where}: the step tables must be integers of shape ({cs.steps}, {mdp.n_states})")
     assert isinstance(comp, FloatComponent)
-    local = decode_step_tables(local, comp.encoding or "plain", where)
     counts = np.diff(mdp.choice_start)
-    local = np.where(cs.stop, 0, local)
-    bad = (local < 0) | (local >= counts)
-    if np.any(bad):
-        t, s = (int(x[0]) for x in np.nonzero(bad))
+    local = np.empty(stored.shape, dtype=np.int32)
+    first_bad: tuple[int, int] | None = None
+    for t, row in _step_rows(stored, comp.encoding or "plain", where):
+        picked = np.where(cs.stop, 0, row)
+        bad = np.flatnonzero((picked < 0) | (picked >= counts))
+        if len(bad):
+            first_bad = (t, int(bad[0]))   # the last one found is the lowest step
+        else:
+            local[t] = picked
+    if first_bad is not None:
+        t, s = first_bad
         raise CheckFailure(f"{where}: step {t} names no action of state {mdp.states[s]!r}")
     return local
 

@@ -30,7 +30,8 @@ from proofs.core.statement import objective_data
 from proofs.engines.alignment import certificate_fields
 from proofs.engines.lagrangian import discharge_alignment
 from proofs.engines.lagrangian_float import discharge_float
-from proofs.kernel.check_alignment_float import check_float_alignment
+from proofs.kernel.check_alignment_float import check_float_alignment, float_space
+from proofs.kernel.horizon import restrict
 from proofs.operators import ChoiceLayout
 from proofs.operators import layout as slots
 
@@ -200,6 +201,29 @@ def test_a_table_naming_no_action(model, refuted):
         for name in a:
             a[name][0, :] = 120
     rejected(model, forge(refuted, edit), "names no action")
+
+
+def test_the_lowest_step_naming_no_action_is_reported(model, refuted):
+    """Rows are decoded one at a time from the last; the message still names the first bad entry in
+    step order, as decoding the whole array (the oracle below: cumulative sums in int64) finds it."""
+    result, phi = refuted
+    name = next(iter(result.arrays))
+    small = restrict(model, OBJECTIVE.horizon)
+    stop = np.zeros(small.n_states, dtype=bool)
+    for c in phi:
+        stop |= float_space(small, OBJECTIVE, c).stop
+    bad_state = int(np.flatnonzero(~stop)[-1])
+    middle = result.arrays[name].shape[0] // 2
+
+    def edit(f, a):
+        a[name][middle, bad_state] = 100   # delta-encoded: every step up to there names action ~100
+
+    _, _, fields, arrays = forge(refuted, edit)
+    decoded = np.where(stop, 0, np.cumsum(arrays[name][::-1].astype(np.int64), axis=0)[::-1])
+    bad = (decoded < 0) | (decoded >= np.diff(small.choice_start))
+    t, s = (int(x[0]) for x in np.nonzero(bad))
+    assert t == 0 and s == bad_state
+    rejected(model, (result, phi, fields, arrays), f"step {t} names no action of state {small.states[s]!r}")
 
 
 def test_missing_step_tables(model, refuted):
