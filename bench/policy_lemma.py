@@ -82,7 +82,7 @@ def worker_ours(tra: Path, horizon: int | None) -> dict[str, Any]:
     fields = result.certificate_fields(objective, epsilon)
     table = reachable_table(mdp, policy, objective.horizon)   # the table `proofs prove` writes for the kernel
     start = time.perf_counter()
-    checked = check_policy_certificate(fields, mdp, objective, table, epsilon, result.arrays or None, result.status)
+    checked = check_policy_certificate(fields, result.status, mdp, objective, table, epsilon, result.arrays or None)
     check_s = time.perf_counter() - start
     return {"states": mdp.n_states, "transitions": mdp.n_transitions, "load_seconds": load_s,
             "discharge_seconds": discharge_s, "check_seconds": check_s, "status": checked.status,

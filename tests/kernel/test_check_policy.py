@@ -65,7 +65,7 @@ def check(cert: dict, arrays: dict | None = None, objective: Objective = FINITE,
     """Read the (forged) fields as the kernel does (`Certificate.from_json`: the schema, then the
     typed body), then check them."""
     status = validate_fields(cert, "policy", ("objective", "epsilon", "values", "witness", "diagnosis"))
-    return check_policy_certificate(PolicyBody.from_json(cert), mdp, objective, pi, epsilon, arrays, status)
+    return check_policy_certificate(PolicyBody.from_json(cert), status, mdp, objective, pi, epsilon, arrays)
 
 
 def rejects(pattern: str, cert: dict, arrays: dict | None = None, objective: Objective = FINITE,
@@ -98,7 +98,7 @@ def test_the_kernel_accepts_every_engine_certificate(data, mdp, horizon, exact, 
     result = discharge_policy(mdp, objective, pi, epsilon, exact_mode=exact)
     cert = result.certificate_fields(objective, epsilon)
     table = reachable_table(mdp, pi, horizon)   # what `proofs prove` writes and the kernel reads
-    checked = check_policy_certificate(cert, mdp, objective, table, epsilon, result.arrays, result.status)
+    checked = check_policy_certificate(cert, result.status, mdp, objective, table, epsilon, result.arrays)
     assert checked.status == result.status
     assert result.j_star.lo <= checked.j_star.lo <= checked.j_star.hi <= result.j_star.hi
     if exact:

@@ -10,12 +10,26 @@ import copy
 import io
 import subprocess
 import sys
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from proofs.core.certificate import read_arrays, read_certificate, sha256_bytes
+from proofs.core.certificates import (
+    AlignmentBody,
+    AlignmentValues,
+    Certificate,
+    Engine,
+    FloatAlignmentWitness,
+    Inputs,
+    Lemma,
+    SidecarFile,
+)
+from proofs.core.enclosure import Enclosure
 from proofs.core.errors import CheckFailure
+from proofs.core.objective import Objective
+from proofs.core.statement import Statement
 from proofs.kernel.check import witness_arrays
 from proofs.prooftree.verify import Checker
 
@@ -145,9 +159,13 @@ def test_a_corrupt_sidecar_is_rejected(tmp_path):
 
 
 def test_a_sidecar_path_outside_the_certificate_is_rejected(tmp_path):
-    doc = {"witness": {"arithmetic": "float", "file": {"path": "../../secret.npz", "sha256": "0" * 64}}}
+    objective = Objective("r", None, Fraction(1, 2))
+    witness = FloatAlignmentWitness(0, (), SidecarFile("../../secret.npz", "0" * 64))
+    body = AlignmentBody(objective, Fraction(0), AlignmentValues(Enclosure.exact(Fraction(0)), ()), witness)
+    cert = Certificate("proofs.certificate/1", Lemma("hack", "alignment", "o.yaml"),
+                       Statement("alignment", objective, Fraction(0)), Inputs(), "unknown", Engine("e", "1"), body)
     with pytest.raises(CheckFailure, match=r"witness\.file\.path: the witness file of hack\.json is 'hack\.npz'"):
-        witness_arrays(tmp_path / "hack.json", doc)
+        witness_arrays(tmp_path / "hack.json", cert)
 
 
 def test_check_reports_every_certificate_after_a_malformed_one(example):

@@ -28,13 +28,23 @@ from pathlib import Path
 from typing import Any
 
 from proofs.core.certificate import read_arrays, read_certificate, sha256_bytes
-from proofs.core.certificates import AlignmentBody, Certificate, FloatAlignmentWitness, PolicyBody
+from proofs.core.certificates import (
+    AlignmentBody,
+    Certificate,
+    CompositionBody,
+    FloatAlignmentWitness,
+    FloatComponent,
+    FloatValueVectors,
+    PolicyBody,
+    thaw,
+)
 from proofs.core.errors import CheckFailure
 from proofs.core.formula import Constraint, RewardConstraint, atoms_of, labels_of
 from proofs.core.model import Mdp, ModelFileError, decode, model_sha256
+from proofs.core.objective import Objective
 from proofs.core.policy import Policy, TableError, decode_table, policy_from_document, table_bytes
 from proofs.core.rational import format_rational
-from proofs.core.schema import FieldError, enclosure, rational, span
+from proofs.core.schema import FieldError, span
 from proofs.core.statement import Statement, StatementError, objective_data
 
 __all__ = ["Kernel", "UnreadableCertificate", "witness_arrays"]
@@ -45,36 +55,30 @@ class UnreadableCertificate(CheckFailure):
     verdict on the certificate, an input error (exit code 2)."""
 
 
-def witness_arrays(path: Path, doc: dict[str, Any]) -> dict[str, Any] | None:
-    """The arrays of a certificate's witness sidecar, if it has one (its SHA-256 is checked)."""
-    witness = doc.get("witness")
-    witness_file = witness.get("file") if isinstance(witness, dict) else None
-    if not witness_file:
+def witness_arrays(path: Path, cert: Certificate | dict[str, Any]) -> dict[str, Any] | None:
+    """The arrays of a certificate's witness sidecar, if it has one (its SHA-256 is checked); a
+    document is read with `Certificate.from_json` first."""
+    body = (cert if isinstance(cert, Certificate) else Certificate.from_json(cert)).body
+    witness = None if isinstance(body, CompositionBody) else body.witness
+    if not isinstance(witness, (FloatValueVectors, FloatAlignmentWitness)) or witness.file is None:
         return None
-    if not isinstance(witness_file, dict) or not isinstance(witness_file.get("path"), str) \
-            or not isinstance(witness_file.get("sha256"), str):
-        raise FieldError("witness.file", "expected {\"path\": ..., \"sha256\": ...}")
+    file = witness.file
     expected = path.with_suffix(".npz").name
-    if witness_file["path"] != expected:
+    if file.path != expected:
         raise FieldError("witness.file.path", f"the witness file of {path.name} is {expected!r}, "
-                                              f"not {witness_file['path'][:60]!r}")
-    return read_arrays(path.parent / expected, witness_file["sha256"])
+                                              f"not {file.path[:60]!r}")
+    return read_arrays(path.parent / expected, file.sha256)
 
 
-def _array_names(doc: dict[str, Any]) -> set[str]:
-    """The sidecar arrays a (shape-checked) certificate refers to."""
-    witness = doc["witness"]
-    if "optimal" in witness:
-        return {witness[k]["array"] for k in ("optimal", "policy") if "array" in witness[k]}
-    mixtures = [c["attained"] for c in witness.get("constraints", [])]
-    if "counterexample" in doc:
-        mixtures.append(doc["counterexample"])
-    return {part["step_tables"] for m in mixtures for part in m["mixture"] if "step_tables" in part}
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal as JSON, types included (``6`` is not ``6.0`` nor ``true``)."""
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+def _array_names(body: PolicyBody | AlignmentBody) -> set[str]:
+    """The sidecar arrays a certificate refers to."""
+    if isinstance(body, PolicyBody):
+        witness = body.witness
+        return {witness.optimal.array, witness.policy.array} if isinstance(witness, FloatValueVectors) else set()
+    mixtures = [c.attained for c in body.witness.constraints] if body.witness is not None else []
+    if body.counterexample is not None:
+        mixtures.append(body.counterexample.mixture)
+    return {part.step_tables for m in mixtures for part in m.components if isinstance(part, FloatComponent)}
 
 
 def policy_table_path(path: Path) -> Path:
@@ -91,6 +95,7 @@ class Kernel:
 
     models: Path
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parsed: dict[str, Certificate] = field(default_factory=dict)    # the accepted files, as read
     loaded: dict[str, Mdp] = field(default_factory=dict)
 
     def check_file(self, path: Path) -> dict[str, Any]:
@@ -108,7 +113,7 @@ class Kernel:
             return self.accepted[key]
         try:
             doc = read_certificate(path)
-            self._check(path, doc)
+            cert = self._check(path, doc)
         except FieldError as exc:
             raise CheckFailure(f"{path}:{exc}" if exc.field else f"{path}: {exc}") from None
         except CheckFailure as exc:
@@ -121,11 +126,11 @@ class Kernel:
         except Exception as exc:  # noqa: BLE001 (never a traceback: a kernel bug still rejects, and says so)
             raise CheckFailure(f"{path}: internal error of the kernel ({type(exc).__name__}: {str(exc)[:200]}); "
                                "the certificate is rejected. Please report this") from None
-        self.accepted[key] = doc
+        self.accepted[key], self.parsed[key] = doc, cert
         return doc
 
     # -- the three kinds -----------------------------------------------------------------------
-    def _check(self, path: Path, doc: dict[str, Any]) -> None:
+    def _check(self, path: Path, doc: dict[str, Any]) -> Certificate:
         try:
             cert = Certificate.from_json(doc)
         except StatementError as exc:
@@ -138,29 +143,30 @@ class Kernel:
             raise CheckFailure(f"binding step: the file is named {path.name!r} but certifies lemma "
                                f"{cert.lemma.id!r} (a certificate swapped between lemmas)")
         if kind == "certificate":
-            self._composition(path, doc, statement)
-            return
+            self._composition(path, cert)
+            return cert
+        assert isinstance(cert.body, (PolicyBody, AlignmentBody))
         assert statement.objective is not None and statement.epsilon is not None
-        if not _same(doc["objective"], objective_data(statement.objective)):
-            raise CheckFailure(f"binding step: objective {doc['objective']} is not the statement's "
-                               f"{objective_data(statement.objective)}")
+        wanted = objective_data(statement.objective)   # equal as JSON, types included (6 is not 6.0 nor true)
+        if json.dumps(doc["objective"], sort_keys=True) != json.dumps(wanted, sort_keys=True):
+            raise CheckFailure(f"binding step: objective {doc['objective']} is not the statement's {wanted}")
         if doc["epsilon"] != format_rational(statement.epsilon):
             raise CheckFailure(f"binding step: epsilon {doc['epsilon'][:40]!r} is not the statement's "
                                f"{format_rational(statement.epsilon)!r}")
-        mdp = self.model(doc)
+        mdp = self.model(cert)
         _names(mdp, statement)
-        arrays = witness_arrays(path, doc)
-        if arrays is not None and set(arrays) != _array_names(doc):
+        arrays = witness_arrays(path, cert)
+        if arrays is not None and set(arrays) != _array_names(cert.body):
             raise CheckFailure(f"witness step: the witness file holds the arrays {sorted(arrays)[:8]}, the "
-                               f"certificate refers to {sorted(_array_names(doc))[:8]}")
+                               f"certificate refers to {sorted(_array_names(cert.body))[:8]}")
         if kind == "policy":
             from proofs.kernel.check_policy import check_policy_certificate
 
             assert isinstance(cert.body, PolicyBody)
-            policy = self.policy(path, doc, mdp)
-            check_policy_certificate(cert.body, mdp, statement.objective, policy, statement.epsilon, arrays,
-                                     cert.status)
-            return
+            policy = self.policy(path, cert, mdp)
+            check_policy_certificate(cert.body, cert.status, mdp, statement.objective, policy, statement.epsilon,
+                                     arrays)
+            return cert
         assert isinstance(cert.body, AlignmentBody)
         body = cert.body
         if body.witness is None and body.values.constraints:
@@ -169,93 +175,94 @@ class Kernel:
             from proofs.kernel.check_alignment_float import check_float_alignment
 
             check_float_alignment(body, cert.status, mdp, statement.objective, statement.epsilon, statement.phi, arrays)
-            return
+            return cert
         from proofs.kernel.check_alignment import check_alignment_certificate
 
         check_alignment_certificate(body, cert.status, mdp, statement.objective, statement.epsilon, statement.phi)
+        return cert
 
-    def _composition(self, path: Path, doc: dict[str, Any], statement: Statement) -> None:
+    def _composition(self, path: Path, cert: Certificate) -> None:
         from proofs.kernel.check_policy import check_defined
         from proofs.kernel.rules import check_composition
 
-        if not _same(doc["values"]["premises"], list(statement.premises)):
+        body, statement, recorded = cert.body, cert.statement, cert.inputs.premises
+        assert isinstance(body, CompositionBody) and recorded is not None
+        if list(body.values.premises) != list(statement.premises):
             raise CheckFailure(f"binding step: values.premises must list the premises {list(statement.premises)}")
-        recorded = doc["inputs"]["premises"]
         if set(recorded) != set(statement.premises):
             raise CheckFailure(f"binding step: inputs.premises must name exactly the premises "
                                f"{list(statement.premises)}")
-        premises: dict[str, dict[str, Any]] = {}
+        premises: dict[str, Certificate] = {}
         for pid in statement.premises:
             where = path.with_name(f"{pid}.json")
             if not where.is_file():
-                if recorded[pid] == "missing" and doc["status"] == "unknown":
+                if recorded[pid] == "missing" and cert.status == "unknown":
                     continue
                 raise CheckFailure(f"input step: the premise certificate {where.name} is missing")
             if recorded[pid] != sha256_bytes(where.read_bytes()):
                 raise CheckFailure(f"input step: the premise certificate {where.name} changed since the composition")
-            if doc["status"] != "unknown":
-                premise = self.check_file(where)
-                premises[premise["statement"]["kind"]] = premise
-        if doc["status"] == "unknown":
+            if cert.status != "unknown":
+                self.check_file(where)   # accepted: its certificate is parsed[...]
+                premise = self.parsed[str(where.resolve())]
+                premises[premise.statement.kind] = premise
+        if cert.status == "unknown":
             return
         if set(premises) != {"alignment", "policy"}:
             raise CheckFailure("composition step: needs one alignment and one policy premise")
-        alignment, policy_doc = premises["alignment"], premises["policy"]
-        if doc["status"] == "proved":
-            check_composition(str(doc["lemma"]["id"]), alignment, policy_doc)
-        if alignment["inputs"]["worldmodel"]["canonical"] != policy_doc["inputs"]["worldmodel"]["canonical"]:
+        alignment, premise = premises["alignment"], premises["policy"]
+        if cert.status == "proved":
+            check_composition(cert.lemma.id, alignment, premise)
+        assert alignment.inputs.worldmodel is not None and premise.inputs.worldmodel is not None
+        if alignment.inputs.worldmodel.canonical != premise.inputs.worldmodel.canonical:
             raise CheckFailure("composition step: the premises are about different canonical world models")
-        phi = self.statement(alignment).phi
-        p_statement = self.statement(policy_doc)
-        assert p_statement.objective is not None
-        mdp = self.model(policy_doc)
-        policy = self.policy(path.with_name(f"{policy_doc['lemma']['id']}.json"), policy_doc, mdp)
-        check_defined(mdp, policy, p_statement.objective.horizon)
-        self._direct(doc, mdp, p_statement, phi, policy)
+        objective = premise.statement.objective
+        assert objective is not None
+        mdp = self.model(premise)
+        policy = self.policy(path.with_name(f"{premise.lemma.id}.json"), premise, mdp)
+        check_defined(mdp, policy, objective.horizon)
+        self._direct(cert.status, body, mdp, objective, alignment.statement.phi, policy)
 
-    def _direct(self, doc: dict[str, Any], mdp: Mdp, statement: Statement, phi: tuple[Constraint, ...],
+    @staticmethod
+    def _direct(status: str, body: CompositionBody, mdp: Mdp, objective: Objective, phi: tuple[Constraint, ...],
                 policy: Policy) -> None:
         """Φ under π₀: each row's value must meet the kernel's own enclosure and not contradict its
         decision; a refuted composition needs a certain violation, a proved one must have none."""
         from proofs.kernel.direct import evaluate_constraint
 
-        assert statement.objective is not None
-        rows = doc["values"]["direct"]
+        rows = body.values.direct
         if len(rows) != len(phi):
             raise CheckFailure(f"direct evaluation step: values.direct has {len(rows)} rows, Φ has "
                                f"{len(phi)} constraints")
         violated = False
         for i, (c, row) in enumerate(zip(phi, rows)):
             where = f"direct evaluation step: values.direct[{i}]"
-            if row["constraint"] != str(c) or rational(row["threshold"], f"{where}.threshold") != c.threshold:
-                raise CheckFailure(f"{where} is about {row['constraint'][:80]!r}, Φ's constraint {i} is {str(c)!r}")
-            value = evaluate_constraint(mdp, statement.objective, policy, c)
-            claimed = enclosure(row["value"], f"{where}.value")
+            if row.constraint != str(c) or row.threshold != c.threshold:
+                raise CheckFailure(f"{where} is about {row.constraint[:80]!r}, Φ's constraint {i} is {str(c)!r}")
+            value = evaluate_constraint(mdp, objective, policy, c)
+            claimed = row.value
             if claimed.hi < value.lo or value.hi < claimed.lo or claimed.width > max(2 * value.width, Fraction(1, 10**6)):
                 raise CheckFailure(f"{where}: the reported value {span(claimed)} is not the kernel's {span(value)} "
                                    "(outside it, or much wider)")
             decided = c.comparison.decide(value.lo, value.hi, c.threshold)
-            if decided is not None and row["holds"] is not decided:
-                raise CheckFailure(f"{where}: holds is {row['holds']}, but the kernel's value {span(value)} "
+            if decided is not None and row.holds is not decided:
+                raise CheckFailure(f"{where}: holds is {row.holds}, but the kernel's value {span(value)} "
                                    f"gives {decided}")
             violated = violated or decided is False
-        if doc["status"] == "proved" and violated:
+        if status == "proved" and violated:
             raise CheckFailure("direct evaluation step: the policy violates Φ, so the proved verdict does not follow")
-        if doc["status"] == "refuted" and not violated:
+        if status == "refuted" and not violated:
             raise CheckFailure("direct evaluation step: no constraint of Φ is certainly violated by the policy, "
                                "so the refuted verdict does not follow")
 
     # -- inputs, each bound by its SHA-256 -----------------------------------------------------
-    @staticmethod
-    def statement(doc: dict[str, Any]) -> Statement:
-        try:
-            return Statement.from_json(doc["statement"])
-        except StatementError as exc:
-            raise CheckFailure(f"statement step: {exc}") from None
-
-    def model(self, doc: dict[str, Any]) -> Mdp:
-        """The canonical model the certificate names, read from ``models`` and its hash checked."""
-        sha = doc["inputs"]["worldmodel"]["canonical"]
+    def model(self, cert: Certificate | dict[str, Any]) -> Mdp:
+        """The canonical model the certificate names, read from ``models`` and its hash checked (a
+        document, not yet read: the ``inputs.worldmodel.canonical`` the translation step checked)."""
+        if isinstance(cert, Certificate):
+            assert cert.inputs.worldmodel is not None
+            sha = cert.inputs.worldmodel.canonical
+        else:
+            sha = cert["inputs"]["worldmodel"]["canonical"]
         if sha not in self.loaded:
             where = self.models / f"{sha}.model"
             if not where.is_file():
@@ -271,18 +278,19 @@ class Kernel:
         return self.loaded[sha]
 
     @staticmethod
-    def policy(path: Path, doc: dict[str, Any], mdp: Mdp) -> Policy:
+    def policy(path: Path, cert: Certificate, mdp: Mdp) -> Policy:
         """The policy table the certificate binds: inline, or in ``LEMMA.table``."""
-        entry = doc["inputs"]["policy"]
-        if "file" in entry:
+        entry = cert.inputs.policy
+        assert entry is not None
+        if entry.file is not None:
             sidecar = policy_table_path(path)
-            if entry["file"] != sidecar.name:
+            if entry.file != sidecar.name:
                 raise CheckFailure(f"input step: the policy table of {path.name} is "
-                                   f"{sidecar.name!r}, not {str(entry['file'])[:60]!r}")
+                                   f"{sidecar.name!r}, not {entry.file[:60]!r}")
             if not sidecar.is_file():
                 raise CheckFailure(f"input step: the policy table {sidecar.name} is missing")
             data = sidecar.read_bytes()
-            if sha256_bytes(data) != entry["table_sha256"]:
+            if sha256_bytes(data) != entry.table_sha256:
                 raise CheckFailure(f"input step: the SHA-256 of the policy table {sidecar.name} is not the "
                                    "certificate's table_sha256")
             try:
@@ -290,10 +298,9 @@ class Kernel:
             except TableError as exc:
                 raise CheckFailure(f"input step: the policy table {sidecar.name} does not read over the model: "
                                    f"{str(exc)[:200]}") from None
-        else:
-            table = entry["table"]
-            if sha256_bytes(table_bytes(table)) != entry["table_sha256"]:
-                raise CheckFailure("input step: the SHA-256 of the policy table is not the certificate's table_sha256")
+        table = thaw(entry.table)
+        if sha256_bytes(table_bytes(table)) != entry.table_sha256:
+            raise CheckFailure("input step: the SHA-256 of the policy table is not the certificate's table_sha256")
         try:
             return policy_from_document(mdp, table)
         except (TableError, TypeError, AttributeError) as exc:

@@ -258,9 +258,7 @@ def _check_diagnosis(rows: tuple[DiagnosisRow, ...], mdp: Mdp, objective: Object
                                + (f" at step {step}" if step is not None else "") + f", not {row.action[:60]!r}")
 
 
-def _verdict(status: str | None, gap: Enclosure, epsilon: Fraction) -> str:
-    if status is None:   # no claim: the strongest verdict the kernel's bounds support
-        return "proved" if gap.hi <= epsilon else "refuted" if gap.lo > epsilon else "unknown"
+def _verdict(status: str, gap: Enclosure, epsilon: Fraction) -> str:
     if status == "proved" and not gap.hi <= epsilon:
         raise CheckFailure(f"verdict: 'proved' needs J* − J(π₀) ≤ ε, but the kernel shows only "
                            f"J* − J(π₀) ≤ {_show(gap.hi)} > ε = {_show(epsilon)}")
@@ -270,8 +268,8 @@ def _verdict(status: str | None, gap: Enclosure, epsilon: Fraction) -> str:
     return status
 
 
-def check_policy_certificate(body: PolicyBody, mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fraction,
-                             arrays: Mapping[str, np.ndarray] | None = None, status: str | None = None) -> CheckedValues:
+def check_policy_certificate(body: PolicyBody, status: str, mdp: Mdp, objective: Objective, policy: Policy,
+                             epsilon: Fraction, arrays: Mapping[str, np.ndarray] | None = None) -> CheckedValues:
     """Re-verify a policy-lemma certificate against the model, objective, policy and ε it is about.
 
     Parameters
@@ -279,17 +277,17 @@ def check_policy_certificate(body: PolicyBody, mdp: Mdp, objective: Objective, p
     body
         The certificate's fields, as `Certificate.from_json` read them (``objective``, ``epsilon``,
         ``values``, ``witness``, ``diagnosis``).
+    status
+        The verdict the certificate claims.
     mdp, objective, policy, epsilon
         The inputs, as the kernel re-read them (never taken from an engine).
     arrays
         The witness sidecar's arrays (float arithmetic), by name.
-    status
-        The verdict the certificate claims; None: the strongest verdict the kernel's bounds support.
 
     Returns
     -------
     CheckedValues
-        The kernel's own enclosures of J(π₀), J* and the gap, and the verified (or derived) status.
+        The kernel's own enclosures of J(π₀), J* and the gap, and the verified status.
 
     Raises
     ------

@@ -87,5 +87,5 @@ def test_grid_policy_lemma_runs_on_the_restriction():
     policy = Policy.stationary(optimal(grid, objective, exact_mode=False).policy.at(0))
     result = discharge_policy(grid, objective, policy, Fraction(1))
     fields = result.certificate_fields(objective, Fraction(1))
-    checked = check_policy_certificate(fields, grid, objective, policy, Fraction(1), result.arrays or None)
+    checked = check_policy_certificate(fields, result.status, grid, objective, policy, Fraction(1), result.arrays or None)
     assert checked.status == "proved" and result.witness["arithmetic"] == "exact"   # 66 states, not 40,000
