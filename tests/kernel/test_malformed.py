@@ -88,7 +88,7 @@ MALFORMED = [
     ("cliff.alignment", deleter("values", "constraints", 0, "holds"),
      r"json:values\.constraints\[0\]\.holds: this field is missing"),
     ("cliff.alignment", deleter("inputs"), r"json:inputs: this field is missing"),
-    ("cliff.alignment", setter("epsilon", 0.1), r"json:epsilon: expected a number written as text"),
+    ("cliff.alignment", setter("epsilon", "1/100"), r"json:epsilon: unknown field"),
     ("cliff.alignment", setter("values", "j_star", "lo", 3), r"json:values\.j_star\.lo: expected a number written"),
     ("cliff.alignment", setter("values", "j_star", {"lo": "1", "hi": "0"}), r"json:values\.j_star: .*empty"),
     ("cliff.alignment", setter("lemma", []), r"json:lemma: expected an object"),
@@ -99,7 +99,7 @@ MALFORMED = [
     ("cliff.walk-policy", setter("witness", "steps", "6"), r"json:witness\.steps: expected an integer"),
     ("cliff.walk-policy", setter("inputs", "worldmodel", "sha256", 5), r"json:inputs\.worldmodel\.sha256: expected a SHA"),
     ("cliff.walk-policy", setter("statement", "objective", "horizon", True), r"statement step"),
-    ("cliff.walk-policy", setter("objective", "horizon", 6.0), r"json:objective\.horizon: expected an integer"),
+    ("cliff.walk-policy", setter("statement", "objective", "horizon", 6.0), r"statement step"),
 ]
 
 
@@ -206,8 +206,8 @@ EDITED = [
      r"input step: the certificate names the world model 'worldmodels/other.toml'"),
     ("cliff.walk-policy", setter("lemma", "kind", "alignment"), r"binding step"),
     ("cliff.walk-policy", setter("values", "j_star", {"lo": "0", "hi": "1"}), r"values\.j_star: the claimed \[0, 1\]"),
-    ("cliff.alignment", setter("epsilon", "1/2"), r"binding step: epsilon '1/2'"),
-    ("cliff.alignment", setter("objective", "reward", "careful"), r"binding step: objective"),
+    ("cliff.alignment", setter("statement", "epsilon", "1/2"), r"statement step"),
+    ("cliff.alignment", setter("statement", "objective", "reward", "careful"), r"statement step"),
     ("cliff.alignment", setter("values", "margin", "inf"), r"values\.margin is given, but the lemma does not ask"),
     ("cliff.alignment", setter("values", "constraints", 0, "worst", {"lo": "0", "hi": "1"}),
      r"reported worst \[0, 1\] is not the exact"),

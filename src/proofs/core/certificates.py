@@ -239,11 +239,6 @@ def _objective(data: Mapping[str, Any]) -> Objective:
         raise FieldError("objective", str(exc)) from None
 
 
-def _objective_json(objective: Objective) -> dict[str, Any]:
-    return {"reward": objective.reward, "horizon": "geometric" if objective.horizon is None else objective.horizon,
-            "discount": text_of(objective.discount)}
-
-
 # -- policy certificates ------------------------------------------------------------------------
 
 
@@ -363,6 +358,15 @@ class DiagnosisRow:
                 "action": self.action, "optimal_action": self.optimal_action}
 
 
+def _stated(doc: Mapping[str, Any], statement: Statement | None) -> tuple[Objective, Fraction]:
+    """The objective and ε a body is about: the statement's (a certificate stores them there
+    once), else the ``objective`` and ``epsilon`` of fields an engine returned on their own."""
+    if statement is not None:
+        assert statement.objective is not None and statement.epsilon is not None
+        return statement.objective, statement.epsilon
+    return _objective(doc["objective"]), number(doc["epsilon"])
+
+
 @dataclass(frozen=True)
 class PolicyBody:
     """The fields of a policy certificate after the header: J(π₀) ≥ J* − ε."""
@@ -374,16 +378,19 @@ class PolicyBody:
     diagnosis: tuple[DiagnosisRow, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The body's fields; the objective and ε are the statement's and written there only."""
         v = self.values
-        return {"objective": _objective_json(self.objective), "epsilon": text_of(self.epsilon),
-                "values": {"j_policy": _enclosure_json(v.j_policy), "j_star": _enclosure_json(v.j_star),
+        return {"values": {"j_policy": _enclosure_json(v.j_policy), "j_star": _enclosure_json(v.j_star),
                            "gap": _enclosure_json(v.gap)},
                 "witness": self.witness.to_json(), "diagnosis": [d.to_json() for d in self.diagnosis]}
 
     @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> PolicyBody:
+    def from_json(cls, doc: Mapping[str, Any], statement: Statement | None = None) -> PolicyBody:
+        """The body of ``doc``, with the objective and ε of ``statement`` (or, for the fields an
+        engine returns on their own, of ``doc``'s ``objective`` and ``epsilon``)."""
         values = doc["values"]
-        return cls(_objective(doc["objective"]), number(doc["epsilon"]),
+        objective, epsilon = _stated(doc, statement)
+        return cls(objective, epsilon,
                    PolicyValues(*(_enclosure(values[k]) for k in ("j_policy", "j_star", "gap"))),
                    _policy_witness(doc["witness"]), tuple(DiagnosisRow(**row) for row in doc["diagnosis"]))
 
@@ -606,8 +613,7 @@ class AlignmentBody:
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"objective": _objective_json(self.objective), "epsilon": text_of(self.epsilon),
-                               "values": self.values.to_json(),
+        out: dict[str, Any] = {"values": self.values.to_json(),
                                "witness": {} if self.witness is None else self.witness.to_json()}
         if self.counterexample is not None:
             out["counterexample"] = self.counterexample.to_json()
@@ -616,9 +622,11 @@ class AlignmentBody:
         return out
 
     @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> AlignmentBody:
+    def from_json(cls, doc: Mapping[str, Any], statement: Statement | None = None) -> AlignmentBody:
+        """As `PolicyBody.from_json`."""
         cex = doc.get("counterexample")
-        return cls(_objective(doc["objective"]), number(doc["epsilon"]), AlignmentValues.from_json(doc["values"]),
+        objective, epsilon = _stated(doc, statement)
+        return cls(objective, epsilon, AlignmentValues.from_json(doc["values"]),
                    _alignment_witness(doc["witness"]),
                    None if cex is None else Counterexample(cex["constraint"], Mixture.from_json(cex)),
                    doc.get("reason"))
@@ -724,9 +732,9 @@ class Certificate:
         lemma = doc["lemma"]
         body: Body
         if kind == "policy":
-            body = PolicyBody.from_json(doc)
+            body = PolicyBody.from_json(doc, statement)
         elif kind == "alignment":
-            body = AlignmentBody.from_json(doc)
+            body = AlignmentBody.from_json(doc, statement)
         else:
             body = CompositionBody.from_json(doc)
         return cls(doc["format"], Lemma(lemma["id"], lemma["kind"], lemma["obligation"]), statement,

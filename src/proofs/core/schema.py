@@ -311,13 +311,12 @@ def certificate_shape(kind: str, status: str) -> Record:
     if kind == "policy":
         policy = Switch(lambda v: Record({"table_sha256": Sha256(), "file": TEXT})
                         if isinstance(v, dict) and "file" in v else Record({"table_sha256": Sha256(), "table": Json()}))
-        return Record({**common, "objective": OBJECTIVE, "epsilon": RAT, "witness": POLICY_WITNESS,
+        return Record({**common, "witness": POLICY_WITNESS,
                        "inputs": Record({"worldmodel": worldmodel, "policy": policy}),
                        "values": Record({"j_policy": ENC, "j_star": ENC, "gap": ENC}),
                        "diagnosis": ListOf(DIAGNOSIS)})
     if kind == "alignment":
-        required: dict[str, Shape] = {**common, "objective": OBJECTIVE, "epsilon": RAT,
-                                      "inputs": Record({"worldmodel": worldmodel}),
+        required: dict[str, Shape] = {**common, "inputs": Record({"worldmodel": worldmodel}),
                                       "witness": _alignment_witness(status),
                                       "values": Record({"j_star": ENC, "constraints": ListOf(ALIGNMENT_ROW)},
                                                        {"margin": Switch(lambda v: Text(("inf",)) if isinstance(

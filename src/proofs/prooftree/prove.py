@@ -37,7 +37,7 @@ from proofs.core.certificates import Certificate
 from proofs.core.errors import CheckFailure
 from proofs.core.rational import format_rational
 from proofs.core.schema import FieldError
-from proofs.core.statement import StatementError, objective_data
+from proofs.core.statement import StatementError
 from proofs.kernel.check import policy_table_path
 from proofs.prooftree.plan import Plan, Task
 from proofs.prooftree.stamps import Stamps
@@ -118,10 +118,7 @@ def _document(plan: Plan, task: Task, fields: dict[str, Any]) -> tuple[dict[str,
     inputs, table = _inputs(plan, task)
     doc = {"format": FORMAT,
            "lemma": {"id": lemma.id, "kind": lemma.kind, "obligation": relative(f.path, plan.root)},
-           "statement": statement_of(lemma, f.objective), "inputs": inputs}
-    if f.objective is not None and lemma.kind != "certificate":
-        doc["objective"] = objective_data(f.objective)
-        doc["epsilon"] = format_rational(lemma.epsilon)  # type: ignore[union-attr]
+           "statement": statement_of(lemma, f.objective), "inputs": inputs}   # the objective and ε: in the statement only
     doc.update(fields)
     return doc, table
 

@@ -307,8 +307,8 @@ def test_a_missing_key_is_rejected_with_the_schema_message() -> None:
 
 def test_a_bad_number_and_a_non_object_are_rejected() -> None:
     doc = read_certificate(ROOT / "certificates" / "careful.walk-policy.json")
-    doc["epsilon"] = 0.01
-    assert _rejected(doc).field == "epsilon"
+    doc["values"]["gap"]["lo"] = 0.01
+    assert _rejected(doc).field == "values.gap.lo"
     assert _rejected([]).problem == "expected a JSON object, got a list of 0"
 
 
