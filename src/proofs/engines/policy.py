@@ -35,12 +35,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from proofs.core.certificates import PolicyBody
+from proofs.core.certificates import DiagnosisRow, PolicyBody
 from proofs.core.enclosure import Enclosure
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
 from proofs.core.policy import Policy, PolicyLayer
 from proofs.core.rational import format_rational
+from proofs.core.statement import objective_data
 from proofs.engines.claims import claim, round_outward
 from proofs.kernel.bellman import Bound, ExactBellman, U, at_initial, step
 from proofs.kernel.episode import objective_quantity
@@ -58,27 +59,15 @@ IntArray = npt.NDArray[np.int64]
 TOP = 10
 
 
-@dataclass(frozen=True)
-class Diagnosis:
-    """Where π₀ loses value (floats: an explanation, not a proof).
+Diagnosis = DiagnosisRow
+"""Where π₀ loses value (floats: an explanation, not a proof; the certificate's diagnosis row).
 
-    ``loss`` is the state's (and step's) term of the performance-difference decomposition
-    J* − J(π₀) = Σ_t Σ_s d^t·P(s_t = s)·(V*_t(s) − Σ_a π₀(a|s)·Q*_t(s, a)) (geometric: Σ_s over the
-    expected number of visits, ``step`` None). ``visits`` is P(s_t = s) for a finite horizon, the
-    expected number of visits for the geometric one. On a credal model the terms are computed
-    on the interval midpoints, so they only indicate where the loss is.
-    """
-
-    state: str
-    step: int | None
-    visits: float
-    loss: float
-    action: str
-    optimal_action: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"state": self.state, "step": self.step, "visits": self.visits, "loss": self.loss,
-                "action": self.action, "optimal_action": self.optimal_action}
+``loss`` is the state's (and step's) term of the performance-difference decomposition
+J* − J(π₀) = Σ_t Σ_s d^t·P(s_t = s)·(V*_t(s) − Σ_a π₀(a|s)·Q*_t(s, a)) (geometric: Σ_s over the
+expected number of visits, ``step`` None). ``visits`` is P(s_t = s) for a finite horizon, the
+expected number of visits for the geometric one. On a credal model the terms are computed on the
+interval midpoints, so they only indicate where the loss is.
+"""
 
 
 @dataclass(frozen=True)
@@ -103,10 +92,8 @@ class PolicyResult:
     def certificate_fields(self, objective: Objective, epsilon: Fraction) -> PolicyBody:
         """The fields `check_policy_certificate` reads (objective, ε, values, witness; no diagnosis),
         as the typed body of the certificate; the claimed verdict is ``status``."""
-        horizon: int | str = "geometric" if objective.horizon is None else objective.horizon
         return PolicyBody.from_json({
-            "objective": {"reward": objective.reward, "horizon": horizon,
-                          "discount": format_rational(objective.discount)},
+            "objective": objective_data(objective),
             "epsilon": format_rational(epsilon),
             "values": {"j_policy": self.j_policy.to_json(), "j_star": self.j_star.to_json(),
                        "gap": self.gap.to_json()},

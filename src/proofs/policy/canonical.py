@@ -48,9 +48,9 @@ from proofs.core.policy import Policy, PolicyLayer, encode_table, table_bytes
 
 __all__ = [
     "FORMAT",
-    "UndefinedState",
     "INLINE_ENTRIES",
     "CanonicalTable",
+    "UndefinedState",
     "canonical_json",
     "canonical_table",
     "policy_document",
