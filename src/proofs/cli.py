@@ -15,7 +15,7 @@ import typer
 
 from proofs.core.errors import InputError, InputErrors, Location, ProofsError
 
-__all__ = ["app", "main", "parse_objective"]
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     help="Machine-checked safety arguments for learned policies over finite MDPs.",
@@ -27,33 +27,6 @@ import_app = typer.Typer(help="Convert environments from other libraries into wo
 app.add_typer(import_app, name="import")
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
-
-
-def parse_objective(text: str, where: Location) -> Any:
-    """``REWARD[,horizon=H|geometric][,discount=D]`` -> `Objective` (horizon defaults to none: required)."""
-    from proofs.core.objective import Objective
-    from proofs.core.rational import ExpressionError, parse_rational
-
-    parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
-    if not parts or "=" in parts[0]:
-        raise InputError(where, f"objective {text!r} does not start with a reward name",
-                         "Write it as REWARD,horizon=H[,discount=D] or REWARD,horizon=geometric,discount=G")
-    fields = {"reward": parts[0]}
-    for part in parts[1:]:
-        key, sep, value = part.partition("=")
-        if not sep or key not in ("horizon", "discount"):
-            raise InputError(where, f"unknown objective field {part!r}", "Use horizon=… and discount=…")
-        fields[key] = value
-    if "horizon" not in fields:
-        raise InputError(where, "the objective has no horizon", "Add horizon=H (an integer) or horizon=geometric")
-    try:
-        horizon = None if fields["horizon"] == "geometric" else int(fields["horizon"])
-        discount = parse_rational(fields.get("discount", "1"))
-        return Objective(fields["reward"], horizon, discount)
-    except (ValueError, ExpressionError) as exc:
-        raise InputError(where, f"bad objective {text!r}: {exc}",
-                         "A finite horizon is an integer >= 1 with discount in (0, 1]; "
-                         "a geometric horizon needs discount in (0, 1)") from None
 
 
 _CONST_HELP = "Values of a PRISM program's undefined constants, e.g. --const N=4,p=1/10 (repeatable)."

@@ -139,14 +139,14 @@ def _texts(values: tuple[Fraction, ...]) -> list[str]:
 
 @dataclass(frozen=True)
 class Lemma:
-    """``lemma``: which lemma of which obligation file the certificate is for."""
+    """``lemma``: which lemma of which obligation file (none: a standalone certificate) it is for."""
 
     id: str
     kind: str            # "policy", "alignment" or "certificate"
-    obligation: str      # the obligation file, relative to the project root
+    obligation: str | None = None    # the obligation file, relative to the project root
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "obligation": self.obligation}
+        return {k: v for k, v in (("id", self.id), ("kind", self.kind), ("obligation", self.obligation)) if v}
 
 
 @dataclass(frozen=True)
@@ -167,9 +167,13 @@ class WorldModelInput:
     path: str
     sha256: str
     canonical: str
+    constants: Mapping[str, str] | None = None    # a standalone certificate's PRISM constants
+    atoms: tuple[str, ...] | None = None          # and the atoms of Φ labelled in its canonical model
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256, "canonical": self.canonical}
+        out = {"path": self.path, "sha256": self.sha256, "canonical": self.canonical, "atoms": self.atoms,
+               "constants": None if self.constants is None else dict(self.constants)}
+        return {k: list(v) if k == "atoms" else v for k, v in out.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,9 @@ class Inputs:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Inputs:
         world, policy, premises = data.get("worldmodel"), data.get("policy"), data.get("premises")
-        return cls(None if world is None else WorldModelInput(world["path"], world["sha256"], world["canonical"]),
+        return cls(None if world is None else WorldModelInput(
+                       world["path"], world["sha256"], world["canonical"], MappingProxyType(dict(world["constants"]))
+                       if "constants" in world else None, tuple(world["atoms"]) if "atoms" in world else None),
                    None if policy is None else PolicyInput(policy["table_sha256"], freeze(policy.get("table")),
                                                            policy.get("file")),
                    None if premises is None else MappingProxyType(dict(premises)))
@@ -737,6 +743,6 @@ class Certificate:
             body = AlignmentBody.from_json(doc, statement)
         else:
             body = CompositionBody.from_json(doc)
-        return cls(doc["format"], Lemma(lemma["id"], lemma["kind"], lemma["obligation"]), statement,
+        return cls(doc["format"], Lemma(lemma["id"], lemma["kind"], lemma.get("obligation")), statement,
                    Inputs.from_json(doc["inputs"]), status, Engine(doc["engine"]["name"], doc["engine"]["version"]),
                    body)

@@ -50,6 +50,9 @@ class Enclosure:
             raise ValueError("the enclosure is not exact")
         return self.lo
 
+    def __float__(self) -> float:   # the midpoint, to print or plot (decisions use lo and hi)
+        return float((self.lo + self.hi) / 2)
+
     def __add__(self, other: Enclosure) -> Enclosure:
         return Enclosure(self.lo + other.lo, self.hi + other.hi)
 

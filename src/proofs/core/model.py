@@ -161,9 +161,6 @@ class Mdp:
         low, high = self.interval
         return [(int(self.target[i]), low[i], high[i]) for i in range(lo, hi)]
 
-    def label_mask(self, name: str) -> BoolArray:
-        return self.labels[name]
-
     def labels_of(self, state: int) -> list[str]:
         return [name for name, mask in self.labels.items() if mask[state]]
 

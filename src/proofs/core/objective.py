@@ -7,23 +7,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
-from proofs.core.rational import format_rational
+from proofs.core.rational import format_rational, parse_rational
 
 __all__ = ["Objective"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Objective:
-    """J(π) = E[Σ_{t<T} d^t r(s_t, a_t)].
+    """J(π) = E[Σ_{t<T} d^t r(s_t, a_t)], for the reward structure ``reward``.
 
-    ``horizon`` is an integer H ≥ 1 (T = H, d = ``discount`` in (0, 1]) or ``None`` for the
-    geometric horizon (P(T > t) = γ^t with γ = ``discount`` in (0, 1), and d = 1).
+    ``horizon`` is an integer H ≥ 1 (T = H, d = ``discount`` in (0, 1]) or ``"geometric"``, stored
+    as ``None`` (P(T > t) = γ^t with γ = ``discount`` in (0, 1), and d = 1). ``discount`` is exact:
+    a `Fraction`, an ``int`` or text (``"19/20"``, ``"0.95"``).
+
+    >>> print(Objective("score", horizon="geometric", discount="19/20"))
+    R{"score"}max [ geometric horizon, continue with probability 19/20 ]
     """
 
     reward: str
     horizon: int | None
-    discount: Fraction = Fraction(1)
+    discount: Fraction
+
+    def __init__(self, reward: str, horizon: int | Literal["geometric"] | None, discount: Fraction | int | str = 1) -> None:
+        if isinstance(horizon, bool) or not (horizon in (None, "geometric") or isinstance(horizon, int)) or \
+                isinstance(discount, bool) or not isinstance(discount, (Fraction, int, str)):
+            raise ValueError(f"expected an integer horizon or \"geometric\" and an exact discount, got {horizon!r}, "
+                             f"{discount!r}")
+        object.__setattr__(self, "reward", reward)
+        object.__setattr__(self, "horizon", None if horizon == "geometric" else horizon)
+        object.__setattr__(self, "discount", parse_rational(discount) if isinstance(discount, str) else Fraction(discount))
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.horizon is None:

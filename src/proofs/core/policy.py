@@ -68,10 +68,6 @@ class PolicyLayer:
         lo, hi = int(self.start[state]), int(self.start[state + 1])
         return [(int(self.choice[i]), self.probability[i]) for i in range(lo, hi)]
 
-    @property
-    def is_deterministic(self) -> bool:
-        return bool(np.all(np.diff(self.start) <= 1))
-
 
 @dataclass(frozen=True, eq=False)
 class Policy:

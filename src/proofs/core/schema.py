@@ -289,7 +289,7 @@ POLICY_WITNESS = Switch(lambda v: _BACKWARD if _tag(v, "kind") == "backward-indu
                         _VECTORS_FLOAT if _tag(v, "arithmetic") == "float" else _VECTORS_EXACT)
 KINDS = ("alignment", "policy", "certificate")
 STATUSES = ("proved", "refuted", "unknown")
-HEADER = Record({"lemma": Record({"id": TEXT, "kind": Text(KINDS), "obligation": TEXT}),
+HEADER = Record({"lemma": Record({"id": TEXT, "kind": Text(KINDS)}, {"obligation": TEXT}),
                  "status": Text(STATUSES)})
 
 
@@ -307,7 +307,8 @@ def certificate_shape(kind: str, status: str) -> Record:
     """The shape of a certificate of this kind and status, as `proofs prove` writes it."""
     common: dict[str, Shape] = {"format": TEXT, "lemma": HEADER.required["lemma"], "statement": Json(),
                                 "status": Text(STATUSES), "engine": Record({"name": TEXT, "version": TEXT})}
-    worldmodel = Record({"path": TEXT, "sha256": Sha256(), "canonical": Sha256()})
+    worldmodel = Record({"path": TEXT, "sha256": Sha256(), "canonical": Sha256()},
+                        {"constants": MapOf(TEXT), "atoms": ListOf(TEXT)})   # of a standalone certificate
     if kind == "policy":
         policy = Switch(lambda v: Record({"table_sha256": Sha256(), "file": TEXT})
                         if isinstance(v, dict) and "file" in v else Record({"table_sha256": Sha256(), "table": Json()}))

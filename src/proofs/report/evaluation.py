@@ -54,22 +54,35 @@ def evaluate_model(model: Path, objective_text: str | None, policy_spec: str | N
                    allow_code: bool = False, format: str | None = None, horizon: str | None = None,
                    constants: dict[str, str] | None = None, save_policy: Path | None = None) -> dict[str, Any]:
     """Evaluate J and properties on a model; the JSON document `proofs eval --json` prints."""
-    from proofs.cli import parse_objective
     from proofs.policy.load import load_policy
-    from proofs.semantics.evaluate import evaluate_objective, optimal
-    from proofs.spec.parse import parse_property
-    from proofs.spec.resolve import check_objective
+    from proofs.spec.parse import parse_objective
     from proofs.worldmodel.load import load_mdp
 
     mdp = load_mdp(model, format, constants)
     objective = None if objective_text is None else parse_objective(objective_text, Location("--objective"))
+    policy_of = None if policy_spec is None else (
+        lambda mdp, plan_horizon: load_policy(policy_spec, mdp, allow_code=allow_code, horizon=plan_horizon))
+    result = evaluate_mdp(mdp, objective, policy_of, properties, horizon=horizon, save_policy=save_policy,
+                          policy_name=policy_spec)
+    return {"model": str(model), **result}
+
+
+def evaluate_mdp(mdp: Any, objective: Any, policy_of: Any, properties: list[str], *, horizon: str | None = None,
+                 save_policy: Path | None = None, policy_name: str | None = None) -> dict[str, Any]:
+    """`evaluate_model` on a model already read; ``policy_of(mdp, horizon)`` gives the policy's
+    table over the model with the atoms of ``properties`` as labels (None: an optimal policy)."""
+    from proofs.semantics.evaluate import evaluate_objective, optimal
+    from proofs.spec.parse import parse_property
+    from proofs.spec.resolve import check_objective
+
+    policy_spec = policy_name if policy_of is not None else None
     steps = _horizon(horizon, objective)
     errors = [] if objective is None else check_objective(objective, mdp, Location("--objective"))
     props = []
     for i, text in enumerate(properties):
         where = Location("--property", key=str(i + 1))
         p = _Property(text, where, parse_property(text, where))
-        errors.extend(_check(p, mdp, steps, policy_spec is not None))
+        errors.extend(_check(p, mdp, steps, policy_of is not None))
         props.append(p)
     if objective is None and not props:
         errors.append(InputError(Location("command line"), "nothing to evaluate",
@@ -79,11 +92,11 @@ def evaluate_model(model: Path, objective_text: str | None, policy_spec: str | N
     from proofs.worldmodel.cache import with_atom_labels
 
     mdp = with_atom_labels(mdp, set().union(*(atoms_of(p.parsed) for p in props)))   # atoms evaluate as labels
-    result: dict[str, Any] = {"model": str(model)}
+    result: dict[str, Any] = {}
     policy = None
-    if policy_spec is not None:
+    if policy_of is not None:
         plan_horizon = objective.horizon if objective is not None else (steps if isinstance(steps, int) else None)
-        policy = load_policy(policy_spec, mdp, allow_code=allow_code, horizon=plan_horizon)
+        policy = policy_of(mdp, plan_horizon)
     if objective is not None:
         best = optimal(mdp, objective)
         chosen = best.policy if policy is None else policy
@@ -92,17 +105,17 @@ def evaluate_model(model: Path, objective_text: str | None, policy_spec: str | N
                        "j_policy": j.to_json(), "j_star": best.value.to_json(), "gap": (best.value - j).to_json()})
         if policy is None:
             policy = best.policy
-    elif policy_spec is not None:
+    elif policy_of is not None:
         result["policy"] = policy_spec
     rows = [_evaluate(mdp, p.parsed, policy, steps, objective) for p in props]
     optimal_policies = [r.pop("_policy") for r in rows if "_policy" in r]
     if save_policy is not None:
         from proofs.policy.canonical import write_policy_json
 
-        if len(optimal_policies) != 1 or policy_spec is not None:
+        if len(optimal_policies) != 1 or policy_of is not None:
             raise InputError(Location("command line", key="--save-policy"),
                              f"--save-policy needs exactly one optimised property (found {len(optimal_policies)})"
-                             + (" and no --policy" if policy_spec is not None else ""),
+                             + (" and no --policy" if policy_of is not None else ""),
                              "Ask one query such as Pmax=? [ F<=10 \"goal\" ] without --policy")
         write_policy_json(save_policy, mdp, optimal_policies[0])
         result["saved_policy"] = str(save_policy)

@@ -88,7 +88,7 @@ def explain(doc: Mapping[str, Any] | Certificate, context: Context | None = None
     certificate = doc if isinstance(doc, Certificate) else Certificate.from_json(dict(doc))
     lemma, status, body = certificate.lemma, certificate.status, certificate.body
     statement = certificate.statement.to_json()   # its texts: words, formal, epsilon
-    lines = [(f"{lemma.id} ({lemma.kind} lemma, {lemma.obligation}): {status.upper()} "
+    lines = [(f"{lemma.id} ({lemma.kind} lemma, {lemma.obligation or 'standalone'}): {status.upper()} "
               "(checked by the kernel against the current inputs)"),
              f"  claim: {statement['words']}", f"  formal: {statement['formal']}"]
     if isinstance(body, PolicyBody):

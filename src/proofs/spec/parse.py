@@ -49,9 +49,10 @@ from proofs.core.formula import (
     Truth,
     Until,
 )
+from proofs.core.objective import Objective
 from proofs.core.rational import ExpressionError, parse_rational
 
-__all__ = ["parse_constraint", "parse_property", "parse_state_formula"]
+__all__ = ["parse_constraint", "parse_objective", "parse_property", "parse_state_formula"]
 
 _CONSTRAINT_FIX = (
     'Write a constraint of the PRISM subset of SPEC §2, such as P<=0.01 [ F "fatal" ], '
@@ -396,3 +397,32 @@ def parse_state_formula(text: str, where: Location) -> StateFormula:
     result = parser.state()
     parser.finish()
     return result
+
+
+def parse_objective(text: str, where: Location) -> Objective:
+    """``REWARD,horizon=H|geometric[,discount=D]`` (the command line's ``--objective``) -> `Objective`.
+
+    Examples
+    --------
+    >>> parse_objective("score,horizon=geometric,discount=0.95", Location("--objective"))
+    Objective(reward='score', horizon=None, discount=Fraction(19, 20))
+    """
+    parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
+    if not parts or "=" in parts[0]:
+        raise InputError(where, f"objective {text!r} does not start with a reward name",
+                         "Write it as REWARD,horizon=H[,discount=D] or REWARD,horizon=geometric,discount=G")
+    fields = {"reward": parts[0]}
+    for part in parts[1:]:
+        key, sep, value = part.partition("=")
+        if not sep or key not in ("horizon", "discount"):
+            raise InputError(where, f"unknown objective field {part!r}", "Use horizon=… and discount=…")
+        fields[key] = value
+    if "horizon" not in fields:
+        raise InputError(where, "the objective has no horizon", "Add horizon=H (an integer) or horizon=geometric")
+    try:
+        horizon = None if fields["horizon"] == "geometric" else int(fields["horizon"])
+        return Objective(fields["reward"], horizon, parse_rational(fields.get("discount", "1")))
+    except ValueError as exc:
+        raise InputError(where, f"bad objective {text!r}: {exc}",
+                         "A finite horizon is an integer >= 1 with discount in (0, 1]; "
+                         "a geometric horizon needs discount in (0, 1)") from None
