@@ -62,7 +62,7 @@ from proofs.core.policy import Policy, PolicyLayer
 from proofs.core.rational import ExpressionError, parse_rational
 from proofs.policy.canonical import FORMAT, UndefinedState, reachable_table
 
-__all__ = ["load_policy"]
+__all__ = ["gym_rows", "load_policy", "q_table_policy", "tabulate"]
 
 _TABLE_SUFFIXES = {".json", ".csv", ".npy"}
 _HEADERS = {
@@ -393,6 +393,11 @@ def _load_q_table(path: Path, mdp: Mdp) -> Policy:
         q = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputError(Location(path), f"cannot read the Q-table ({exc})", "Save it with numpy.save") from None
+    return q_table_policy(q, mdp, path)
+
+
+def q_table_policy(q: np.ndarray, mdp: Mdp, path: Path | str) -> Policy:
+    """The greedy policy of a Q-table over a model from Gymnasium (module docstring, ``.npy``)."""
     if q.ndim != 2 or not (np.issubdtype(q.dtype, np.integer) or np.issubdtype(q.dtype, np.floating)):
         raise InputError(Location(path), f"expected a 2-D array of numbers, got shape {q.shape} of {q.dtype}",
                          "Save the Q-table as an array of shape (states, actions)")
@@ -412,7 +417,20 @@ def _load_q_table(path: Path, mdp: Mdp) -> Policy:
     return Policy.stationary(PolicyLayer.deterministic(mdp, best))
 
 
-def _q_rows(path: Path, mdp: Mdp, n_rows: int) -> np.ndarray:
+def gym_rows(mdp: Mdp, what: str) -> np.ndarray:
+    """Per model state its Gymnasium state index (``"i"`` and ``"i!terminal"``: i; others -1)."""
+    row = np.full(mdp.n_states, -1, dtype=np.int64)
+    for s, name in enumerate(mdp.states):
+        match = _GYM_STATE.match(name)
+        if match:
+            row[s] = int(match.group(1))
+    if not np.any(row >= 0):
+        raise InputError(Location(what), "the model's states are not named by Gymnasium state indices (0, 1, ...)",
+                         "Use a model from proofs.from_gym or `proofs import gym`")
+    return row
+
+
+def _q_rows(path: Path | str, mdp: Mdp, n_rows: int) -> np.ndarray:
     """Per model state its Q-table row: ``"i"`` and ``"i!terminal"`` use row i; others none (-1)."""
     if n_rows == mdp.n_states and mdp.states == tuple(map(str, range(n_rows))):
         return np.arange(n_rows, dtype=np.int64)   # states named 0 … n−1 (a generated or imported model)
@@ -430,7 +448,7 @@ def _q_rows(path: Path, mdp: Mdp, n_rows: int) -> np.ndarray:
     return row
 
 
-def _q_columns(path: Path, mdp: Mdp, n_columns: int) -> np.ndarray:
+def _q_columns(path: Path | str, mdp: Mdp, n_columns: int) -> np.ndarray:
     """Per action name its Q-table column (Gymnasium action ``j`` is named ``"j"``)."""
     bad = [a for a in mdp.action_names if not _INDEX.match(a) or int(a) >= n_columns]
     if bad:
@@ -447,7 +465,7 @@ def _load_code(spec: str, mdp: Mdp, allow_code: bool, horizon: int | None) -> Po
                          "Pass --allow-code to run it, or give the policy as a .json, .csv or .npy table")
     function = _import_function(spec)
     try:
-        return reachable_table(mdp, _tabulate(spec, function, mdp, horizon), horizon)
+        return reachable_table(mdp, tabulate(spec, function, mdp, horizon), horizon)
     except UndefinedState as exc:
         raise _undefined(spec, mdp, exc, 1, "code") from None
 
@@ -477,7 +495,7 @@ def _import_function(spec: str) -> Callable[..., object]:
     return target
 
 
-def _tabulate(spec: str, function: Callable[..., object], mdp: Mdp, horizon: int | None) -> Policy:
+def tabulate(spec: str, function: Callable[..., object], mdp: Mdp, horizon: int | None) -> Policy:
     """Call ``function`` once per reached state, breadth-first, up to the last acting step."""
     table: dict[int, list[tuple[int, Fraction]]] = {}
     frontier = sorted({int(s) for s, p in zip(mdp.initial_states, mdp.initial_probability.num) if p > 0})

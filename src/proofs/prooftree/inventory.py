@@ -4,7 +4,9 @@ UNTRUSTED bookkeeping around the kernel: it decides which files the kernel check
 one is accepted. Checking the whole project (no file named, or the certificate folder named)
 means checking that the certificates and the obligations match one for one: a declared lemma
 without a certificate is *missing*, and a certificate whose lemma no obligation file declares
-(left behind by a rename, or by a deleted obligation) is *undeclared*; both are failures. Named
+(left behind by a rename, or by a deleted obligation) is *undeclared*; both are failures. A
+*standalone* certificate (saved from Python: its lemma names no obligation) is checked on its own
+statement instead. Named
 certificate files are checked alone; a named folder stands for the ``*.json`` files in it.
 """
 
@@ -67,5 +69,19 @@ def take_inventory(root: Path, settings: Settings, named: list[Path]) -> Invento
     ignored = [p for p in present if p.stem not in declared and legacy_log(p)]
     missing = [(i, f.shown_path or f.path, path) for i, f in sorted(declared.items())
                if not (path := certificate_path(root, settings.certificates, i)).is_file()]
-    return Inventory(tuple(p for p in present if p.stem in declared), tuple(missing),
-                     tuple(p for p in present if p.stem not in declared and p not in ignored), tuple(ignored))
+    alone = [p for p in present if p.stem not in declared and p not in ignored and _standalone(p)]
+    return Inventory(tuple(p for p in present if p.stem in declared or p in alone), tuple(missing),
+                     tuple(p for p in present if p.stem not in declared and p not in ignored and p not in alone),
+                     tuple(ignored))
+
+
+def _standalone(path: Path) -> bool:
+    """Whether the file is a standalone certificate (made from Python: its lemma names no
+    obligation), which stands on its own statement rather than being left over."""
+    import json
+
+    try:
+        lemma = json.loads(path.read_bytes()).get("lemma")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(lemma, dict) and "obligation" not in lemma and "id" in lemma

@@ -14,7 +14,6 @@ certificate stays on disk, and the run reports the lemma as unknown, saying it w
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import time
@@ -23,28 +22,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proofs import __version__
 from proofs.core.certificate import (
     FORMAT,
-    dump,
     read_certificate,
     relative,
-    sha256_bytes,
-    write_arrays,
-    write_atomic,
 )
-from proofs.core.certificates import Certificate
 from proofs.core.errors import CheckFailure
 from proofs.core.rational import format_rational
 from proofs.core.schema import FieldError
 from proofs.core.statement import StatementError
-from proofs.kernel.check import policy_table_path
 from proofs.prooftree.plan import Plan, Task
 from proofs.prooftree.stamps import Stamps
 from proofs.prooftree.state import remove_leftovers, state_file, write_state
 from proofs.prooftree.verify import Checker, certificate_path, premise_hashes
 from proofs.prooftree.worker import Worker, poll, start_worker, stopping_workers
-from proofs.spec.obligation import AlignmentLemma, statement_of
+from proofs.spec.obligation import AlignmentLemma, PolicyLemma, statement_of
 
 __all__ = ["Outcome", "prove"]
 
@@ -66,7 +58,7 @@ def _inputs(plan: Plan, task: Task) -> tuple[dict[str, Any], bytes | None]:
     """The certificate's inputs, and the bytes of a policy table too large to write inline (its
     `proofs.policy.canonical.canonical_table`: JSON inside the certificate when small, else
     binary beside it as ``LEMMA.table``; its SHA-256 is the certificate's ``table_sha256``)."""
-    from proofs.policy.canonical import canonical_table
+    from proofs.api.prove import policy_input
 
     f = task.obligation
     inputs: dict[str, Any] = {}
@@ -78,39 +70,21 @@ def _inputs(plan: Plan, task: Task) -> tuple[dict[str, Any], bytes | None]:
         inputs["premises"] = premise_hashes(plan.root, plan.settings.certificates, task.lemma.premises)  # type: ignore[union-attr]
     if task.policy is not None:
         assert f.objective is not None
-        canonical = canonical_table(task.mdp, task.policy, f.objective.horizon)
-        inputs["policy"] = {"table_sha256": sha256_bytes(canonical.data)}
-        if canonical.document is not None:
-            inputs["policy"]["table"] = canonical.document
-        else:
-            inputs["policy"]["file"] = policy_table_path(certificate_path(
-                plan.root, plan.settings.certificates, task.lemma.id)).name
-            table = canonical.data
+        inputs["policy"], table = policy_input(task.mdp, task.policy, f.objective.horizon, certificate_path(
+            plan.root, plan.settings.certificates, task.lemma.id))
     return inputs, table
 
 
 def _discharge(task: Task, engine: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the lemma's engine (in a child process). Returns (certificate fields, witness arrays)."""
-    f = task.obligation
-    assert f.objective is not None
-    if task.lemma.kind == "policy":
-        from proofs.engines.policy import discharge_policy
+    from proofs.api.prove import discharge
 
-        r = discharge_policy(task.mdp, f.objective, task.policy, task.lemma.epsilon)  # type: ignore[union-attr]
-        values = {"j_policy": r.j_policy.to_json(), "j_star": r.j_star.to_json(), "gap": r.gap.to_json()}
-        diagnosis = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else d for d in r.diagnosis]
-        return ({"status": r.status, "values": values, "witness": r.witness, "diagnosis": diagnosis,
-                 "engine": {"name": r.engine, "version": __version__}}, dict(getattr(r, "arrays", {}) or {}))
-    from proofs.engines.alignment import certificate_fields
-    from proofs.engines.select import discharge_alignment
-
-    lemma = task.lemma
-    assert isinstance(lemma, AlignmentLemma)
-    result = discharge_alignment(task.mdp, f.objective, lemma.epsilon, lemma.desirable, engine=engine,
-                                 margin=lemma.margin)
-    fields = certificate_fields(result)
-    fields["engine"] = {"name": result.engine, "version": __version__}
-    return fields, dict(result.arrays)
+    f, lemma = task.obligation, task.lemma
+    assert f.objective is not None and isinstance(lemma, (AlignmentLemma, PolicyLemma))
+    if isinstance(lemma, PolicyLemma):
+        return discharge("policy", task.mdp, f.objective, lemma.epsilon, policy=task.policy)
+    return discharge("alignment", task.mdp, f.objective, lemma.epsilon, desirable=lemma.desirable, engine=engine,
+                     margin=lemma.margin)
 
 
 def _document(plan: Plan, task: Task, fields: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
@@ -124,35 +98,20 @@ def _document(plan: Plan, task: Task, fields: dict[str, Any]) -> tuple[dict[str,
 
 
 def _write(plan: Plan, task: Task, doc: dict[str, Any], arrays: dict[str, Any], table: bytes | None) -> Path:
-    """Write the certificate through its type: a document `Certificate.from_json` does not read is
-    never written (`FieldError` or `StatementError`), and the bytes are those of `Certificate.to_json`."""
+    """Write the certificate through its type (`proofs.api.prove.write_certificate`)."""
+    from proofs.api.prove import write_certificate
+
     path = certificate_path(plan.root, plan.settings.certificates, task.lemma.id)
-    sidecar = path.with_suffix(".npz")
-    if arrays:
-        doc.setdefault("witness", {})["file"] = {"path": sidecar.name, "sha256": write_arrays(sidecar, arrays)}
-    certificate = Certificate.from_json(doc)
-    if table is not None:
-        write_atomic(policy_table_path(path), table)
-    write_atomic(path, dump(certificate.to_json()))
-    for unused in ([] if arrays else [sidecar]) + ([] if table is not None else [policy_table_path(path)]):
-        unused.unlink(missing_ok=True)   # an earlier certificate's sidecar, which this one does not name
+    write_certificate(path, doc, arrays, table)
     return path
 
 
 def _compose(plan: Plan, task: Task, done: dict[str, Outcome]) -> dict[str, Any]:
     """Compose the premises; also evaluate Φ directly under π₀ as a cross-check (SPEC §5)."""
+    from proofs.api.prove import composition_fields
+
     premises = [done[p] for p in task.lemma.premises]  # type: ignore[union-attr]
-    engine = {"name": "composition", "version": __version__}
-    values: dict[str, Any] = {"premises": [p.id for p in premises], "direct": _direct(plan, task)}
-    violated = [row["constraint"] for row in values["direct"] if row["holds"] is False]
-    if violated:
-        return {"status": "refuted", "values": values, "engine": engine,
-                "reason": "direct evaluation: the policy violates " + ", ".join(violated)}
-    failed = [p for p in premises if p.status != "proved"]
-    if not failed:
-        return {"status": "proved", "values": values, "engine": engine}
-    names = ", ".join(f"{p.id} ({p.status})" for p in failed)
-    return {"status": "unknown", "values": values, "reason": f"premise not proved: {names}", "engine": engine}
+    return composition_fields([(p.id, p.status) for p in premises], _direct(plan, task))
 
 
 def _direct(plan: Plan, task: Task) -> list[dict[str, Any]]:

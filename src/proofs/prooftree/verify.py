@@ -59,6 +59,18 @@ def premise_hashes(root: Path, certificates: Path, premises: tuple[str, ...]) ->
     return out
 
 
+def _atoms_from(texts: list[str]) -> list[Any]:
+    """The atoms of Φ a standalone certificate records, read back (``t>=deadline``)."""
+    from proofs.core.errors import Location
+    from proofs.core.formula import atoms_of
+    from proofs.spec.parse import parse_state_formula
+
+    out: list[Any] = []
+    for text in texts:
+        out.extend(atoms_of(parse_state_formula(text, Location("inputs.worldmodel.atoms"))))
+    return out
+
+
 def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
@@ -134,6 +146,8 @@ class Checker:
     # -- step 1: translation -------------------------------------------------------------------
     def _translation(self, path: Path, doc: dict[str, Any]) -> None:
         kind, _ = header(doc)
+        if "obligation" not in doc["lemma"]:
+            return self._standalone(path, doc)
         lemma, obligation = self._lemma(doc)
         notes = self.notes.setdefault(str(path.resolve()), [])
         if kind != lemma.kind:
@@ -173,6 +187,46 @@ class Checker:
                      + (" (cached)" if translation.cached else ""))
         if isinstance(lemma, PolicyLemma):   # over the kernel's own reading of the model, which it then re-uses
             notes.append(self._policy(doc, lemma, obligation, self.kernel.model(doc)))
+
+    def _standalone(self, path: Path, doc: dict[str, Any]) -> None:
+        """A certificate made from Python (`proofs.api`), declared by no obligation: it stands on
+        its own statement. Its paths are relative to its project root (the nearest folder upwards
+        of the certificate holding pyproject.toml, else the certificate's folder); its world model
+        must still translate to the canonical model it names, with the constants and atoms it records."""
+        from proofs.prooftree.plan import find_root
+        from proofs.worldmodel.cache import translate
+
+        kind, _ = validate(doc)
+        notes = self.notes.setdefault(str(path.resolve()), [])
+        lemma_id = doc["lemma"]["id"]
+        if path.name != f"{lemma_id}.json":
+            raise CheckFailure(f"binding step: the file is named {path.name!r} but certifies lemma {lemma_id!r} "
+                               "(a certificate swapped between lemmas)")
+        notes.append("statement: its own (a standalone certificate: no obligation declares it)")
+        if kind == "certificate":
+            for pid in doc["statement"].get("premises", []):
+                premise = path.with_name(f"{pid}.json")
+                if premise.is_file():
+                    self.check_file(premise)
+            notes.append("premises: the certificate files beside it")
+            return
+        recorded = doc["inputs"]["worldmodel"]
+        base = find_root(path.resolve().parent)
+        model = base / recorded["path"]
+        constants = tuple(sorted(recorded.get("constants", {}).items()))
+        translation = translate(model, base, constants, _atoms_from(recorded.get("atoms", [])))
+        shown = recorded["path"]
+        if recorded["sha256"] != translation.source_sha256:
+            raise StaleCertificate(f"input step: world model {shown} has SHA-256 {translation.source_sha256[:16]}…, "
+                                   f"the certificate was made for {recorded['sha256'][:16]}…")
+        if recorded["canonical"] != translation.sha256:
+            raise StaleCertificate(f"translation step: world model {shown} translates to the canonical model "
+                                   f"{translation.sha256[:16]}…, the certificate names {recorded['canonical'][:16]}…")
+        self.kernel.loaded.setdefault(translation.sha256, translation.mdp)
+        notes.append(f"world model: {shown} translates to canonical model {translation.sha256[:16]}…"
+                     + (" (cached)" if translation.cached else ""))
+        if kind == "policy":
+            notes.append("policy: checked through its written table")
 
     def translation(self, obligation: ObligationFile) -> Any:
         from proofs.worldmodel.cache import translate

@@ -45,7 +45,7 @@ from proofs.core.certificate import write_atomic
 from proofs.core.errors import InputError, InputErrors, Location
 from proofs.core.rational import format_rational
 
-__all__ = ["import_gym", "parse_kwargs", "simplest_between", "simplest_rational", "write_model_json"]
+__all__ = ["env_document", "import_gym", "parse_kwargs", "simplest_between", "simplest_rational", "write_model_json"]
 
 TOLERANCE = Fraction(1, 10**12)
 REWARD = "reward"
@@ -389,18 +389,29 @@ def import_gym(env_id: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """
     env = _make(env_id, kwargs)
     try:
-        unwrapped = env.unwrapped
-        if getattr(unwrapped, "fickle_passenger", False):
-            raise InputError(
-                Location(f"gym:{env_id}", key="fickle_passenger"),
-                "the fickle passenger changes destination inside step(), outside the P table",
-                "Import Taxi without fickle_passenger",
-            )
-        table = _read_table(env_id, unwrapped)
-        initial = _read_initial(env_id, unwrapped, len(table))
-        return _document(unwrapped, table, initial)
+        return env_document(env, env_id)
     finally:
         env.close()
+
+
+def env_document(env: Any, env_id: str | None = None) -> dict[str, Any]:
+    """The world-model document of an environment object already made (`import_gym` on ``env``).
+
+    ``env_id`` names it in error messages (default: its registered id, else its class name).
+    """
+    unwrapped = env.unwrapped
+    if env_id is None:
+        spec = getattr(env, "spec", None)
+        env_id = getattr(spec, "id", None) or type(unwrapped).__name__
+    if getattr(unwrapped, "fickle_passenger", False):
+        raise InputError(
+            Location(f"gym:{env_id}", key="fickle_passenger"),
+            "the fickle passenger changes destination inside step(), outside the P table",
+            "Import Taxi without fickle_passenger",
+        )
+    table = _read_table(env_id, unwrapped)
+    initial = _read_initial(env_id, unwrapped, len(table))
+    return _document(unwrapped, table, initial)
 
 
 def write_model_json(doc: Mapping[str, Any], path: str | Path) -> None:
