@@ -193,3 +193,16 @@ def test_user_code_type_checks_against_the_api(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent",
                           str(script)], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert run.returncode == 1 and "epsilon" in run.stdout, run.stdout
+
+
+def test_a_standalone_certificate_cannot_stand_in_for_a_declared_lemma(project: Path) -> None:
+    """Saved without obligation= under a declared lemma's name, a certificate is stale: it says
+    nothing about what the obligation declares."""
+    model = proofs.load_model(project / "worldmodels" / "cliff.toml")
+    result = proofs.prove_policy(model, proofs.Objective("progress", horizon=6), epsilon="1",
+                                 policy=project / "policies" / "cliff-walk.json")
+    assert result.proved
+    result.save(project / "certificates" / "careful.walk-policy.json")   # the declared lemma's file
+    verdict = proofs.check(project / "certificates" / "careful.walk-policy.json")
+    assert not verdict.accepted and "declared" in verdict.reason, verdict.reason
+    assert _cli(["check"], project).returncode == 1

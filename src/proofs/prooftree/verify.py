@@ -202,6 +202,10 @@ class Checker:
         if path.name != f"{lemma_id}.json":
             raise CheckFailure(f"binding step: the file is named {path.name!r} but certifies lemma {lemma_id!r} "
                                "(a certificate swapped between lemmas)")
+        declared = self._declared(path)
+        if lemma_id in declared:
+            raise StaleCertificate(f"binding step: lemma {lemma_id!r} is declared in {declared[lemma_id]}, but this "
+                                   "certificate names no obligation (saved from Python without obligation=)")
         notes.append("statement: its own (a standalone certificate: no obligation declares it)")
         if kind == "certificate":
             for pid in doc["statement"].get("premises", []):
@@ -227,6 +231,17 @@ class Checker:
                      + (" (cached)" if translation.cached else ""))
         if kind == "policy":
             notes.append("policy: checked through its written table")
+
+    def _declared(self, path: Path) -> dict[str, str]:
+        """The lemma ids the obligations of the certificate's project declare, and where."""
+        from proofs.prooftree.plan import find_root
+        from proofs.spec.obligation import discover, load_obligations, read_settings
+
+        base = find_root(path.resolve().parent)
+        if not (base / "pyproject.toml").is_file():
+            return {}
+        files = load_obligations(discover(base, read_settings(base / "pyproject.toml")))
+        return {lemma.id: relative(f.path, base) for f in files for lemma in f.lemmas}
 
     def translation(self, obligation: ObligationFile) -> Any:
         from proofs.worldmodel.cache import translate
