@@ -175,6 +175,9 @@ def test_attained_mixture_not_epsilon_optimal_or_not_violating():
     reject(doc, mdp, "1/4", "reported violated, but the attained value \\[0, 0\\] does not certainly violate")
 
 
+GEO = Objective("r", None, F(1, 2))
+
+
 def test_status_rules():
     doc, mdp = certificate("1/2")
     doc["status"] = "maybe"
@@ -187,11 +190,12 @@ def test_status_rules():
         check_alignment(doc, mdp, Objective("r", None, F(1, 2)), F(1), fatal("1/2"))
     credal = make_mdp(["s", "t"], {"s": [("go", {"t": ("1/3", "2/3"), "s": ("1/3", "2/3")})],
                                    "t": [("stay", {"t": 1})]}, rewards={"r": {}}, labels={"fatal": ["t"]})
-    with pytest.raises(CheckFailure, match="non-credal"):
+    with pytest.raises(CheckFailure, match="finite horizon only"):   # credal: finite horizons only
+        check_alignment(doc, credal, GEO, F(1), fatal("1/2"))
+    with pytest.raises(CheckFailure, match="J\\* step"):              # checked, and not this model's
         check_alignment(doc, credal, OBJ, F(1), fatal("1/2"))
 
 
-GEO = Objective("r", None, F(1, 2))
 
 
 def geometric(threshold, eps=1):

@@ -19,7 +19,8 @@ where a table is stationary and the witness also carries per-state values).
 Counterexamples and witnesses are JSON-ready: ``{"mixture": [{"weight": "q", "before_decided":
 {"format": "proofs.policy/1", "steps": [{state: action}, ...]}, "after_decided": "J-optimal"}]}``.
 
-Not covered (status ``unknown`` with a reason): credal models, and models beyond `EXACT_LIMIT`
+Credal models go to `proofs.engines.robust` (finite horizons). Not covered (status ``unknown``
+with a reason): models beyond `EXACT_LIMIT`
 (transitions × horizon, 50 steps counted for the geometric horizon).
 """
 
@@ -41,7 +42,7 @@ from proofs.engines.alignment import (
     hinted_lambda,
 )
 from proofs.engines.dual import MAX_ROUNDS, GaveUp, Worst, at_initial, decide, parametric
-from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space
+from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space, greedy
 from proofs.kernel.horizon import FRONTIER_ACTION, restrict
 from proofs.semantics.linear import solve_sparse
 
@@ -100,10 +101,11 @@ class Responses:
     """
 
     def __init__(self, mdp: Mdp, ep: Episode, cs: ConstraintSpace, *, reachable: bool = False,
-                 tick: Callable[[], object] | None = None) -> None:
+                 tick: Callable[[], object] | None = None, nature: int = 1) -> None:
         self.mdp, self.ep, self.cs = mdp, ep, cs
         self.tick = tick or (lambda: None)
-        self.succ = [mdp.successors(c) for c in range(mdp.n_choices)]
+        self.nature = nature   # credal models: nature maximises (1) or minimises (−1) the weighted value
+        self.succ = [[(t, lo) for t, lo, _ in mdp.successor_intervals(c)] for c in range(mdp.n_choices)]
         self.reach = self._reachable() if reachable and cs.steps is not None else None
 
     def _reachable(self) -> list[set[int]]:
@@ -114,8 +116,10 @@ class Responses:
                           for c in self.mdp.choices(s) for u, _ in self.succ[c]})
         return reach
 
-    def _choice(self, c: int, js: Fraction, ys: Values, qs: Values) -> tuple[Fraction, Fraction]:
+    def _choice(self, c: int, js: Fraction, ys: Values, qs: Values, w: Weights = (_ONE, _ONE)) -> tuple[Fraction, Fraction]:
         succ = self.succ[c]
+        if self.mdp.is_credal:   # nature's distribution: mass first where w·(J, σ·W_c) is best for its side
+            succ = greedy(self.mdp, c, lambda t: self.nature * _dot(w, ys[t], qs[t]))
         return (js * self.ep.reward[c] + sum((p * ys[u] for u, p in succ), _ZERO),
                 self.cs.sigma * self.cs.reward[c] + sum((p * qs[u] for u, p in succ), _ZERO))
 
@@ -123,7 +127,7 @@ class Responses:
               qs: Values) -> tuple[int, Fraction, Fraction]:
         best: tuple[int, Fraction, Fraction] | None = None
         for c in self.mdp.choices(s):
-            jc, qc = self._choice(c, js, ys, qs)
+            jc, qc = self._choice(c, js, ys, qs, w)
             if best is None or _better(w, u, (jc, qc), best[1:]):
                 best = (c, jc, qc)
         assert best is not None
@@ -260,7 +264,12 @@ def discharge_alignment(mdp: Mdp, objective: Objective, lemma_epsilon: Fraction,
     only costs search rounds.
     """
     if mdp.is_credal:
-        return AlignmentResult.unknown("lagrangian", "credal models are not supported by the lagrangian engine yet")
+        from proofs.engines.robust import discharge_credal
+
+        result = discharge_credal(mdp, objective, lemma_epsilon, constraints)
+        if margin and result.status != "unknown":
+            result = replace(result, reason="no margin: epsilon* is not computed on credal models yet")
+        return result
     if objective.horizon is not None:
         mdp = restrict(mdp, objective.horizon)
     if exact_work(mdp, objective) > EXACT_LIMIT:

@@ -1,4 +1,4 @@
-"""The checker of alignment certificates (exact, non-credal models, finite and geometric horizons).
+"""The checker of alignment certificates (exact; finite and geometric horizons, credal models finite only).
 
 TRUSTED. The lemma: for every policy π (history-dependent, randomized), J(π) ≥ J* − ε implies
 π ⊨ Φ. Per constraint c of Φ the certificate claims the *worst* value of c's quantity over the
@@ -26,6 +26,17 @@ with one pass each (backward induction, or substitution into Bellman equations),
   states, which implies W ≥ the optimum (T monotone and a γ-contraction). G(λ) ≤ Σ μ₀(s)·W_0(s).
 * ``attained`` (a start mixture of history-dependent policies, below) gives a LOWER bound: the
   kernel evaluates it exactly, checks that it is ε-optimal, and its value is then attained.
+
+**Credal models** (finite horizons). J(π) is nature's worst case J_lo(π), J* = max_π J_lo(π) (V*_{J,t}
+by backward induction with nature's certified minimum), and c is judged in its own worst case over
+nature. The upper bound chooses the policy and nature together: for an ε-optimal π and c's worst
+nature ν_c, J(π, ν_c) ≥ J_lo(π) ≥ J* − ε, so Q(π, ν_c) ≤ κ + G_co(λ) − λ·(J* − ε) with G_co(λ) the
+recursion above where every expectation is nature's certified maximum and the continuation after c
+is decided is the cooperative optimum of J (nature maximising too), both ≥ what any (π, ν) gets.
+The lower bound evaluates the attained mixture (`_credal_mixture`): J per component against its
+own worst nature (a lower bound on the mixture's J_lo), W_c under one nature the kernel picks (any
+distribution within the intervals is a nature, so that value is reached). The two need not meet:
+the reported worst must contain [attained, bound], and ``holds`` may be null.
 
 With a finite horizon the model is first cut to what the episode can see
 (`proofs.kernel.horizon.restrict`, which changes no value), so large models whose horizon sees
@@ -69,7 +80,7 @@ from proofs.core.model import Mdp
 from proofs.core.objective import Objective
 from proofs.core.rational import parse_rational
 from proofs.core.schema import short, span
-from proofs.kernel.bellman import ExactBellman
+from proofs.kernel.bellman import ExactBellman, worst_expectation
 from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
 
@@ -110,17 +121,42 @@ def constraint_space(mdp: Mdp, objective: Objective, constraint: Constraint) -> 
     return ConstraintSpace(mdp, objective, constraint)
 
 
-def _expect(mdp: Mdp, c: int, w: Values) -> Fraction:
-    return sum((p * w[t] for t, p in mdp.successors(c)), Fraction(0))
+def _expect(mdp: Mdp, c: int, w: Values, nature: int = 1) -> Fraction:
+    """Σ P(s')·w(s'); on a credal model nature's max (``nature`` = 1) or min (−1) over the intervals,
+    certified by `worst_expectation` (a max is minus the min of −w)."""
+    if mdp.interval is None:
+        return sum((p * w[t] for t, p in mdp.successors(c)), Fraction(0))
+    row = mdp.successor_intervals(c)
+    if nature < 0:
+        return worst_expectation(row, w)
+    return -worst_expectation([(i, lo, hi) for i, (_, lo, hi) in enumerate(row)], [-w[t] for t, _, _ in row])
 
 
-def optimal_to_go(mdp: Mdp, objective: Objective) -> list[Values]:
-    """V*_{J,t}(s) for t = 0 … H: the optimal J-to-go from step t, discounted relative to t."""
+def greedy(mdp: Mdp, c: int, key: Callable[[int], Fraction]) -> list[tuple[int, Fraction]]:
+    """A distribution of choice c within its intervals putting mass on the highest ``key`` first (a
+    choice of nature: any distribution within the intervals is one, so its feasibility is all that
+    is checked)."""
+    row = sorted(mdp.successor_intervals(c), key=lambda e: -key(e[0]))
+    free = 1 - sum((lo for _, lo, _ in row), Fraction(0))
+    out = []
+    for t, lo, hi in row:
+        extra = max(Fraction(0), min(hi - lo, free))
+        free -= extra
+        out.append((t, lo + extra))
+    if free != 0:
+        raise CheckFailure("a credal row's intervals cannot form a distribution (the model is invalid)")
+    return out
+
+
+def optimal_to_go(mdp: Mdp, objective: Objective, nature: int = -1) -> list[Values]:
+    """V*_{J,t}(s) for t = 0 … H: the optimal J-to-go from step t, discounted relative to t; on a
+    credal model nature minimises J (``nature`` = −1, robust) or maximises it (1, cooperative)."""
     assert objective.horizon is not None
-    op = ExactBellman(mdp, mdp.rewards[objective.reward], objective.discount)
+    reward, d = mdp.rewards[objective.reward].fractions(), objective.discount
     v: list[Values] = [[Fraction(0)] * mdp.n_states]
     for _ in range(objective.horizon):
-        v.append(op.optimal(v[-1])[0])
+        w = v[-1]
+        v.append([max(reward[c] + d * _expect(mdp, c, w, nature) for c in mdp.choices(s)) for s in range(mdp.n_states)])
     return v[::-1]
 
 
@@ -131,20 +167,25 @@ def _at_initial(mdp: Mdp, w: Values) -> Fraction:
 class Episode:
     """The weights of one backward pass: J absolute (finite: d^t·r) or relative (geometric)."""
 
-    def __init__(self, mdp: Mdp, objective: Objective, cont: list[Values] | Values) -> None:
+    def __init__(self, mdp: Mdp, objective: Objective, cont: list[Values] | Values,
+                 co: list[Values] | None = None) -> None:
         self.geometric = objective.horizon is None
         self.d = objective.discount
         self.beta = self.d if self.geometric else Fraction(1)
         self.eta = 1 - self.d if self.geometric else Fraction(0)
         self.reward = mdp.rewards[objective.reward].fractions()
-        self._cont = cont
+        self._cont, self._co = cont, co
 
     def jscale(self, t: int) -> Fraction:
         return Fraction(1) if self.geometric else self.d**t
 
     def cont(self, t: int) -> Values:
-        """The optimal J-to-go from step t (given the episode acts there)."""
+        """The optimal J-to-go from step t (given the episode acts there); robust on a credal model."""
         return self._cont if self.geometric else self._cont[t]  # type: ignore[return-value]
+
+    def cont_co(self, t: int) -> Values:
+        """The J-to-go of G(λ)'s continuation: on a credal model nature cooperates (max-max)."""
+        return self.cont(t) if self._co is None else self._co[t]
 
     def stop_cont(self, cs: ConstraintSpace, w: Values) -> Values:
         """σ·g(s')·[s' stops]·η + β·w(s'): the successor term of the combined recursion."""
@@ -174,9 +215,9 @@ def combined_bound(mdp: Mdp, ep: Episode, cs: ConstraintSpace, lam: Fraction, va
                                        f"action {mdp.action(c)!r} (not superharmonic)")
         return _at_initial(mdp, fixed)
     big_l = cs.steps
-    w = [cs.sigma * cs.goal[s] + lam * ep.jscale(big_l) * ep.cont(big_l)[s] for s in range(n)]
+    w = [cs.sigma * cs.goal[s] + lam * ep.jscale(big_l) * ep.cont_co(big_l)[s] for s in range(n)]
     for t in reversed(range(big_l)):
-        nxt, js, vt = ep.stop_cont(cs, w), ep.jscale(t), ep.cont(t)
+        nxt, js, vt = ep.stop_cont(cs, w), ep.jscale(t), ep.cont_co(t)
         w = [cs.sigma * cs.goal[s] + lam * js * vt[s] if cs.stop[s] else
              max(lam * js * ep.reward[c] + cs.sigma * cs.reward[c] + _expect(mdp, c, nxt) for c in mdp.choices(s))
              for s in range(n)]
@@ -232,7 +273,7 @@ def _reach(mdp: Mdp, cs: ConstraintSpace, tables: list[dict[int, list[tuple[int,
                 continue
             if s not in table:
                 raise CheckFailure(f"{where}: steps[{t}] gives no action in reachable state {mdp.states[s]!r}")
-            nxt.update(u for c, p in table[s] if p > 0 for u, q in mdp.successors(c) if q > 0)
+            nxt.update(u for c, p in table[s] if p > 0 for u, _, q in mdp.successor_intervals(c) if q > 0)
         reach.append(nxt if steps is not None else nxt | reach[t])
     return reach
 
@@ -311,13 +352,55 @@ def mixture_parts(mixture: Mixture, where: str) -> list[tuple[Fraction, Componen
 
 
 def evaluate_mixture(mdp: Mdp, ep: Episode, cs: ConstraintSpace, mixture: Mixture, where: str) -> tuple[Fraction, Fraction]:
-    """(J, reported value of c) of a start mixture, exactly."""
+    """(J, reported value of c) of a start mixture, exactly (on a credal model: bounds, below)."""
+    if mdp.is_credal:
+        return _credal_mixture(mdp, ep, cs, mixture, where)
     j = w = Fraction(0)
     for q, comp, at in mixture_parts(mixture, where):
         tables = _tables(mdp, comp, at)
         assert isinstance(comp, ExactComponent)
         ji, wi = _evaluate_component(mdp, ep, cs, comp, tables, at)
         j, w = j + q * ji, w + q * wi
+    return j, cs.value_of(w)
+
+
+def _credal_mixture(mdp: Mdp, ep: Episode, cs: ConstraintSpace, mixture: Mixture,
+                    where: str) -> tuple[Fraction, Fraction]:
+    """Lower bounds, on a credal model, of the mixture's robust J and of Q = σ·W_c + κ at its worst
+    over nature (the two numbers of a lower bound on the worst value; finite horizons).
+
+    J: each component against its own worst nature (the minimum of a sum is at least the sum of the
+    minima, so Σ q_i·J_lo(π_i) ≤ J_lo(mixture)); after c is decided it is J-optimal, worth V*_J.
+    W_c: every component under one nature ν, chosen at each (t, s, a) as the distribution within the
+    intervals that puts mass on the highest σ·Σ_i q_i·W_i(t+1, ·) first (`greedy`). Any ν is a
+    nature, so Σ q_i·W_i(ν) is a value the mixture's worst case reaches (or exceeds, for σ's side).
+    """
+    if cs.steps is None or ep.geometric:
+        raise CheckFailure(f"{where}: mixtures on a credal model are checked with a finite horizon only")
+    parts = [(q, _tables(mdp, comp, at), at) for q, comp, at in mixture_parts(mixture, where)]
+    reach = [_reach(mdp, cs, tables, at, cs.steps) for _, tables, at in parts]
+    n, big_l, k = mdp.n_states, cs.steps, len(parts)
+    y = [[ep.jscale(big_l) * ep.cont(big_l)[s] for s in range(n)] for _ in parts]
+    x = [[cs.goal[s] for s in range(n)] for _ in parts]
+    for t in reversed(range(big_l)):
+        js, vt = ep.jscale(t), ep.cont(t)
+        ys = [[ep.beta * v for v in yi] for yi in y]
+        xs = [[ep.beta * v + ep.eta * cs.goal[s] for s, v in enumerate(xi)] for xi in x]
+        key = [cs.sigma * sum((q * xs[i][s] for i, (q, _, _) in enumerate(parts)), Fraction(0)) for s in range(n)]
+        y_new, x_new = [[Fraction(0)] * n for _ in parts], [[Fraction(0)] * n for _ in parts]
+        for i in range(k):
+            table = parts[i][1][min(t, len(parts[i][1]) - 1)]
+            for s in range(n):
+                if cs.stop[s]:
+                    y_new[i][s], x_new[i][s] = js * vt[s], cs.goal[s]
+                elif s in reach[i][t]:
+                    y_new[i][s] = sum((p * (js * ep.reward[c] + _expect(mdp, c, ys[i], -1)) for c, p in table[s]),
+                                      Fraction(0))
+                    x_new[i][s] = sum((p * (cs.reward[c] + sum((pu * xs[i][u] for u, pu in greedy(mdp, c, key.__getitem__)),
+                                                                Fraction(0))) for c, p in table[s]), Fraction(0))
+        y, x = y_new, x_new
+    j = sum((q * _at_initial(mdp, y[i]) for i, (q, _, _) in enumerate(parts)), Fraction(0))
+    w = sum((q * _at_initial(mdp, x[i]) for i, (q, _, _) in enumerate(parts)), Fraction(0))
     return j, cs.value_of(w)
 
 
@@ -348,14 +431,15 @@ def check_alignment_certificate(body: AlignmentBody, status: str, mdp: Mdp, obje
         return
     if isinstance(witness, FloatAlignmentWitness):
         raise CheckFailure("witness step: a float witness is checked by check_float_alignment")
-    if mdp.is_credal:
-        raise CheckFailure("kernel step: alignment certificates are checked on non-credal models only, "
-                           f"so a {status} verdict cannot be accepted")
+    if mdp.is_credal and objective.horizon is None:
+        raise CheckFailure("kernel step: alignment certificates on a credal model are checked with a finite "
+                           f"horizon only, so a {status} verdict cannot be accepted")
     if objective.horizon is not None:
         mdp = restrict(mdp, objective.horizon)   # changes no value (proofs.kernel.horizon)
         if witness.j_values is not None:
             raise CheckFailure("witness step: witness.j_values is for the geometric horizon only")
-        ep = Episode(mdp, objective, optimal_to_go(mdp, objective))
+        ep = Episode(mdp, objective, optimal_to_go(mdp, objective),
+                     optimal_to_go(mdp, objective, 1) if mdp.is_credal else None)
     else:
         ep = Episode(mdp, objective, check_j_values(mdp, objective, witness.j_values))
 
@@ -371,7 +455,7 @@ def check_alignment_certificate(body: AlignmentBody, status: str, mdp: Mdp, obje
 
     spaces = [constraint_space(mdp, objective, c) for c in constraints]
     check_verdict(body, status, spaces, Enclosure.exact(_at_initial(mdp, ep.cont(0))), epsilon, bound, mixture,
-                  exact=True)
+                  exact=not mdp.is_credal)   # credal: exact numbers, but [attained, bound] may leave a gap
 
 
 class Space(Protocol):

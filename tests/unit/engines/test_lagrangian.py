@@ -40,10 +40,12 @@ def run(mdp, objective, eps, constraints):
     return result
 
 
-def test_credal_models_are_unknown():
+def test_credal_models_are_decided_with_a_finite_horizon_only():
     m = make_mdp(["s", "t"], {"s": [("go", {"t": ("1/3", "2/3"), "s": ("1/3", "2/3")})], "t": [("stay", {"t": 1})]},
                  rewards={"r": {}}, labels={"fatal": ["t"]})
     r = discharge_alignment(m, Objective("r", 2), F(0), [ProbabilityConstraint(LE, F(1, 5), FATAL)])
+    assert r.status == "refuted" and r.constraints[0].worst.lo == F(8, 9)   # nature: 1 − (1/3)², the one policy
+    r = discharge_alignment(m, Objective("r", None, F(1, 2)), F(0), [ProbabilityConstraint(LE, F(1, 5), FATAL)])
     assert r.status == "unknown" and "credal" in r.reason
 
 
