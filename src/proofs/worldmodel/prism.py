@@ -147,11 +147,16 @@ def _constant_value(stormpy: Any, manager: Any, kind: str, text: str) -> Any:
     return manager.rational(stormpy.Rational(f"{value.numerator}/{value.denominator}"))
 
 
+_INTERVAL_UPDATE = re.compile(r"\[[^\[\]:;]*,[^\[\]:;]*\]\s*:")
+"""``[0.6, 0.9]:`` in a command: an interval update (an action label ``[go]`` has no comma)."""
+
+
 def _build(stormpy: Any, program: Any, path: Path, failures: tuple[type[Exception], ...]) -> Any:
     check_state_space(stormpy, program, path)  # before Storm's builder can exhaust memory
     options = stormpy.BuilderOptions(build_full=True)
-    try:
-        return stormpy.build_model[stormpy.Rational](program, options=options)
+    try:   # an interval program goes straight to the interval builder (the other one prints an error)
+        if not _INTERVAL_UPDATE.search(path.read_text(errors="replace")):
+            return stormpy.build_model[stormpy.Rational](program, options=options)
     except failures as exc:
         if "interval" not in str(exc):
             raise _storm_error(path, exc, "Storm could not build the model") from None

@@ -48,6 +48,14 @@ def test_interval_updates_make_a_credal_model() -> None:
     ]
 
 
+def test_an_interval_program_is_built_without_storm_s_error_message(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    text = ("mdp\nmodule m\n s : [0..2] init 0;\n [go] s=0 -> [0.6, 0.9]:(s'=1) + [0.1,0.4]:(s'=2);\n"
+            " [stay] s>0 -> 1:(s'=s);\nendmodule\n")
+    mdp = load_mdp(write(tmp_path / "imdp.nm", text))
+    assert mdp.is_credal and mdp.successor_intervals(0)[0][1:] == (Fraction(3, 5), Fraction(9, 10))
+    assert "ERROR" not in capfd.readouterr().err   # Storm's point builder is not tried first
+
+
 def test_probabilities_not_summing_to_one_are_reported(tmp_path: Path) -> None:
     text = "mdp\nmodule m\n x : [0..2] init 0;\n [go] x=0 -> 0.5:(x'=1) + 0.6:(x'=2);\n"
     text += " [] x>0 -> true;\nendmodule\n"
