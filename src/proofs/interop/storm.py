@@ -71,6 +71,7 @@ __all__ = [
     "storm_property",
     "storm_state",
     "storm_value",
+    "to_drn",
     "to_storm",
 ]
 
@@ -254,6 +255,119 @@ def induced_chain(mdp: Mdp, layer: PolicyLayer, *, exact: bool) -> Any:
     a credal chain also needs ``nature="minimize"`` or ``"maximize"`` in `check`.
     """
     return _build(fix_policy(mdp, layer), exact, dtmc=True)
+
+
+# -- writing DRN ---------------------------------------------------------------------------------
+def _texts(values: Rationals) -> list[str]:
+    """Exact canonical texts (``3``, ``-1/4``), each distinct value formatted once."""
+    if values.is_compact and len(values):
+        pairs = np.stack([values.num, values.den], axis=1)
+        unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        made = [str(n) if d == 1 else f"{n}/{d}" for n, d in unique.tolist()]
+        return [made[i] for i in inverse.ravel().tolist()]
+    return [format_rational(f) for f in values.fractions()]
+
+
+def _uniform_initial(mdp: Mdp) -> None:
+    weights = mdp.initial_probability
+    first = Fraction(int(weights.num[0]), int(weights.den[0]))
+    if any(w != first for w in weights.fractions()):
+        raise ValueError("DRN marks initial states with the label init, read as a uniform μ₀, but this "
+                         "μ₀ is not uniform over its support; write the model as TOML or JSON instead")
+
+
+def _drn_action(name: str) -> str:
+    if not name or any(ch.isspace() for ch in name) or name.startswith("[") or name == "__NOLABEL__":
+        raise ValueError(f"action name {name!r} cannot be written in DRN (a DRN action name is one word); "
+                         "rename the action")
+    return name
+
+
+def to_drn(mdp: Mdp) -> str:
+    """The model in Storm's explicit DRN format, with exact numbers (``1/3``, intervals ``[1/10, 1/5]``).
+
+    Storm reads it with ``stormpy.build_model_from_drn[T](path)`` (``T`` one of ``float``,
+    ``stormpy.Rational``, or for a credal model ``stormpy.Interval``, ``stormpy.RationalInterval``),
+    and so does ``proofs`` (`proofs.worldmodel.drn.read_drn`). States are written by their index
+    (a reader names them ``"0"``, ``"1"``, …), labels and reward structures renamed as
+    `storm_names` does, and r(s, a) as a choice reward. Storm's ``init`` label marks the support of
+    μ₀, which readers take as a uniform μ₀. DRN lists labels by state, so a label that marks no
+    state is not in the file, and Storm's reader drops a reward structure whose rewards are all 0
+    (asking for it then fails with "Missing reward model"). In a credal model a degenerate
+    interval [p, p] is written as p.
+
+    Raises
+    ------
+    ValueError
+        μ₀ is not uniform over its support (DRN has no initial distribution), or an action name
+        is not one word.
+
+    Examples
+    --------
+    >>> from proofs.core.errors import Location
+    >>> from proofs.worldmodel.build import ChoiceData, ModelData, StateData, build_mdp
+    >>> at = Location("example")
+    >>> go = ChoiceData("go", ((0, (Fraction(1, 2), Fraction(3, 4))), (1, (Fraction(1, 4), Fraction(1, 2)))),
+    ...                 at, {"r": Fraction(1)})
+    >>> stay = ChoiceData("stay", ((1, Fraction(1)),), at, {"r": Fraction(0)})
+    >>> states = (StateData("s", (go,), at, {}, ("init",)), StateData("t", (stay,), at, {}, ("goal",)))
+    >>> mdp = build_mdp(ModelData("example", states, None, at, ("r",), ("init", "goal")))
+    >>> print(to_drn(mdp), end="")  # doctest: +NORMALIZE_WHITESPACE
+    // written by proofs
+    @type: MDP
+    @value_type: rational-interval
+    @parameters
+    <BLANKLINE>
+    @reward_models
+    r
+    @nr_states
+    2
+    @nr_choices
+    2
+    @model
+    state 0 init
+        action go [1]
+            0 : [1/2, 3/4]
+            1 : [1/4, 1/2]
+    state 1 goal
+        action stay [0]
+            1 : 1
+    """
+    _uniform_initial(mdp)
+    names = storm_names(mdp)
+    if mdp.interval is None:
+        assert mdp.probability is not None
+        numbers = _texts(mdp.probability)
+    else:
+        low, high = (_texts(v) for v in mdp.interval)
+        numbers = [lo if lo == hi else f"[{lo}, {hi}]" for lo, hi in zip(low, high)]
+    targets = mdp.target.tolist()
+    rewards = [_texts(r) for r in mdp.rewards.values()]
+    actions = [_drn_action(name) for name in mdp.action_names]
+    choice_action = mdp.choice_action.tolist()
+    row_start = mdp.row_start.tolist()
+    state_labels: list[list[str]] = [[] for _ in range(mdp.n_states)]
+    for s in mdp.initial_states.tolist():
+        state_labels[s].append("init")
+    for name, mask in mdp.labels.items():
+        if names.labels[name] != "init":  # a label `init` equal to μ₀'s support is written once
+            for s in np.flatnonzero(mask).tolist():
+                state_labels[s].append(names.labels[name])
+    lines = [
+        "// written by proofs", "@type: MDP",
+        f"@value_type: {'rational-interval' if mdp.is_credal else 'rational'}", "@parameters", "",
+        "@reward_models", " ".join(names.rewards[name] for name in mdp.rewards),
+        "@nr_states", str(mdp.n_states), "@nr_choices", str(mdp.n_choices), "@model",
+    ]
+    choice = 0
+    for s, end in enumerate(mdp.choice_start[1:].tolist()):
+        lines.append(" ".join([f"state {s}", *state_labels[s]]))
+        for c in range(choice, end):
+            reward = f" [{', '.join(r[c] for r in rewards)}]" if rewards else ""
+            lines.append(f"\taction {actions[choice_action[c]]}{reward}")
+            lines.extend(f"\t\t{targets[i]} : {numbers[i]}" for i in range(row_start[c], row_start[c + 1]))
+        choice = end
+    return "\n".join(lines) + "\n"
 
 
 # -- checking --------------------------------------------------------------------------------------

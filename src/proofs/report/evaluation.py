@@ -252,10 +252,11 @@ def _episode(mdp: Any, f: Constraint | Query, policy: Any, horizon: int | None,
     if policy is not None:  # the policy's value (a constraint's: its worst case over nature)
         high = f.comparison.is_upper != q.complement if not isinstance(f, Query) else False
         return quantity_value(mdp, q, policy, worst_high=high), None
-    # over all policies; a constraint without a policy is judged in its worst case, as Storm does
+    # over all policies. A query (Pmax=?) has nature against the optimiser, as Storm's robust mode;
+    # a constraint is judged in its worst case over policies and nature alike (SPEC §2)
     wanted_max = f.direction == "max" if isinstance(f, Query) else f.comparison.is_upper
     maximise = wanted_max != q.complement
-    best = optimal_quantity(mdp, q, maximise=maximise)
+    best = optimal_quantity(mdp, q, maximise=maximise, nature_helps=not isinstance(f, Query))
     result = best.value.complement() if q.complement else best.value
     return (result.within(0, 1) if is_probability(q) else result), best.policy
 

@@ -87,12 +87,15 @@ def optimal(mdp: Mdp, objective: Objective, *, exact_mode: bool | None = None) -
     return optimal_quantity(mdp, objective_quantity(mdp, objective), maximise=True, exact_mode=exact_mode)
 
 
-def optimal_quantity(mdp: Mdp, q: Quantity, *, maximise: bool, exact_mode: bool | None = None) -> Optimum:
-    """The best value of the quantity W at μ₀ over all policies (nature against), and a policy
-    attaining it. For ``G`` (``q.complement``) this is the optimum of W, not of the reported 1 − W."""
+def optimal_quantity(mdp: Mdp, q: Quantity, *, maximise: bool, exact_mode: bool | None = None,
+                     nature_helps: bool = False) -> Optimum:
+    """The best value of the quantity W at μ₀ over all policies (nature against, or with
+    ``nature_helps`` on the optimiser's side: a constraint's worst case over policies and nature),
+    and a policy attaining it. For ``G`` (``q.complement``) this is the optimum of W, not of the
+    reported 1 − W."""
     if use_exact(mdp, q.steps, exact_mode):
         values, policy = exact.optimise(exact.ExactModel.of(mdp), q, maximise=maximise,
-                                        nature=_nature(q, maximise))
+                                        nature=-_nature(q, maximise) if nature_helps else _nature(q, maximise))
         return Optimum(_at_initial_exact(mdp, values), policy)
     box, policy = sound.optimise(sound.SoundModel.of(mdp), q, maximise=maximise)
     return Optimum(_at_initial_box(mdp, box), policy)
