@@ -79,7 +79,9 @@ def test_the_trusted_base_stays_small():
     base = Path(proofs.__file__).parent
     kernel = sum(len(p.read_text().splitlines()) for p in (base / "kernel").glob("*.py"))
     core = sum(len(p.read_text().splitlines()) for p in (base / "core").glob("*.py"))
-    assert kernel <= 2540, kernel
+    # 2,540 before the credal checks (the alignment lemma's bounds with nature, Φ's direct evaluation
+    # on interval models: about 160 lines); the kernel issue aims at about 1,500
+    assert kernel <= 2700, kernel
     # core holds the certificate types twice over for now: `proofs.core.schema` (the shapes the
     # kernel validates with) and `proofs.core.certificates` (the typed objects); the kernel's
     # adoption of the types is meant to retire most of schema

@@ -281,18 +281,41 @@ def explain(
 
 
 def _explain_context(checker: Any, path: Path, doc: dict[str, Any]) -> Any:
-    """What an (accepted) alignment certificate is about, as the kernel read it (else None)."""
+    """What an (accepted) alignment certificate or composition is about, as the kernel read it (else None)."""
     from proofs.kernel.check import witness_arrays
     from proofs.kernel.horizon import restrict
     from proofs.report.explain import Context
     from proofs.spec.obligation import AlignmentLemma
 
     lemma, obligation, mdp = checker.inputs(doc)
+    if lemma.kind == "certificate":
+        return _composition_context(checker.kernel, path, doc)
     if not isinstance(lemma, AlignmentLemma) or obligation.objective is None:
         return None
     if obligation.objective.horizon is not None:
         mdp = restrict(mdp, obligation.objective.horizon)
     return Context(mdp, obligation.objective, lemma.desirable, witness_arrays(path, doc))
+
+
+def _composition_context(kernel: Any, path: Path, doc: dict[str, Any]) -> Any:
+    """What an (accepted) composition is about, from its premises as the kernel read them: the
+    policy premise's model, J and policy, with the alignment premise's Φ (None when the premises
+    were not checked: an unknown composition)."""
+    from proofs.core.certificates import Certificate
+    from proofs.report.explain import Context
+
+    premises = {}
+    for pid in Certificate.from_json(doc).statement.premises:
+        where = path.with_name(f"{pid}.json")
+        premise = kernel.parsed.get(str(where.resolve()))
+        if premise is not None:
+            premises[premise.statement.kind] = (where, premise)
+    if set(premises) != {"alignment", "policy"}:
+        return None
+    where, premise = premises["policy"]
+    mdp = kernel.model(premise)
+    return Context(mdp, premise.statement.objective, premises["alignment"][1].statement.phi,
+                   policy=kernel.policy(where, premise, mdp))
 
 
 def _check_output_folder(output: Path, option: str) -> None:

@@ -474,6 +474,13 @@ class SafetyResult(Result):
     def _horizon(self) -> int | None:
         return self.policy._horizon()
 
+    def _context(self) -> Any:
+        from proofs.report.explain import Context
+
+        assert self.policy.model is not None and self.policy.statement.objective is not None
+        return Context(self.policy.model.mdp, self.policy.statement.objective, self.alignment.desirable,
+                       policy=self.policy.table)
+
 
 # -- the public functions -----------------------------------------------------------------------------------
 

@@ -103,8 +103,17 @@ def step(values: V, err: Fraction, beta: Fraction, bound: Bound[Any]) -> Bound[V
 
 
 # -- exact ------------------------------------------------------------------------------------
-def worst_expectation(row: Sequence[tuple[int, Fraction, Fraction]], w: Sequence[Fraction]) -> Fraction:
-    """min Σ P(t)·w(t) over distributions with lo ≤ P(t) ≤ hi, certified (module docstring)."""
+def worst_expectation(row: Sequence[tuple[int, Fraction, Fraction]], w: Sequence[Fraction],
+                      highest: bool = False) -> Fraction:
+    """min Σ P(t)·w(t) over distributions with lo ≤ P(t) ≤ hi, certified (module docstring); with
+    ``highest`` the max, certified as minus the min of −w.
+
+    >>> worst_expectation([(0, Fraction(1, 4), Fraction(3, 4)), (1, Fraction(1, 4), Fraction(3, 4))],
+    ...                   [Fraction(0), Fraction(1)], highest=True)
+    Fraction(3, 4)
+    """
+    if highest:
+        return -worst_expectation([(i, lo, hi) for i, (_, lo, hi) in enumerate(row)], [-w[t] for t, _, _ in row])
     items = sorted(row, key=lambda e: w[e[0]])
     free = 1 - sum((lo for _, lo, _ in items), Fraction(0))
     lam = w[items[0][0]]

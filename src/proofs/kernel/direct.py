@@ -1,4 +1,4 @@
-"""Φ evaluated directly under a fixed policy: a sound float enclosure of each constraint's value.
+"""Φ evaluated directly under a fixed policy: a sound enclosure of each constraint's value.
 
 TRUSTED. A composition certificate reports, for each constraint of Φ, its value under π₀; a
 ``refuted`` composition rests on one of them being violated for certain. The kernel encloses
@@ -19,6 +19,22 @@ induction over the steps, each step's interval vector contains the exact W of th
   number of steps: a wide enclosure is still sound, it only decides less.
 States the policy leaves undefined get the value 0: the kernel has checked (`check_policy`'s
 `check_defined`) that the policy never reaches them at that step, so they carry no weight.
+
+Credal models (`_credal`, exact `Fraction`s). Nature picks, at every step, state and action, a
+distribution within the intervals, against Φ: it makes the reported number high for ``<=``/``<``
+and low for ``>=``/``>``, so W itself the other way for ``G`` (whose number is 1 − W), as
+`proofs.semantics.evaluate` does. ext below is that max or min over the row's intervals, exact
+and certified by `bellman.worst_expectation` (a primal distribution and an equal dual bound), so
+T is the exact robust operator (the intervals are (s, a)-rectangular, so choosing per step, state
+and action is nature's worst over all its strategies):
+    (T W)(s) = Σ_a π(a|s)·( r(s,a) + ext_{P ∈ 𝒫(s,a)} Σ_s' P(s')·(β·W(s') + η·g(s')·[s' stops]) ).
+- Bounded: L exact steps of T from W_L = g·[stop]; the value at μ₀ is exact (a point enclosure).
+- Geometric fixed point (β < 1): T is monotone and a β-contraction in the max norm (a max or min
+  over distributions moves by at most the max change of W). For ANY vector V, ‖W* − V‖ ≤ ‖T V − V‖
+  + β‖W* − V‖, so ‖W* − T V‖ ≤ β‖W* − V‖ ≤ e := β·‖T V − V‖/(1 − β), and W* ∈ [T V − e, T V + e]
+  with T V computed exactly. V is only a guess (`_guess`: nature's policy iteration in floats), so
+  soundness rests on T V and e alone; a poor guess gives a wide enclosure, which is still sound and
+  only decides less. Earlier policy layers are applied to both ends (T is monotone).
 """
 
 from __future__ import annotations
@@ -37,6 +53,7 @@ from proofs.core.numbers import Rationals
 from proofs.core.objective import Objective
 from proofs.core.policy import Policy, PolicyLayer
 from proofs.kernel import rounding as iv
+from proofs.kernel.bellman import worst_expectation
 from proofs.kernel.episode import Quantity, constraint_quantity
 
 __all__ = ["evaluate_constraint"]
@@ -55,8 +72,7 @@ class _Pass:
     """One application of the policy's update on interval vectors."""
 
     def __init__(self, mdp: Mdp, q: Quantity) -> None:
-        if mdp.probability is None:
-            raise CheckFailure("direct evaluation step: a credal model's direct evaluation is not supported")
+        assert mdp.probability is not None   # credal models: `_credal`
         self.mdp, self.q = mdp, q
         self.p_lo, self.p_hi = mdp.probability.enclosure()
         self.r_lo, self.r_hi = q.reward.enclosure()
@@ -92,7 +108,10 @@ class _Pass:
 
 
 def evaluate_constraint(mdp: Mdp, objective: Objective, policy: Policy, constraint: Constraint) -> Enclosure:
-    """A sound enclosure of the constraint's value under ``policy`` (its reported number: 1 − W for G)."""
+    """A sound enclosure of the constraint's value under ``policy`` (its reported number: 1 − W for G);
+    on a credal model its worst case over nature, exactly when the horizon is finite."""
+    if mdp.interval is not None:
+        return _credal(mdp, objective, policy, constraint)
     q = constraint_quantity(mdp, objective, constraint)
     op = _Pass(mdp, q)
     n = mdp.n_states
@@ -126,3 +145,58 @@ def _fixed_point(op: _Pass, layer: PolicyLayer, constraint: Constraint, q: Quant
                       and float(value.width) <= 1e-9):
             break
     return lo, hi
+
+
+def _credal(mdp: Mdp, objective: Objective, policy: Policy, constraint: Constraint) -> Enclosure:
+    """The worst value over nature on a credal model, in `Fraction`s (module docstring)."""
+    q = constraint_quantity(mdp, objective, constraint)
+    high = constraint.comparison.is_upper != q.complement   # nature makes W high (for G: low)
+    n, reward = mdp.n_states, q.reward.fractions()
+    rows = [mdp.successor_intervals(c) for c in range(mdp.n_choices)]
+    goal = [Fraction(int(q.stop[s] and q.stop_value[s])) for s in range(n)]
+
+    def update(layer: PolicyLayer, w: list[Fraction]) -> list[Fraction]:
+        after = [q.beta * w[s] + q.eta * goal[s] for s in range(n)]
+        return [goal[s] if q.stop[s] else sum((p * (reward[c] + worst_expectation(rows[c], after, high))
+                                               for c, p in layer.distribution(s)), Fraction(0)) for s in range(n)]
+
+    if q.steps is not None:
+        lo = hi = goal
+        for t in reversed(range(q.steps)):
+            lo = hi = update(policy.at(t), lo)
+    else:
+        if not q.beta < 1:
+            raise CheckFailure("direct evaluation step: an unbounded evaluation needs β < 1")
+        guess = _guess(q, policy.layers[-1], rows, reward, high)
+        image = update(policy.layers[-1], guess)
+        e = q.beta * max(abs(a - b) for a, b in zip(image, guess)) / (1 - q.beta)
+        lo, hi = [x - e for x in image], [x + e for x in image]
+        for layer in reversed(policy.layers[:-1]):
+            lo, hi = update(layer, lo), update(layer, hi)
+    start = mdp.initial_distribution()
+    value = Enclosure(sum((p * lo[s] for s, p in start), Fraction(0)), sum((p * hi[s] for s, p in start), Fraction(0)))
+    return value.complement() if q.complement else value
+
+
+def _guess(q: Quantity, layer: PolicyLayer, rows: list[list[tuple[int, Fraction, Fraction]]],
+           reward: list[Fraction], high: bool) -> list[Fraction]:
+    """A guess at the credal fixed point, in floats (its error is bounded exactly by the caller):
+    nature's policy iteration, each round solving W = b + β·P·W for the greedy distributions."""
+    n, beta, eta = len(q.stop), float(q.beta), float(q.eta)
+    goal = (q.stop & q.stop_value).astype(np.float64)
+    w = np.zeros(n)
+    for _ in range(100 if n <= 2000 else 0):   # dense solves: a large model keeps the guess 0 (wide, sound)
+        a, b, after = np.eye(n), goal.copy(), beta * w + eta * goal
+        for s in np.flatnonzero(~q.stop):
+            for c, p in layer.distribution(int(s)):
+                b[s] += float(p * reward[c])
+                free = 1 - sum((lo for _, lo, _ in rows[c]), Fraction(0))
+                for t, lo, hi in sorted(rows[c], key=lambda e: float(after[e[0]]), reverse=high):
+                    extra = max(Fraction(0), min(hi - lo, free))
+                    free -= extra
+                    a[s, t] -= float(p * (lo + extra)) * beta
+                    b[s] += float(p * (lo + extra)) * eta * goal[t]
+        old, w = w, np.linalg.solve(a, b).astype(np.float64)
+        if np.array_equal(w, old):
+            break
+    return [Fraction(float(x)) for x in w]

@@ -5,7 +5,8 @@ UNTRUSTED presentation, of a certificate the kernel has just accepted against th
 checks is stated as fact; engine commentary (a policy's diagnosis, the margin ε*, the engine's
 name, a note) is labelled so. The reward hack is shown on the states it visits with positive
 probability, and a hack that breaks Φ only on the episode's last visited state (where no reward
-accrues) is pointed out.
+accrues) is pointed out. A composition refuted on a credal model shows nature's counterexample:
+the distributions nature picks, against Φ, where the policy acts.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from proofs.core.enclosure import Enclosure
 from proofs.core.formula import Comparison, Constraint
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
+from proofs.core.policy import Policy, PolicyLayer
 from proofs.kernel.episode import constraint_quantity
 
 __all__ = ["Context", "explain", "not_accepted"]
@@ -46,12 +48,14 @@ _SHOWN = 12   # places of a hack listed before "... N more"
 @dataclass(frozen=True)
 class Context:
     """What an alignment certificate is about, as the kernel read it: the model (cut to the
-    horizon when finite), J, Φ, and the witness file's arrays of a float certificate."""
+    horizon when finite), J, Φ, and the witness file's arrays of a float certificate; for a
+    composition, the policy premise's model, J and policy π₀ with the alignment premise's Φ."""
 
     mdp: Mdp
     objective: Objective
     constraints: Sequence[Constraint]
     arrays: Mapping[str, np.ndarray] | None = None
+    policy: Policy | None = None
 
 
 def not_accepted(lemma_id: str, claimed: object, reason: str, stale: bool) -> str:
@@ -82,7 +86,8 @@ def _num(e: Enclosure) -> str:
 
 
 def explain(doc: Mapping[str, Any] | Certificate, context: Context | None = None) -> str:
-    """The (accepted) certificate in words; ``context`` is needed for an alignment lemma's hack.
+    """The (accepted) certificate in words; ``context`` is needed for an alignment lemma's hack
+    and for nature's counterexample of a composition on a credal model.
 
     ``doc`` is read with `Certificate.from_json` (the kernel has accepted it, so it reads)."""
     certificate = doc if isinstance(doc, Certificate) else Certificate.from_json(dict(doc))
@@ -96,7 +101,7 @@ def explain(doc: Mapping[str, Any] | Certificate, context: Context | None = None
     if isinstance(body, AlignmentBody):
         lines += _alignment(body, status, statement["epsilon"], context)
     if isinstance(body, CompositionBody):
-        lines += _composition(body, status)
+        lines += _composition(body, status, context)
     if certificate.reason:
         lines.append(f"  note ({COMMENTARY}): {certificate.reason}")
     engine = certificate.engine
@@ -123,16 +128,109 @@ def _policy(body: PolicyBody, epsilon: str, status: str) -> list[str]:
     return lines
 
 
-def _composition(body: CompositionBody, status: str) -> list[str]:
+def _composition(body: CompositionBody, status: str, context: Context | None = None) -> list[str]:
     lines = [f"  premises: {', '.join(body.values.premises)}"]
     rows = body.values.direct
     if rows:
         checked = "" if status != "unknown" else f" ({COMMENTARY}: the verdict is unknown)"
-        lines.append(f"  Φ evaluated directly under the policy{checked}:")
+        worst = " (each in its worst case over nature)" if context is not None and context.mdp.is_credal else ""
+        lines.append(f"  Φ evaluated directly under the policy{worst}{checked}:")
         for row in rows:
             verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row.holds]
             lines.append(f"    {row.constraint}: {_num(row.value)} (threshold {text_of(row.threshold)}): {verdict}")
+    if status == "refuted" and context is not None and context.policy is not None and context.mdp.is_credal:
+        for row in rows:
+            if row.holds is False:
+                lines += _nature(context, next(c for c in context.constraints if str(c) == row.constraint))
+                break
     return lines
+
+
+# -- nature's counterexample on a credal model ---------------------------------------------------------
+
+
+def _nature(context: Context, constraint: Constraint) -> list[str]:
+    """Where the policy acts (states it visits with positive probability under nature's choices,
+    the constraint undecided), the distribution nature picks within the intervals against Φ:
+    untrusted, exact backward induction (finite horizon) or nature's exact fixed point
+    (`proofs.semantics.exact`, geometric), then followed forward from μ₀."""
+    from proofs.semantics.exact import ExactModel, evaluate_policy
+
+    mdp, policy = context.mdp, context.policy
+    assert policy is not None
+    q = constraint_quantity(mdp, context.objective, constraint)
+    high = constraint.comparison.is_upper != q.complement   # nature makes W high (for G: low)
+    n, reward = mdp.n_states, q.reward.fractions()
+    goal = [Fraction(int(q.stop[s] and q.stop_value[s])) for s in range(n)]
+
+    def step(layer: PolicyLayer, w: list[Fraction]) -> tuple[list[Fraction], list[list[tuple[int, Fraction]]]]:
+        """W one step earlier, and nature's distribution of every choice against the continuation w."""
+        after = [q.beta * w[s] + q.eta * goal[s] for s in range(n)]
+        picks = [_greedy(mdp.successor_intervals(c), after, high) for c in range(mdp.n_choices)]
+        return [goal[s] if q.stop[s] else sum((p * (reward[c] + sum((x * after[t] for t, x in picks[c]), Fraction(0)))
+                                               for c, p in layer.distribution(s)), Fraction(0))
+                for s in range(n)], picks
+
+    if q.steps is not None:
+        layers, w = [policy.at(t) for t in range(q.steps)], goal
+    else:   # the last table repeats: its fixed point under nature, then the tables before it
+        layers = list(policy.layers) + [policy.layers[-1]] * n   # enough steps to reach every state
+        w = evaluate_policy(ExactModel.of(mdp), q, Policy.stationary(policy.layers[-1]), nature=1 if high else -1)
+    picks: list[list[list[tuple[int, Fraction]]]] = []
+    for t in reversed(range(len(layers))):
+        if q.steps is not None or t < len(policy.layers) - 1:
+            w, chosen = step(layers[t], w)
+        else:
+            chosen = step(layers[t], w)[1]
+        picks.append(chosen)
+    picks.reverse()
+    seen: dict[str, list[int]] = {}
+    dist = [Fraction(0)] * n
+    for s, p in mdp.initial_distribution():
+        dist[s] += p
+    for t, layer in enumerate(layers):
+        nxt = [Fraction(0)] * n
+        for s in range(n):
+            if dist[s] == 0 or q.stop[s]:
+                continue
+            for c, p in layer.distribution(s):
+                if any(lo != hi for _, lo, hi in mdp.successor_intervals(c)):   # else nature has no choice
+                    act = mdp.local_actions(s)[c - int(mdp.choice_start[s])]
+                    text = ", ".join(f"{mdp.states[x]}: {_decimal(y, 6)}" for x, y in sorted(picks[t][c]))
+                    seen.setdefault(f"{mdp.states[s]}: {act} -> nature picks {{{text}}}", []).append(t)
+                for x, y in picks[t][c]:
+                    nxt[x] += dist[s] * p * y
+        dist = nxt
+    verdict = "highest" if constraint.comparison.is_upper else "lowest"
+    lines = [(f"  Nature's counterexample (computed for this explanation, not checked by the kernel): at every step "
+              f"nature picks, within the intervals, the distribution that makes the value of {constraint} {verdict}; "
+              "where the policy acts with positive probability:")]
+    places = [(f"      {_steps(ts)}, " if q.steps is not None else "      ") + what for what, ts in seen.items()]
+    more = [f"      ... ({len(places) - _SHOWN} more)"] if len(places) > _SHOWN else []
+    return lines + places[:_SHOWN] + more
+
+
+def _greedy(row: Sequence[tuple[int, Fraction, Fraction]], value: Sequence[Fraction],
+            high: bool) -> list[tuple[int, Fraction]]:
+    """Nature's distribution within a row's intervals: mass to the highest (``high``) or lowest
+    values first, beyond every lower bound."""
+    free = 1 - sum((lo for _, lo, _ in row), Fraction(0))
+    out = []
+    for t, lo, hi in sorted(row, key=lambda e: value[e[0]], reverse=high):
+        extra = max(Fraction(0), min(hi - lo, free))
+        free -= extra
+        if lo + extra > 0:
+            out.append((t, lo + extra))
+    return out
+
+
+def _steps(steps: Sequence[int]) -> str:
+    """Steps in words: ``step 3``, ``steps 0-5`` (consecutive) or ``steps 0, 2, 4``."""
+    if len(steps) == 1:
+        return f"step {steps[0]}"
+    if list(steps) == list(range(steps[0], steps[-1] + 1)):
+        return f"steps {steps[0]}-{steps[-1]}"
+    return "steps " + ", ".join(map(str, steps))
 
 
 def _alignment(body: AlignmentBody, status: str, epsilon: str, context: Context | None) -> list[str]:
