@@ -290,6 +290,10 @@ def _explain_context(checker: Any, path: Path, doc: dict[str, Any]) -> Any:
     lemma, obligation, mdp = checker.inputs(doc)
     if lemma.kind == "certificate":
         return _composition_context(checker.kernel, path, doc)
+    if lemma.kind == "policy" and mdp.is_credal and obligation.objective is not None:   # nature's worst case
+        from proofs.core.certificates import Certificate
+
+        return Context(mdp, obligation.objective, (), policy=checker.kernel.policy(path, Certificate.from_json(doc), mdp))
     if not isinstance(lemma, AlignmentLemma) or obligation.objective is None:
         return None
     if obligation.objective.horizon is not None:

@@ -314,6 +314,14 @@ class PolicyResult(Result):
     def _plotted(self) -> Policy | None:
         return self.policy
 
+    def _context(self) -> Any:
+        from proofs.report.explain import Context
+
+        assert self.model is not None and self.statement.objective is not None
+        if not self.model.mdp.is_credal:
+            return None
+        return Context(self.model.mdp, self.statement.objective, (), policy=self.table)
+
 
 class AlignmentResult(Result):
     """`prove_alignment`'s answer: J*, each constraint's worst value over the ε-optimal policies,

@@ -12,6 +12,7 @@ the distributions nature picks, against Φ, where the policy acts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -31,6 +32,7 @@ from proofs.core.certificates import (
     JsonValue,
     PolicyBody,
     text_of,
+    thaw,
 )
 from proofs.core.enclosure import Enclosure
 from proofs.core.formula import Comparison, Constraint
@@ -97,7 +99,7 @@ def explain(doc: Mapping[str, Any] | Certificate, context: Context | None = None
               "(checked by the kernel against the current inputs)"),
              f"  claim: {statement['words']}", f"  formal: {statement['formal']}"]
     if isinstance(body, PolicyBody):
-        lines += _policy(body, statement["epsilon"], status)
+        lines += _policy(body, statement["epsilon"], status, context)
     if isinstance(body, AlignmentBody):
         lines += _alignment(body, status, statement["epsilon"], context)
     if isinstance(body, CompositionBody):
@@ -109,7 +111,7 @@ def explain(doc: Mapping[str, Any] | Certificate, context: Context | None = None
     return "\n".join(lines)
 
 
-def _policy(body: PolicyBody, epsilon: str, status: str) -> list[str]:
+def _policy(body: PolicyBody, epsilon: str, status: str, context: Context | None = None) -> list[str]:
     values = body.values
     lines = [f"  J(policy) = {_num(values.j_policy)}", f"  J*        = {_num(values.j_star)}",
              f"  gap       = {_num(values.gap)} (allowed: {epsilon})"]
@@ -125,6 +127,8 @@ def _policy(body: PolicyBody, epsilon: str, status: str) -> list[str]:
         step = f" at step {d.step}" if d.step is not None else ""
         lines.append(f"    state {d.state!s}{step}: visited {d.visits:.4g}, loses {d.loss:.4g}; "
                      f"the policy does {d.action!s}, optimal is {d.optimal_action!s}")
+    if context is not None and context.policy is not None and context.mdp.is_credal:
+        lines += _nature(context, None)
     return lines
 
 
@@ -149,17 +153,21 @@ def _composition(body: CompositionBody, status: str, context: Context | None = N
 # -- nature's counterexample on a credal model ---------------------------------------------------------
 
 
-def _nature(context: Context, constraint: Constraint) -> list[str]:
+def _nature(context: Context, constraint: Constraint | None) -> list[str]:
     """Where the policy acts (states it visits with positive probability under nature's choices,
-    the constraint undecided), the distribution nature picks within the intervals against Φ:
-    untrusted, exact backward induction (finite horizon) or nature's exact fixed point
-    (`proofs.semantics.exact`, geometric), then followed forward from μ₀."""
+    the constraint undecided), the distribution nature picks within the intervals against Φ (or,
+    without a constraint, against J): untrusted, exact backward induction (finite horizon) or
+    nature's exact fixed point (`proofs.semantics.exact`, geometric), then followed forward from μ₀."""
+    from proofs.kernel.episode import objective_quantity
     from proofs.semantics.exact import ExactModel, evaluate_policy
 
     mdp, policy = context.mdp, context.policy
     assert policy is not None
-    q = constraint_quantity(mdp, context.objective, constraint)
-    high = constraint.comparison.is_upper != q.complement   # nature makes W high (for G: low)
+    if constraint is None:
+        q, high = objective_quantity(mdp, context.objective), False   # nature makes J low
+    else:
+        q = constraint_quantity(mdp, context.objective, constraint)
+        high = constraint.comparison.is_upper != q.complement   # nature makes W high (for G: low)
     n, reward = mdp.n_states, q.reward.fractions()
     goal = [Fraction(int(q.stop[s] and q.stop_value[s])) for s in range(n)]
 
@@ -201,10 +209,15 @@ def _nature(context: Context, constraint: Constraint) -> list[str]:
                 for x, y in picks[t][c]:
                     nxt[x] += dist[s] * p * y
         dist = nxt
-    verdict = "highest" if constraint.comparison.is_upper else "lowest"
-    lines = [(f"  Nature's counterexample (computed for this explanation, not checked by the kernel): at every step "
-              f"nature picks, within the intervals, the distribution that makes the value of {constraint} {verdict}; "
-              "where the policy acts with positive probability:")]
+    if constraint is None:
+        lines = [("  Nature's worst case (computed for this explanation, not checked by the kernel): at every step "
+                  "nature picks, within the intervals, the distribution that makes J lowest; where the policy acts "
+                  "with positive probability:")]
+    else:
+        verdict = "highest" if constraint.comparison.is_upper else "lowest"
+        lines = [(f"  Nature's counterexample (computed for this explanation, not checked by the kernel): at every "
+                  f"step nature picks, within the intervals, the distribution that makes the value of {constraint} "
+                  f"{verdict}; where the policy acts with positive probability:")]
     places = [(f"      {_steps(ts)}, " if q.steps is not None else "      ") + what for what, ts in seen.items()]
     more = [f"      ... ({len(places) - _SHOWN} more)"] if len(places) > _SHOWN else []
     return lines + places[:_SHOWN] + more
@@ -253,7 +266,21 @@ def _alignment(body: AlignmentBody, status: str, epsilon: str, context: Context 
         hack = Hack.of(context, cex)
         lines += hack.describe()
         lines += hack.last_step_warning()
+        if context.mdp.is_credal:
+            lines += _hack_nature(context, cex)
     return lines
+
+
+def _hack_nature(context: Context, cex: Counterexample) -> list[str]:
+    """On a credal model, nature's choices against Φ where the hack's (first) component acts."""
+    from proofs.core.policy import POLICY_FORMAT, policy_from_document
+
+    part = cex.mixture.components[0]
+    if not isinstance(part, ExactComponent):
+        return []
+    steps = [thaw(step) for step in part.steps] or [{}]
+    table = policy_from_document(context.mdp, {"format": POLICY_FORMAT, "steps": steps})
+    return _nature(dataclasses.replace(context, policy=table), context.constraints[cex.constraint])
 
 
 def _margin(margin: Enclosure | str, body: AlignmentBody, status: str, context: Context | None) -> str:
