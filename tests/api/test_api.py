@@ -206,3 +206,12 @@ def test_a_standalone_certificate_cannot_stand_in_for_a_declared_lemma(project: 
     verdict = proofs.check(project / "certificates" / "careful.walk-policy.json")
     assert not verdict.accepted and "declared" in verdict.reason, verdict.reason
     assert _cli(["check"], project).returncode == 1
+
+
+def test_save_into_a_folder(tmp_path: Path) -> None:
+    model = proofs.load_model(ROOT / "worldmodels" / "cliff.toml")
+    result = proofs.prove_policy(model, proofs.Objective("careful", horizon=6), epsilon="1/100",
+                                 policy=ROOT / "policies" / "cliff-walk.json")
+    assert result.save(tmp_path) == tmp_path / "policy.json"
+    assert result.save(tmp_path, lemma_id="walk") == tmp_path / "walk.json"
+    assert proofs.check(tmp_path / "walk.json").accepted

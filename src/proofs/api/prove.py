@@ -212,7 +212,8 @@ class Result:
     def save(self, path: str | Path, *, lemma_id: str | None = None, obligation: str | Path | None = None) -> Path:
         """Write the certificate (with its sidecars) to `path`, then have the kernel check it.
 
-        The lemma's id is the file's stem unless ``lemma_id`` is given. Paths inside (the world
+        The lemma's id is the file's stem unless ``lemma_id`` is given; `path` may be a folder (the
+        file is then ``LEMMA_ID.json`` in it, ``alignment.json`` etc. without an id). Paths inside (the world
         model's) are relative to the project root: the nearest folder upwards of `path` holding
         ``pyproject.toml``, else the certificate's folder. Without ``obligation`` the certificate
         is *standalone*: `proofs check FILE` accepts it on its own statement. With the obligation
@@ -224,6 +225,8 @@ class Result:
             If the kernel does not accept the written certificate.
         """
         target = Path(path)
+        if target.is_dir():   # a folder: the certificate goes in it, named by the lemma
+            target = target / f"{lemma_id or self.kind}.json"
         if target.suffix != ".json":
             raise ValueError(f"a certificate file is named *.json, not {target.name!r}")
         doc, table = self.document(target, lemma_id=lemma_id, obligation=obligation)
