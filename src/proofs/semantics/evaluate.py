@@ -40,11 +40,24 @@ class Optimum:
     policy: Policy
 
 
-def use_exact(mdp: Mdp, steps: int | None, exact_mode: bool | None) -> bool:
-    if exact_mode is not None:
-        return exact_mode or mdp.is_credal
-    if mdp.is_credal:
+def use_exact(mdp: Mdp, steps: int | None, exact_mode: bool | None, *, credal_floats: bool = False) -> bool:
+    """Whether to evaluate exactly: as ``exact_mode`` says, else on small models (work, i.e.
+    transitions × steps with 50 for the geometric horizon, at most `EXACT_LIMIT`).
+
+    ``credal_floats`` says whether the caller's float path handles credal models: this module's
+    does (`proofs.semantics.sound`), so its evaluations pick credal models by size too; with the
+    default (False) a credal model is always exact, for callers whose float path is point-only
+    (e.g. the kernel's `FastBellman`).
+
+    >>> from tests.support.mdps import make_mdp
+    >>> credal = make_mdp(["s"], {"s": [("stay", {"s": ("1/2", 1)})]})
+    >>> use_exact(credal, 10, None), use_exact(credal, 10, False, credal_floats=True)
+    (True, False)
+    """
+    if mdp.is_credal and not credal_floats:
         return True
+    if exact_mode is not None:
+        return exact_mode
     return mdp.n_transitions * (steps if steps is not None else 50) <= EXACT_LIMIT
 
 
@@ -68,11 +81,12 @@ def _nature(q: Quantity, maximise: bool) -> int:
 def quantity_value(mdp: Mdp, q: Quantity, policy: Policy, *, worst_high: bool = False,
                    exact_mode: bool | None = None) -> Enclosure:
     """The quantity under a policy at μ₀; on a credal model nature makes it lowest (or highest)."""
-    if use_exact(mdp, q.steps, exact_mode):
-        values = exact.evaluate_policy(exact.ExactModel.of(mdp), q, policy, nature=1 if worst_high else -1)
+    nature = 1 if worst_high else -1
+    if use_exact(mdp, q.steps, exact_mode, credal_floats=True):
+        values = exact.evaluate_policy(exact.ExactModel.of(mdp), q, policy, nature=nature)
         result = _at_initial_exact(mdp, values)
     else:
-        result = _at_initial_box(mdp, sound.evaluate_policy(sound.SoundModel.of(mdp), q, policy))
+        result = _at_initial_box(mdp, sound.evaluate_policy(sound.SoundModel.of(mdp), q, policy, nature=nature))
     result = result.complement() if q.complement else result
     return result.within(0, 1) if is_probability(q) else result
 
@@ -93,11 +107,11 @@ def optimal_quantity(mdp: Mdp, q: Quantity, *, maximise: bool, exact_mode: bool 
     ``nature_helps`` on the optimiser's side: a constraint's worst case over policies and nature),
     and a policy attaining it. For ``G`` (``q.complement``) this is the optimum of W, not of the
     reported 1 − W."""
-    if use_exact(mdp, q.steps, exact_mode):
-        values, policy = exact.optimise(exact.ExactModel.of(mdp), q, maximise=maximise,
-                                        nature=-_nature(q, maximise) if nature_helps else _nature(q, maximise))
+    nature = -_nature(q, maximise) if nature_helps else _nature(q, maximise)
+    if use_exact(mdp, q.steps, exact_mode, credal_floats=True):
+        values, policy = exact.optimise(exact.ExactModel.of(mdp), q, maximise=maximise, nature=nature)
         return Optimum(_at_initial_exact(mdp, values), policy)
-    box, policy = sound.optimise(sound.SoundModel.of(mdp), q, maximise=maximise)
+    box, policy = sound.optimise(sound.SoundModel.of(mdp), q, maximise=maximise, nature=nature)
     return Optimum(_at_initial_box(mdp, box), policy)
 
 
