@@ -26,7 +26,7 @@ from proofs.worldmodel.build import ChoiceData, ModelData, Probability, StateDat
 from proofs.worldmodel.fastread import parse_index
 from proofs.worldmodel.validate import Problems
 
-__all__ = ["read_drn"]
+__all__ = ["read_drn", "read_drn_careful"]
 
 _NO_LABEL = "__NOLABEL__"
 _LABEL = re.compile(r'"([^"]+)"|(\S+)')
@@ -109,12 +109,24 @@ class _Reader:
 def read_drn(path: Path) -> Mdp:
     """Read a DRN file into a validated `Mdp` (interval probabilities make it credal).
 
+    A well-formed file is read by the vectorised fast path (`proofs.worldmodel.drn_fast`), which
+    gives the same model; anything unusual (including every error) is read line by line by
+    `read_drn_careful`, whose messages name the line.
+
     Raises
     ------
     InputError, InputErrors
         Unsupported model types (only MDP and DTMC), parametric models, malformed lines, and every
         validation problem, each with its line.
     """
+    from proofs.worldmodel.drn_fast import read_drn_fast  # it builds on this module's reader
+
+    mdp = read_drn_fast(path)
+    return mdp if mdp is not None else read_drn_careful(path)
+
+
+def read_drn_careful(path: Path) -> Mdp:
+    """`read_drn` line by line in Python: slower, and the reader of every unusual or wrong file."""
     r = _Reader(path, path.read_text(encoding="utf-8").splitlines())
     body = _read_header(r)
     _read_body(r, body)
