@@ -26,11 +26,8 @@ import re
 import statistics
 import subprocess
 import sys
-from dataclasses import replace
-from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 
 OURS = "from proofs.worldmodel.load import load_mdp; load_mdp({path!r})"
 STORM_POINT = "import stormpy; stormpy.build_model_from_drn({path!r})"
@@ -41,25 +38,16 @@ _RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
 
 def make(tra: Path, out: Path) -> None:
     """Write the point and the interval DRN files of an explicit model."""
-    from proofs.core.numbers import Rationals
     from proofs.interop.storm import to_drn
     from proofs.worldmodel.load import load_mdp
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support.mdps import widened
 
     mdp = load_mdp(tra)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{tra.stem}.drn").write_text(to_drn(mdp), encoding="utf-8")
-    p = mdp.probability
-    assert p is not None
-
-    def scaled(factor: Fraction) -> Rationals:
-        num, den = p.num * factor.numerator, p.den * factor.denominator
-        g = np.gcd(num, den)
-        return Rationals(num // g, den // g)
-
-    low, high = scaled(Fraction(9, 10)), scaled(Fraction(11, 10))
-    over = high.num > high.den
-    high = Rationals(np.where(over, 1, high.num), np.where(over, 1, high.den))
-    credal = replace(mdp, probability=None, interval=(low, high))
+    credal = widened(mdp)
     (out / f"{tra.stem}-interval.drn").write_text(to_drn(credal), encoding="utf-8")
 
 

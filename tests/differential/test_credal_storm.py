@@ -31,12 +31,10 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-import pytest
 import stormpy  # required by the dev extra: an ImportError here is a real failure
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support.mdps import make_mdp, random_mdp, small_mdps
+from tests.support.mdps import credal_mdps, make_mdp, random_mdp, widened
 
 from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
@@ -47,7 +45,6 @@ from proofs.worldmodel.load import load_mdp
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FLOAT_RELATIVE = 1e-6  # Storm's float engine: its default (relative) precision
 ROOT = Path(__file__).resolve().parents[2]
-WIDTHS = [Fraction(0), Fraction(1, 20), Fraction(1, 10), Fraction(1, 4), Fraction(1)]
 
 
 # -- models ------------------------------------------------------------------------------------------
@@ -58,40 +55,10 @@ def _uniform_initial(mdp: Mdp) -> Mdp:
 
 
 @st.composite
-def credal_mdps(draw: st.DrawFn) -> Mdp:
-    """`small_mdps` with every probability p widened to [max(0, p - a), min(1, p + b)].
-
-    ``goal`` and ``fatal`` mark at least one state each (DRN lists labels by state, so an empty label
-    would not exist in the file). a and b are drawn per transition from `WIDTHS` (0 keeps that side tight, 1 reaches 0 or 1), so
-    every row contains its original distribution (the intervals are feasible), and intervals
-    [0, x], points and whole [0, 1] rows all occur.
-    """
-    mdp = draw(small_mdps(max_states=5).filter(lambda m: m.labels["goal"].any() and m.labels["fatal"].any()))
-    t = mdp.n_transitions
-    below = draw(st.lists(st.sampled_from(WIDTHS), min_size=t, max_size=t))
-    above = draw(st.lists(st.sampled_from(WIDTHS), min_size=t, max_size=t))
-    assert mdp.probability is not None
-    points = mdp.probability.fractions()
-    lo = [max(Fraction(0), p - a) for p, a in zip(points, below)]
-    hi = [min(Fraction(1), p + b) for p, b in zip(points, above)]
-    credal = replace(mdp, probability=None, interval=(Rationals.from_fractions(lo), Rationals.from_fractions(hi)))
-    return _uniform_initial(credal)
-
-
-def widened(mdp: Mdp, lo: Fraction = Fraction(9, 10), hi: Fraction = Fraction(11, 10)) -> Mdp:
-    """A point model made credal: p becomes [lo·p, min(1, hi·p)] (exact, vectorised)."""
-    p = mdp.probability
-    assert p is not None
-
-    def scaled(factor: Fraction) -> Rationals:
-        num, den = p.num * factor.numerator, p.den * factor.denominator
-        g = np.gcd(num, den)
-        return Rationals(num // g, den // g)
-
-    low, high = scaled(lo), scaled(hi)
-    over = high.num > high.den
-    high = Rationals(np.where(over, 1, high.num), np.where(over, 1, high.den))
-    return replace(mdp, probability=None, interval=(low, high))
+def credal_models(draw: st.DrawFn) -> Mdp:
+    """`credal_mdps` with ``goal`` and ``fatal`` marking at least one state each (DRN lists labels by
+    state, so an empty label would not exist in the file), μ₀ made uniform over its support."""
+    return _uniform_initial(draw(credal_mdps(labelled=True)))
 
 
 def hand_model() -> Mdp:
@@ -187,14 +154,14 @@ def compare(mdp: Mdp, k: int, *, floats: bool = False) -> None:
 
 
 # -- tests -------------------------------------------------------------------------------------------
-@given(credal_mdps(), st.integers(1, 5))
+@given(credal_models(), st.integers(1, 5))
 @SETTINGS
 def test_generated_interval_mdps_exact(mdp, k):
     """Every query equals Storm's exact ROBUST value (Storm's RationalInterval engine)."""
     compare(mdp, k)
 
 
-@given(credal_mdps(), st.integers(1, 4))
+@given(credal_models(), st.integers(1, 4))
 @settings(SETTINGS, max_examples=30)
 def test_generated_interval_mdps_float(mdp, k):
     """Storm's float interval engine agrees within its precision."""

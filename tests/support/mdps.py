@@ -184,3 +184,54 @@ def grid_mdp(n: int, slip: Number = "0.1") -> Mdp:
 def random_mdp(n: int, seed: int = 0) -> Mdp:
     """The benchmark random model ``random_n`` (see ``bench/generate.py``)."""
     return from_generated(bench_generate().random_model(n, seed))
+
+
+# -- credal (interval) models --------------------------------------------------------------------------
+WIDTHS = [Fraction(0), Fraction(1, 20), Fraction(1, 10), Fraction(1, 4), Fraction(1)]
+"""How far a generated interval reaches below and above its point: 0 keeps that side tight, 1
+reaches 0 or 1."""
+
+
+def widen_each(mdp: Mdp, below: Sequence[Fraction], above: Sequence[Fraction]) -> Mdp:
+    """The point model made credal: transition i's p becomes [max(0, p − below[i]), min(1, p + above[i])],
+    so every row still contains its original distribution."""
+    from dataclasses import replace
+
+    assert mdp.probability is not None
+    points = mdp.probability.fractions()
+    lo = [max(Fraction(0), p - a) for p, a in zip(points, below)]
+    hi = [min(Fraction(1), p + b) for p, b in zip(points, above)]
+    return replace(mdp, probability=None, interval=(Rationals.from_fractions(lo), Rationals.from_fractions(hi)))
+
+
+@st.composite
+def credal_mdps(draw: st.DrawFn, max_states: int = 5, labelled: bool = False) -> Mdp:
+    """`small_mdps` widened by `widen_each`, both sides drawn per transition from `WIDTHS`: points,
+    intervals [0, x] and whole [0, 1] rows all occur. ``labelled``: ``goal`` and ``fatal`` each mark
+    at least one state."""
+    models = small_mdps(max_states=max_states)
+    if labelled:
+        models = models.filter(lambda m: m.labels["goal"].any() and m.labels["fatal"].any())
+    mdp = draw(models)
+    t = mdp.n_transitions
+    below = draw(st.lists(st.sampled_from(WIDTHS), min_size=t, max_size=t))
+    above = draw(st.lists(st.sampled_from(WIDTHS), min_size=t, max_size=t))
+    return widen_each(mdp, below, above)
+
+
+def widened(mdp: Mdp, lo: Fraction = Fraction(9, 10), hi: Fraction = Fraction(11, 10)) -> Mdp:
+    """A point model made credal: p becomes [lo·p, min(1, hi·p)] (exact, vectorised)."""
+    from dataclasses import replace
+
+    p = mdp.probability
+    assert p is not None
+
+    def scaled(factor: Fraction) -> Rationals:
+        num, den = p.num * factor.numerator, p.den * factor.denominator
+        g = np.gcd(num, den)
+        return Rationals(num // g, den // g)
+
+    low, high = scaled(lo), scaled(hi)
+    over = high.num > high.den
+    high = Rationals(np.where(over, 1, high.num), np.where(over, 1, high.den))
+    return replace(mdp, probability=None, interval=(low, high))

@@ -42,7 +42,8 @@ from proofs.engines.alignment import (
     hinted_lambda,
 )
 from proofs.engines.dual import MAX_ROUNDS, GaveUp, Worst, at_initial, decide, parametric
-from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space, greedy
+from proofs.kernel.bellman import greedy
+from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space
 from proofs.kernel.horizon import FRONTIER_ACTION, restrict
 from proofs.semantics.linear import solve_sparse
 
@@ -119,7 +120,7 @@ class Responses:
     def _choice(self, c: int, js: Fraction, ys: Values, qs: Values, w: Weights = (_ONE, _ONE)) -> tuple[Fraction, Fraction]:
         succ = self.succ[c]
         if self.mdp.is_credal:   # nature's distribution: mass first where w·(J, σ·W_c) is best for its side
-            succ = greedy(self.mdp, c, lambda t: self.nature * _dot(w, ys[t], qs[t]))
+            succ = greedy(self.mdp.successor_intervals(c), lambda t: self.nature * _dot(w, ys[t], qs[t]))
         return (js * self.ep.reward[c] + sum((p * ys[u] for u, p in succ), _ZERO),
                 self.cs.sigma * self.cs.reward[c] + sum((p * qs[u] for u, p in succ), _ZERO))
 

@@ -42,7 +42,7 @@ Float arithmetic (`FloatBellman`, midpoint-radius; point models only)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Generic, TypeVar
@@ -58,8 +58,8 @@ from proofs.core.policy import PolicyLayer
 from proofs.kernel import rounding
 from proofs.kernel.rounding import Conversion, Rows, U, product_error, round_up
 
-__all__ = ["Bound", "ExactBellman", "FloatBellman", "Selection", "U", "Vector", "at_initial", "magnitude", "policy_weights",
-           "round_up", "step", "worst_expectation"]
+__all__ = ["Bound", "ExactBellman", "FloatBellman", "Selection", "U", "Vector", "at_initial", "greedy", "magnitude",
+           "policy_weights", "round_up", "step", "worst_expectation"]
 
 F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -103,6 +103,27 @@ def step(values: V, err: Fraction, beta: Fraction, bound: Bound[Any]) -> Bound[V
 
 
 # -- exact ------------------------------------------------------------------------------------
+def _fill(items: Sequence[tuple[int, Fraction, Fraction]]) -> list[tuple[int, Fraction, Fraction]]:
+    """Nature's greedy over a row in the order given: every successor gets its lower bound and the
+    free mass 1 − Σ lo goes to the first ones, up to their upper bounds. (t, P(t), the extra mass)
+    per successor; a row whose intervals hold no distribution is a rejection."""
+    free = 1 - sum((lo for _, lo, _ in items), Fraction(0))
+    out = []
+    for t, lo, hi in items:
+        extra = max(Fraction(0), min(hi - lo, free))
+        free -= extra
+        out.append((t, lo + extra, extra))
+    if free != 0:
+        raise CheckFailure("a credal row's intervals cannot form a distribution (the model is invalid)")
+    return out
+
+
+def greedy(row: Sequence[tuple[int, Fraction, Fraction]], key: Callable[[int], Fraction]) -> list[tuple[int, Fraction]]:
+    """A distribution within a row's intervals putting mass on the highest ``key`` first (a choice of
+    nature: any distribution within the intervals is one, so its feasibility is all that is checked)."""
+    return [(t, p) for t, p, _ in _fill(sorted(row, key=lambda e: -key(e[0])))]
+
+
 def worst_expectation(row: Sequence[tuple[int, Fraction, Fraction]], w: Sequence[Fraction],
                       highest: bool = False) -> Fraction:
     """min Σ P(t)·w(t) over distributions with lo ≤ P(t) ≤ hi, certified (module docstring); with
@@ -115,17 +136,12 @@ def worst_expectation(row: Sequence[tuple[int, Fraction, Fraction]], w: Sequence
     if highest:
         return -worst_expectation([(i, lo, hi) for i, (_, lo, hi) in enumerate(row)], [-w[t] for t, _, _ in row])
     items = sorted(row, key=lambda e: w[e[0]])
-    free = 1 - sum((lo for _, lo, _ in items), Fraction(0))
+    filled = _fill(items)
     lam = w[items[0][0]]
-    value = Fraction(0)
-    for t, lo, hi in items:
-        extra = max(Fraction(0), min(hi - lo, free))
+    for t, _, extra in filled:
         if extra > 0:
             lam = w[t]
-        free -= extra
-        value += (lo + extra) * w[t]
-    if free != 0:
-        raise CheckFailure("a credal row's intervals cannot form a distribution (the model is invalid)")
+    value = sum((p * w[t] for t, p, _ in filled), Fraction(0))
     dual = lam + sum((min((w[t] - lam) * lo, (w[t] - lam) * hi) for t, lo, hi in items), Fraction(0))
     if dual != value:
         raise CheckFailure(f"nature's minimum is not certified: dual bound {dual} != primal {value}")

@@ -80,7 +80,7 @@ from proofs.core.model import Mdp
 from proofs.core.objective import Objective
 from proofs.core.rational import parse_rational
 from proofs.core.schema import short, span
-from proofs.kernel.bellman import ExactBellman, worst_expectation
+from proofs.kernel.bellman import ExactBellman, greedy, worst_expectation
 from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
 
@@ -126,26 +126,7 @@ def _expect(mdp: Mdp, c: int, w: Values, nature: int = 1) -> Fraction:
     certified by `worst_expectation` (a max is minus the min of −w)."""
     if mdp.interval is None:
         return sum((p * w[t] for t, p in mdp.successors(c)), Fraction(0))
-    row = mdp.successor_intervals(c)
-    if nature < 0:
-        return worst_expectation(row, w)
-    return -worst_expectation([(i, lo, hi) for i, (_, lo, hi) in enumerate(row)], [-w[t] for t, _, _ in row])
-
-
-def greedy(mdp: Mdp, c: int, key: Callable[[int], Fraction]) -> list[tuple[int, Fraction]]:
-    """A distribution of choice c within its intervals putting mass on the highest ``key`` first (a
-    choice of nature: any distribution within the intervals is one, so its feasibility is all that
-    is checked)."""
-    row = sorted(mdp.successor_intervals(c), key=lambda e: -key(e[0]))
-    free = 1 - sum((lo for _, lo, _ in row), Fraction(0))
-    out = []
-    for t, lo, hi in row:
-        extra = max(Fraction(0), min(hi - lo, free))
-        free -= extra
-        out.append((t, lo + extra))
-    if free != 0:
-        raise CheckFailure("a credal row's intervals cannot form a distribution (the model is invalid)")
-    return out
+    return worst_expectation(mdp.successor_intervals(c), w, highest=nature > 0)
 
 
 def optimal_to_go(mdp: Mdp, objective: Objective, nature: int = -1) -> list[Values]:
@@ -396,7 +377,7 @@ def _credal_mixture(mdp: Mdp, ep: Episode, cs: ConstraintSpace, mixture: Mixture
                 elif s in reach[i][t]:
                     y_new[i][s] = sum((p * (js * ep.reward[c] + _expect(mdp, c, ys[i], -1)) for c, p in table[s]),
                                       Fraction(0))
-                    x_new[i][s] = sum((p * (cs.reward[c] + sum((pu * xs[i][u] for u, pu in greedy(mdp, c, key.__getitem__)),
+                    x_new[i][s] = sum((p * (cs.reward[c] + sum((pu * xs[i][u] for u, pu in greedy(mdp.successor_intervals(c), key.__getitem__)),
                                                                 Fraction(0))) for c, p in table[s]), Fraction(0))
         y, x = y_new, x_new
     j = sum((q * _at_initial(mdp, y[i]) for i, (q, _, _) in enumerate(parts)), Fraction(0))

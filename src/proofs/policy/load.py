@@ -417,13 +417,22 @@ def q_table_policy(q: np.ndarray, mdp: Mdp, path: Path | str) -> Policy:
     return Policy.stationary(PolicyLayer.deterministic(mdp, best))
 
 
-def gym_rows(mdp: Mdp, what: str) -> np.ndarray:
-    """Per model state its Gymnasium state index (``"i"`` and ``"i!terminal"``: i; others -1)."""
+def _gym_indices(mdp: Mdp) -> tuple[np.ndarray, int]:
+    """Per model state its Gymnasium state index (``"i"`` and ``"i!terminal"``: i; others -1), and
+    how many states are plain ``"i"``."""
     row = np.full(mdp.n_states, -1, dtype=np.int64)
+    plain = 0
     for s, name in enumerate(mdp.states):
         match = _GYM_STATE.match(name)
         if match:
             row[s] = int(match.group(1))
+            plain += match.group(2) is None
+    return row, plain
+
+
+def gym_rows(mdp: Mdp, what: str) -> np.ndarray:
+    """Per model state its Gymnasium state index (``"i"`` and ``"i!terminal"``: i; others -1)."""
+    row, _ = _gym_indices(mdp)
     if not np.any(row >= 0):
         raise InputError(Location(what), "the model's states are not named by Gymnasium state indices (0, 1, ...)",
                          "Use a model from proofs.from_gym or `proofs import gym`")
@@ -434,13 +443,7 @@ def _q_rows(path: Path | str, mdp: Mdp, n_rows: int) -> np.ndarray:
     """Per model state its Q-table row: ``"i"`` and ``"i!terminal"`` use row i; others none (-1)."""
     if n_rows == mdp.n_states and mdp.states == tuple(map(str, range(n_rows))):
         return np.arange(n_rows, dtype=np.int64)   # states named 0 … n−1 (a generated or imported model)
-    row = np.full(mdp.n_states, -1, dtype=np.int64)
-    plain = 0
-    for s, name in enumerate(mdp.states):
-        match = _GYM_STATE.match(name)
-        if match:
-            row[s] = int(match.group(1))
-            plain += match.group(2) is None
+    row, plain = _gym_indices(mdp)
     if plain != n_rows or np.any(row >= n_rows):
         raise InputError(Location(path), f"the Q-table has {n_rows} rows, but the model has {plain} states "
                          "named by a Gymnasium state index (0, 1, ...)",

@@ -92,6 +92,7 @@ class Checker:
     atoms: dict[Any, set[Any]] | None = None
     translations: dict[Any, Any] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)   # per certificate: what the translation step did
+    _projects: dict[Path, dict[str, str]] = field(default_factory=dict, init=False, repr=False)   # declared ids per project
     kernel: Kernel = field(init=False)
 
     def __post_init__(self) -> None:
@@ -238,10 +239,11 @@ class Checker:
         from proofs.spec.obligation import discover, load_obligations, read_settings
 
         base = find_root(path.resolve().parent)
-        if not (base / "pyproject.toml").is_file():
-            return {}
-        files = load_obligations(discover(base, read_settings(base / "pyproject.toml")))
-        return {lemma.id: relative(f.path, base) for f in files for lemma in f.lemmas}
+        if base not in self._projects:   # read once per project, not once per standalone certificate
+            files = load_obligations(discover(base, read_settings(base / "pyproject.toml"))) \
+                if (base / "pyproject.toml").is_file() else []
+            self._projects[base] = {lemma.id: relative(f.path, base) for f in files for lemma in f.lemmas}
+        return self._projects[base]
 
     def translation(self, obligation: ObligationFile) -> Any:
         from proofs.worldmodel.cache import translate

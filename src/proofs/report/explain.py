@@ -225,16 +225,11 @@ def _nature(context: Context, constraint: Constraint | None) -> list[str]:
 
 def _greedy(row: Sequence[tuple[int, Fraction, Fraction]], value: Sequence[Fraction],
             high: bool) -> list[tuple[int, Fraction]]:
-    """Nature's distribution within a row's intervals: mass to the highest (``high``) or lowest
-    values first, beyond every lower bound."""
-    free = 1 - sum((lo for _, lo, _ in row), Fraction(0))
-    out = []
-    for t, lo, hi in sorted(row, key=lambda e: value[e[0]], reverse=high):
-        extra = max(Fraction(0), min(hi - lo, free))
-        free -= extra
-        if lo + extra > 0:
-            out.append((t, lo + extra))
-    return out
+    """Nature's distribution within a row's intervals (`proofs.kernel.bellman.greedy`): mass to the
+    highest (``high``) or lowest values first; the successors it gives mass to."""
+    from proofs.kernel.bellman import greedy
+
+    return [(t, p) for t, p in greedy(row, (lambda t: value[t]) if high else (lambda t: -value[t])) if p > 0]
 
 
 def _steps(steps: Sequence[int]) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support.mdps import make_mdp, random_mdp, small_mdps
+from tests.support.mdps import credal_mdps, make_mdp, random_mdp, widened
 
 from proofs.core.formula import (
     Comparison,
@@ -34,7 +34,6 @@ from proofs.core.formula import (
     Until,
 )
 from proofs.core.model import Mdp
-from proofs.core.numbers import Rationals
 from proofs.core.objective import Objective
 from proofs.core.policy import Policy, PolicyLayer
 from proofs.kernel.episode import Quantity, constraint_quantity, objective_quantity
@@ -42,27 +41,10 @@ from proofs.semantics import exact, sound
 from proofs.semantics.evaluate import optimal_quantity, quantity_value, use_exact
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-WIDTHS = [Fraction(0), Fraction(1, 20), Fraction(1, 10), Fraction(1, 4), Fraction(1)]
 RELATIVE_WIDTH = 1e-9
 
 
 # -- models and quantities ---------------------------------------------------------------------------
-@st.composite
-def credal_mdps(draw: st.DrawFn) -> Mdp:
-    """`small_mdps` with every probability p widened to [max(0, p - a), min(1, p + b)], a and b drawn
-    per transition from `WIDTHS`: points, intervals [0, x] and whole [0, 1] rows all occur, and
-    every row contains its original distribution (the intervals are feasible)."""
-    mdp = draw(small_mdps(max_states=5))
-    t = mdp.n_transitions
-    below = draw(st.lists(st.sampled_from(WIDTHS), min_size=t, max_size=t))
-    above = draw(st.lists(st.sampled_from(WIDTHS), min_size=t, max_size=t))
-    assert mdp.probability is not None
-    points = mdp.probability.fractions()
-    lo = [max(Fraction(0), p - a) for p, a in zip(points, below)]
-    hi = [min(Fraction(1), p + b) for p, b in zip(points, above)]
-    return replace(mdp, probability=None, interval=(Rationals.from_fractions(lo), Rationals.from_fractions(hi)))
-
-
 def quantities(mdp: Mdp, k: int | None) -> list[Quantity]:
     """F, U and G probabilities, a non-negative cost and the signed reward ``r`` (discounted once)
     on the episode of k steps (None: the geometric horizon with γ = 9/10)."""
@@ -178,7 +160,6 @@ def test_proofs_eval_on_a_large_interval_model_uses_floats_and_agrees_with_storm
     k = 20: the work is beyond `EXACT_LIMIT`, so the float path answers (an enclosure, not a
     point), and Storm's float ROBUST value lies within 1e-6 (its precision) of it."""
     stormpy = pytest.importorskip("stormpy")
-    from tests.differential.test_credal_storm import widened
 
     from proofs.interop import storm
     from proofs.report.evaluation import evaluate_model
