@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +42,7 @@ from proofs.worldmodel.drn import _LABEL, _NO_LABEL, _Reader, _read_header
 from proofs.worldmodel.fastread import _chunks
 from proofs.worldmodel.validate import Problems
 
-__all__ = ["STATS", "read_drn_fast"]
+__all__ = ["STATS", "Nowhere", "read_drn_arrays", "read_drn_fast"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -89,6 +90,18 @@ def read_drn_fast(path: Path) -> Mdp | None:
         return None
     STATS["fast"] += 1
     return mdp
+
+
+def read_drn_arrays(path: Path) -> dict[str, Any] | None:
+    """A well-formed DRN file's arrays as `assemble_mdp`'s keyword arguments, not yet validated
+    (the caller assembles them), or ``None`` for the careful reader. Repeated action names are
+    not yet numbered."""
+    try:
+        fast = _Fast(path)
+        fast.scan()
+        return fast.arrays()
+    except _Unusual:
+        return None
 
 
 def _grow(array: npt.NDArray[np.int64] | None, size: int) -> npt.NDArray[np.int64]:
@@ -169,13 +182,24 @@ class _Fast:
 
     # -- the whole file ------------------------------------------------------------------------
     def read(self) -> Mdp:
+        self.scan()
+        return self._assemble()
+
+    def scan(self) -> None:
         with self.path.open("rb") as handle:
             handle.seek(self.offset)
             for pb, n, _ in _chunks(handle, self.first_line):
                 self._chunk(pb, n)
-        return self._assemble()
 
     def _assemble(self) -> Mdp:
+        try:
+            return assemble_mdp(**self.arrays(), where=Nowhere(self.path), problems=Problems(str(self.path)),
+                                number_repeated_actions=True)
+        except (InputError, InputErrors):
+            raise _Unusual from None
+
+    def arrays(self) -> dict[str, Any]:
+        """The model's arrays as `assemble_mdp`'s keyword arguments (but `where` and `problems`)."""
         h = self.reader.header
         if h.nr_states != self.n_states or h.nr_choices not in (None, self.n_choices) or not self.n_states:
             raise _Unusual
@@ -201,28 +225,22 @@ class _Fast:
         init = np.flatnonzero(labels[INIT_LABEL]) if INIT_LABEL in labels else np.zeros(0, dtype=np.int64)
         lo = self.lo.rationals(n_t)
         interval = None if self.hi is None else (lo, self.hi.rationals(n_t))
-        try:
-            return assemble_mdp(
-                source=str(self.path),
-                states=tuple(map(str, range(n_s))),
-                choice_start=choice_start,
-                action_names=tuple(self.actions.index),
-                choice_action=self.choice_action[:n_c],
-                row_start=row_start,
-                target=self.target[:n_t],
-                probability=lo if interval is None else None,
-                interval=interval,
-                rewards=rewards,
-                labels=labels,
-                initial_states=init.astype(np.int64),
-                initial_probability=Rationals(np.ones(len(init), dtype=np.int64),
-                                              np.full(len(init), max(len(init), 1), dtype=np.int64)),
-                where=_Nowhere(self.path),
-                problems=Problems(str(self.path)),
-                number_repeated_actions=True,
-            )
-        except (InputError, InputErrors):
-            raise _Unusual from None
+        return dict(
+            source=str(self.path),
+            states=tuple(map(str, range(n_s))),
+            choice_start=choice_start,
+            action_names=tuple(self.actions.index),
+            choice_action=self.choice_action[:n_c],
+            row_start=row_start,
+            target=self.target[:n_t],
+            probability=lo if interval is None else None,
+            interval=interval,
+            rewards=rewards,
+            labels=labels,
+            initial_states=init.astype(np.int64),
+            initial_probability=Rationals(np.ones(len(init), dtype=np.int64),
+                                          np.full(len(init), max(len(init), 1), dtype=np.int64)),
+        )
 
     def _label_masks(self) -> dict[str, BoolArray]:
         masks = {name: np.zeros(self.n_states, dtype=bool) for name in self.labels.index}
@@ -628,7 +646,7 @@ def _header(path: Path) -> tuple[_Reader, int, int]:
 
 
 @dataclass(frozen=True)
-class _Nowhere:
+class Nowhere:
     """Locations for validation: unused, since any problem sends the file to the careful reader."""
 
     path: Path

@@ -3,15 +3,23 @@
 TRUSTED (reading base), with Storm as the model builder: stormpy is imported lazily and only here,
 and the built model is read with exact rationals (``build_model[stormpy.Rational]``, or
 ``RationalInterval`` for programs with interval updates) and then validated like every other
-format. States are named by their valuation ``x=1,y=2`` (variables in declaration order), actions
+format. The program is built once, in the forked child that guards the state limit
+(`prism_limit`), which writes the model out as a DRN file (Storm's own exporter, exact
+rationals), its variables' values and its label and reward names; this process reads them with
+the vectorised DRN reader (`_read_export`). Where that route does not apply (transition rewards,
+no fork, a model the DRN reader leaves to the careful reader, a problem to report with its line),
+the model is built here and read entry by entry (`_read_model`); both give the same `Mdp`
+(tested). States are named by their valuation ``x=1,y=2`` (variables in declaration order), actions
 by the command's action label, else by the local choice index; μ₀ is uniform over the initial
 states. Storm gives deadlock states a self-loop, as PRISM does.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -26,6 +34,7 @@ from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.core.rational import ExpressionError, parse_rational
 from proofs.worldmodel.build import assemble_mdp
+from proofs.worldmodel.drn_fast import Nowhere, read_drn_arrays
 from proofs.worldmodel.prism_limit import check_parse, check_state_space
 from proofs.worldmodel.prism_lines import command_lines
 
@@ -58,8 +67,14 @@ def read_prism(path: Path, constants: Mapping[str, str] | None = None) -> Mdp:
 
     failures = (RuntimeError, StormError)  # Storm's C++ exceptions arrive as RuntimeError
     program = _parse(stormpy, path, failures, constants or {})
-    model = _build(stormpy, program, path, failures)
     try:
+        with tempfile.TemporaryDirectory(prefix="proofs-prism-") as folder:
+            export = functools.partial(_export, stormpy, path, Path(folder))
+            if check_state_space(stormpy, program, path, export):  # before Storm's builder can exhaust memory
+                mdp = _read_export(Path(folder), program, path)
+                if mdp is not None:
+                    return mdp
+        model = _build(stormpy, program, path, failures)
         return _read_model(model, program, path)
     except ExpressionError as exc:  # Storm computed a number beyond the exact reader's size limits
         raise InputError(Location(path), f"Storm built a number too large to read exactly: {exc}",
@@ -152,7 +167,6 @@ _INTERVAL_UPDATE = re.compile(r"\[[^\[\]:;]*,[^\[\]:;]*\]\s*:")
 
 
 def _build(stormpy: Any, program: Any, path: Path, failures: tuple[type[Exception], ...]) -> Any:
-    check_state_space(stormpy, program, path)  # before Storm's builder can exhaust memory
     options = stormpy.BuilderOptions(build_full=True)
     try:   # an interval program goes straight to the interval builder (the other one prints an error)
         if not _INTERVAL_UPDATE.search(path.read_text(errors="replace")):
@@ -164,6 +178,103 @@ def _build(stormpy: Any, program: Any, path: Path, failures: tuple[type[Exceptio
         return stormpy.build_model[stormpy.RationalInterval](program, options=options)
     except failures as exc:
         raise _storm_error(path, exc, "Storm could not build the model") from None
+
+
+_NO_LABEL = "__NOLABEL__"  # Storm's DRN name for a choice without an action label
+
+
+def _export(stormpy: Any, path: Path, folder: Path, model: Any) -> bool:
+    """In the child: write `model` for `_read_export` (``model.drn``, ``valuations.npz``,
+    ``manifest.json`` last). False where the DRN route does not apply."""
+    structures = model.reward_models
+    if any(s.has_transition_rewards for s in structures.values()) or _NO_LABEL in path.read_text(errors="replace"):
+        return False  # DRN has no transition rewards; an action named like Storm's "no label"
+    stormpy.io.export_to_drn(model, str(folder / "model.drn"))
+    variables: dict[str, str] = {}
+    columns: dict[str, npt.NDArray[Any]] = {}
+    if model.has_state_valuations():
+        valuations = model.state_valuations
+        for variable in valuations.get_all_variables():
+            name = variable.name
+            if variable.has_boolean_type():
+                mask = np.zeros(model.nr_states, dtype=bool)
+                mask[np.fromiter(valuations.get_boolean_values(variable), dtype=np.int64)] = True
+                variables[name], columns[name] = "bool", mask
+            elif variable.has_integer_type():
+                variables[name] = "int"
+                columns[name] = np.array(valuations.get_int64_values(variable), dtype=np.int64)
+            else:
+                return False
+    with (folder / "valuations.npz").open("wb") as out:
+        np.savez(out, *columns.values())  # arr_0, arr_1, … in the order of `variables`
+    manifest = {"states": int(model.nr_states), "labels": sorted(model.labeling.get_labels()),
+                "rewards": list(structures), "variables": variables}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return True
+
+
+def _read_export(folder: Path, program: Any, path: Path) -> Mdp | None:
+    """The model the child wrote, as `_read_model` would read it from Storm; None where the DRN
+    reader leaves the file to its careful reader or the model has a problem to report."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    arrays = read_drn_arrays(folder / "model.drn")
+    if arrays is None or len(arrays["rewards"]) != len(manifest["rewards"]):
+        return None
+    n = int(manifest["states"])
+    rewards = {name or _UNNAMED_REWARD: values for name, values in zip(manifest["rewards"], arrays["rewards"].values())}
+    if len(arrays["states"]) != n or len(rewards) != len(manifest["rewards"]) \
+            or not set(arrays["labels"]) <= set(manifest["labels"]):
+        return None
+    names = _valuation_names(folder, manifest["variables"], _variable_order(program, path), n)
+    if names is None:
+        return None
+    arrays["action_names"], arrays["choice_action"] = _local_unlabelled(
+        arrays["action_names"], arrays["choice_action"], arrays["choice_start"])
+    zeros = np.zeros(n, dtype=bool)
+    arrays.update(source=str(path), states=names, rewards=rewards,
+                  labels={name: arrays["labels"].get(name, zeros) for name in manifest["labels"]},
+                  constants={c.name: str(c.definition) for c in program.constants if c.defined})
+    try:
+        return assemble_mdp(**arrays, where=Nowhere(path), number_repeated_actions=True)
+    except (InputError, InputErrors):
+        return None  # the careful route reports it with the program's lines
+
+
+def _valuation_names(folder: Path, kinds: Mapping[str, str], order: list[str], n: int) -> tuple[str, ...] | None:
+    """``x=1,y=2`` for every state, variables in declaration order (as `_state_names`)."""
+    if not set(kinds) <= set(order):
+        return None  # a variable the declaration scan did not find: left to the careful route
+    position = {name: i for i, name in enumerate(kinds)}
+    with np.load(folder / "valuations.npz") as data:
+        columns = []
+        for name in (v for v in order if v in kinds):
+            values = data[f"arr_{position[name]}"]
+            distinct, inverse = np.unique(values, return_inverse=True)
+            text = [f"{name}={_text(bool(v)) if kinds[name] == 'bool' else int(v)}" for v in distinct.tolist()]
+            columns.append(np.array(text, dtype=object)[inverse].tolist())
+    if not columns:
+        return ("",) * n
+    return tuple(map(",".join, zip(*columns)))
+
+
+def _local_unlabelled(action_names: tuple[str, ...], choice_action: npt.NDArray[np.int32],
+                      choice_start: npt.NDArray[np.int64]) -> tuple[tuple[str, ...], npt.NDArray[np.int32]]:
+    """Storm's ``__NOLABEL__`` choices named by their local index, as `_action_names` names them;
+    names numbered in order of first appearance."""
+    if _NO_LABEL not in action_names:
+        return action_names, choice_action
+    unlabelled = choice_action == action_names.index(_NO_LABEL)
+    local = np.arange(len(choice_action)) - np.repeat(choice_start[:-1], np.diff(choice_start))
+    key = np.where(unlabelled, len(action_names) + local, choice_action)
+    distinct, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(distinct))
+    names = tuple(action_names[k] if k < len(action_names) else str(k - len(action_names))
+                  for k in distinct[np.argsort(first, kind="stable")].tolist())
+    return names, rank[inverse].astype(np.int32)
 
 
 def _exact(value: Any) -> Fraction | tuple[Fraction, Fraction]:

@@ -2,13 +2,14 @@
 
 TRUSTED (reading base), though it never changes a model: it only decides whether Storm may build
 one. A program counting to 10**8 would otherwise make Storm's builder take minutes and gigabytes
-and then abort inside GMP, killing the process. So, before the exact build, a forked child
-process explores the program with Storm's float builder (about a quarter of the
-exact builder's memory) under an address-space limit proportional to the state limit and a
-timeout, and reports how many states it found. The exact build happens only if the count is
-within the limit; a child that runs out of its memory or time means "more than the limit", and
-the product of the variables' ranges (2 per boolean, ``hi - lo + 1`` per integer) is named in
-the message. The child also shields the caller from crashes of Storm's builder: an integer
+and then abort inside GMP, killing the process. So a forked child process builds the program
+under an address-space limit proportional to the state limit and a timeout, and reports how
+many states it found: exactly at once when the product of the variables' ranges (2 per boolean,
+``hi - lo + 1`` per integer) is within the limit, else first with Storm's float builder (about a
+quarter of the exact builder's memory), and exactly only if the count is within the limit. A
+child that runs out of its memory or time means "more than the limit", and the range product is
+named in the message. The child can hand the exact model to the caller (`check_state_space`'s
+``export``), so that a program is built once. The child also shields the caller from crashes of Storm's builder: an integer
 division by zero in a variable's bound kills the process with SIGFPE, and is reported instead.
 
 The limit is `DEFAULT_MAX_STATES`, or the environment variable ``PROOFS_MAX_STATES``, or (for one
@@ -75,14 +76,19 @@ def state_limit(n: int | None) -> Iterator[None]:
         _LIMIT.reset(token)
 
 
-def check_state_space(stormpy: Any, program: Any, path: Path) -> None:
+def check_state_space(stormpy: Any, program: Any, path: Path,
+                      export: Callable[[Any], bool] | None = None) -> bool:
     """Raise `InputError` when Storm cannot safely build `program`: more reachable states than
     `max_states` allows, or a crash of Storm's builder (an integer division by zero in a bound
-    kills the process with SIGFPE), found in a forked child so that the caller survives it."""
+    kills the process with SIGFPE), found in a forked child so that the caller survives it.
+
+    The child builds the program exactly; ``export(model)`` then runs there on the built model
+    (to write it out for the caller, which need not build it again). Returns whether it did and
+    returned true."""
     limit = max_states()
-    probe = _probe(stormpy, program, limit)
+    probe = _probe(stormpy, program, limit, export)
     if probe is None or probe.failure == "error":
-        return  # no fork here, or Storm refused the program: its exact build reports why
+        return False  # no fork here, or Storm refused the program: its exact build reports why
     span = f" (its variables span {probe.bound:,} valuations)" if probe.bound is not None else ""
     fix = (f"Make the program smaller, or raise the limit: {ENVIRONMENT_VARIABLE}=N in the environment, "
            "or proofs show --max-states N")
@@ -90,7 +96,7 @@ def check_state_space(stormpy: Any, program: Any, path: Path) -> None:
         if probe.count > limit:
             raise InputError(Location(path), f"the program has {probe.count:,} reachable states, more than the "
                              f"state limit of {limit:,}", fix)
-        return
+        return probe.exported
     if probe.failure is not None and probe.failure.startswith("SIG"):
         raise InputError(Location(path), f"Storm's builder crashed on the program ({_describe(probe.failure)})",
                          "Check the program's bounds, guards, updates and rewards for a division or modulo by zero "
@@ -107,6 +113,7 @@ class _Probe:
     bound: int | None
     count: int | None
     failure: str | None
+    exported: bool = False
 
 
 def _range_bound(program: Any) -> int | None:
@@ -158,8 +165,9 @@ def check_parse(stormpy: Any, path: Path) -> None:
                      "Check the constants and formulas for an integer division or modulo by zero")
 
 
-def _exact_build(stormpy: Any, program: Any, budget: int | None) -> None:
-    """The caller's exact build, in the child (about four times the float build's memory)."""
+def _exact_build(stormpy: Any, program: Any, budget: int | None) -> Any:
+    """The caller's exact build, in the child (about four times the float build's memory); None
+    if Storm refuses the program."""
     if budget is not None:
         import resource
 
@@ -167,12 +175,12 @@ def _exact_build(stormpy: Any, program: Any, budget: int | None) -> None:
     options = stormpy.BuilderOptions(build_full=True)
     for value_type in (stormpy.Rational, stormpy.RationalInterval):
         try:
-            stormpy.build_model[value_type](program, options=options)
-            return
+            return stormpy.build_model[value_type](program, options=options)
         except MemoryError:
             raise
         except Exception:
             continue
+    return None
 
 
 def _describe(signal_name: str | None) -> str:
@@ -240,29 +248,35 @@ def _await_child(pid: int, read_end: int, seconds: float) -> _Child:
     return _Child(data, killed, False)
 
 
-def _probe(stormpy: Any, program: Any, limit: int) -> _Probe | None:
+def _probe(stormpy: Any, program: Any, limit: int, export: Callable[[Any], bool] | None) -> _Probe | None:
     """Explore `program` in a forked child with bounded memory and time (None: no fork here).
 
-    The child reports ``B<bound>`` and then ``N<states>``, ``M`` (out of memory) or ``E`` (Storm
-    refused the program)."""
+    The child reports ``B<bound>`` and then ``N<states>`` (followed by ``D`` when `export` ran
+    and succeeded), ``M`` (out of memory) or ``E`` (Storm refused the program). A program whose
+    variables span at most `limit` valuations cannot exceed the limit, and is built exactly at
+    once; any other is first explored with the float builder (a quarter of the memory)."""
     def explore(out: int) -> None:
         bound = _range_bound(program)
         os.write(out, f"B{'' if bound is None else bound}\n".encode())
-        for value_type in (float, stormpy.Interval):
-            try:
-                model = stormpy.build_model[value_type](program)
-            except MemoryError:
-                os.write(out, b"M\n")
+        if bound is None or bound > limit:
+            states = _float_states(stormpy, program)
+            if states is None or states < 0:
+                os.write(out, b"M\n" if states is not None else b"E\n")
                 return
-            except Exception:
-                continue
-            states = int(model.nr_states)
-            del model
-            if states <= limit:  # the exact build too, which alone may crash (GMP: a reward of 1/0)
-                _exact_build(stormpy, program, budget)
-            os.write(out, f"N{states}\n".encode())
+            if states > limit:
+                os.write(out, f"N{states}\n".encode())
+                return
+        model = _exact_build(stormpy, program, budget)  # alone may crash (GMP: a reward of 1/0)
+        if model is None:
+            os.write(out, b"E\n")
             return
-        os.write(out, b"E\n")
+        os.write(out, f"N{model.nr_states}\n".encode())
+        if export is not None and int(model.nr_states) <= limit:
+            try:
+                if export(model):
+                    os.write(out, b"D\n")
+            except Exception:
+                pass  # the caller builds and reads the model itself
 
     base = _virtual_memory()
     budget = None if base is None else base + _MARGIN_BYTES + _BYTES_PER_STATE * limit
@@ -274,9 +288,10 @@ def _probe(stormpy: Any, program: Any, limit: int) -> _Probe | None:
     if found.timed_out:
         return _Probe(bound, None, f"took more than {seconds:.0f} s")
     lines = found.data.decode("ascii", errors="replace").split()
-    result = lines[-1] if len(lines) > 1 else ""
+    exported = bool(lines) and lines[-1] == "D" and found.signal is None
+    result = lines[-1 - exported] if len(lines) > 1 + exported else ""
     if result.startswith("N") and result[1:].isdigit():
-        return _Probe(bound, int(result[1:]), None)
+        return _Probe(bound, int(result[1:]), None, exported)
     if result == "E":
         return _Probe(bound, None, "error")
     if result != "M" and found.signal is not None and found.signal not in ("SIGABRT", "SIGKILL"):
@@ -284,6 +299,20 @@ def _probe(stormpy: Any, program: Any, limit: int) -> _Probe | None:
     memory = f"needed more than {budget / 2**30:.1f} GB of address space" if budget is not None \
         else "ran out of memory"
     return _Probe(bound, None, memory)  # MemoryError, or an abort when an allocation failed
+
+
+def _float_states(stormpy: Any, program: Any) -> int | None:
+    """The number of states Storm's float builder finds; -1 when it runs out of memory, None
+    when it refuses the program."""
+    for value_type in (float, stormpy.Interval):
+        try:
+            model = stormpy.build_model[value_type](program)
+        except MemoryError:
+            return -1
+        except Exception:
+            continue
+        return int(model.nr_states)
+    return None
 
 
 def _bound(data: bytes) -> int | None:
