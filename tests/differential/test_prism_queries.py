@@ -184,3 +184,11 @@ def test_a_per_step_policy_has_no_unbounded_reading(capsys: pytest.CaptureFixtur
               'P=? [ F "goal" ]', "--policy", str(saved)])
     assert exit_info.value.code == 2
     assert "changes from step to step" in capsys.readouterr().err
+
+
+def test_p_query_on_an_mdp_without_a_policy_asks_for_one(capsys: pytest.CaptureFixture[str]) -> None:
+    # a DTMC's P=? is answered (tests/differential/test_published_models.py); an MDP has many policies
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", str(COUNTER), "--const", "N=4,p=1/2", "--property", 'P=? [ F<=3 "goal" ]'])
+    assert exit_info.value.code == 2
+    assert "no --policy is given" in capsys.readouterr().err

@@ -63,8 +63,6 @@ def case(model: str, query: str, published: str, *, constants: str = "", unbound
     return pytest.param(Case(model, query, published, constants, unbounded), marks=marks, id=ident)
 
 
-DTMC_P_REFUSED = ("proofs refuses a DTMC's P=?/R=? query ('asks for a policy's value, but no --policy "
-                  "is given'); Storm answers it, a DTMC having one policy")
 ARITHMETIC_ATOM_REFUSED = "proofs' property parser refuses arithmetic in a variable atom ('unexpected '+'')"
 
 CASES = [
@@ -103,16 +101,16 @@ CASES = [
     case("die.pm", 'Pmax=? [ F s=7 & d=6 ]', "1/6", unbounded=True),
     case("die.pm", 'Pmin=? [ F s=7 & d=2 ]', "1/6", unbounded=True),
     case("die.pm", 'R{"coin_flips"}max=? [ F s=7 ]', "11/3", unbounded=True),
-    case("die.pm", 'P=? [ F s=7 & d=6 ]', "1/6", unbounded=True, fails=DTMC_P_REFUSED),
-    case("die.pm", 'R=? [ F "done" ]', "11/3", unbounded=True, fails=DTMC_P_REFUSED),
+    case("die.pm", 'P=? [ F s=7 & d=6 ]', "1/6", unbounded=True),
+    case("die.pm", 'R=? [ F "done" ]', "11/3", unbounded=True),
     # Synchronous leader election (DTMC), N=3, K=5.
     case("leader-3-5.pm", 'Pmin=? [ F "elected" ]', "1", unbounded=True),
     case("leader-3-5.pm", 'Pmax=? [ F<=5 "elected" ]', "24/25"),
     case("leader-3-5.pm", 'R{"num_rounds"}min=? [ F "elected" ]', "25/24", unbounded=True),
     case("leader-3-5.pm", 'R{"num_rounds"}max=? [ C<=12 ]', "651/625"),  # derived, see README.md
-    case("leader-3-5.pm", 'P=? [ F<=5 "elected" ]', "24/25", fails=DTMC_P_REFUSED),
-    case("leader-3-5.pm", 'R=? [ F "elected" ]', "25/24", unbounded=True, fails=DTMC_P_REFUSED),
-    case("leader-3-5.pm", 'R{"num_rounds"}=? [ C<=12 ]', "651/625", fails=DTMC_P_REFUSED),
+    case("leader-3-5.pm", 'P=? [ F<=5 "elected" ]', "24/25"),
+    case("leader-3-5.pm", 'R=? [ F "elected" ]', "25/24", unbounded=True),
+    case("leader-3-5.pm", 'R{"num_rounds"}=? [ C<=12 ]', "651/625"),
 ]
 
 # No published value was found for a cumulative reward on a nondeterministic benchmark model: these

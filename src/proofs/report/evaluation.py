@@ -159,7 +159,7 @@ def _check(p: _Property, mdp: Any, steps: int | str | None, has_policy: bool) ->
         if f.target is not None:
             errors.extend(check_names(ProbabilityConstraint(Comparison.LE, Fraction(0), Eventually(f.target)),
                                       mdp, p.where))
-        if f.direction is None and not has_policy:
+        if f.direction is None and not has_policy and not _one_policy(mdp):
             errors.append(InputError(p.where, f"{p.text[:80]!r} asks for a policy's value, but no --policy is given",
                                      "Give --policy FILE, or ask Pmax=? / Pmin=? (over all policies)"))
     else:
@@ -172,6 +172,12 @@ def _check(p: _Property, mdp: Any, steps: int | str | None, has_policy: bool) ->
         errors.append(InputError(p.where, f"{p.text[:80]!r} has no unbounded reading here",
                                  "Unbounded: P[F φ], P[φ U ψ], P[G φ] and R[F φ]; use C<=k or --horizon H for C"))
     return errors
+
+
+def _one_policy(mdp: Any) -> bool:
+    """Whether `mdp` has exactly one policy and no nature (a DTMC), so that ``P=?`` asks for its
+    value without --policy, as Storm answers it (and ``Pmin=?`` equals ``Pmax=?``)."""
+    return mdp.n_choices == mdp.n_states and not mdp.is_credal
 
 
 def _carrier(q: Query) -> Constraint | None:
