@@ -284,7 +284,7 @@ class _Fast:
             raise _Unusual
         line_end = ends[lines]  # the newline of each line with a token
         tabs = marks[kinds == 9]
-        if len(tabs):
+        if len(tabs) and len(lines):  # (a piece of blank lines only, such as a last line '\t', has no token line)
             k = np.searchsorted(line_end, tabs)  # the token line of each tab (a tab on a blank line is fine)
             inside = (k < len(lines)) & (tabs > head[np.minimum(k, len(lines) - 1)])
             last_end = stops[first + count - 1]

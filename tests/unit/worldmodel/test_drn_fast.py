@@ -128,6 +128,16 @@ def test_plain_files_take_the_fast_path(tmp_path: Path) -> None:
     assert fast.action_names == ("go", "1", "stay") and list(fast.labels) == ["init", "my label", "goal"]
 
 
+def test_a_last_line_of_whitespace_alone(tmp_path: Path) -> None:
+    # the last line, without its newline, arrives as a piece of its own with no token in it
+    path = tmp_path / "m.drn"
+    path.write_text("@type: MDP\n@value_type: rational\n@parameters\n\n@reward_models\n\n@nr_states\n1\n"
+                    "@nr_choices\n1\n@model\nstate 0 init\n\taction a\n\t\t0 : 1\n\t")
+    fast, slow = both(path)
+    assert fast is not None
+    assert_identical(fast, slow)
+
+
 def drn_files() -> list[Path]:
     return sorted(p for p in (ROOT / "tests").rglob("*.drn"))
 
