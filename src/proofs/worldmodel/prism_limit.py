@@ -9,8 +9,9 @@ many states it found: exactly at once when the product of the variables' ranges 
 quarter of the exact builder's memory), and exactly only if the count is within the limit. A
 child that runs out of its memory or time means "more than the limit", and the range product is
 named in the message. The child can hand the exact model to the caller (`check_state_space`'s
-``export``), so that a program is built once. The child also shields the caller from crashes of Storm's builder: an integer
-division by zero in a variable's bound kills the process with SIGFPE, and is reported instead.
+``export``), so that a program is built once. The child also shields the caller from crashes of
+Storm's builder: an integer division by zero in a variable's bound kills the process with
+SIGFPE, and is reported instead.
 
 The limit is `DEFAULT_MAX_STATES`, or the environment variable ``PROOFS_MAX_STATES``, or (for one
 call) `state_limit`, which `proofs show --max-states` uses.
@@ -258,15 +259,16 @@ def _probe(stormpy: Any, program: Any, limit: int, export: Callable[[Any], bool]
     def explore(out: int) -> None:
         bound = _range_bound(program)
         os.write(out, f"B{'' if bound is None else bound}\n".encode())
-        if bound is None or bound > limit:
-            states = _float_states(stormpy, program)
-            if states is None or states < 0:
-                os.write(out, b"M\n" if states is not None else b"E\n")
-                return
-            if states > limit:
-                os.write(out, f"N{states}\n".encode())
-                return
-        model = _exact_build(stormpy, program, budget)  # alone may crash (GMP: a reward of 1/0)
+        try:
+            if bound is None or bound > limit:
+                states = _float_states(stormpy, program)
+                if states is None or states > limit:
+                    os.write(out, b"E\n" if states is None else f"N{states}\n".encode())
+                    return
+            model = _exact_build(stormpy, program, budget)  # alone may crash (GMP: a reward of 1/0)
+        except MemoryError:
+            os.write(out, b"M\n")
+            return
         if model is None:
             os.write(out, b"E\n")
             return
@@ -302,13 +304,13 @@ def _probe(stormpy: Any, program: Any, limit: int, export: Callable[[Any], bool]
 
 
 def _float_states(stormpy: Any, program: Any) -> int | None:
-    """The number of states Storm's float builder finds; -1 when it runs out of memory, None
-    when it refuses the program."""
+    """The number of states Storm's float builder finds; None when it refuses the program (a
+    `MemoryError` propagates)."""
     for value_type in (float, stormpy.Interval):
         try:
             model = stormpy.build_model[value_type](program)
         except MemoryError:
-            return -1
+            raise
         except Exception:
             continue
         return int(model.nr_states)
