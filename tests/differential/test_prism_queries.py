@@ -27,6 +27,8 @@ QUERIES = [
     ('Pmax=? [ F t>=deadline & s=2 ]', "unbounded"),
     ('Pmax=? [ s<N U t>=deadline ]', "unbounded"),
     ('Pmin=? [ G s<3 ]', "unbounded"),
+    ('Pmax=? [ F s+t>=N+2 & 2*s-t<1 ]', "unbounded"),
+    ('Pmax=? [ F<=10 t-s>=N-1 ]', None),
     ('R{"steps"}min=? [ F "goal" ]', "unbounded"),
     ('R{"steps"}max=? [ F t=10 ]', "unbounded"),
 ]
@@ -102,7 +104,7 @@ def test_atom_over_unknown_variable_is_an_input_error(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as exit_info:
         main(["eval", str(COUNTER), "--const", "N=4,p=1/2", "--property", "Pmax=? [ F<=3 z=1 ]"])
     assert exit_info.value.code == 2
-    assert "no variable 'z'" in capsys.readouterr().err
+    assert "'z' is neither a variable" in capsys.readouterr().err
 
 
 def test_constants_for_a_toml_model_are_an_input_error(capsys: pytest.CaptureFixture[str]) -> None:

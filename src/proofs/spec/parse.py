@@ -12,8 +12,11 @@ parser. A hand-written tokenizer and recursive-descent parser, no parser generat
     state      := conj ("|" conj)*                  (left-associative)
     conj       := unary ("&" unary)*                (left-associative)
     unary      := "!" unary | STRING | "true" | "false" | "(" state ")" | atom
-    atom       := WORD (("=" | "!=" | "<" | "<=" | ">" | ">=") (INTEGER | WORD))?
-                                                    (a PRISM variable: s=9, t>=deadline, b)
+    atom       := WORD | expr ("=" | "!=" | "<" | "<=" | ">" | ">=") expr
+                                                    (PRISM variables: s=9, t>=deadline, b, d1+d2=2)
+    expr       := term (("+" | "-") term)*          (integer arithmetic over variables and
+    term       := factor ("*" factor)*               constants of the program)
+    factor     := "-" factor | INTEGER | WORD
     query      := ("P" | "Pmax" | "Pmin") "=" "?" "[" path "]"
                 | ("R" | "Rmax" | "Rmin") ("{" STRING "}" ("max" | "min")?)? "=" "?"
                   "[" ("C" bound? | "F" state) "]"      (`proofs eval` only)
@@ -69,7 +72,7 @@ _TOKEN = re.compile(
   | (?P<number>[+-]?(?:\d+\s*/\s*\d+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))
   | (?P<string>"[^"]*")
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op><=|>=|!=|[<>=?\[\]{}()!&|])
+  | (?P<op><=|>=|!=|[<>=?\[\]{}()!&|+*-])
     """,
     re.VERBOSE,
 )
@@ -178,20 +181,44 @@ class _Parser:
             return Label(self.label(self.take()))
         if self.at("true") or self.at("false"):
             return Truth(self.take().text == "true")
-        if tok.kind == "word" and tok.text not in _KEYWORDS:
+        if (tok.kind == "word" and tok.text not in _KEYWORDS) or self.at("-") or (
+                tok.kind == "number" and re.fullmatch(r"[+-]?\d+", tok.text)):
             return self.atom()
         raise self.unexpected('a state formula (a "label", true, false, a variable such as s=9, ! or a parenthesis)')
 
     def atom(self) -> Atom:
-        variable = self.take().text
+        start = self.peek()
+        left = self.expression()
         tok = self.peek()
         if not (tok.kind == "op" and tok.text in _RELATIONS):
-            return Atom(variable, "=", "true")
+            if left == start.text:          # a bare boolean variable b
+                return Atom(left, "=", "true")
+            raise self.unexpected(f"a comparison =, !=, <, <=, > or >= after {left}")
         op = self.take().text
-        value = self.peek()
-        if value.kind == "word" or (value.kind == "number" and re.fullmatch(r"[+-]?\d+", value.text)):
-            return Atom(variable, op, self.take().text)
-        raise self.unexpected(f"an integer, true, false or a constant's name after {variable}{op}")
+        return Atom(left, op, self.expression())
+
+    def expression(self) -> str:
+        """Integer arithmetic over variables and constants, as canonical text (``d1+d2``, ``2*x-1``)."""
+        parts = [self.factor()]
+        while True:
+            tok = self.peek()
+            if tok.kind == "op" and tok.text in ("+", "-", "*"):
+                parts += [self.take().text, self.factor()]
+            elif tok.kind == "number" and re.fullmatch(r"[+-]\d+", tok.text):   # x+1 reads "+1" as one token
+                self.take()
+                parts += [tok.text[0], tok.text[1:]]
+            else:
+                return "".join(parts)
+
+    def factor(self) -> str:
+        tok = self.peek()
+        if self.at("-"):
+            self.take()
+            return "-" + self.factor()
+        if (tok.kind == "word" and tok.text not in _KEYWORDS) or (
+                tok.kind == "number" and re.fullmatch(r"[+-]?\d+", tok.text)):
+            return self.take().text
+        raise self.unexpected("an integer, true, false, a variable or a constant's name")
 
     def label(self, tok: _Token) -> str:
         name = tok.text[1:-1]

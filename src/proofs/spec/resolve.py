@@ -8,6 +8,7 @@ state formula into a boolean mask over the model's states, vectorised over the l
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 
 import numpy as np
@@ -91,8 +92,9 @@ def check_names(constraint: Constraint, mdp: Mdp, where: Location) -> list[Input
     """
     missing = sorted(name for name in labels_of(constraint) if name not in mdp.labels)
     errors = [_unknown_label(name, mdp, where) for name in missing]
-    errors += [InputError(where, problem, "Atoms such as s=9 name a variable of a PRISM-language model and "
-                          "compare it with an integer, true, false or one of the program's constants")
+    errors += [InputError(where, problem, "Atoms such as s=9 or d1+d2>=N compare integer arithmetic (+, -, *) "
+                          "over the variables of a PRISM-language model, integers, true, false and the "
+                          "program's constants")
                for problem in atom_problems(constraint, mdp)]
     if isinstance(constraint, RewardConstraint) and constraint.reward not in mdp.rewards:
         errors.append(_unknown_reward(constraint.reward, mdp, where, f'R{{"{constraint.reward}"}}'))
@@ -183,7 +185,7 @@ def valuation(mdp: Mdp, variable: str) -> npt.NDArray[np.int64] | None:
 
 
 def atom_value(mdp: Mdp, text: str) -> int | None:
-    """An atom's right-hand side: an integer, true/false, or an integer or boolean constant."""
+    """A name or literal of an atom: an integer, true/false, or an integer or boolean constant."""
     text = mdp.constants.get(text, text)
     if text in ("true", "false"):
         return int(text == "true")
@@ -193,13 +195,48 @@ def atom_value(mdp: Mdp, text: str) -> int | None:
         return None
 
 
-def atom_mask(mdp: Mdp, atom: Atom) -> npt.NDArray[np.bool_]:
-    """The states where ``variable op value`` holds (see `proofs.spec.resolve.check_names`)."""
-    values, rhs = valuation(mdp, atom.variable), atom_value(mdp, atom.value)
-    if values is None or rhs is None:
-        raise ValueError(f"atom {atom} cannot be evaluated on this model")
-    return np.asarray(_RELATION[atom.op](values, rhs), dtype=bool)
+_ARITHMETIC = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply}
 
+
+def _names(expression: str) -> list[str]:
+    return [node.id for node in ast.walk(ast.parse(expression, mode="eval")) if isinstance(node, ast.Name)]
+
+
+def expression_values(mdp: Mdp, expression: str) -> npt.NDArray[np.int64] | int | None:
+    """An atom side (``d1+d2``, ``N-1``, ``s``) in every state, or one integer when it names no
+    variable; ``None`` when a name is neither a variable in every state nor an integer or boolean
+    constant. The parser hands over canonical text of integers, names, ``+``, ``-`` and ``*``,
+    which reads as a Python expression; only those nodes are evaluated (never ``eval``)."""
+
+    def value(node: ast.expr) -> npt.NDArray[np.int64] | int | None:
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if isinstance(node, ast.Name):
+            constant = atom_value(mdp, node.id)
+            return constant if constant is not None else valuation(mdp, node.id)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            inner = value(node.operand)
+            return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+            left, right = value(node.left), value(node.right)
+            if left is None or right is None:
+                return None
+            result = _ARITHMETIC[type(node.op)](left, right)
+            return int(result) if isinstance(result, (int, np.integer)) else result
+        return None
+
+    try:
+        return value(ast.parse(expression, mode="eval").body)
+    except SyntaxError:
+        return None
+
+
+def atom_mask(mdp: Mdp, atom: Atom) -> npt.NDArray[np.bool_]:
+    """The states where ``left op right`` holds (see `proofs.spec.resolve.atom_problems`)."""
+    left, right = expression_values(mdp, atom.variable), expression_values(mdp, atom.value)
+    if left is None or right is None:
+        raise ValueError(f"atom {atom} cannot be evaluated on this model")
+    return np.broadcast_to(np.asarray(_RELATION[atom.op](left, right), dtype=bool), (mdp.n_states,)).copy()
 
 
 def _example_mdp() -> Mdp:
@@ -227,13 +264,14 @@ def _atoms(f: object) -> list[Atom]:
 
 
 def atom_problems(formula: object, mdp: Mdp) -> list[str]:
-    """What keeps the variable atoms of a formula (``s=9``) from being evaluated on `mdp`."""
+    """What keeps the variable atoms of a formula (``s=9``, ``d1+d2=2``) from being evaluated on `mdp`."""
     problems = []
     for atom in dict.fromkeys(_atoms(formula)):
-        if valuation(mdp, atom.variable) is None:
-            problems.append(f"{atom}: {mdp.source or 'the model'} has no variable {atom.variable!r} in every "
-                            "state (variables exist in PRISM-language models only)")
-        elif atom_value(mdp, atom.value) is None:
-            problems.append(f"{atom}: {atom.value!r} is neither an integer, true, false nor an integer or "
-                            "boolean constant of the program")
+        for side in (atom.variable, atom.value):
+            for name in dict.fromkeys(_names(side)):
+                if atom_value(mdp, name) is None and valuation(mdp, name) is None:
+                    problems.append(
+                        f"{atom}: {name!r} is neither a variable in every state of {mdp.source or 'the model'} "
+                        "nor an integer or boolean constant of the program (variables exist in PRISM-language "
+                        "models only)")
     return problems
