@@ -404,9 +404,11 @@ class AlignmentResult(Result):
                 steps = [dict(step) for step in part.steps] or [{}]
                 table = policy_from_document(restricted, {"format": POLICY_FORMAT, "steps": steps})
             else:
-                rows = decode_step_tables(self.arrays[part.step_tables], part.encoding or "plain", "counterexample")
-                stop = np.asarray(constraint_quantity(restricted, context.objective,
-                                                      self.desirable[cex.constraint]).stop, dtype=bool)
+                quantity = constraint_quantity(restricted, context.objective, self.desirable[cex.constraint])
+                assert quantity.steps is not None   # float witnesses are for finite horizons
+                rows = decode_step_tables(self.arrays[part.step_tables], part.encoding or "plain",
+                                          (quantity.steps, restricted.n_states), "counterexample")
+                stop = np.asarray(quantity.stop, dtype=bool)
                 table = Table(tuple(PolicyLayer.deterministic(restricted, np.where(
                     stop, -1, restricted.choice_start[:-1] + row.astype(np.int64))) for row in rows))
             documents = [policy_document(restricted, Table((layer,))) for layer in table.layers]

@@ -435,7 +435,7 @@ class ExactComponent:
 @dataclass(frozen=True)
 class FloatComponent:
     """One policy of a float mixture: its step tables are the sidecar array ``step_tables``
-    (``encoding`` "plain" or "delta"; not written: plain)."""
+    (``encoding`` "plain", "delta" or "changes"; not written: plain)."""
 
     weight: Fraction
     step_tables: str

@@ -263,7 +263,7 @@ EXACT_COMPONENT = Record(
      "before_decided": Record({"format": Text(("proofs.policy/1",)), "steps": ListOf(MapOf(STEP_ACTION))})},
     {"values": Record({"j": ListOf(RAT), "w": ListOf(RAT)})})
 FLOAT_COMPONENT = Record({"weight": RAT, "step_tables": TEXT, "after_decided": Text(("J-optimal",))},
-                         {"encoding": Text(("plain", "delta"))})
+                         {"encoding": Text(("plain", "delta", "changes"))})
 EXACT_ALIGNMENT_WITNESS = Record(
     {"constraints": ListOf(Record({"lambda": RAT, "attained": Record({"mixture": ListOf(EXACT_COMPONENT, 1)})},
                                   {"values": ListOf(RAT)}))},

@@ -51,6 +51,7 @@ __all__ = ["discharge_float", "discharge_restricted"]
 F = npt.NDArray[np.float64]
 _MAX_ROUNDS = 200
 _RELATIVE_SLACK = 1e-9
+_TIE = 1e-12   # relative: scores this close are a tie, and the previous step's choice is kept
 _GAP = 4e-7   # relative width of the search's own bracket (the claim adds the float error; target ≤ 1e-6)
 
 
@@ -63,6 +64,16 @@ def _first_best(scores: Sequence[F], dtype: type[np.integer]) -> npt.NDArray[np.
         local[better] = k
         np.maximum(best, scores[k], out=best)
     return local
+
+
+def _sticky(scores: F, best: npt.NDArray[np.integer], previous: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
+    """``best``, except where the previous step's choice scores within float noise of it: keeping
+    that choice leaves the step tables unchanged where actions tie, so the witness (their changes)
+    stays small over long horizons. ``scores`` is (choices, states); the search stays a search:
+    the claims are the kernel's, computed on whatever tables it returns."""
+    column = np.arange(scores.shape[1])
+    top, kept = scores[best, column], scores[previous, column]
+    return np.where(kept >= top - _TIE * (1.0 + np.abs(top)), previous, best).astype(best.dtype)
 
 
 class _SearchModel:
@@ -123,7 +134,7 @@ class _Search(_SearchModel):
         slot = np.searchsorted(np.flatnonzero(opt.stops), stop)
         j = d**big_l * opt.full[big_l].centre   # V* from the kernel's pass (its centres; search only)
         q = cs.sigma * cs.goal
-        tables = np.empty((big_l, self.mdp.n_states), dtype=self.dtype)
+        tables = _Changes(self.mdp.n_states, self.dtype)
         both = np.empty((self.mdp.n_states, 2))
         rows = len(self.missing)
         cj, cq, score = np.empty(rows), np.empty(rows), np.empty(rows)
@@ -138,13 +149,15 @@ class _Search(_SearchModel):
                 score += cq
             score[self.missing] = -np.inf
             table = score.reshape(-1, self.width)
-            local = _first_best([table[:, col] for col in range(self.width)], self.dtype)
+            local = _sticky(table.T, _first_best([table[:, col] for col in range(self.width)], self.dtype),
+                            tables.previous)
             chosen = self.row_of_state + local
             j, q = cj[chosen], cq[chosen]
             j[stop] = d**t * opt.at_stops[t].centre[slot]
             q[stop] = cs.sigma * cs.goal[stop]
-            tables[t] = local
-        return _Line(tables, self.at_initial(j), self.at_initial(q))
+            local[stop] = 0
+            tables.add(t, local)
+        return _Line(tables.array(), self.at_initial(j), self.at_initial(q))
 
 
 class _SlotSearch(_SearchModel):
@@ -172,7 +185,7 @@ class _SlotSearch(_SearchModel):
         j, q = d**cs.steps * opt.full[cs.steps].centre, cs.sigma * cs.goal
         out_j, out_q = np.empty(blocks * size), np.empty(blocks * size)
         local = np.zeros(blocks * size, dtype=self.dtype)
-        tables = np.empty((cs.steps, n), dtype=self.dtype)
+        tables = _Changes(n, self.dtype)
         column = np.arange(size)
         for t in reversed(range(cs.steps)):
             scale = d**t
@@ -187,8 +200,9 @@ class _SlotSearch(_SearchModel):
                     np.multiply(cj, w_j, out=score)
                     if w_q:
                         score += cq
-                    pick = _first_best(score, np.intp)
-                    at, flat = slice(b * size, (b + 1) * size), pick * size + column
+                    at = slice(b * size, (b + 1) * size)
+                    pick = _sticky(score, _first_best(score, np.intp), local[at])
+                    flat = pick * size + column
                     local[at] = pick
                     out_j[at], out_q[at] = cj.ravel()[flat], cq.ravel()[flat]
                 return 0.0
@@ -197,13 +211,35 @@ class _SlotSearch(_SearchModel):
             j, q = out_j[:n].copy(), out_q[:n].copy()
             j[stop] = scale * opt.at_stops[t].centre[slot]
             q[stop] = cs.sigma * cs.goal[stop]
-            tables[t] = local[:n]
-        return _Line(tables, self.at_initial(j), self.at_initial(q))
+            local[stop] = 0
+            tables.add(t, local[:n])
+        return _Line(tables.array(), self.at_initial(j), self.at_initial(q))
+
+
+class _Changes:
+    """Step tables as they are found, from the last step: only the states whose action differs
+    from the step after (the kernel's ``"changes"`` encoding), so memory follows the policy's
+    changes, not L·n."""
+
+    def __init__(self, n: int, dtype: type[np.integer]) -> None:
+        self.previous = np.zeros(n, dtype=dtype)
+        self.parts: list[npt.NDArray[np.int32]] = []
+
+    def add(self, t: int, row: npt.NDArray[np.integer]) -> None:
+        changed = np.flatnonzero(row != self.previous)
+        if len(changed):
+            part = np.empty((len(changed), 3), dtype=np.int32)
+            part[:, 0], part[:, 1], part[:, 2] = t, changed, row[changed]
+            self.parts.append(part)
+            self.previous[changed] = row[changed]
+
+    def array(self) -> npt.NDArray[np.int32]:
+        return np.concatenate(self.parts) if self.parts else np.zeros((0, 3), dtype=np.int32)
 
 
 @dataclass(frozen=True, eq=False)
 class _Line:
-    tables: npt.NDArray[np.integer]   # (L, n) local action indices
+    tables: npt.NDArray[np.int32]   # rows (t, state, local action index): the "changes" encoding
     j: float
     q: float
 
@@ -287,10 +323,8 @@ def _mixture(parts: Sequence[tuple[Fraction, _Line]], prefix: str,
         if weight == 0:
             continue
         name = f"{prefix}_{k}"
-        delta = line.tables.copy()   # each row minus the next one: mostly zeros, so it compresses well
-        delta[:-1] -= line.tables[1:]
-        arrays[name] = delta
-        out.append({"weight": format_rational(weight), "step_tables": name, "encoding": "delta",
+        arrays[name] = line.tables
+        out.append({"weight": format_rational(weight), "step_tables": name, "encoding": "changes",
                     "after_decided": "J-optimal"})
     return {"mixture": out}
 
@@ -332,9 +366,7 @@ def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, co
         mixture = _mixture(found[1], f"c{i}", arrays)
         g_hi = upper_bound(small, opt, cs, lam).hi
         bound = cs.reported(cs.kappa + g_hi - lam * (opt.j_star.lo - epsilon))
-        plain = {"mixture": [{**comp, "encoding": "plain"} for comp in mixture["mixture"]]}
-        tables = {f"c{i}_{k}": line.tables for k, (_, line) in enumerate(found[1])}
-        j_att, attained = mixture_values(small, opt, cs, Mixture.from_json(plain), tables, f"constraint {i}")  # not decoded again
+        j_att, attained = mixture_values(small, opt, cs, Mixture.from_json(mixture), arrays, f"constraint {i}")
         c = cs.constraint
         if j_att.lo < opt.j_star.hi - epsilon:
             return AlignmentResult("unknown", (), claim(opt.j_star), {}, None,

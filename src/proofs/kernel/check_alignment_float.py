@@ -22,8 +22,10 @@ docstring first), checked in float arithmetic with a proved error instead of `Fr
   Then G(λ) ≤ μ₀·Ŵ_0 + up, and the worst value is at most κ + G(λ) − λ·(J*_lo − ε) in Q-space.
 * Lower bound, ``attained``: a start mixture (exact rational weights ≥ 0 summing to 1) of
   deterministic step tables (an ``.npz`` array, one row per step t < L, one column per state of
-  the restricted model, the local index of the action, optionally delta-encoded along the steps;
-  entries at stop states are ignored and every other entry must name an action), followed by a J-optimal policy once the constraint is
+  the restricted model, the local index of the action, optionally delta-encoded along the steps
+  or written as the changes from one step to the next, `_step_rows`; entries at stop states are
+  ignored and every other entry must name an action; read one step at a time, so memory does not
+  grow with L), followed by a J-optimal policy once the constraint is
   decided. Each component's J (relative to the step, with V*_t at stop states) and W_c are two
   policy evaluations with `FloatBellman` on the chosen rows, carried as enclosures (both
   offsets). The mixture must be ε-optimal for the true J*, so J(mix)_lo ≥ J*_hi − ε is required.
@@ -190,58 +192,65 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
     return Enclosure(total.hi, total.hi)
 
 
-def _step_rows(stored: npt.NDArray[np.integer], encoding: Any, where: str) -> Iterator[tuple[int, IntArray]]:
-    """(t, table[t]) for t = L−1 … 0, as int64 rows: ``"plain"``, or ``"delta"`` (row t holds
-    table[t] − table[t+1], the last row the table itself, so table[t] is the sum of rows t … L−1)."""
-    if encoding not in ("plain", "delta"):
+def _step_rows(stored: npt.NDArray[np.integer], encoding: Any, shape: tuple[int, int],
+               where: str) -> Iterator[tuple[int, IntArray]]:
+    """(t, table[t]) for t = L−1 … 0 of (L, n) tables, one reused int64 row: ``"plain"``, ``"delta"``
+    (row t holds table[t] − table[t+1], the last row the table itself) or ``"changes"`` (rows
+    (t, s, a) by non-increasing t: table[t] is table[t+1] with a at state s, table[L] all zeros;
+    memory as the policy's changes, not L·n)."""
+    steps, n = shape
+    if encoding not in ("plain", "delta", "changes"):
         raise CheckFailure(f"{where}: unknown step-table encoding {encoding!r}")
-    row = np.zeros(stored.shape[1], dtype=np.int64)
-    for t in reversed(range(stored.shape[0])):
-        if encoding == "delta":
+    if encoding != "changes" and stored.shape != shape:
+        raise CheckFailure(f"{where}: the step tables must be integers of shape {shape}")
+    if encoding == "changes" and not (stored.ndim == 2 and stored.shape[1] == 3 and np.all(np.diff(stored[:, 0]) <= 0)
+                                      and np.all((stored[:, :2] >= 0) & (stored[:, :2] < (steps, n)))):
+        raise CheckFailure(f"{where}: the changes must be rows (step < {steps}, state < {n}, action) by "
+                           "non-increasing step")
+    row = np.zeros(n, dtype=np.int64)
+    if encoding == "changes":
+        at, negated = -np.arange(steps), -stored[:, 0].astype(np.int64)
+        first, last = np.searchsorted(negated, at, "left"), np.searchsorted(negated, at, "right")
+    for t in reversed(range(steps)):
+        if encoding == "changes":
+            row[stored[first[t]:last[t], 1]] = stored[first[t]:last[t], 2]
+        elif encoding == "delta":
             np.add(row, stored[t], out=row)
         else:
             row = stored[t].astype(np.int64)
         yield t, row
 
 
-def decode_step_tables(stored: npt.NDArray[np.integer], encoding: Any, where: str) -> npt.NDArray[np.integer]:
-    """The step tables as stored (`_step_rows`), one int64 row per step."""
-    out = np.empty(stored.shape, dtype=np.int64)
-    for t, row in _step_rows(stored, encoding, where):
+def decode_step_tables(stored: npt.NDArray[np.integer], encoding: Any, shape: tuple[int, int],
+                       where: str) -> npt.NDArray[np.integer]:
+    """The (L, n) step tables as stored (`_step_rows`), one int64 row per step."""
+    out = np.empty(shape, dtype=np.int64)
+    for t, row in _step_rows(stored, encoding, shape, where):
         out[t] = row
     return out
 
 
-def _tables(arrays: Mapping[str, np.ndarray] | None, comp: Component, mdp: Mdp, cs: FloatSpace,
-            where: str) -> npt.NDArray[np.integer]:
-    """A component's step tables, local action indices (stop states: 0, unused), validated.
-
-    Decoded a row at a time in int64 (no wider copy of the whole array) and stored in int32 once
-    the row is known to hold action indices only."""
+def _local_rows(arrays: Mapping[str, np.ndarray] | None, comp: Component, mdp: Mdp, cs: FloatSpace,
+                where: str) -> Iterator[tuple[int, IntArray]]:
+    """A component's step tables from the last step, one validated row at a time: local action
+    indices (stop states: 0, unused)."""
     name = comp.step_tables if isinstance(comp, FloatComponent) else None
     if arrays is None or name is None or name not in arrays:
         raise CheckFailure(f"{where}: the step tables {name!r} are not in the witness file")
-    stored = np.asarray(arrays[name])
-    if stored.ndim != 2 or stored.shape != (cs.steps, mdp.n_states) or stored.dtype.kind not in "iu":
-        raise CheckFailure(f"{where}: the step tables must be integers of shape ({cs.steps}, {mdp.n_states})")
     assert isinstance(comp, FloatComponent)
+    stored = np.asarray(arrays[name])
+    if stored.dtype.kind not in "iu":
+        raise CheckFailure(f"{where}: the step tables must be integers")
     counts = np.diff(mdp.choice_start)
-    local = np.empty(stored.shape, dtype=np.int32)
-    first_bad: tuple[int, int] | None = None
-    for t, row in _step_rows(stored, comp.encoding or "plain", where):
+    for t, row in _step_rows(stored, comp.encoding or "plain", (cs.steps, mdp.n_states), where):
         picked = np.where(cs.stop, 0, row)
         bad = np.flatnonzero((picked < 0) | (picked >= counts))
         if len(bad):
-            first_bad = (t, int(bad[0]))   # the last one found is the lowest step
-        else:
-            local[t] = picked
-    if first_bad is not None:
-        t, s = first_bad
-        raise CheckFailure(f"{where}: step {t} names no action of state {mdp.states[s]!r}")
-    return local
+            raise CheckFailure(f"{where}: step {t} names no action of state {mdp.states[bad[0]]!r}")
+        yield t, picked
 
 
-def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, local: npt.NDArray[np.integer]) -> tuple[Enclosure, Enclosure]:
+def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, rows: Iterator[tuple[int, IntArray]]) -> tuple[Enclosure, Enclosure]:
     """(J, W_c) enclosures of one component: the tables while undecided, J-optimal after."""
     op_j, op_c = opt.op, opt.constraint_op(cs)
     d = opt.discount
@@ -249,10 +258,10 @@ def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, local: npt.NDArray[np.int
     slot = np.searchsorted(np.flatnonzero(opt.stops), stop_index)
     y = _j_at(opt, cs.steps)
     x = Bound(cs.goal.copy(), Fraction(0), Fraction(0))
-    for t in reversed(range(cs.steps)):
-        chosen = op_j.chosen(local[t])   # the same rows for both passes
-        y = step(*op_j.chosen_values(local[t], y.centre, chosen), d, y)
-        x = step(*op_c.chosen_values(local[t], x.centre, chosen), Fraction(1), x)
+    for t, local in rows:   # t = L−1 … 0
+        chosen = op_j.chosen(local)   # the same rows for both passes
+        y = step(*op_j.chosen_values(local, y.centre, chosen), d, y)
+        x = step(*op_c.chosen_values(local, x.centre, chosen), Fraction(1), x)
         if len(stop_index):
             at = opt.at_stops[t]
             y.centre[stop_index] = at.centre[slot]
@@ -276,7 +285,7 @@ def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Mixture, ar
     for q, comp, at in mixture_parts(mixture, where):
         key = (id(cs), str(getattr(comp, "step_tables", None)), str(getattr(comp, "encoding", None) or "plain"))
         if key not in evaluated:
-            evaluated[key] = _evaluate(mdp, opt, cs, _tables(arrays, comp, mdp, cs, at))
+            evaluated[key] = _evaluate(mdp, opt, cs, _local_rows(arrays, comp, mdp, cs, at))
         jc, wc = evaluated[key]
         j, w = j + jc.scale(q), w + wc.scale(q)
     return j, cs.value_of(w)

@@ -300,6 +300,46 @@ def _margin(margin: Enclosure | str, body: AlignmentBody, status: str, context: 
 # -- the hack on the states it visits -----------------------------------------------------------------
 
 
+class _StepRows:
+    """A float component's step tables read forward in t, as `Hack` follows them from μ₀. The
+    ``"changes"`` encoding is undone one step at a time (each change keeps the action it replaced),
+    so memory is the witness's, not L·n; the dense encodings are decoded whole."""
+
+    def __init__(self, stored: npt.NDArray[np.integer], encoding: str, shape: tuple[int, int]) -> None:
+        from proofs.kernel.check_alignment_float import decode_step_tables
+
+        self.steps, self.t = shape[0], 0
+        if encoding != "changes":
+            self.dense: npt.NDArray[np.integer] | None = decode_step_tables(stored, encoding, shape, "explain")
+            return
+        self.dense = None
+        changes = self.changes = np.asarray(stored, dtype=np.int64)
+        states, actions = changes[:, 1], changes[:, 2]
+        order = np.argsort(states, kind="stable")           # per state, by decreasing step
+        same = states[order[1:]] == states[order[:-1]]
+        self.before = np.zeros(len(changes), dtype=np.int64)  # the action at the step after
+        self.before[order[1:][same]] = actions[order[:-1][same]]
+        final = order[np.append(~same, True)]                # each state's change at the lowest step
+        self.start = np.zeros(shape[1], dtype=np.int64)
+        self.start[states[final]] = actions[final]
+        self.row = self.start.copy()
+        negated, at = -changes[:, 0], -np.arange(self.steps)
+        self.first, self.last = np.searchsorted(negated, at, "left"), np.searchsorted(negated, at, "right")
+
+    def at(self, t: int) -> npt.NDArray[np.integer]:
+        t = max(0, min(t, self.steps - 1))
+        if self.dense is not None:
+            row: npt.NDArray[np.integer] = self.dense[t]
+            return row
+        if t < self.t:
+            self.row, self.t = self.start.copy(), 0
+        while self.t < t:
+            done = slice(self.first[self.t], self.last[self.t])
+            self.row[self.changes[done, 1]] = self.before[done]
+            self.t += 1
+        return self.row
+
+
 class Hack:
     """A counterexample mixture followed forward from μ₀: per component and step, the probability of
     each state where it still acts (the constraint undecided), and of deciding against Φ."""
@@ -315,7 +355,7 @@ class Hack:
         self.bad_is_goal = upper != q.complement and bool(self.stop.any())   # σ = +1: reaching the goal is bad
         self.parts: tuple[Component, ...] = cex.mixture.components
         self.weights = [p.weight for p in self.parts]
-        self._tables: dict[int, npt.NDArray[np.integer]] = {}
+        self._tables: dict[int, _StepRows] = {}
         self._forward: dict[int, tuple[list[npt.NDArray[np.float64]], list[float]]] = {}
 
     @classmethod
@@ -343,17 +383,13 @@ class Hack:
         return steps[min(t, len(steps) - 1)] if steps else {}
 
     def _float_row(self, k: int, t: int) -> npt.NDArray[np.integer]:
-        from proofs.kernel.check_alignment_float import decode_step_tables
-
         if k not in self._tables:
-            assert self.context.arrays is not None
+            assert self.context.arrays is not None and self.steps is not None
             part = self.parts[k]
             assert isinstance(part, FloatComponent)
-            self._tables[k] = decode_step_tables(self.context.arrays[part.step_tables],
-                                                 part.encoding or "plain", "explain")
-        table = self._tables[k]
-        row: npt.NDArray[np.integer] = table[min(t, table.shape[0] - 1)]
-        return row
+            self._tables[k] = _StepRows(self.context.arrays[part.step_tables], part.encoding or "plain",
+                                        (self.steps, self.mdp.n_states))
+        return self._tables[k].at(t)
 
     def _choice_weights(self, k: int, t: int) -> npt.NDArray[np.float64]:
         """Component k at step t: the probability of each choice given its state."""

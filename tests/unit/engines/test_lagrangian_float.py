@@ -30,7 +30,7 @@ from proofs.core.statement import objective_data
 from proofs.engines.alignment import certificate_fields
 from proofs.engines.lagrangian import discharge_alignment
 from proofs.engines.lagrangian_float import discharge_float
-from proofs.kernel.check_alignment_float import check_float_alignment, float_space
+from proofs.kernel.check_alignment_float import check_float_alignment, decode_step_tables, float_space
 from proofs.kernel.horizon import restrict
 from proofs.operators import ChoiceLayout
 from proofs.operators import layout as slots
@@ -151,6 +151,36 @@ def forge(case, edit):
     return result, phi, fields, arrays
 
 
+def components(f):
+    """Every float component of a certificate's fields (witness and counterexample)."""
+    found = []
+    def walk(x):
+        if isinstance(x, dict):
+            if "step_tables" in x:
+                found.append(x)
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(f)
+    return found
+
+
+def as_plain(model, phi, f, a, encoding="plain"):
+    """Rewrite a float witness with (L, n) step tables, plain or delta, for edits that address a
+    step and a state (the engine writes the changes from one step to the next)."""
+    small = restrict(model, OBJECTIVE.horizon)
+    shape = (float_space(small, OBJECTIVE, phi[0]).steps, small.n_states)
+    for name in list(a):
+        dense = decode_step_tables(a[name], "changes", shape, "test")
+        if encoding == "delta":
+            dense[:-1] -= dense[1:].copy()
+        a[name] = dense.astype(np.int8)
+    for part in components(f):
+        part["encoding"] = encoding
+
+
 def rejected(model, forged, match):
     result, phi, fields, arrays = forged
     with pytest.raises(CheckFailure, match=match):
@@ -198,32 +228,42 @@ def test_a_worse_policy_in_the_mixture_is_not_epsilon_optimal(model, refuted):
 
 def test_a_table_naming_no_action(model, refuted):
     def edit(f, a):
+        as_plain(model, refuted[1], f, a)
         for name in a:
             a[name][0, :] = 120
     rejected(model, forge(refuted, edit), "names no action")
 
 
-def test_the_lowest_step_naming_no_action_is_reported(model, refuted):
-    """Rows are decoded one at a time from the last; the message still names the first bad entry in
-    step order, as decoding the whole array (the oracle below: cumulative sums in int64) finds it."""
+@pytest.mark.parametrize("encoding", ["plain", "delta", "changes"])
+def test_a_step_naming_no_action_is_reported_with_its_step_and_state(model, refuted, encoding):
     result, phi = refuted
     name = next(iter(result.arrays))
     small = restrict(model, OBJECTIVE.horizon)
-    stop = np.zeros(small.n_states, dtype=bool)
-    for c in phi:
-        stop |= float_space(small, OBJECTIVE, c).stop
-    bad_state = int(np.flatnonzero(~stop)[-1])
-    middle = result.arrays[name].shape[0] // 2
+    stop = float_space(small, OBJECTIVE, phi[0]).stop
+    bad_state, middle = int(np.flatnonzero(~stop)[-1]), OBJECTIVE.horizon // 2
 
     def edit(f, a):
-        a[name][middle, bad_state] = 100   # delta-encoded: every step up to there names action ~100
+        if encoding == "changes":   # a change at step `middle`, undone at the step before
+            rows = a[name]
+            at = int(np.searchsorted(-rows[:, 0], -middle))
+            extra = np.array([[middle, bad_state, 100], [middle - 1, bad_state, 0]], dtype=rows.dtype)
+            a[name] = np.concatenate([rows[:at], extra[:1], rows[at:]])
+            at = int(np.searchsorted(-a[name][:, 0], -(middle - 1)))
+            a[name] = np.concatenate([a[name][:at], extra[1:], a[name][at:]])
+        else:
+            as_plain(model, phi, f, a, encoding)
+            a[name][middle, bad_state] += 100
 
-    _, _, fields, arrays = forge(refuted, edit)
-    decoded = np.where(stop, 0, np.cumsum(arrays[name][::-1].astype(np.int64), axis=0)[::-1])
-    bad = (decoded < 0) | (decoded >= np.diff(small.choice_start))
-    t, s = (int(x[0]) for x in np.nonzero(bad))
-    assert t == 0 and s == bad_state
-    rejected(model, (result, phi, fields, arrays), f"step {t} names no action of state {small.states[s]!r}")
+    rejected(model, forge(refuted, edit), f"step {middle} names no action of state {small.states[bad_state]!r}")
+
+
+@pytest.mark.parametrize("rows", [[[3, 0, 0], [5, 0, 0]], [[8, 0, 0]], [[-1, 0, 0]], [[0, 200, 0]], [[0, 0]]],
+                         ids=["increasing steps", "step past L", "negative step", "state past n", "two columns"])
+def test_malformed_changes(model, refuted, rows):
+    def edit(f, a):
+        for name in a:
+            a[name] = np.array(rows, dtype=np.int32)
+    rejected(model, forge(refuted, edit), "changes must be rows")
 
 
 def test_missing_step_tables(model, refuted):
@@ -257,6 +297,7 @@ def test_counterexample_that_does_not_violate(model, proved):
 
 def test_tables_of_the_wrong_shape(model, refuted):
     def edit(f, a):
+        as_plain(model, refuted[1], f, a)
         for name in list(a):
             a[name] = a[name][:, :5]
     rejected(model, forge(refuted, edit), "shape")
@@ -274,9 +315,25 @@ def test_geometric_horizon_is_rejected_by_the_float_checker(model, refuted):
         check(result, model, Objective("r", None, F(9, 10)), EPS, phi)
 
 
-def test_tables_are_small_integers(refuted):
+def test_tables_are_written_as_their_changes(refuted):
     result, _ = refuted
-    assert all(a.dtype == np.int8 for a in result.arrays.values())
+    small_states = 200
+    for a in result.arrays.values():
+        assert a.dtype == np.int32 and a.shape[1] == 3
+        assert len(a) < OBJECTIVE.horizon * small_states / 2   # far below the dense L·n tables
+
+
+def test_witness_memory_does_not_grow_with_the_horizon():
+    """A policy that settles keeps its witness size as H grows tenfold: only changes are stored
+    (the dense step tables, L·n entries, would grow tenfold with it)."""
+    mdp = grid_mdp(6)
+    phi = [ProbabilityConstraint(LE, F(1, 2), Eventually(FATAL))]
+    sizes = []
+    for horizon in (40, 400):
+        result = discharge_float(mdp, Objective("r", horizon), F(1, 2), phi)
+        sizes.append(sum(len(a) for a in result.arrays.values()))
+        check(result, mdp, Objective("r", horizon), F(1, 2), phi)
+    assert 0 < sizes[1] < 2 * sizes[0] + 2 * mdp.n_states, sizes
 
 
 def test_unknown_table_encoding(model, refuted):
@@ -285,15 +342,10 @@ def test_unknown_table_encoding(model, refuted):
     rejected(model, forge(refuted, edit), "encoding")
 
 
-def test_plain_tables_are_accepted_too(model, refuted):
-    """The delta encoding is a storage choice: the same tables written plainly check the same."""
-    def edit(f, a):
-        for part in f["witness"]["constraints"][0]["attained"]["mixture"]:
-            raw = a[part["step_tables"]]
-            a[part["step_tables"]] = raw[::-1].cumsum(axis=0)[::-1].astype(np.int8)
-            part["encoding"] = "plain"
-        f["counterexample"] = {"constraint": 0, **f["witness"]["constraints"][0]["attained"]}
-    result, phi, fields, arrays = forge(refuted, edit)
+@pytest.mark.parametrize("encoding", ["plain", "delta"])
+def test_dense_tables_are_accepted_too(model, refuted, encoding):
+    """The encoding is a storage choice: the same tables written densely check the same."""
+    result, phi, fields, arrays = forge(refuted, lambda f, a: as_plain(model, refuted[1], f, a, encoding))
     check(result, model, OBJECTIVE, EPS, phi, fields, arrays)
 
 
@@ -328,3 +380,19 @@ def test_probability_bounds_at_0_and_1_are_decided(model, constraint):
     assert r.status == "proved", r.reason
     worst = r.constraints[0].worst
     assert 0 <= worst.lo and worst.hi <= 1
+
+
+def test_explain_reads_changes_forward_as_the_kernel_decodes_them(model, refuted):
+    """`explain` follows the hack from step 0 and undoes the changes one step at a time; every row,
+    in any order of access, is the kernel's decoded row."""
+    from proofs.report.explain import _StepRows
+
+    result, phi = refuted
+    small = restrict(model, OBJECTIVE.horizon)
+    shape = (float_space(small, OBJECTIVE, phi[0]).steps, small.n_states)
+    for stored in result.arrays.values():
+        dense = decode_step_tables(stored, "changes", shape, "test")
+        rows = _StepRows(stored, "changes", shape)
+        for t in [0, 1, 5, 2, shape[0] - 1, shape[0] + 3, 0]:
+            assert np.array_equal(rows.at(t), dense[min(t, shape[0] - 1)]), t
+        assert np.array_equal(_StepRows(dense, "plain", shape).at(3), dense[3])
