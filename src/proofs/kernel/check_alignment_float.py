@@ -203,17 +203,17 @@ def _step_rows(stored: npt.NDArray[np.integer], encoding: Any, shape: tuple[int,
         raise CheckFailure(f"{where}: unknown step-table encoding {encoding!r}")
     if encoding != "changes" and stored.shape != shape:
         raise CheckFailure(f"{where}: the step tables must be integers of shape {shape}")
-    if encoding == "changes" and not (stored.ndim == 2 and stored.shape[1] == 3 and np.all(np.diff(stored[:, 0]) <= 0)
-                                      and np.all((stored[:, :2] >= 0) & (stored[:, :2] < (steps, n)))):
+    changes = stored.astype(np.int64) if encoding == "changes" else stored   # no unsigned wrap-around
+    if encoding == "changes" and not (changes.ndim == 2 and changes.shape[1] == 3 and np.all(np.diff(changes[:, 0]) <= 0)
+                                      and np.all((changes[:, :2] >= 0) & (changes[:, :2] < (steps, n)))):
         raise CheckFailure(f"{where}: the changes must be rows (step < {steps}, state < {n}, action) by "
                            "non-increasing step")
     row = np.zeros(n, dtype=np.int64)
     if encoding == "changes":
-        at, negated = -np.arange(steps), -stored[:, 0].astype(np.int64)
-        first, last = np.searchsorted(negated, at, "left"), np.searchsorted(negated, at, "right")
+        first, last = (np.searchsorted(-changes[:, 0], -np.arange(steps), side) for side in ("left", "right"))
     for t in reversed(range(steps)):
         if encoding == "changes":
-            row[stored[first[t]:last[t], 1]] = stored[first[t]:last[t], 2]
+            row[changes[first[t]:last[t], 1]] = changes[first[t]:last[t], 2]
         elif encoding == "delta":
             np.add(row, stored[t], out=row)
         else:

@@ -342,6 +342,15 @@ def test_unknown_table_encoding(model, refuted):
     rejected(model, forge(refuted, edit), "encoding")
 
 
+def test_unsigned_changes_are_read_as_written(model, refuted):
+    """An unsigned array must not wrap around in the order check (steps decrease down the rows)."""
+    def edit(f, a):
+        for name in a:
+            a[name] = a[name].astype(np.uint16)
+    result, phi, fields, arrays = forge(refuted, edit)
+    check(result, model, OBJECTIVE, EPS, phi, fields, arrays)
+
+
 @pytest.mark.parametrize("encoding", ["plain", "delta"])
 def test_dense_tables_are_accepted_too(model, refuted, encoding):
     """The encoding is a storage choice: the same tables written densely check the same."""
