@@ -71,8 +71,11 @@ def exact_episode(mdp: Mdp, objective: Objective) -> Episode:
 
 
 def exact_work(mdp: Mdp, objective: Objective) -> int:
-    """Transitions × steps (50 counted for the geometric horizon): what an exact engine's limit bounds."""
-    return mdp.n_transitions * (objective.horizon if objective.horizon is not None else 50)
+    """What an exact engine's limit bounds: `proofs.semantics.evaluate.exact_work` (transitions ×
+    steps, more where the exact numbers grow along the steps; 50 steps for the geometric horizon)."""
+    from proofs.semantics.evaluate import exact_work as work
+
+    return work(mdp, objective.horizon, objective.discount)
 
 
 

@@ -142,7 +142,7 @@ def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fr
     if objective.horizon is not None:   # what the horizon can see (the kernel does the same)
         mdp, policy = restrict_with_policy(mdp, objective.horizon, policy)
     table = reachable_table(mdp, policy, objective.horizon)
-    in_exact = use_exact(mdp, objective.horizon, exact_mode)
+    in_exact = use_exact(mdp, objective.horizon, exact_mode, discount=objective.discount)
     fm = _FloatModel(mdp, objective)  # cheap: its matrices are built on first use
     arrays: dict[str, np.ndarray] = {}
     if objective.horizon is not None:
