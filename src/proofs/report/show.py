@@ -14,17 +14,19 @@ __all__ = ["model_summary", "render_summary"]
 
 
 def _reachable(mdp: Mdp) -> np.ndarray:
-    """States reachable from μ₀ under some policy (graph search over every choice)."""
+    """States reachable from μ₀ under some policy: a breadth-first search over every choice that
+    touches each transition once (a state's transitions are one contiguous range)."""
     seen = np.zeros(mdp.n_states, dtype=bool)
     frontier = np.unique(mdp.initial_states)
     seen[frontier] = True
-    state_of_transition = mdp.choice_state[mdp.transition_choice]
+    first = mdp.row_start[mdp.choice_start]   # state s's transitions: first[s] .. first[s+1]
     while len(frontier):
-        mark = np.zeros(mdp.n_states, dtype=bool)
-        mark[frontier] = True
-        nxt = np.unique(mdp.target[mark[state_of_transition]])
-        frontier = nxt[~seen[nxt]]
-        seen[frontier] = True
+        starts, lengths = first[frontier], first[frontier + 1] - first[frontier]
+        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        reached = mdp.target[np.arange(int(lengths.sum())) + offsets]
+        reached = reached[~seen[reached]]
+        seen[reached] = True
+        frontier = np.unique(reached)
     return seen
 
 
