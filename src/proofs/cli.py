@@ -245,6 +245,12 @@ def check(
 def explain(
     lemma_id: Annotated[str, typer.Argument(metavar="ID", help="The lemma id.")],
     allow_code: Annotated[bool, typer.Option("--allow-code", help="Allow module:function policies (runs user code).")] = False,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", metavar="FILE.png",
+        help="Also draw the reward hack (refuted alignment lemma) or the policy (policy lemma, safety "
+             "certificate) over a grid-shaped model: visits as a heat map, moves as arrows, fatal and goal "
+             "cells marked. PNG, SVG or PDF by the suffix. The world file's [plot] table says where each "
+             "state is drawn (docs/worldmodel-format.md).")] = None,
 ) -> None:
     """What was proved or refuted, in words: values, the counterexample or diagnosis, the margin.
 
@@ -277,7 +283,55 @@ def explain(
             claimed = None
         typer.echo(not_accepted(lemma_id, claimed, str(exc), isinstance(exc, StaleCertificate)))
         raise typer.Exit(EXIT_FAILED) from None
+    if plot is not None:
+        _check_output_folder(plot, "--plot")
     typer.echo(words(doc, _explain_context(checker, path, doc)))
+    if plot is not None:
+        _plot_lemma(checker, path, doc, plot)
+        typer.echo(f"picture: {plot}")
+
+
+def _plot_lemma(checker: Any, path: Path, doc: dict[str, Any], output: Path) -> None:
+    """Draw what an accepted certificate is about: a refuted alignment lemma's reward hack, a
+    policy lemma's policy, a safety certificate's policy (its policy premise)."""
+    from fractions import Fraction
+
+    from proofs.api.model import load_model
+    from proofs.api.policy import Policy
+    from proofs.api.prove import AlignmentResult
+    from proofs.core.certificates import Certificate
+    from proofs.core.statement import Statement
+    from proofs.kernel.check import witness_arrays
+    from proofs.report.plot import plot_policy
+
+    lemma, obligation, _ = checker.inputs(doc)
+    if lemma.kind == "certificate":
+        for premise in lemma.premises:
+            where = path.with_name(f"{premise}.json")
+            premise_doc = json.loads(where.read_text(encoding="utf-8"))
+            if premise_doc.get("statement", {}).get("kind") == "policy":
+                return _plot_lemma(checker, where, premise_doc, output)
+        raise InputError(Location(path), "the safety certificate has no policy premise to draw", "Plot a policy lemma")
+    assert obligation.worldmodel_path is not None and obligation.objective is not None
+    model = load_model(obligation.worldmodel_path, constants=dict(obligation.worldmodel_constants))
+    statement = Statement.from_json(doc["statement"])
+    if lemma.kind == "policy":
+        table = checker.kernel.policy(path, Certificate.from_json(doc), model.mdp)
+        drawn = Policy(model, [(Fraction(1), lambda horizon: table)], source=f"the policy of {lemma.id}")
+    else:
+        assert statement.epsilon is not None   # an alignment statement has its ε
+        result = AlignmentResult(model, statement, doc, witness_arrays(path, doc) or {}, statement.phi,
+                                 epsilon=statement.epsilon)
+        if result.counterexample is None:
+            raise InputError(Location(path), f"{lemma.id} is {doc['status']}: there is no reward hack to draw",
+                             "Plot a refuted alignment lemma, a policy lemma or a safety certificate")
+        drawn = result.counterexample
+    try:
+        plot_policy(model, drawn, obligation.objective.horizon, title=f"{lemma.id}: {doc['status']}", path=output)
+    except ValueError as exc:   # not grid-shaped, or a state without a cell
+        raise InputError(Location(obligation.worldmodel_path), f"cannot draw the model: {exc}",
+                         "Add a [plot] table with grid = [rows, columns] (and cells) to the world file; "
+                         "see docs/worldmodel-format.md") from None
 
 
 def _explain_context(checker: Any, path: Path, doc: dict[str, Any]) -> Any:
@@ -354,6 +408,26 @@ def graph(
     else:
         write_graph(g, nodes, output)
         typer.echo(f"wrote {output}: {g.number_of_nodes()} lemmas")
+
+
+@app.command()
+def report(
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", metavar="DIR",
+        help="The report folder (default: report/ under the project root): index.html, the proof tree, "
+             "one picture per lemma and a copy of the certificates; open index.html in a browser.")] = None,
+) -> None:
+    """A static HTML page of the whole proof tree: each lemma's statement, verdict, numbers, margin and picture.
+
+    Every certificate is checked by the kernel first (as `proofs explain` does): only an accepted
+    one shows its numbers and picture; a stale, rejected or missing one says so.
+    """
+    from proofs.prooftree.plan import find_root
+    from proofs.report.html import write_report
+
+    root = find_root(Path.cwd())
+    index = write_report(root, output if output is not None else root / "report")
+    typer.echo(f"wrote {index}")
 
 
 @import_app.command("gym")

@@ -55,13 +55,15 @@ class Model:
 
     def __init__(self, mdp: Mdp, path: Path | None, constants: Mapping[str, str] | None = None, *,
                  grid: tuple[int, int] | None = None, arrows: Mapping[str, tuple[int, int]] | None = None,
-                 document: Mapping[str, Any] | None = None, atoms: tuple[Atom, ...] = ()) -> None:
+                 document: Mapping[str, Any] | None = None, atoms: tuple[Atom, ...] = (),
+                 cells: Mapping[str, tuple[int, int]] | None = None) -> None:
         self.mdp = mdp
         self._path = path
         self._base: Model | None = None    # the model this one adds atom labels to: it shares its file
         self.constants = dict(constants or {})
         self.grid = grid
         self.arrows = dict(arrows or {})
+        self.cells: dict[str, tuple[int, int]] = dict(cells or {})
         self._document = document
         self.atoms = atoms
 
@@ -138,7 +140,7 @@ class Model:
         if wanted == self.atoms:
             return self
         labelled = with_atom_labels(self.mdp, wanted)
-        out = Model(labelled, None, self.constants, grid=self.grid, arrows=self.arrows, atoms=wanted)
+        out = Model(labelled, None, self.constants, grid=self.grid, arrows=self.arrows, atoms=wanted, cells=self.cells)
         out._base = self._base or self
         return out
 
@@ -177,7 +179,8 @@ def load_model(path: str | Path, *, constants: Mapping[str, str | int | Fraction
     constants
         Values of a PRISM program's undefined constants (``{"N": 4, "p": "1/10"}``).
     grid
-        ``(rows, columns)`` if state ``i`` is grid cell ``(i // columns, i % columns)``, for plots.
+        ``(rows, columns)`` if state ``i`` is grid cell ``(i // columns, i % columns)``, for plots
+        (else a TOML or JSON file's ``[plot]`` table gives the grid, and maybe each state's cell).
 
     Returns
     -------
@@ -204,8 +207,14 @@ def load_model(path: str | Path, *, constants: Mapping[str, str | int | Fraction
         from proofs.worldmodel.load import load_mdp
 
         load_mdp(source, constants=texts)   # its error names the file and what is wrong
+    from proofs.report.plot import read_layout
+
     translation = translate(source, find_root(source.resolve().parent), tuple(sorted(texts.items())))
-    model = Model(translation.mdp, source, texts, grid=grid)
+    layout = read_layout(source)
+    if layout is None or grid is not None:
+        model = Model(translation.mdp, source, texts, grid=grid)
+    else:
+        model = Model(translation.mdp, source, texts, grid=layout.grid, arrows=layout.arrows, cells=layout.cells)
     model.__dict__["_sha256"] = translation.sha256
     return model
 

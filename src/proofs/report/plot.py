@@ -4,8 +4,10 @@ UNTRUSTED report, and approximate on purpose: the visits are computed in floatin
 picture, not a proof). `Result.plot` (`proofs.api.prove`) draws its policy with `plot_policy`.
 
 Cells
-    A model is grid-shaped when ``model.grid = (rows, columns)`` (Gymnasium's toy-text maps) or
-    a grid is passed: state ``i`` is cell ``(i // columns, i % columns)``. For a model whose state
+    A model is grid-shaped when ``model.grid = (rows, columns)`` (Gymnasium's toy-text maps, or a
+    world file's ``[plot]`` table, `read_layout`) or a grid is passed. ``model.cells`` (from
+    ``[plot] cells``) names each state's ``(row, column)``; without it state ``i`` is cell
+    ``(i // columns, i % columns)``. For a model whose state
     names are all numbers (a model from Gymnasium: ``"0"``, ``"1"``, ...) the number in the name
     counts, and an absorbing copy ``"i!terminal"`` is drawn in cell ``i`` too; otherwise the
     state's index in the model does.
@@ -46,8 +48,8 @@ if TYPE_CHECKING:
     from proofs.api.model import Model
     from proofs.api.policy import Policy
 
-__all__ = ["GEOMETRIC_STEPS", "NEGLIGIBLE", "Flow", "cell_of_state", "flow", "grid_of", "plot_policy", "shown_actions",
-           "stopping_states", "visit_counts"]
+__all__ = ["GEOMETRIC_STEPS", "NEGLIGIBLE", "Flow", "Layout", "cell_of_state", "flow", "grid_of", "plot_policy",
+           "read_layout", "shown_actions", "stopping_states", "visit_counts"]
 
 GEOMETRIC_STEPS = 100
 """How many steps of a geometric horizon the visits count (at most)."""
@@ -104,8 +106,15 @@ def cell_of_state(model: Model, grid: tuple[int, int] | None = None) -> IntArray
     """
     rows, columns = grid_of(model, grid)
     states = model.mdp.states
+    named = getattr(model, "cells", None) or {}
     matches = [_NUMBERED.fullmatch(name) for name in states]
-    if all(m is not None for m in matches):
+    if named:
+        missing = [name for name in states if name not in named]
+        if missing:
+            raise ValueError(f"state {missing[0]!r} has no cell ({len(missing)} states have none): give every state "
+                             "a cell in the world file's [plot] cells")
+        cells = np.array([named[name][0] * columns + named[name][1] for name in states], dtype=np.int64)
+    elif all(m is not None for m in matches):
         cells = np.array([int(m.group(1)) for m in matches if m is not None], dtype=np.int64)
     else:
         cells = np.arange(len(states), dtype=np.int64)
@@ -115,6 +124,69 @@ def cell_of_state(model: Model, grid: tuple[int, int] | None = None) -> IntArray
         raise ValueError(f"state {states[s]!r} is cell number {int(cells[s])}, outside the {rows}x{columns} grid "
                          f"({len(outside)} states are): pass a grid with at least {int(cells.max()) + 1} cells")
     return cells
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a world file says its states are drawn (its ``[plot]`` table): ``grid = [rows,
+    columns]``, optional ``cells = {state = [row, column]}`` and ``arrows = {action = [dx, dy]}``
+    (columns right, rows down, as Gymnasium's maps). Pictures only: not part of the model."""
+
+    grid: tuple[int, int]
+    cells: dict[str, tuple[int, int]]
+    arrows: dict[str, tuple[int, int]]
+
+
+def read_layout(path: Path) -> Layout | None:
+    """The ``[plot]`` table of a TOML or JSON world file, or None (another format, or no table).
+
+    Raises
+    ------
+    InputError
+        For a ``[plot]`` table that is not as `Layout` says, naming the key.
+    """
+    import json
+    import tomllib
+
+    from proofs.core.errors import InputError, Location
+
+    if path.suffix not in (".toml", ".json"):
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+        doc = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (OSError, ValueError):
+        return None   # the model's own reader reports a broken file
+    table = doc.get("plot") if isinstance(doc, dict) else None
+    if table is None:
+        return None
+
+    def pair(value: Any, key: str, lowest: int | None) -> tuple[int, int]:
+        if (isinstance(value, list) and len(value) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) and (lowest is None or v >= lowest) for v in value)):
+            return int(value[0]), int(value[1])
+        at_least = "" if lowest is None else f" (each at least {lowest})"
+        raise InputError(Location(path, key=key), f"{key} must be two integers{at_least}, got {value!r}",
+                         "Write [row, column] for a cell, [rows, columns] for the grid, [dx, dy] for an arrow")
+
+    def mapping(key: str) -> dict[str, Any]:
+        value = table.get(key, {})
+        if not isinstance(value, dict):
+            raise InputError(Location(path, key=f"plot.{key}"), f"plot.{key} must be a table",
+                             f"Write [plot.{key}] with one entry per name")
+        return value
+
+    if not isinstance(table, dict) or "grid" not in table or set(table) - {"grid", "cells", "arrows"}:
+        raise InputError(Location(path, key="plot"), "the [plot] table takes grid = [rows, columns] and optional "
+                         "cells and arrows tables", "See docs/worldmodel-format.md, section Pictures")
+    rows, columns = pair(table["grid"], "plot.grid", 1)
+    cells = {str(k): pair(v, f"plot.cells.{k}", 0) for k, v in mapping("cells").items()}
+    for name, (r, c) in cells.items():
+        if r >= rows or c >= columns:
+            raise InputError(Location(path, key=f"plot.cells.{name}"), f"cell [{r}, {c}] of {name!r} is outside "
+                             f"the {rows}x{columns} grid", "Give a row below rows and a column below columns")
+    arrows = {str(k): pair(v, f"plot.arrows.{k}", None) for k, v in mapping("arrows").items()}
+    return Layout((rows, columns), cells, arrows)
 
 
 # -- visits --------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from proofs.worldmodel.validate import Problems
 
 __all__ = ["TERMINAL_ACTION", "read_document", "read_json", "read_toml"]
 
-_TOP_KEYS = ("rewards", "labels", "initial", "constants", "states")
+_TOP_KEYS = ("rewards", "labels", "initial", "constants", "states", "plot")   # plot: pictures only (proofs.report.plot)
 _STATE_KEYS = ("labels", "rewards", "actions", "terminal")
 TERMINAL_ACTION = "stay"  # the action of a ``terminal = true`` state, as the examples name it
 _ACTION_KEYS = ("to", "rewards")
