@@ -24,10 +24,11 @@ number (``1e-3``, ``$p``, longer ones) is read one by one by the careful reader'
 from __future__ import annotations
 
 import re
+import io
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -42,7 +43,7 @@ from proofs.worldmodel.drn import _LABEL, _NO_LABEL, _Reader, _read_header
 from proofs.worldmodel.fastread import _chunks
 from proofs.worldmodel.validate import Problems
 
-__all__ = ["STATS", "Nowhere", "read_drn_arrays", "read_drn_fast"]
+__all__ = ["STATS", "Nowhere", "read_drn_arrays", "read_drn_fast", "read_drn_stream"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -104,6 +105,37 @@ def read_drn_arrays(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def read_drn_stream(stream: BinaryIO, sizes: tuple[int, int, int], path: Path) -> dict[str, Any] | None:
+    """`read_drn_arrays` for DRN text arriving on a stream (a pipe from the process that writes
+    it, read while it is written), with at most ``sizes`` = (states, choices, transitions), which
+    the writer knows and a pipe cannot tell; `path` names the model in messages. A stream that
+    holds more than that, or anything the fast path does not read, gives ``None``."""
+    try:
+        fast = _Fast(path, stream=stream, sizes=sizes)
+        fast.scan()
+        return fast.arrays()
+    except _Unusual:
+        return None
+
+
+class _Prefixed(io.RawIOBase):
+    """The bytes read past the header, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = memoryview(head), rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if len(self.head):
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        return self.rest.readinto(buffer) or 0   # type: ignore[attr-defined]
+
+
 def _grow(array: npt.NDArray[np.int64] | None, size: int) -> npt.NDArray[np.int64]:
     """A zeroed int64 array of `size` (untouched pages are never mapped: room costs no memory)."""
     return np.zeros(size, dtype=np.int64) if array is None else array
@@ -161,11 +193,19 @@ class _Names:
 
 
 class _Fast:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, stream: BinaryIO | None = None, sizes: tuple[int, int, int] | None = None) -> None:
         self.path = path
-        self.reader, self.offset, self.first_line = _header(path)
-        size = max(path.stat().st_size - self.offset, 0)
-        self.max_states, self.max_choices, self.max_trans = size // 8 + 2, size // 7 + 2, size // 4 + 2
+        self.stream: io.RawIOBase | None = None
+        if stream is None:
+            with path.open("rb") as handle:
+                self.reader, _, self.offset, self.first_line = _header(handle, path)
+            size = max(path.stat().st_size - self.offset, 0)
+            self.max_states, self.max_choices, self.max_trans = size // 8 + 2, size // 7 + 2, size // 4 + 2
+        else:
+            assert sizes is not None
+            self.reader, data, self.offset, self.first_line = _header(stream, path)
+            self.stream = _Prefixed(data[self.offset:], stream)
+            self.max_states, self.max_choices, self.max_trans = (n + 2 for n in sizes)
         self.n_states = self.n_choices = self.n_trans = 0
         self.has_action = False  # whether the current state has a choice yet
         self.choice_start = np.zeros(self.max_states, dtype=np.int64)
@@ -186,6 +226,10 @@ class _Fast:
         return self._assemble()
 
     def scan(self) -> None:
+        if self.stream is not None:
+            for pb, n, _ in _chunks(self.stream, self.first_line):   # type: ignore[arg-type]
+                self._chunk(pb, n)
+            return
         with self.path.open("rb") as handle:
             handle.seek(self.offset)
             for pb, n, _ in _chunks(handle, self.first_line):
@@ -615,22 +659,22 @@ def _count_in(positions: IntArray, lo: IntArray, hi: IntArray) -> IntArray:
     return counts
 
 
-def _header(path: Path) -> tuple[_Reader, int, int]:
-    """The careful reader with its header read (by `drn`'s own code), the body's byte offset and line."""
+def _header(handle: BinaryIO, path: Path) -> tuple[_Reader, bytes, int, int]:
+    """The careful reader with its header read (by `drn`'s own code), the bytes read from
+    `handle` (the header and maybe more), the body's byte offset and its first line."""
     data = b""
-    with path.open("rb") as handle:
-        while True:
-            more = handle.read(1 << 16)
-            data += more
-            if data.startswith(b"@model\n"):
-                end = len(b"@model\n")
-                break
-            found = data.find(b"\n@model\n")
-            if found >= 0:
-                end = found + len(b"\n@model\n")
-                break
-            if not more or len(data) > _HEADER_LIMIT:
-                raise _Unusual
+    while True:
+        more = handle.read(1 << 16)
+        data += more
+        if data.startswith(b"@model\n"):
+            end = len(b"@model\n")
+            break
+        found = data.find(b"\n@model\n")
+        if found >= 0:
+            end = found + len(b"\n@model\n")
+            break
+        if not more or len(data) > _HEADER_LIMIT:
+            raise _Unusual
     head = np.frombuffer(data[:end], dtype=np.uint8)
     if not _ALLOWED[head].all():
         raise _Unusual
@@ -642,7 +686,7 @@ def _header(path: Path) -> tuple[_Reader, int, int]:
         raise _Unusual from None
     if body != len(lines) or reader.problems:
         raise _Unusual
-    return reader, end, len(lines) + 1
+    return reader, data, end, len(lines) + 1
 
 
 @dataclass(frozen=True)

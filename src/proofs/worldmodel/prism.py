@@ -34,8 +34,8 @@ from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.core.rational import ExpressionError, parse_rational
 from proofs.worldmodel.build import assemble_mdp
-from proofs.worldmodel.drn_fast import Nowhere, read_drn_arrays
-from proofs.worldmodel.prism_limit import check_parse, check_state_space
+from proofs.worldmodel.drn_fast import Nowhere, read_drn_stream
+from proofs.worldmodel.prism_limit import Export, check_parse, check_state_space
 from proofs.worldmodel.prism_lines import command_lines
 
 __all__ = ["read_prism"]
@@ -69,9 +69,12 @@ def read_prism(path: Path, constants: Mapping[str, str] | None = None) -> Mdp:
     program = _parse(stormpy, path, failures, constants or {})
     try:
         with tempfile.TemporaryDirectory(prefix="proofs-prism-") as folder:
-            export = functools.partial(_export, stormpy, path, Path(folder))
-            if check_state_space(stormpy, program, path, export):  # before Storm's builder can exhaust memory
-                mdp = _read_export(Path(folder), program, path)
+            drn = Path(folder) / "model.drn"   # a named pipe: the child writes, this process reads at once
+            export = Export(drn, functools.partial(_export, stormpy, path, Path(folder)),
+                            lambda stream, sizes: read_drn_stream(stream, sizes, drn))
+            exported, arrays = check_state_space(stormpy, program, path, export)  # before Storm's builder can exhaust memory
+            if exported:
+                mdp = _read_export(Path(folder), program, path, arrays)
                 if mdp is not None:
                     return mdp
         model = _build(stormpy, program, path, failures)
@@ -184,8 +187,9 @@ _NO_LABEL = "__NOLABEL__"  # Storm's DRN name for a choice without an action lab
 
 
 def _export(stormpy: Any, path: Path, folder: Path, model: Any) -> bool:
-    """In the child: write `model` for `_read_export` (``model.drn``, ``valuations.npz``,
-    ``manifest.json`` last). False where the DRN route does not apply."""
+    """In the child: write `model` for `_read_export` (``model.drn``, the named pipe the parent
+    reads as it is written; ``valuations.npz``; ``manifest.json`` last). False where the DRN
+    route does not apply."""
     structures = model.reward_models
     if any(s.has_transition_rewards for s in structures.values()) or _NO_LABEL in path.read_text(errors="replace"):
         return False  # DRN has no transition rewards; an action named like Storm's "no label"
@@ -213,14 +217,14 @@ def _export(stormpy: Any, path: Path, folder: Path, model: Any) -> bool:
     return True
 
 
-def _read_export(folder: Path, program: Any, path: Path) -> Mdp | None:
-    """The model the child wrote, as `_read_model` would read it from Storm; None where the DRN
-    reader leaves the file to its careful reader or the model has a problem to report."""
+def _read_export(folder: Path, program: Any, path: Path, arrays: dict[str, Any] | None) -> Mdp | None:
+    """The model the child wrote (its DRN text already read into ``arrays`` from the pipe), as
+    `_read_model` would read it from Storm; None where the DRN reader leaves the text to its
+    careful reader or the model has a problem to report."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
-    arrays = read_drn_arrays(folder / "model.drn")
     if arrays is None or len(arrays["rewards"]) != len(manifest["rewards"]):
         return None
     n = int(manifest["states"])

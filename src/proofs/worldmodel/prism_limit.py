@@ -19,6 +19,7 @@ call) `state_limit`, which `proofs show --max-states` uses.
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import signal
@@ -28,11 +29,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from proofs.core.errors import InputError, Location, quote
 
-__all__ = ["DEFAULT_MAX_STATES", "ENVIRONMENT_VARIABLE", "check_parse", "check_state_space", "max_states",
+__all__ = ["DEFAULT_MAX_STATES", "ENVIRONMENT_VARIABLE", "Export", "check_parse", "check_state_space", "max_states",
            "state_limit"]
 
 DEFAULT_MAX_STATES = 5_000_000
@@ -77,19 +78,32 @@ def state_limit(n: int | None) -> Iterator[None]:
         _LIMIT.reset(token)
 
 
-def check_state_space(stormpy: Any, program: Any, path: Path,
-                      export: Callable[[Any], bool] | None = None) -> bool:
+@dataclass(frozen=True)
+class Export:
+    """How the child hands its exact model to the caller while writing it.
+
+    ``write(model)`` runs in the child and writes the model's text into the named pipe ``fifo``
+    (and anything else into ordinary files); ``read(stream, sizes)`` runs in the caller at the
+    same time and reads that text from the pipe as it comes, given the model's (states, choices,
+    transitions). The two overlap on two cores: the caller's reading costs no time of its own.
+    The caller's result counts only if the child then reports that `write` returned true."""
+
+    fifo: Path
+    write: Callable[[Any], bool]
+    read: Callable[[BinaryIO, tuple[int, int, int]], Any]
+
+
+def check_state_space(stormpy: Any, program: Any, path: Path, export: Export | None = None) -> tuple[bool, Any]:
     """Raise `InputError` when Storm cannot safely build `program`: more reachable states than
     `max_states` allows, or a crash of Storm's builder (an integer division by zero in a bound
     kills the process with SIGFPE), found in a forked child so that the caller survives it.
 
-    The child builds the program exactly; ``export(model)`` then runs there on the built model
-    (to write it out for the caller, which need not build it again). Returns whether it did and
-    returned true."""
+    The child builds the program exactly and hands the model over through ``export`` (so that the
+    caller need not build it again). Returns whether that worked, and what ``export.read`` gave."""
     limit = max_states()
     probe = _probe(stormpy, program, limit, export)
     if probe is None or probe.failure == "error":
-        return False  # no fork here, or Storm refused the program: its exact build reports why
+        return False, None  # no fork here, or Storm refused the program: its exact build reports why
     span = f" (its variables span {probe.bound:,} valuations)" if probe.bound is not None else ""
     fix = (f"Make the program smaller, or raise the limit: {ENVIRONMENT_VARIABLE}=N in the environment, "
            "or proofs show --max-states N")
@@ -97,7 +111,7 @@ def check_state_space(stormpy: Any, program: Any, path: Path,
         if probe.count > limit:
             raise InputError(Location(path), f"the program has {probe.count:,} reachable states, more than the "
                              f"state limit of {limit:,}", fix)
-        return probe.exported
+        return probe.exported, probe.received
     if probe.failure is not None and probe.failure.startswith("SIG"):
         raise InputError(Location(path), f"Storm's builder crashed on the program ({_describe(probe.failure)})",
                          "Check the program's bounds, guards, updates and rewards for a division or modulo by zero "
@@ -115,6 +129,7 @@ class _Probe:
     count: int | None
     failure: str | None
     exported: bool = False
+    received: Any = None
 
 
 def _range_bound(program: Any) -> int | None:
@@ -199,9 +214,12 @@ class _Child:
     timed_out: bool
 
 
-def _in_child(work: Callable[[int], None], budget: int | None, seconds: float) -> _Child | None:
+def _in_child(work: Callable[[int], None], budget: int | None, seconds: float,
+              on_line: tuple[bytes, Callable[[bytes, float], None]] | None = None) -> _Child | None:
     """Run ``work(fd)`` in a forked child (stdout and stderr silenced, address space capped at
-    `budget`, killed after `seconds`); None where there is no fork."""
+    `budget`, killed after `seconds`); None where there is no fork. ``on_line`` = (prefix,
+    hook): the first line the child writes that starts with the prefix is handed to the hook
+    (with the deadline) while the child goes on."""
     if not hasattr(os, "fork"):
         return None
     read_end, write_end = os.pipe()
@@ -224,12 +242,13 @@ def _in_child(work: Callable[[int], None], budget: int | None, seconds: float) -
             os._exit(0)
     os.close(write_end)
     try:
-        return _await_child(pid, read_end, seconds)
+        return _await_child(pid, read_end, seconds, on_line)
     finally:
         os.close(read_end)
 
 
-def _await_child(pid: int, read_end: int, seconds: float) -> _Child:
+def _await_child(pid: int, read_end: int, seconds: float,
+                 on_line: tuple[bytes, Callable[[bytes, float], None]] | None = None) -> _Child:
     deadline = time.monotonic() + seconds
     data = b""
     while True:
@@ -237,6 +256,13 @@ def _await_child(pid: int, read_end: int, seconds: float) -> _Child:
         if ready:
             chunk = os.read(read_end, 4096)
             data += chunk
+            if on_line is not None:
+                prefix, hook = on_line
+                lines = data.split(b"\n")[:-1]
+                found = next((line for line in lines if line.startswith(prefix)), None)
+                if found is not None:
+                    on_line = None
+                    hook(found, deadline)
             if chunk:
                 continue
             break  # end of file: the child has finished or died
@@ -249,14 +275,17 @@ def _await_child(pid: int, read_end: int, seconds: float) -> _Child:
     return _Child(data, killed, False)
 
 
-def _probe(stormpy: Any, program: Any, limit: int, export: Callable[[Any], bool] | None) -> _Probe | None:
+def _probe(stormpy: Any, program: Any, limit: int, export: Export | None) -> _Probe | None:
     """Explore `program` in a forked child with bounded memory and time (None: no fork here).
 
-    The child reports ``B<bound>`` and then ``N<states>`` (followed by ``D`` when `export` ran
-    and succeeded), ``M`` (out of memory) or ``E`` (Storm refused the program). A program whose
+    The child reports ``B<bound>`` and then ``N<states>`` (followed, when it exports the model,
+    by ``S<states> <choices> <transitions>`` once the pipe is open, and by ``D`` when
+    `export.write` succeeded), ``M`` (out of memory) or ``E`` (Storm refused the program). A program whose
     variables span at most `limit` valuations cannot exceed the limit, and is built exactly at
     once; any other is first explored with the float builder (a quarter of the memory)."""
     def explore(out: int) -> None:
+        if reader is not None:
+            os.close(reader)   # else the pipe keeps a reader here, and a caller who stops reading blocks the writer
         bound = _range_bound(program)
         os.write(out, f"B{'' if bound is None else bound}\n".encode())
         try:
@@ -275,25 +304,61 @@ def _probe(stormpy: Any, program: Any, limit: int, export: Callable[[Any], bool]
         os.write(out, f"N{model.nr_states}\n".encode())
         if export is not None and int(model.nr_states) <= limit:
             try:
-                if export(model):
+                writer = os.open(export.fifo, os.O_WRONLY)   # the caller's end is open: no wait
+                try:
+                    os.write(out, f"S{model.nr_states} {model.nr_choices} {model.nr_transitions}\n".encode())
+                    exported = export.write(model)
+                finally:
+                    os.close(writer)   # with the writer's own, the caller's end of file
+                if exported:
                     os.write(out, b"D\n")
             except Exception:
                 pass  # the caller builds and reads the model itself
 
+    received: list[Any] = []
+
+    def receive(line: bytes, deadline: float) -> None:
+        """In the caller: read the model's text from the pipe as the child writes it."""
+        assert export is not None and reader is not None
+        sizes = tuple(int(n) for n in line[1:].split())
+        os.set_blocking(reader, True)
+        stream = io.BufferedReader(_Timed(reader, deadline), buffer_size=1 << 20)
+        try:
+            received.append(export.read(stream, (sizes[0], sizes[1], sizes[2])))
+        except TimeoutError:
+            return   # the child is killed at the deadline
+        except Exception:
+            pass  # the careful route reads the model instead
+        try:
+            while stream.read(1 << 20):
+                pass   # a reader that gave up early: drain the pipe, or the child waits to write forever
+        except Exception:
+            pass
+
     base = _virtual_memory()
     budget = None if base is None else base + _MARGIN_BYTES + _BYTES_PER_STATE * limit
     seconds = _SECONDS + 5 * _SECONDS_PER_STATE * limit
-    found = _in_child(explore, budget, seconds)
+    reader = None
+    if export is not None and hasattr(os, "fork"):
+        os.mkfifo(export.fifo)
+        reader = os.open(export.fifo, os.O_RDONLY | os.O_NONBLOCK)   # open now: the child's open never waits
+    try:
+        found = _in_child(explore, budget, seconds, None if reader is None else (b"S", receive))
+    finally:
+        if reader is not None:
+            os.close(reader)
     if found is None:
         return None
     bound = _bound(found.data)
     if found.timed_out:
         return _Probe(bound, None, f"took more than {seconds:.0f} s")
-    lines = found.data.decode("ascii", errors="replace").split()
-    exported = bool(lines) and lines[-1] == "D" and found.signal is None
-    result = lines[-1 - exported] if len(lines) > 1 + exported else ""
+    lines = [line.strip() for line in found.data.decode("ascii", errors="replace").splitlines()
+             if line.strip() and not line.startswith("S")]
+    done = bool(lines) and lines[-1] == "D"   # the child exported; this process may have read it
+    exported = done and found.signal is None and bool(received)
+    result = lines[-1 - done] if len(lines) > 1 + done else ""
     if result.startswith("N") and result[1:].isdigit():
-        return _Probe(bound, int(result[1:]), None, exported)
+        return _Probe(bound, int(result[1:]), None, exported, received[0] if exported else None)
     if result == "E":
         return _Probe(bound, None, "error")
     if result != "M" and found.signal is not None and found.signal not in ("SIGABRT", "SIGKILL"):
@@ -301,6 +366,22 @@ def _probe(stormpy: Any, program: Any, limit: int, export: Callable[[Any], bool]
     memory = f"needed more than {budget / 2**30:.1f} GB of address space" if budget is not None \
         else "ran out of memory"
     return _Probe(bound, None, memory)  # MemoryError, or an abort when an allocation failed
+
+
+class _Timed(io.RawIOBase):
+    """A blocking pipe's read end that gives up at a deadline (the child is then killed)."""
+
+    def __init__(self, fd: int, deadline: float) -> None:
+        self.fd, self.deadline = fd, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+            raise TimeoutError("the child's export did not arrive in time")
+        return os.readv(self.fd, [buffer])
 
 
 def _float_states(stormpy: Any, program: Any) -> int | None:

@@ -134,3 +134,41 @@ def test_repeated_labels_are_numbered_alike(tmp_path: Path, monkeypatch: pytest.
     fast, careful, taken = both_routes(write(tmp_path / "ticks.nm", text), monkeypatch)
     assert_same(fast, careful)
     assert taken and isinstance(fast, Mdp) and fast.local_actions(0) == ["tick", "tick#2", "2"]
+
+
+GRID = """mdp
+const int N = 60;
+module robot
+  x : [0..N-1] init 0;
+  y : [0..N-1] init 0;
+  [east]  x<N-1 -> 9/10:(x'=x+1) + 1/10:(y'=max(y-1,0));
+  [north] y<N-1 -> 9/10:(y'=y+1) + 1/10:(x'=max(x-1,0));
+endmodule
+label "goal" = x=N-1 & y=N-1;
+"""
+
+
+@pytest.mark.parametrize("reader", ["gives up at once", "raises"])
+def test_a_stream_reader_that_stops_early_leaves_the_child_to_finish(reader: str, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DRN text (3,600 states: far more than a pipe holds) is read while the child writes it;
+    a reader that stops early must drain the pipe, or the child would wait to write until its
+    deadline and the program be reported as too large. The careful route then reads the model."""
+    path = tmp_path / "grid.nm"
+    path.write_text(GRID)
+    calls = []
+
+    def stop(stream: object, sizes: tuple[int, int, int], where: Path) -> None:
+        calls.append(sizes)
+        if reader == "raises":
+            raise RuntimeError("a reader bug")
+        return None
+
+    monkeypatch.setattr(prism, "read_drn_stream", stop)
+    stopped = prism.read_prism(path)
+    monkeypatch.undo()
+    assert len(calls) == 1 and calls[0][0] == 3600
+    fast, careful, taken = both_routes(path, monkeypatch)
+    assert taken
+    assert_same(stopped, careful)
+    assert_same(fast, careful)
