@@ -178,7 +178,8 @@ def test_check_reports_every_certificate_after_a_malformed_one(example):
     assert len(rejected) == 4, out.stdout   # and the two compositions citing the edited certificates
     assert "cliff.alignment.json:witness: expected an object" in out.stdout
     assert "careful.walk-policy.json:values.j_star.lo" in out.stdout
-    assert out.stdout.count("accepted  ") == 7, out.stdout   # every other certificate is still checked
+    total = len(list((example.root / "certificates").glob("*.json")))
+    assert out.stdout.count("accepted  ") == total - 4, out.stdout   # every other certificate is still checked
 
 
 def test_read_certificate_names_the_file_it_rejects(tmp_path):
