@@ -26,6 +26,9 @@ The conversion (SPEC §3), read from ``env.unwrapped.P[s][a] = [(prob, next, rew
   from μ₀ exactly; a state outside L is never occupied live by an episode, so making it
   absorbing changes nothing an episode can see (e.g. Taxi's "passenger delivered" states).
 - FrozenLake's map labels its ``H`` cells ``hole`` and its ``G`` cells ``goal``.
+- Grid worlds (FrozenLake, CliffWalking) get a ``plot`` table for pictures (`grid_layout`):
+  state i is cell ``(i // columns, i % columns)`` of the map, each action an arrow. It is not
+  part of the model; Taxi gets none (its 500 states are not the cells of its map).
 - Taxi with ``fickle_passenger=True`` is refused: its destination changes happen in ``step``,
   outside ``P``.
 """
@@ -45,10 +48,16 @@ from proofs.core.certificate import write_atomic
 from proofs.core.errors import InputError, InputErrors, Location
 from proofs.core.rational import format_rational
 
-__all__ = ["env_document", "import_gym", "parse_kwargs", "simplest_between", "simplest_rational", "write_model_json"]
+__all__ = ["GRID_ARROWS", "env_document", "grid_layout", "import_gym", "parse_kwargs", "simplest_between", "simplest_rational", "write_model_json"]
 
 TOLERANCE = Fraction(1, 10**12)
 REWARD = "reward"
+
+GRID_ARROWS: dict[str, dict[str, tuple[int, int]]] = {
+    "FrozenLakeEnv": {"0": (-1, 0), "1": (0, 1), "2": (1, 0), "3": (0, -1)},     # left, down, right, up
+    "CliffWalkingEnv": {"0": (0, -1), "1": (1, 0), "2": (0, 1), "3": (-1, 0)},   # up, right, down, left
+}
+"""Per grid environment class, each action's direction ``[dx, dy]`` (columns right, rows down)."""
 
 
 @dataclass(frozen=True)
@@ -309,6 +318,29 @@ def _labels(env: Any, n: int, initial: Mapping[int, Fraction]) -> list[set[str]]
     return labels
 
 
+def grid_layout(env: Any) -> dict[str, Any] | None:
+    """The ``plot`` table of a grid environment's document, or None for any other environment.
+
+    FrozenLake's ``desc`` map and CliffWalking's ``shape`` give ``grid = [rows, columns]``
+    (state i is cell ``(i // columns, i % columns)``, an absorbing copy ``"i!terminal"`` is drawn
+    in cell i), and `GRID_ARROWS` each action's arrow (docs/worldmodel-format.md, Pictures).
+
+    Examples
+    --------
+    >>> import gymnasium
+    >>> grid_layout(gymnasium.make("FrozenLake-v1", map_name="8x8").unwrapped)["grid"]
+    [8, 8]
+    """
+    arrows = GRID_ARROWS.get(type(env).__name__)
+    if arrows is None:
+        return None
+    desc = getattr(env, "desc", None)
+    shape = desc.shape if desc is not None else getattr(env, "shape", None)
+    if shape is None or len(shape) != 2:
+        return None
+    return {"grid": [int(shape[0]), int(shape[1])], "arrows": {a: list(d) for a, d in arrows.items()}}
+
+
 def _live_actions(
     outcomes_of: list[list[_Outcome]], name_of: Mapping[tuple[int, bool], str]
 ) -> dict[str, Any]:
@@ -350,7 +382,7 @@ def _document(env: Any, table: list[list[list[_Outcome]]], initial: dict[int, Fr
         states[copy_name[s]] = _state((labels[s] - {"start"}) | {"terminal"}, loop)
     declared = {"start", "terminal"} | ({"hole", "goal"} if _is_frozen_lake(env) else set())
     start = [str(s) for s in sorted(initial)]
-    return {
+    document: dict[str, Any] = {
         "rewards": [REWARD],
         "labels": sorted(declared),
         "initial": start[0]
@@ -358,6 +390,10 @@ def _document(env: Any, table: list[list[list[_Outcome]]], initial: dict[int, Fr
         else {str(s): format_rational(initial[s]) for s in sorted(initial)},
         "states": states,
     }
+    layout = grid_layout(env)
+    if layout is not None:
+        document["plot"] = layout
+    return document
 
 
 def import_gym(env_id: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
