@@ -70,8 +70,10 @@ def read_prism(path: Path, constants: Mapping[str, str] | None = None) -> Mdp:
     try:
         with tempfile.TemporaryDirectory(prefix="proofs-prism-") as folder:
             drn = Path(folder) / "model.drn"   # a named pipe: the child writes, this process reads at once
-            export = Export(drn, functools.partial(_export, stormpy, path, Path(folder)),
-                            lambda stream, sizes: read_drn_stream(stream, sizes, drn))
+            rewards: list[str] = []   # the child's reward names, found once (stormpy copies them per access)
+            export = Export(drn, functools.partial(_export, stormpy, path, Path(folder), rewards),
+                            lambda stream, sizes: read_drn_stream(stream, sizes, drn),
+                            functools.partial(_export_rest, Path(folder), rewards))
             exported, arrays = check_state_space(stormpy, program, path, export)  # before Storm's builder can exhaust memory
             if exported:
                 mdp = _read_export(Path(folder), program, path, arrays)
@@ -186,14 +188,21 @@ def _build(stormpy: Any, program: Any, path: Path, failures: tuple[type[Exceptio
 _NO_LABEL = "__NOLABEL__"  # Storm's DRN name for a choice without an action label
 
 
-def _export(stormpy: Any, path: Path, folder: Path, model: Any) -> bool:
-    """In the child: write `model` for `_read_export` (``model.drn``, the named pipe the parent
-    reads as it is written; ``valuations.npz``; ``manifest.json`` last). False where the DRN
-    route does not apply."""
+def _export(stormpy: Any, path: Path, folder: Path, rewards: list[str], model: Any) -> bool:
+    """In the child: write `model` as DRN into ``model.drn``, the named pipe the parent reads as
+    it is written (`_export_rest` follows, given the reward names found here in `rewards`).
+    False where the DRN route does not apply."""
     structures = model.reward_models
+    rewards.extend(structures)
     if any(s.has_transition_rewards for s in structures.values()) or _NO_LABEL in path.read_text(errors="replace"):
         return False  # DRN has no transition rewards; an action named like Storm's "no label"
     stormpy.io.export_to_drn(model, str(folder / "model.drn"))
+    return True
+
+
+def _export_rest(folder: Path, rewards: list[str], model: Any) -> bool:
+    """In the child, once the pipe is closed (the parent finishes reading meanwhile): the
+    variables' values (``valuations.npz``) and ``manifest.json`` last, for `_read_export`."""
     variables: dict[str, str] = {}
     columns: dict[str, npt.NDArray[Any]] = {}
     if model.has_state_valuations():
@@ -212,7 +221,7 @@ def _export(stormpy: Any, path: Path, folder: Path, model: Any) -> bool:
     with (folder / "valuations.npz").open("wb") as out:
         np.savez(out, *columns.values())  # arr_0, arr_1, … in the order of `variables`
     manifest = {"states": int(model.nr_states), "labels": sorted(model.labeling.get_labels()),
-                "rewards": list(structures), "variables": variables}
+                "rewards": rewards, "variables": variables}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return True
 

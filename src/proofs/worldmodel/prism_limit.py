@@ -82,15 +82,17 @@ def state_limit(n: int | None) -> Iterator[None]:
 class Export:
     """How the child hands its exact model to the caller while writing it.
 
-    ``write(model)`` runs in the child and writes the model's text into the named pipe ``fifo``
-    (and anything else into ordinary files); ``read(stream, sizes)`` runs in the caller at the
-    same time and reads that text from the pipe as it comes, given the model's (states, choices,
-    transitions). The two overlap on two cores: the caller's reading costs no time of its own.
-    The caller's result counts only if the child then reports that `write` returned true."""
+    ``write(model)`` runs in the child and writes the model's text into the named pipe ``fifo``;
+    ``read(stream, sizes)`` runs in the caller at the same time and reads that text from the pipe
+    as it comes, given the model's (states, choices, transitions). The two overlap on two cores:
+    the caller's reading costs no time of its own. ``rest(model)`` then runs in the child once
+    the pipe is closed (anything else, into ordinary files) while the caller reads the tail. The
+    caller's result counts only if the child then reports that `write` and `rest` returned true."""
 
     fifo: Path
     write: Callable[[Any], bool]
     read: Callable[[BinaryIO, tuple[int, int, int]], Any]
+    rest: Callable[[Any], bool]
 
 
 def check_state_space(stormpy: Any, program: Any, path: Path, export: Export | None = None) -> tuple[bool, Any]:
@@ -310,7 +312,7 @@ def _probe(stormpy: Any, program: Any, limit: int, export: Export | None) -> _Pr
                     exported = export.write(model)
                 finally:
                     os.close(writer)   # with the writer's own, the caller's end of file
-                if exported:
+                if exported and export.rest(model):
                     os.write(out, b"D\n")
             except Exception:
                 pass  # the caller builds and reads the model itself
@@ -342,6 +344,7 @@ def _probe(stormpy: Any, program: Any, limit: int, export: Export | None) -> _Pr
     if export is not None and hasattr(os, "fork"):
         os.mkfifo(export.fifo)
         reader = os.open(export.fifo, os.O_RDONLY | os.O_NONBLOCK)   # open now: the child's open never waits
+        _widen_pipe(reader)
     try:
         found = _in_child(explore, budget, seconds, None if reader is None else (b"S", receive))
     finally:
@@ -366,6 +369,16 @@ def _probe(stormpy: Any, program: Any, limit: int, export: Export | None) -> _Pr
     memory = f"needed more than {budget / 2**30:.1f} GB of address space" if budget is not None \
         else "ran out of memory"
     return _Probe(bound, None, memory)  # MemoryError, or an abort when an allocation failed
+
+
+def _widen_pipe(fd: int) -> None:
+    """Give the pipe 1 MB instead of 64 kB where Linux allows it: fewer switches between writer and reader."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
 
 
 class _Timed(io.RawIOBase):
