@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from proofs.core.certificates import AlignmentBody, Certificate
@@ -89,6 +89,7 @@ def _deterministic_policies(mdp: object) -> list[Policy]:
 @given(credal_models())
 def test_the_bounds_bracket_the_worst_deterministic_policy(case: tuple[object, str, Fraction]) -> None:
     mdp, text, epsilon = case
+    assume(mdp.is_credal)   # all widths 0 gives a point model, which the point engine decides (select.py)
     objective = Objective("r", horizon=H)
     constraint = parse_constraint(text, Location("test"))
     result = discharge_credal(mdp, objective, epsilon, [constraint])  # type: ignore[arg-type]

@@ -106,7 +106,7 @@ def cell_of_state(model: Model, grid: tuple[int, int] | None = None) -> IntArray
     """
     rows, columns = grid_of(model, grid)
     states = model.mdp.states
-    named = getattr(model, "cells", None) or {}
+    named = (getattr(model, "cells", None) or {}) if grid is None else {}   # a grid given by hand numbers the states
     matches = [_NUMBERED.fullmatch(name) for name in states]
     if named:
         missing = [name for name in states if name not in named]
@@ -309,7 +309,7 @@ def visit_counts(model: Model, policy: Policy, horizon: int | None, *,
     [0.0, 1.0, 1.0, 1.0]
     """
     rows, columns = grid_of(model, grid)
-    cells = cell_of_state(model, (rows, columns))
+    cells = cell_of_state(model, grid)
     _check(model, policy, horizon)
     per_state = sum((w * f.visits for w, f in _flows(policy, horizon)), np.zeros(model.n_states))
     counts = np.bincount(cells, weights=per_state, minlength=rows * columns).astype(np.float64)
@@ -412,7 +412,7 @@ def plot_policy(model: Model, policy: Policy, horizon: int | None, *, title: str
         raise ImportError("plotting needs matplotlib: install the plot extra (pip install 'proofs[plot]')") from None
 
     rows, columns = grid_of(model, grid)
-    cells = cell_of_state(model, (rows, columns))
+    cells = cell_of_state(model, grid)
     _check(model, policy, horizon)
     mdp = model.mdp
     flows = _flows(policy, horizon)
