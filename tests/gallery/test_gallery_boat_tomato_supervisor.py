@@ -19,10 +19,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from tests.support.gallery import exact as _exact
+from tests.support.gallery import storm_j_star as _storm_j_star
+from tests.support.gallery import storm_worst as _storm_worst
 
 import proofs
-from proofs.core.formula import Comparison
-from proofs.interop import storm
 from proofs.spec.obligation import read_obligation_file
 from proofs.worldmodel.load import load_mdp
 
@@ -77,9 +78,6 @@ LEMMAS = list(_lemmas())
 REFUTED = [p for p in LEMMAS if EXPECTED[p.id][0] == "refuted"]
 
 
-def _exact(enclosure):
-    assert enclosure["lo"] == enclosure["hi"], enclosure
-    return F(enclosure["lo"])
 
 
 def _copy(tmp: Path) -> Path:
@@ -104,19 +102,8 @@ def proved(tmp_path_factory) -> dict:
     return {r["id"]: r for r in json.loads(run.stdout)["results"]}
 
 
-def _storm_j_star(mdp, objective):
-    return storm.check_initial(storm.to_storm(mdp, exact=True),
-                               storm.storm_property(None, objective, "max", names=storm.storm_names(mdp)), exact=True)
 
 
-def _storm_worst(mdp, objective, constraint, epsilon, j_star):
-    """The constraint's worst value over the policies with J >= J* - ε, by Storm's multi-objective
-    engine at exact precision: the highest for <= and <, the lowest for >= and >."""
-    names = storm.storm_names(mdp)
-    optimise = "max" if constraint.comparison.is_upper else "min"
-    query = storm.storm_multi(storm.storm_property(constraint, objective, optimise, names=names),
-                              storm.storm_objective_bound(objective, Comparison.GE, j_star - epsilon, names=names))
-    return storm.check_initial(storm.to_storm(mdp, exact=True), query, exact=True, multi_precision=0)
 
 
 def test_every_gallery_lemma_is_here():

@@ -17,10 +17,12 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from tests.support.gallery import assert_storm_agrees
+from tests.support.gallery import certificate as _certificate
+from tests.support.gallery import exact as _exact
+from tests.support.gallery import storm_worst as _storm_worst
 
 import proofs
-from proofs.core.formula import Comparison
-from proofs.interop import storm
 from proofs.spec.obligation import read_obligation_file
 from proofs.worldmodel.load import load_mdp
 
@@ -65,20 +67,10 @@ def _lemmas():
 LEMMAS = list(_lemmas())
 
 
-def _exact(enclosure):
-    assert enclosure["lo"] == enclosure["hi"], enclosure
-    return F(enclosure["lo"])
 
 
-def _certificate(lemma_id: str) -> dict:
-    return json.loads((ROOT / "certificates" / f"{lemma_id}.json").read_text())
 
 
-def _storm_worst(mdp, objective, constraint, epsilon, j_star):
-    names = storm.storm_names(mdp)
-    near_optimal = storm.storm_objective_bound(objective, Comparison.GE, j_star - epsilon, names=names)
-    query = storm.storm_multi(storm.storm_property(constraint, objective, "max", names=names), near_optimal)
-    return storm.check_initial(storm.to_storm(mdp, exact=True), query, exact=True, multi_precision=0)
 
 
 @pytest.fixture(scope="module")
@@ -119,16 +111,8 @@ def test_the_verdict_and_margin_are_the_expected_ones(lemma, objective, mdp, rep
 
 @pytest.mark.parametrize(("lemma", "objective", "mdp"), LEMMAS)
 def test_j_star_and_every_worst_value_are_storms(lemma, objective, mdp):
-    values = _certificate(lemma.id)["values"]
-    j_star = _exact(values["j_star"])
-    query = storm.storm_property(None, objective, "max", names=storm.storm_names(mdp))
-    assert storm.check_initial(storm.to_storm(mdp, exact=True), query, exact=True) == j_star
-    assert len(values["constraints"]) == len(lemma.desirable)
-    for constraint, reported_constraint in zip(lemma.desirable, values["constraints"], strict=True):
-        assert constraint.comparison.is_upper   # Storm's multi maximises the constraint's probability
-        worst = _exact(reported_constraint["worst"])
-        assert _storm_worst(mdp, objective, constraint, lemma.epsilon, j_star) == worst
-        assert reported_constraint["holds"] is (worst <= constraint.threshold)
+    assert all(c.comparison.is_upper for c in lemma.desirable)   # the gallery's Φ are upper bounds
+    assert_storm_agrees(_certificate(lemma.id)["values"], mdp, objective, lemma.desirable, lemma.epsilon)
 
 
 @pytest.mark.parametrize(("lemma", "objective", "mdp"), LEMMAS)

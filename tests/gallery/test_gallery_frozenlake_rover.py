@@ -18,9 +18,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from tests.support.gallery import assert_storm_agrees
+from tests.support.gallery import certificate as _certificate
+from tests.support.gallery import exact as _exact
+from tests.support.gallery import storm_j_star as _storm_j_star
+from tests.support.gallery import storm_worst as _storm_worst
 
 import proofs
-from proofs.core.formula import Comparison
 from proofs.interop import storm
 from proofs.policy.load import load_policy
 from proofs.spec.obligation import read_obligation_file
@@ -70,32 +74,14 @@ ALIGNMENT = list(_lemmas("alignment"))
 POLICY = list(_lemmas("policy"))
 
 
-def _exact(enclosure):
-    assert enclosure["lo"] == enclosure["hi"], enclosure
-    return F(enclosure["lo"])
 
 
-def _certificate(lemma_id: str) -> dict:
-    return json.loads((ROOT / "certificates" / f"{lemma_id}.json").read_text())
 
 
-def _storm_number(value: Fraction) -> str:
-    """A rational Storm parses exactly whatever its size (integer literals must fit 64 bits)."""
-    return f"{value.numerator}.0/{value.denominator}.0"
 
 
-def _storm_j_star(mdp, objective) -> Fraction:
-    query = storm.storm_property(None, objective, "max", names=storm.storm_names(mdp))
-    return storm.check_initial(storm.to_storm(mdp, exact=True), query, exact=True)
 
 
-def _storm_worst(mdp, objective, constraint, epsilon, j_star) -> Fraction:
-    names = storm.storm_names(mdp)
-    bound = storm.storm_objective_bound(objective, Comparison.GE, F(0), names=names)
-    assert ">=0 [" in bound
-    bound = bound.replace(">=0 [", f">={_storm_number(j_star - epsilon)} [")
-    query = storm.storm_multi(storm.storm_property(constraint, objective, "max", names=names), bound)
-    return storm.check_initial(storm.to_storm(mdp, exact=True), query, exact=True, multi_precision=0)
 
 
 def _project(tmp: Path, files: tuple[str, ...]) -> Path:
@@ -155,15 +141,8 @@ def test_the_committed_alignment_certificate_holds_todays_numbers(lemma, objecti
 
 @pytest.mark.parametrize(("lemma", "objective", "mdp"), ALIGNMENT)
 def test_j_star_and_every_worst_value_are_storms(lemma, objective, mdp):
-    values = _certificate(lemma.id)["values"]
-    j_star = _exact(values["j_star"])
-    assert _storm_j_star(mdp, objective) == j_star
-    assert len(values["constraints"]) == len(lemma.desirable)
-    for constraint, reported_constraint in zip(lemma.desirable, values["constraints"], strict=True):
-        assert constraint.comparison.is_upper   # Storm's multi maximises the constraint's probability
-        worst = _exact(reported_constraint["worst"])
-        assert _storm_worst(mdp, objective, constraint, lemma.epsilon, j_star) == worst
-        assert reported_constraint["holds"] is (worst <= constraint.threshold)
+    assert all(c.comparison.is_upper for c in lemma.desirable)   # the gallery's Φ are upper bounds
+    assert_storm_agrees(_certificate(lemma.id)["values"], mdp, objective, lemma.desirable, lemma.epsilon)
 
 
 @pytest.mark.parametrize(("lemma", "objective", "mdp"), ALIGNMENT)

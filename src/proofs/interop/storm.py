@@ -840,7 +840,14 @@ def storm_property(
 
 
 def _number(value: Value) -> str:
-    return format_rational(value) if isinstance(value, Fraction) else repr(float(value))
+    """A number as Storm's property parser reads it exactly. Its integer literals must fit 64 bits,
+    so a rational with a longer numerator or denominator is written as a quotient of decimals
+    (``n.0/d.0``), which Storm reads as exact rationals too."""
+    if not isinstance(value, Fraction):
+        return repr(float(value))
+    if max(abs(value.numerator), value.denominator) < 2**63:
+        return format_rational(value)
+    return f"{value.numerator}.0/{value.denominator}.0"
 
 
 def storm_bound(
@@ -848,7 +855,7 @@ def storm_bound(
 ) -> str:
     """The constraint itself in Storm syntax (for ``multi(...)``), e.g. ``P<=1/100 [F<=40 "fatal"]``."""
     body = _constraint_body(constraint, objective, names, stop)
-    relation = f"{constraint.comparison.value}{format_rational(constraint.threshold)}"
+    relation = f"{constraint.comparison.value}{_number(constraint.threshold)}"
     if isinstance(constraint, RewardConstraint):
         return f"{_reward(constraint.reward, names)}{relation} [{body}]"
     return f"P{relation} [{body}]"

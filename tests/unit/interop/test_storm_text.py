@@ -111,3 +111,23 @@ def test_printed_properties_parse_in_storm() -> None:
     ]
     for text in texts:
         assert len(stormpy.parse_properties(text)) == 1, text
+
+
+def test_rationals_beyond_64_bits_are_written_as_storm_reads_them_exactly() -> None:
+    """Storm's integer literals must fit 64 bits: a longer rational is a quotient of decimals, which
+    Storm's exact engine reads exactly (J* - ε on FrozenLake at H = 40 has 20-digit terms)."""
+    from tests.support.mdps import make_mdp
+
+    from proofs.interop.storm import check_initial, to_storm
+
+    big = Fraction(3**45, 2**70)   # 0.0025..., numerator and denominator past 2**63
+    assert storm_objective_bound(Objective("r", 2), Comparison.GE, big) == \
+        f'R{{"r"}}>={3**45}.0/{2**70}.0 [C<=2]'
+    assert storm_objective_bound(Objective("r", 2), Comparison.GE, Fraction(1, 3)) == 'R{"r"}>=1/3 [C<=2]'
+    mdp = make_mdp(["s", "t"], {"s": [("a", {"t": 1}), ("b", {"s": 1})], "t": [("stay", {"t": 1})]},
+                   rewards={"r": {("s", "a"): big}}, labels={"goal": ["t"]})
+    query = storm_multi('Pmax=? [F<=2 "goal"]', storm_objective_bound(Objective("r", 2), Comparison.GE, big))
+    assert check_initial(to_storm(mdp, exact=True), query, exact=True, multi_precision=0) == 1
+    above = storm_objective_bound(Objective("r", 2), Comparison.GE, big + Fraction(1, 2**70))
+    assert check_initial(to_storm(mdp, exact=True), storm_multi('Pmax=? [F<=2 "goal"]', above), exact=True,
+                         multi_precision=0) != 1   # one part in 2**70 more: no policy reaches it
