@@ -63,9 +63,12 @@ def exact_work(mdp: Mdp, steps: int | None, discount: Fraction = Fraction(1)) ->
     `denominator_bits` to an exact value, and a unit on numbers of k bits costs about
     1 + k/1000 small ones (measured: 1,000-transition models at H = 50–200, 4 and 19 bits a step),
     so the average over the steps is 1 + steps·bits/2048. The geometric horizon counts 50 steps of
-    linear algebra on the model's own numbers."""
+    linear algebra on the model's own numbers, or, where more, what its exact elimination costs:
+    about n³ steps on numbers that grow with n·bits (measured on random models with six-digit
+    decimals at γ = 9/10: 50 states 0.3 s, 100 states 4.4 s, 200 states 93 s)."""
     if steps is None:
-        return mdp.n_transitions * 50
+        n, bits = mdp.n_states, denominator_bits(mdp, discount)
+        return max(mdp.n_transitions * 50, int(n**3 * (1 + (n * bits / 500) ** 1.4) / 12))
     return mdp.n_transitions * steps * (2048 + steps * denominator_bits(mdp, discount)) // 2048
 
 

@@ -31,7 +31,17 @@ def test_large_numbers_make_the_same_size_float() -> None:
     assert use_exact(twentieths, 200, None)
     assert not use_exact(decimals, 200, None)                       # 19 bits a step: ~2.9x the work
     assert use_exact(decimals, 50, None)                            # short horizons stay exact
-    assert exact_work(decimals, None) == decimals.n_transitions * 50  # geometric: no growth counted
+    assert exact_work(decimals, None) < EXACT_LIMIT   # geometric, 60 states: exact
+
+
+def test_exact_elimination_on_a_geometric_horizon_is_counted() -> None:
+    """Policy iteration solves linear systems exactly: about n³ steps on numbers growing with n.
+    200 states of six-digit decimals took 93 s exactly (a policy lemma in the tests took 3 minutes);
+    such a model now takes the enclosure, and 50 states (0.3 s) stay exact."""
+    nine_tenths = Fraction(9, 10)
+    assert use_exact(random_mdp(50), None, None, discount=nine_tenths)
+    assert not use_exact(random_mdp(200), None, None, discount=nine_tenths)
+    assert exact_work(random_mdp(200), None, nine_tenths) > 50 * EXACT_LIMIT
 
 
 def test_an_explicit_mode_wins() -> None:
