@@ -292,44 +292,18 @@ def explain(
 
 
 def _plot_lemma(checker: Any, path: Path, doc: dict[str, Any], output: Path) -> None:
-    """Draw what an accepted certificate is about: a refuted alignment lemma's reward hack, a
-    policy lemma's policy, a safety certificate's policy (its policy premise)."""
-    from fractions import Fraction
+    """Draw what an accepted certificate is about (`proofs.report.plot.certificate_drawing`)."""
+    from proofs.report.plot import NothingToDraw, certificate_drawing, plot_policy
 
-    from proofs.api.model import load_model
-    from proofs.api.policy import Policy
-    from proofs.api.prove import AlignmentResult
-    from proofs.core.certificates import Certificate
-    from proofs.core.statement import Statement
-    from proofs.kernel.check import witness_arrays
-    from proofs.report.plot import plot_policy
-
-    lemma, obligation, _ = checker.inputs(doc)
-    if lemma.kind == "certificate":
-        for premise in lemma.premises:
-            where = path.with_name(f"{premise}.json")
-            premise_doc = json.loads(where.read_text(encoding="utf-8"))
-            if premise_doc.get("statement", {}).get("kind") == "policy":
-                return _plot_lemma(checker, where, premise_doc, output)
-        raise InputError(Location(path), "the safety certificate has no policy premise to draw", "Plot a policy lemma")
-    assert obligation.worldmodel_path is not None and obligation.objective is not None
-    model = load_model(obligation.worldmodel_path, constants=dict(obligation.worldmodel_constants))
-    statement = Statement.from_json(doc["statement"])
-    if lemma.kind == "policy":
-        table = checker.kernel.policy(path, Certificate.from_json(doc), model.mdp)
-        drawn = Policy(model, [(Fraction(1), lambda horizon: table)], source=f"the policy of {lemma.id}")
-    else:
-        assert statement.epsilon is not None   # an alignment statement has its ε
-        result = AlignmentResult(model, statement, doc, witness_arrays(path, doc) or {}, statement.phi,
-                                 epsilon=statement.epsilon)
-        if result.counterexample is None:
-            raise InputError(Location(path), f"{lemma.id} is {doc['status']}: there is no reward hack to draw",
-                             "Plot a refuted alignment lemma, a policy lemma or a safety certificate")
-        drawn = result.counterexample
     try:
-        plot_policy(model, drawn, obligation.objective.horizon, title=f"{lemma.id}: {doc['status']}", path=output)
+        drawing = certificate_drawing(checker, path, doc)
+    except NothingToDraw as exc:
+        raise InputError(Location(path), str(exc),
+                         "Plot a refuted alignment lemma, a policy lemma or a safety certificate") from None
+    try:
+        plot_policy(drawing.model, drawing.policy, drawing.horizon, title=drawing.title, path=output)
     except ValueError as exc:   # not grid-shaped, or a state without a cell
-        raise InputError(Location(obligation.worldmodel_path), f"cannot draw the model: {exc}",
+        raise InputError(Location(drawing.world), f"cannot draw the model: {exc}",
                          "Add a [plot] table with grid = [rows, columns] (and cells) to the world file; "
                          "see docs/worldmodel-format.md") from None
 

@@ -38,8 +38,6 @@ from proofs.core.errors import CheckFailure, EngineError, InputError, Location
 from proofs.report.graph import LemmaNode, label_lines
 
 if TYPE_CHECKING:
-    from proofs.api.model import Model
-    from proofs.api.policy import Policy
     from proofs.prooftree.verify import Checker
     from proofs.spec.obligation import Lemma, ObligationFile
 
@@ -256,61 +254,22 @@ def _margin(certificate: Certificate) -> str | None:
 def _picture(checker: Checker, path: Path, doc: dict[str, Any], target: Path) -> tuple[bool, str | None]:
     """Draw what an accepted certificate is about (as `proofs explain --plot` does) into `target`:
     whether a picture was drawn, and else why not (``None`` when there is nothing to draw)."""
-    from proofs.api.model import load_model
-    from proofs.spec.obligation import CertificateLemma
-
-    lemma, obligation, _ = checker.inputs(doc)
-    title = f"{lemma.id}: {doc['status']}"
-    if isinstance(lemma, CertificateLemma):
-        for premise in lemma.premises:
-            where = path.with_name(f"{premise}.json")
-            try:
-                premise_doc = checker.check_file(where)
-            except CheckFailure:
-                continue
-            if premise_doc["statement"]["kind"] == "policy":
-                lemma, obligation, _ = checker.inputs(premise_doc)
-                path, doc, title = where, premise_doc, f"{title} (the policy of {premise})"
-                break
-        else:
-            return False, None
-    world, objective = obligation.worldmodel_path, obligation.objective
-    if world is None or objective is None:   # never for a policy or alignment lemma
-        return False, None
-    model = load_model(world, constants=dict(obligation.worldmodel_constants))
-    if model.grid is None:
-        shown = relative(world, checker.root)
-        return False, f"No picture: {shown} has no [plot] table saying where each state is drawn."
-    drawn = _drawn(checker, path, doc, model, lemma.kind)
-    if drawn is None:
-        return False, None
-    from proofs.report.plot import plot_policy
+    from proofs.report.plot import NothingToDraw, certificate_drawing, plot_policy
 
     try:
-        plot_policy(model, drawn, objective.horizon, title=title, path=target)
+        drawing = certificate_drawing(checker, path, doc)
+    except NothingToDraw:
+        return False, None
+    if drawing.model.grid is None:
+        shown = relative(drawing.world, checker.root)
+        return False, f"No picture: {shown} has no [plot] table saying where each state is drawn."
+    try:
+        plot_policy(drawing.model, drawing.policy, drawing.horizon, title=drawing.title, path=target)
     except ImportError as exc:
         raise EngineError(f"{exc}; the report draws pictures") from None
     except ValueError as exc:   # a state without a cell
         return False, f"No picture: the model cannot be drawn ({exc})."
     return True, None
-
-
-def _drawn(checker: Checker, path: Path, doc: dict[str, Any], model: Model, kind: str) -> Policy | None:
-    """The policy to draw: a policy lemma's table, a refuted alignment lemma's hack (else None)."""
-    from proofs.api.policy import Policy
-    from proofs.api.prove import AlignmentResult
-    from proofs.core.statement import Statement
-    from proofs.kernel.check import witness_arrays
-
-    if kind == "policy":
-        table = checker.kernel.policy(path, Certificate.from_json(doc), model.mdp)
-        return Policy(model, [(Fraction(1), lambda horizon: table)], source=f"the policy of {doc['lemma']['id']}")
-    statement = Statement.from_json(doc["statement"])
-    if statement.epsilon is None:
-        return None
-    result = AlignmentResult(model, statement, doc, witness_arrays(path, doc) or {}, statement.phi,
-                             epsilon=statement.epsilon)
-    return result.counterexample
 
 
 # -- the page -------------------------------------------------------------------------------------------

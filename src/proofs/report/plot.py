@@ -48,8 +48,9 @@ if TYPE_CHECKING:
     from proofs.api.model import Model
     from proofs.api.policy import Policy
 
-__all__ = ["GEOMETRIC_STEPS", "NEGLIGIBLE", "Flow", "Layout", "cell_of_state", "flow", "grid_of", "plot_policy",
-           "read_layout", "shown_actions", "stopping_states", "visit_counts"]
+__all__ = ["GEOMETRIC_STEPS", "NEGLIGIBLE", "Drawing", "Flow", "Layout", "NothingToDraw", "cell_of_state",
+           "certificate_drawing", "flow", "grid_of", "plot_policy", "read_layout", "shown_actions", "stopping_states",
+           "visit_counts"]
 
 GEOMETRIC_STEPS = 100
 """How many steps of a geometric horizon the visits count (at most)."""
@@ -187,6 +188,75 @@ def read_layout(path: Path) -> Layout | None:
                              f"the {rows}x{columns} grid", "Give a row below rows and a column below columns")
     arrows = {str(k): pair(v, f"plot.arrows.{k}", None) for k, v in mapping("arrows").items()}
     return Layout((rows, columns), cells, arrows)
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """What an accepted certificate is about, ready for `plot_policy`: the model (read with its
+    ``[plot]`` table), the policy, the horizon and a title; ``world`` is the model's file."""
+
+    model: Model
+    policy: Policy
+    horizon: int | None
+    title: str
+    world: Path
+
+
+class NothingToDraw(ValueError):
+    """A certificate with no policy to draw: a proved alignment lemma, a composition without an
+    accepted policy premise."""
+
+
+def certificate_drawing(checker: Any, path: Path, doc: dict[str, Any]) -> Drawing:
+    """The policy an accepted certificate is about (`proofs explain --plot`, `proofs report`):
+    a refuted alignment lemma's reward hack, a policy lemma's policy, a safety certificate's
+    policy premise's policy, as the kernel read it (``checker``: `proofs.prooftree.verify.Checker`).
+
+    Raises
+    ------
+    NothingToDraw
+        With the reason, when the certificate is about no policy.
+    """
+    from fractions import Fraction
+
+    from proofs.api.model import load_model
+    from proofs.api.policy import Policy
+    from proofs.api.prove import AlignmentResult
+    from proofs.core.certificates import Certificate
+    from proofs.core.errors import CheckFailure
+    from proofs.core.statement import Statement
+    from proofs.kernel.check import witness_arrays
+
+    lemma, obligation, _ = checker.inputs(doc)
+    title = f"{lemma.id}: {doc['status']}"
+    if lemma.kind == "certificate":
+        for premise in lemma.premises:
+            where = path.with_name(f"{premise}.json")
+            try:
+                premise_doc = checker.check_file(where)
+            except CheckFailure:
+                continue
+            if premise_doc["statement"]["kind"] == "policy":
+                lemma, obligation, _ = checker.inputs(premise_doc)
+                path, doc, title = where, premise_doc, f"{title} (the policy of {premise})"
+                break
+        else:
+            raise NothingToDraw(f"the safety certificate {lemma.id} has no accepted policy premise to draw")
+    world, objective = obligation.worldmodel_path, obligation.objective
+    assert world is not None and objective is not None   # a policy or alignment lemma has both
+    model = load_model(world, constants=dict(obligation.worldmodel_constants))
+    if lemma.kind == "policy":
+        table = checker.kernel.policy(path, Certificate.from_json(doc), model.mdp)
+        drawn = Policy(model, [(Fraction(1), lambda horizon: table)], source=f"the policy of {lemma.id}")
+    else:
+        statement = Statement.from_json(doc["statement"])
+        assert statement.epsilon is not None   # an alignment statement has its ε
+        hack = AlignmentResult(model, statement, doc, witness_arrays(path, doc) or {}, statement.phi,
+                               epsilon=statement.epsilon).counterexample
+        if hack is None:
+            raise NothingToDraw(f"{lemma.id} is {doc['status']}: there is no reward hack to draw")
+        drawn = hack
+    return Drawing(model, drawn, objective.horizon, title, world)
 
 
 # -- visits --------------------------------------------------------------------------------------
