@@ -155,6 +155,8 @@ def read_layout(path: Path) -> Layout | None:
         return None
     try:
         text = path.read_text(encoding="utf-8")
+        if "plot" not in text:
+            return None   # most worlds: not parsed a second time (load_model reads them from its cache)
         doc = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (OSError, ValueError):
         return None   # the model's own reader reports a broken file
