@@ -43,7 +43,7 @@ from proofs.worldmodel.drn import _LABEL, _NO_LABEL, _Reader, _read_header
 from proofs.worldmodel.fastread import _chunks
 from proofs.worldmodel.validate import Problems
 
-__all__ = ["STATS", "Nowhere", "read_drn_arrays", "read_drn_fast", "read_drn_stream"]
+__all__ = ["STATS", "Nowhere", "read_drn_fast", "read_drn_stream"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -93,23 +93,13 @@ def read_drn_fast(path: Path) -> Mdp | None:
     return mdp
 
 
-def read_drn_arrays(path: Path) -> dict[str, Any] | None:
-    """A well-formed DRN file's arrays as `assemble_mdp`'s keyword arguments, not yet validated
-    (the caller assembles them), or ``None`` for the careful reader. Repeated action names are
-    not yet numbered."""
-    try:
-        fast = _Fast(path)
-        fast.scan()
-        return fast.arrays()
-    except _Unusual:
-        return None
-
-
 def read_drn_stream(stream: BinaryIO, sizes: tuple[int, int, int], path: Path) -> dict[str, Any] | None:
-    """`read_drn_arrays` for DRN text arriving on a stream (a pipe from the process that writes
-    it, read while it is written), with at most ``sizes`` = (states, choices, transitions), which
-    the writer knows and a pipe cannot tell; `path` names the model in messages. A stream that
-    holds more than that, or anything the fast path does not read, gives ``None``."""
+    """The arrays of well-formed DRN text arriving on a stream (a pipe from the process that writes
+    it, read while it is written) as `assemble_mdp`'s keyword arguments, not yet validated (the
+    caller assembles them; repeated action names are not yet numbered), or ``None`` for the
+    careful reader. ``sizes`` = (states, choices, transitions) bound the text: the writer knows
+    them and a pipe cannot tell. `path` names the model in messages. A stream that holds more
+    than that, or anything the fast path does not read, gives ``None``."""
     try:
         fast = _Fast(path, stream=stream, sizes=sizes)
         fast.scan()
