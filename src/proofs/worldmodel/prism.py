@@ -74,8 +74,8 @@ def read_prism(path: Path, constants: Mapping[str, str] | None = None) -> Mdp:
             export = Export(drn, functools.partial(_export, stormpy, path, Path(folder), rewards),
                             lambda stream, sizes: read_drn_stream(stream, sizes, drn),
                             functools.partial(_export_rest, Path(folder), rewards))
-            exported, arrays = check_state_space(stormpy, program, path, export)  # before Storm's builder can exhaust memory
-            if exported:
+            arrays = check_state_space(stormpy, program, path, export)  # before Storm's builder can exhaust memory
+            if arrays is not None:
                 mdp = _read_export(Path(folder), program, path, arrays)
                 if mdp is not None:
                     return mdp
@@ -226,7 +226,7 @@ def _export_rest(folder: Path, rewards: list[str], model: Any) -> bool:
     return True
 
 
-def _read_export(folder: Path, program: Any, path: Path, arrays: dict[str, Any] | None) -> Mdp | None:
+def _read_export(folder: Path, program: Any, path: Path, arrays: dict[str, Any]) -> Mdp | None:
     """The model the child wrote (its DRN text already read into ``arrays`` from the pipe), as
     `_read_model` would read it from Storm; None where the DRN reader leaves the text to its
     careful reader or the model has a problem to report."""
@@ -234,7 +234,7 @@ def _read_export(folder: Path, program: Any, path: Path, arrays: dict[str, Any] 
         manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
-    if arrays is None or len(arrays["rewards"]) != len(manifest["rewards"]):
+    if len(arrays["rewards"]) != len(manifest["rewards"]):
         return None
     n = int(manifest["states"])
     rewards = {name or _UNNAMED_REWARD: values for name, values in zip(manifest["rewards"], arrays["rewards"].values())}

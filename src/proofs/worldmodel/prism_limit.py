@@ -95,17 +95,18 @@ class Export:
     rest: Callable[[Any], bool]
 
 
-def check_state_space(stormpy: Any, program: Any, path: Path, export: Export | None = None) -> tuple[bool, Any]:
+def check_state_space(stormpy: Any, program: Any, path: Path, export: Export | None = None) -> Any:
     """Raise `InputError` when Storm cannot safely build `program`: more reachable states than
     `max_states` allows, or a crash of Storm's builder (an integer division by zero in a bound
     kills the process with SIGFPE), found in a forked child so that the caller survives it.
 
     The child builds the program exactly and hands the model over through ``export`` (so that the
-    caller need not build it again). Returns whether that worked, and what ``export.read`` gave."""
+    caller need not build it again). Returns what ``export.read`` gave when the child reported its
+    export complete, else None."""
     limit = max_states()
     probe = _probe(stormpy, program, limit, export)
     if probe is None or probe.failure == "error":
-        return False, None  # no fork here, or Storm refused the program: its exact build reports why
+        return None  # no fork here, or Storm refused the program: its exact build reports why
     span = f" (its variables span {probe.bound:,} valuations)" if probe.bound is not None else ""
     fix = (f"Make the program smaller, or raise the limit: {ENVIRONMENT_VARIABLE}=N in the environment, "
            "or proofs show --max-states N")
@@ -113,7 +114,7 @@ def check_state_space(stormpy: Any, program: Any, path: Path, export: Export | N
         if probe.count > limit:
             raise InputError(Location(path), f"the program has {probe.count:,} reachable states, more than the "
                              f"state limit of {limit:,}", fix)
-        return probe.exported, probe.received
+        return probe.received
     if probe.failure is not None and probe.failure.startswith("SIG"):
         raise InputError(Location(path), f"Storm's builder crashed on the program ({_describe(probe.failure)})",
                          "Check the program's bounds, guards, updates and rewards for a division or modulo by zero "
@@ -130,8 +131,7 @@ class _Probe:
     bound: int | None
     count: int | None
     failure: str | None
-    exported: bool = False
-    received: Any = None
+    received: Any = None   # what export.read gave, when the child reported its export complete
 
 
 def _range_bound(program: Any) -> int | None:
@@ -358,10 +358,10 @@ def _probe(stormpy: Any, program: Any, limit: int, export: Export | None) -> _Pr
     lines = [line.strip() for line in found.data.decode("ascii", errors="replace").splitlines()
              if line.strip() and not line.startswith("S")]
     done = bool(lines) and lines[-1] == "D"   # the child exported; this process may have read it
-    exported = done and found.signal is None and bool(received)
     result = lines[-1 - done] if len(lines) > 1 + done else ""
     if result.startswith("N") and result[1:].isdigit():
-        return _Probe(bound, int(result[1:]), None, exported, received[0] if exported else None)
+        complete = done and found.signal is None and bool(received)
+        return _Probe(bound, int(result[1:]), None, received[0] if complete else None)
     if result == "E":
         return _Probe(bound, None, "error")
     if result != "M" and found.signal is not None and found.signal not in ("SIGABRT", "SIGKILL"):
