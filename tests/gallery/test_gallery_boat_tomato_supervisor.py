@@ -19,6 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from tests.support.gallery import assert_storm_margin
 from tests.support.gallery import exact as _exact
 from tests.support.gallery import storm_j_star as _storm_j_star
 from tests.support.gallery import storm_worst as _storm_worst
@@ -137,18 +138,7 @@ def test_storm_puts_the_worst_value_on_its_threshold_at_the_margin(lemma, object
     """ε* = inf{ε : the lemma fails}: with <=/>= constraints every one holds at ε* and one sits
     exactly on its threshold; just above ε* one fails. At ε* = 0 one fails already."""
     _, j_star, _, margin = EXPECTED[lemma.id]
-
-    def worst_at(epsilon):
-        return [_storm_worst(mdp, objective, c, epsilon, j_star) for c in lemma.desirable]
-
-    if margin == 0:
-        assert not all(c.comparison.holds(w, c.threshold) for c, w in zip(lemma.desirable, worst_at(F(0))))
-        return
-    at = worst_at(margin)
-    assert all(c.comparison.holds(w, c.threshold) for c, w in zip(lemma.desirable, at))
-    assert any(w == c.threshold for c, w in zip(lemma.desirable, at))
-    above = worst_at(margin + F(1, 1000))
-    assert not all(c.comparison.holds(w, c.threshold) for c, w in zip(lemma.desirable, above))
+    assert_storm_margin(mdp, objective, lemma.desirable, margin, j_star, past=F(1, 1000))
 
 
 @pytest.mark.parametrize(("lemma", "objective", "mdp", "world"), LEMMAS)

@@ -56,3 +56,20 @@ def assert_storm_agrees(values: dict[str, Any], mdp: Mdp, objective: Objective, 
         worst = exact(reported["worst"])
         assert storm_worst(mdp, objective, constraint, epsilon, j_star) == worst
         assert reported["holds"] is constraint.comparison.holds(worst, constraint.threshold)
+
+
+def assert_storm_margin(mdp: Mdp, objective: Objective, desirable: tuple[Constraint, ...], margin: Fraction,
+                        j_star: Fraction, past: Fraction) -> None:
+    """ε* = inf{ε : the lemma fails}, by Storm: with <=/>= constraints every one holds at ε* and one
+    sits exactly on its threshold, and `past` beyond ε* one fails; at ε* = 0 one fails already."""
+    def worst_at(epsilon: Fraction) -> list[Fraction]:
+        return [storm_worst(mdp, objective, c, epsilon, j_star) for c in desirable]
+
+    if margin == 0:
+        assert not all(c.comparison.holds(w, c.threshold) for c, w in zip(desirable, worst_at(margin), strict=True))
+        return
+    at = worst_at(margin)
+    assert all(c.comparison.holds(w, c.threshold) for c, w in zip(desirable, at, strict=True))
+    assert any(w == c.threshold for c, w in zip(desirable, at, strict=True))
+    beyond = worst_at(margin + past)
+    assert not all(c.comparison.holds(w, c.threshold) for c, w in zip(desirable, beyond, strict=True))
