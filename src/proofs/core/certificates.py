@@ -562,19 +562,19 @@ class FloatConstraintWitness:
 
 @dataclass(frozen=True)
 class FloatAlignmentWitness:
-    """The float witness (``arithmetic: "float"``): the model's state count, one entry per
-    constraint, and the sidecar ``file`` holding the step tables."""
+    """The float witness (``arithmetic: "float"``): the model's state count, one entry per constraint,
+    the sidecar ``file`` of step tables, and the ``tail`` K (`proofs.kernel.check_alignment_float`)."""
 
     states: int
     constraints: tuple[FloatConstraintWitness, ...]
     file: SidecarFile | None = None
+    tail: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"arithmetic": "float", "states": self.states,
                                "constraints": [c.to_json() for c in self.constraints]}
-        if self.file is not None:
-            out["file"] = self.file.to_json()
-        return out
+        optional = {"file": None if self.file is None else self.file.to_json(), "tail": self.tail}
+        return out | {key: value for key, value in optional.items() if value is not None}
 
 
 AlignmentWitness: TypeAlias = ExactAlignmentWitness | FloatAlignmentWitness | None
@@ -585,7 +585,7 @@ def _alignment_witness(data: Mapping[str, Any]) -> AlignmentWitness:
     if "arithmetic" in data:
         return FloatAlignmentWitness(data["states"], tuple(
             FloatConstraintWitness(number(c["lambda"]), Mixture.from_json(c["attained"])) for c in data["constraints"]),
-            SidecarFile.read(data.get("file")))
+            SidecarFile.read(data.get("file")), data.get("tail"))
     if not data:
         return None
     j_values = data.get("j_values")

@@ -271,7 +271,7 @@ EXACT_ALIGNMENT_WITNESS = Record(
 FLOAT_ALIGNMENT_WITNESS = Record(
     {"arithmetic": Text(("float",)), "states": Integer(0),
      "constraints": ListOf(Record({"lambda": RAT, "attained": Record({"mixture": ListOf(FLOAT_COMPONENT, 1)})}))},
-    {"file": FILE})   # the sidecar's arrays are handed to the float checkers separately
+    {"file": FILE, "tail": Integer(1)})   # the sidecar's arrays are handed to the float checkers separately
 ALIGNMENT_ROW = Record({"constraint": TEXT, "threshold": RAT, "worst": ENC, "holds": Boolean(), "lambda": RAT})
 DIRECT_ROW = Record({"constraint": TEXT, "threshold": RAT, "value": ENC, "holds": Boolean()})
 DIAGNOSIS = Record({"state": TEXT, "step": Switch(lambda v: Null() if v is None else Integer(0)), "visits": Real(),

@@ -26,7 +26,7 @@ certainly ε-optimal; below that the result is ``unknown`` and the exact engine 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -42,7 +42,14 @@ from proofs.core.objective import Objective
 from proofs.core.rational import format_rational
 from proofs.engines.alignment import AlignmentResult, ConstraintResult, hinted_lambda
 from proofs.engines.claims import claim
-from proofs.kernel.check_alignment_float import FloatSpace, OptimalJ, float_space, mixture_values, upper_bound
+from proofs.kernel.check_alignment_float import (
+    Evaluated,
+    FloatSpace,
+    OptimalJ,
+    float_space,
+    mixture_values,
+    upper_bound,
+)
 from proofs.kernel.horizon import restrict
 from proofs.operators import THREADS, ChoiceLayout, SlotLayout, expectation_into, run_blocks
 
@@ -52,6 +59,8 @@ F = npt.NDArray[np.float64]
 _MAX_ROUNDS = 200
 _RELATIVE_SLACK = 1e-9
 _TIE = 1e-12   # relative: scores this close are a tie, and the previous step's choice is kept
+_TAIL = 256   # the first number of steps evaluated one by one before a long episode's slope (`discharge_restricted`)
+_EXPLICIT = 100_000   # the longest episode searched step by step when the slope leaves it open
 _GAP = 4e-7   # relative width of the search's own bracket (the claim adds the float error; target ≤ 1e-6)
 
 
@@ -89,6 +98,16 @@ class _SearchModel:
 
     def at_initial(self, x: F) -> float:
         return float(np.dot(self.mu, x[self.mu_states]))
+
+    def line(self, opt: OptimalJ, tables: _Changes, before: tuple[F, F], j: F, q: F) -> _Line:
+        """The line of the step tables found from the end down to step ``opt.first``: J and σ·W_c
+        at μ₀, extended to step 0 along their last difference when the kernel will bound the
+        earlier steps by a slope (``tail``; the tables keep their step-``first`` row there)."""
+        j1, q1 = self.at_initial(j), self.at_initial(q)
+        if opt.tail is None:
+            return _Line(tables.array(), j1, q1)
+        j0, q0 = self.at_initial(before[0]), self.at_initial(before[1])
+        return _Line(tables.array(), j1 + opt.first * (j1 - j0), q1 + opt.first * (q1 - q0))
 
 
 class _Search(_SearchModel):
@@ -138,7 +157,9 @@ class _Search(_SearchModel):
         both = np.empty((self.mdp.n_states, 2))
         rows = len(self.missing)
         cj, cq, score = np.empty(rows), np.empty(rows), np.empty(rows)
-        for t in reversed(range(big_l)):
+        before = (j, q)
+        for t in reversed(range(opt.first, big_l)):
+            before = (j, q)
             both[:, 0], both[:, 1] = j, q
             expect = self.matrix @ both
             np.multiply(self.r, d**t, out=cj)
@@ -157,7 +178,7 @@ class _Search(_SearchModel):
             q[stop] = cs.sigma * cs.goal[stop]
             local[stop] = 0
             tables.add(t, local)
-        return _Line(tables.array(), self.at_initial(j), self.at_initial(q))
+        return self.line(opt, tables, before, j, q)
 
 
 class _SlotSearch(_SearchModel):
@@ -187,8 +208,9 @@ class _SlotSearch(_SearchModel):
         local = np.zeros(blocks * size, dtype=self.dtype)
         tables = _Changes(n, self.dtype)
         column = np.arange(size)
-        for t in reversed(range(cs.steps)):
-            scale = d**t
+        before = (j, q)
+        for t in reversed(range(opt.first, cs.steps)):
+            scale, before = d**t, (j, q)
 
             def work(first: int, last: int, part: int, j: F = j, q: F = q, scale: float = scale) -> float:
                 cj, cq, term, score = self.cj[part], self.cq[part], self.term[part], self.score[part]
@@ -213,7 +235,7 @@ class _SlotSearch(_SearchModel):
             q[stop] = cs.sigma * cs.goal[stop]
             local[stop] = 0
             tables.add(t, local[:n])
-        return _Line(tables.array(), self.at_initial(j), self.at_initial(q))
+        return self.line(opt, tables, before, j, q)
 
 
 class _Changes:
@@ -280,8 +302,8 @@ class _Bracket:
 
 
 def _parametric(search: _Search | _SlotSearch, opt: OptimalJ, cs: FloatSpace, target: float, slack: float,
-                lam_hint: float | None) -> tuple[float, list[tuple[Fraction, _Line]]] | None:
-    """λ and the attaining start mixture (J slightly above target), or None if ε is too small.
+                lam_hint: float | None) -> tuple[float, list[_Line]] | None:
+    """λ and the lines whose mixture attains it (`_attaining`), or None if ε is too small.
 
     Each round evaluates the argmax line at one λ: new.at(λ) − λ·target is an upper bound on the
     worst value; the mixture of the bracket's two lines at J = target a lower bound. λ comes from
@@ -291,7 +313,7 @@ def _parametric(search: _Search | _SlotSearch, opt: OptimalJ, cs: FloatSpace, ta
     c_reward = search.prepare(cs.sigma * cs.reward.floats())
     b = search.best(opt, cs, c_reward, 0.0, 1.0)
     if b.j >= target:   # b may be ε-optimal itself (the kernel's enclosure decides; exact zeros pass)
-        return 0.0, [(Fraction(1), b)]
+        return 0.0, [b]
     a = search.best(opt, cs, c_reward, 1.0, 0.0)
     if a.j < target + slack:
         return None
@@ -310,10 +332,17 @@ def _parametric(search: _Search | _SlotSearch, opt: OptimalJ, cs: FloatSpace, ta
         del weight
         if best_upper - lower <= _GAP * (1.0 + abs(lower)):
             break
-    lo_line, hi_line = bracket.lo[1], bracket.hi[1]
+    return best_lam, [bracket.lo[1], bracket.hi[1]]
+
+
+def _attaining(lines: Sequence[_Line], goal: float) -> list[tuple[Fraction, _Line]]:
+    """The start mixture of the bracket's two lines whose J is ``goal`` (one line: itself)."""
+    if len(lines) == 1:
+        return [(Fraction(1), lines[0])]
+    lo_line, hi_line = lines
     share = Fraction((goal - lo_line.j) / (hi_line.j - lo_line.j)).limit_denominator(10**12)
     share = min(max(share, Fraction(0)), Fraction(1))
-    return best_lam, [(share, hi_line), (1 - share, lo_line)]
+    return [(share, hi_line), (1 - share, lo_line)]
 
 
 def _mixture(parts: Sequence[tuple[Fraction, _Line]], prefix: str,
@@ -340,13 +369,38 @@ def discharge_float(mdp: Mdp, objective: Objective, epsilon: Fraction, constrain
 
 def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, constraints: Sequence[Constraint],
                          hints: Mapping[str, Any] | None = None) -> AlignmentResult:
-    """`discharge_float` on a model already cut by `proofs.kernel.horizon.restrict` (no second search)."""
+    """`discharge_float` on a model already cut by `proofs.kernel.horizon.restrict` (no second search).
+
+    Long undiscounted episodes (every constraint over the whole episode) are searched and claimed
+    over their last K + 1 steps only, the earlier ones bounded by the kernel's slopes (``tail``,
+    `proofs.kernel.check_alignment_float`): K = `_TAIL`, then four times more while 4·K < H, as
+    long as the verdict stays open (values that have not yet settled into a steady slope; a
+    shorter tail keeps the enclosures tighter, since each step's rounding is carried over the
+    skipped ones). Then H ≤ `_EXPLICIT` is searched step by step; a longer one stays ``unknown``.
+    """
     spaces = [float_space(small, objective, c) for c in constraints]
+    horizon = objective.horizon
+    assert horizon is not None
+    tail = _TAIL if objective.discount == 1 and all(cs.steps == horizon for cs in spaces) else horizon
+    result = None
+    while 4 * tail < horizon:
+        result = _discharge(small, objective, epsilon, spaces, hints, tail)
+        if result.status != "unknown":
+            return result
+        tail *= 4
+    if result is None or horizon <= _EXPLICIT:
+        return _discharge(small, objective, epsilon, spaces, hints, None)
+    return replace(result, reason=f"{result.reason} (the earlier steps were bounded by a slope from the last "
+                                  f"{tail // 4} ones; H > {_EXPLICIT} is not searched step by step)")
+
+
+def _discharge(small: Mdp, objective: Objective, epsilon: Fraction, spaces: Sequence[FloatSpace],
+               hints: Mapping[str, Any] | None, tail: int | None) -> AlignmentResult:
     stops = np.zeros(small.n_states, dtype=np.bool_)
     for cs in spaces:
         stops |= cs.stop
     layouts = ChoiceLayout(small)
-    opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces}, bellman=layouts.bellman)
+    opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces}, bellman=layouts.bellman, tail=tail)
     layout = layouts.star
     search = _Search(small, objective) if layout is None else _SlotSearch(small, objective, layout)
     j_star_f = float((opt.j_star.lo + opt.j_star.hi) / 2)
@@ -363,10 +417,17 @@ def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, co
                                    reason=f"epsilon = {epsilon} is below the float resolution of J*; "
                                           "use the exact engine")
         lam = Fraction(found[0]).limit_denominator(10**12)
-        mixture = _mixture(found[1], f"c{i}", arrays)
         g_hi = upper_bound(small, opt, cs, lam).hi
         bound = cs.reported(cs.kappa + g_hi - lam * (opt.j_star.lo - epsilon))
-        j_att, attained = mixture_values(small, opt, cs, Mixture.from_json(mixture), arrays, f"constraint {i}")
+        goal, evaluated = target + slack, Evaluated()
+        for _ in range(4):   # the kernel's enclosure of J(mix) may be wider than the search's slack (a tail)
+            mixture = _mixture(_attaining(found[1], goal), f"c{i}", arrays)
+            j_att, attained = mixture_values(small, opt, cs, Mixture.from_json(mixture), arrays, f"constraint {i}",
+                                             evaluated)
+            deficit = float(opt.j_star.hi - epsilon - j_att.lo)
+            if deficit <= 0 or len(found[1]) == 1:
+                break
+            goal += 2 * deficit + slack
         c = cs.constraint
         if j_att.lo < opt.j_star.hi - epsilon:
             return AlignmentResult("unknown", (), claim(opt.j_star), {}, None,
@@ -385,5 +446,7 @@ def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, co
     status = "refuted" if counterexample is not None else "proved" if all(decided) else "unknown"
     reason = "" if status != "unknown" else "an enclosure of a worst value straddles its threshold"
     witness = {"arithmetic": "float", "states": small.n_states, "constraints": witnesses}
+    if tail is not None:
+        witness["tail"] = tail
     return AlignmentResult(status, tuple(results), claim(opt.j_star), witness, counterexample, reason=reason,
                            arrays=arrays)

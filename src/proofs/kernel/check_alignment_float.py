@@ -30,6 +30,22 @@ docstring first), checked in float arithmetic with a proved error instead of `Fr
   policy evaluations with `FloatBellman` on the chosen rows, carried as enclosures (both
   offsets). The mixture must be ε-optimal for the true J*, so J(mix)_lo ≥ J*_hi − ε is required.
 
+* Long horizons, ``tail`` K (1 ≤ K ≤ H − 2; undiscounted, every constraint judged over the
+  whole episode, step tables in the ``"changes"`` encoding with no change before step H − K − 1):
+  every recursion above runs only its last K + 1 steps, from t = H − 1 to H − K − 1, and the
+  earlier steps are bounded by a slope (`Slope`). For a monotone recursion v_{j+1} = T(v_j) (j
+  steps to go) with T(x + c·1) = T(x) + c and linear part P: if h ≥ v_K, T(h) ≤ h + g + δ·1 and
+  P(c)·g ≤ g(s) + η for every checked choice c of s, then v_{K+j} ≤ h + j·(g + δ) + j(j−1)/2·η
+  (induction: T(h + j·g + e) ≤ T(h) + j·max_c P(c)·g + e). h is the upper enclosure of step
+  H − K, g + δ the difference to that of step H − K − 1 (rounded up: exact ≤ nextafter of the
+  float difference), η the largest P(c)·g − g(s), from the kernel's operator with zero rewards
+  and its error. J*: every choice (upper bound) and, negated, the argmax policy σ at step
+  H − K − 1 (lower bound: T ≥ T_σ). The combined recursion: the choices of the non-stop states;
+  at a stop state the value is σ·g + λ·V*, so there g + δ ≥ λ·(g_U + δ_U) and η ≥ λ·η_U, with
+  U J*'s slope (by induction over the pair (W, V*)). A component: its table at step H − K − 1
+  (the same at every earlier step), both sides, J linked to V*'s slopes with λ = 1, W_c with its
+  constant goal at stop states. The enclosures at t = 0 are the slopes at j = H − K.
+
 The verdict rules are the exact checker's (`check_verdict`, on the hard side of every enclosure).
 Geometric horizons and credal models are not checked here (rejected as such).
 """
@@ -51,7 +67,7 @@ from proofs.core.formula import Constraint, ProbabilityConstraint
 from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.core.objective import Objective
-from proofs.kernel.bellman import Bound, FloatBellman, at_initial, magnitude, step
+from proofs.kernel.bellman import Bound, FloatBellman, Selection, at_initial, magnitude, step
 from proofs.kernel.check_alignment import check_verdict, mixture_parts, orientation
 from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
@@ -82,6 +98,62 @@ def _added(a: F, b: F, error: Fraction) -> tuple[F, Fraction]:
     return out, round_up(error + addition_error(magnitude(out)))
 
 
+@dataclass(frozen=True, eq=False)
+class Slope:
+    """v_{K+j} ≤ centre + offset + j·(g + δ) + j(j−1)/2·η for every j ≥ 0 (module docstring: long
+    horizons); a lower bound is the slope of −v."""
+
+    centre: F
+    offset: Fraction
+    g: F
+    delta: Fraction
+    eta: Fraction
+
+    def at_initial(self, mdp: Mdp, j: int) -> Fraction:
+        """The bound on μ₀·v_{K+j}, exact in rationals."""
+        total = Fraction(0)
+        for s, p in mdp.initial_distribution():
+            total += p * (Fraction(self.centre[s]) + j * Fraction(self.g[s]))
+        return total + self.offset + j * self.delta + Fraction(j * (j - 1), 2) * self.eta
+
+
+def _slope(zero: FloatBellman, c0: F, off0: Fraction, c1: F, off1: Fraction, rows: Selection | None,
+           stop: IntArray, j: int, link: tuple[Slope, Fraction] | None = None) -> Slope:
+    """The slope from h = c0 + off0 with T(h) ≤ c1 + off1, η over the choices of the non-stop
+    states in ``rows`` (every choice when None); ``link`` (U, λ): the value at stop states is
+    λ·U plus a constant (module docstring). ``zero`` is the kernel's operator with zero rewards.
+
+    Of two sound slopes, the one with the smaller bound at μ₀ after ``j`` steps: g itself, and
+    its maximum as a constant (P·g = g up to rounding, where the float noise of g, times the
+    j²/2 of η, would otherwise dominate when every state has the same gain)."""
+    g = np.nextafter(c1 - c0, np.inf)
+    delta, eta = max(off1 - off0, Fraction(0)), Fraction(0)
+    if link is not None and len(stop):
+        other, scale = link
+        scaled, err = _scaled(other.g[stop], scale)
+        g[stop] = np.maximum(g[stop], scaled)
+        delta, eta = max(delta, round_up(scale * other.delta + err)), scale * other.eta
+    owner = zero.mdp.choice_state if rows is None else zero.mdp.choice_state[rows.choices]
+    free = np.ones(zero.mdp.n_states, dtype=np.bool_)
+    free[stop] = False
+    checked = free[owner]
+
+    def with_drift(g: F) -> Slope:
+        q, err = zero.choice_values(g) if rows is None else zero.selected_values(g, rows)
+        if not np.any(checked):
+            return Slope(c0, off0, g, delta, eta)
+        drift = float(np.nextafter(np.max(q[checked] - g[owner[checked]]), np.inf))
+        return Slope(c0, off0, g, delta, max(eta, round_up(Fraction(drift) + err)))
+
+    return min((with_drift(g), with_drift(np.full_like(g, g.max()))),
+               key=lambda slope: slope.at_initial(zero.mdp, j))
+
+
+def _tail_enclosure(mdp: Mdp, upper: Slope, lower: Slope, j: int) -> Enclosure:
+    """The enclosure at j steps past K from an upper slope and the slope of the negated value."""
+    return Enclosure(-lower.at_initial(mdp, j), upper.at_initial(mdp, j))
+
+
 class OptimalJ:
     """V*_t's enclosures (relative to step t) on the restricted model: at the given stop states for
     every t, and at every state for the steps in ``full``.
@@ -93,7 +165,8 @@ class OptimalJ:
     """
 
     def __init__(self, mdp: Mdp, objective: Objective, stops: npt.NDArray[np.bool_], full: set[int],
-                 bellman: Callable[[Rationals, Fraction], FloatBellman] | None = None) -> None:
+                 bellman: Callable[[Rationals, Fraction], FloatBellman] | None = None,
+                 tail: int | None = None) -> None:
         assert objective.horizon is not None
         self.mdp, self.horizon, self.discount, self.stops = mdp, objective.horizon, objective.discount, stops
         self.bellman = bellman if bellman is not None else lambda reward, beta: FloatBellman(mdp, reward, beta)
@@ -102,13 +175,34 @@ class OptimalJ:
         bound = Bound(np.zeros(mdp.n_states), Fraction(0), Fraction(0))
         self.at_stops: dict[int, Bound[F]] = {}
         self.full: dict[int, Bound[F]] = {}
-        for t in reversed(range(self.horizon + 1)):
-            if t < self.horizon:
+        self.tail, self.first = tail, 0 if tail is None else self.horizon - tail - 1   # the first explicit step
+        if tail is not None:
+            self.zero = FloatBellman(mdp, Rationals.zeros(mdp.n_choices), Fraction(1))
+        for t in reversed(range(self.first, self.horizon + 1)):
+            if t == self.first and tail is not None:
+                bound = self._tail_step(bound)
+            elif t < self.horizon:
                 bound = step(*self.op.optimal(bound.centre), self.discount, bound)
             self.at_stops[t] = Bound(bound.centre[stops], bound.down, bound.up)
             if t in full:
                 self.full[t] = bound
-        self.j_star = at_initial(mdp, bound)
+        self.j_star = at_initial(mdp, bound) if tail is None else \
+            _tail_enclosure(mdp, self.upper, self.lower, self.horizon - tail)
+
+    def _tail_step(self, at_k: Bound[F]) -> Bound[F]:
+        """Step H − K − 1 with J*'s slopes (module docstring): every choice above, the float
+        argmax σ below."""
+        zero, start = self.zero, self.mdp.choice_start
+        q, err = FloatBellman.choice_values(self.op, at_k.centre)
+        best = np.maximum.reduceat(q, start[:-1])
+        index = np.arange(len(q))
+        sigma = np.minimum.reduceat(np.where(q == np.repeat(best, np.diff(start)), index, len(q)), start[:-1])
+        out = step(best, err, Fraction(1), at_k)
+        none = np.zeros(0, dtype=np.int64)
+        j = self.first + 1   # steps from K to the episode's start
+        self.upper = _slope(zero, at_k.centre, at_k.up, best, out.up, None, none, j)
+        self.lower = _slope(zero, -at_k.centre, at_k.down, -q[sigma], out.down, zero.select(sigma), none, j)
+        return out
 
     def constraint_op(self, cs: FloatSpace) -> FloatBellman:
         """The operator of the constraint's reward (β = 1), built once per constraint."""
@@ -178,8 +272,9 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
     w, err = _scaled(last.centre, lam * d**cs.steps)
     w, err = _added(cs.sigma * cs.goal, w, err)
     up = round_up(err + lam * d**cs.steps * last.up)
-    for t in reversed(range(cs.steps)):
-        scale, signed = lam * d**t, cs.sigma * w
+    before = (w, up)
+    for t in reversed(range(opt.first, cs.steps)):
+        before, scale, signed = (w, up), lam * d**t, cs.sigma * w
         w, top = op_c.optimal_plus(signed, cs.sigma, opt.op, float(scale))   # |sums| ≤ top over all choices
         e_q = op_c.choice_error(magnitude(signed))
         e_s = _scale_error(opt.op.reward_max, scale, opt.op.reward_error)
@@ -188,6 +283,10 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
             values, e_stop = stop_values(t, opt.at_stops[t])
             w[stop_index] = values
             up = max(up, e_stop)
+    if opt.tail is not None:
+        j = opt.horizon - opt.tail
+        hi = _slope(opt.zero, *before, w, up, None, stop_index, j, (opt.upper, lam)).at_initial(mdp, j)
+        return Enclosure(hi, hi)
     total = at_initial(mdp, Bound(w, Fraction(0), up))
     return Enclosure(total.hi, total.hi)
 
@@ -231,9 +330,10 @@ def decode_step_tables(stored: npt.NDArray[np.integer], encoding: Any, shape: tu
 
 
 def _local_rows(arrays: Mapping[str, np.ndarray] | None, comp: Component, mdp: Mdp, cs: FloatSpace,
-                where: str) -> Iterator[tuple[int, IntArray]]:
-    """A component's step tables from the last step, one validated row at a time: local action
-    indices (stop states: 0, unused)."""
+                where: str, first: int = 0) -> Iterator[tuple[int, IntArray]]:
+    """A component's step tables from the last step down to ``first``, one validated row at a
+    time: local action indices (stop states: 0, unused). With ``first`` > 0, the tables of the
+    earlier steps must be that of ``first`` (the ``"changes"`` encoding, no change before it)."""
     name = comp.step_tables if isinstance(comp, FloatComponent) else None
     if arrays is None or name is None or name not in arrays:
         raise CheckFailure(f"{where}: the step tables {name!r} are not in the witness file")
@@ -241,8 +341,12 @@ def _local_rows(arrays: Mapping[str, np.ndarray] | None, comp: Component, mdp: M
     stored = np.asarray(arrays[name])
     if stored.dtype.kind not in "iu":
         raise CheckFailure(f"{where}: the step tables must be integers")
+    if first and (comp.encoding != "changes" or (stored.ndim == 2 and len(stored) and stored[:, 0].min() < first)):
+        raise CheckFailure(f"{where}: with a tail, the step tables must be changes, none before step {first}")
     counts = np.diff(mdp.choice_start)
     for t, row in _step_rows(stored, comp.encoding or "plain", (cs.steps, mdp.n_states), where):
+        if t < first:
+            return
         picked = np.where(cs.stop, 0, row)
         bad = np.flatnonzero((picked < 0) | (picked >= counts))
         if len(bad):
@@ -258,8 +362,9 @@ def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, rows: Iterator[tuple[int,
     slot = np.searchsorted(np.flatnonzero(opt.stops), stop_index)
     y = _j_at(opt, cs.steps)
     x = Bound(cs.goal.copy(), Fraction(0), Fraction(0))
-    for t, local in rows:   # t = L−1 … 0
-        chosen = op_j.chosen(local)   # the same rows for both passes
+    before = (y, x)
+    for t, local in rows:   # t = L−1 … 0 (… opt.first with a tail)
+        before, chosen = (y, x), op_j.chosen(local)   # the same rows for both passes
         y = step(*op_j.chosen_values(local, y.centre, chosen), d, y)
         x = step(*op_c.chosen_values(local, x.centre, chosen), Fraction(1), x)
         if len(stop_index):
@@ -267,6 +372,16 @@ def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, rows: Iterator[tuple[int,
             y.centre[stop_index] = at.centre[slot]
             y = Bound(y.centre, max(y.down, at.down), max(y.up, at.up))
             x.centre[stop_index] = cs.goal[stop_index]
+    if opt.tail is not None:
+        (y0, x0), z, j = before, opt.zero, opt.horizon - opt.tail
+        picked = z.chosen(local)
+
+        def tail(a: Bound[F], b: Bound[F], up: tuple[Slope, Fraction] | None,
+                 down: tuple[Slope, Fraction] | None) -> Enclosure:
+            return _tail_enclosure(mdp, _slope(z, a.centre, a.up, b.centre, b.up, picked, stop_index, j, up),
+                                   _slope(z, -a.centre, a.down, -b.centre, b.down, picked, stop_index, j, down), j)
+
+        return tail(y0, y, (opt.upper, Fraction(1)), (opt.lower, Fraction(1))), tail(x0, x, None, None)
     return at_initial(mdp, y), at_initial(mdp, x)
 
 
@@ -285,7 +400,7 @@ def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Mixture, ar
     for q, comp, at in mixture_parts(mixture, where):
         key = (id(cs), str(getattr(comp, "step_tables", None)), str(getattr(comp, "encoding", None) or "plain"))
         if key not in evaluated:
-            evaluated[key] = _evaluate(mdp, opt, cs, _local_rows(arrays, comp, mdp, cs, at))
+            evaluated[key] = _evaluate(mdp, opt, cs, _local_rows(arrays, comp, mdp, cs, at, opt.first))
         jc, wc = evaluated[key]
         j, w = j + jc.scale(q), w + wc.scale(q)
     return j, cs.value_of(w)
@@ -315,7 +430,12 @@ def check_float_alignment(body: AlignmentBody, status: str, mdp: Mdp, objective:
     stops = np.zeros(small.n_states, dtype=np.bool_)
     for cs in spaces:
         stops |= cs.stop
-    opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces})
+    tail = witness.tail
+    if tail is not None and not (objective.discount == 1 and 1 <= tail <= objective.horizon - 2
+                                 and all(cs.steps == objective.horizon for cs in spaces)):
+        raise CheckFailure(f"witness step: a tail of {tail} steps needs an undiscounted J, 1 ≤ tail ≤ H − 2 and "
+                           "every constraint judged over the whole episode")
+    opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces}, tail=tail)
     evaluated: Evaluated = {}
     check_verdict(body, status, spaces, opt.j_star, epsilon,
                   lambda cs, lam, wit, where: upper_bound(small, opt, cs, lam).hi,

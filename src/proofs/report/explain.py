@@ -411,8 +411,8 @@ class Hack:
     def forward(self, k: int) -> tuple[list[npt.NDArray[np.float64]], list[float]]:
         """Component k from μ₀: per step, the probability of each state where it still acts (the
         constraint undecided), and of deciding the constraint against Φ at each step 0 … L
-        (floats: for explanation only). The geometric horizon gives one step: every state it can
-        ever act in."""
+        (floats: for explanation only), until no run is left undecided. The geometric horizon gives
+        one step: every state it can ever act in."""
         if k in self._forward:
             return self._forward[k]
         mdp = self.mdp
@@ -425,6 +425,9 @@ class Hack:
         for t in range(self.steps if self.steps is not None else mdp.n_states + 1):
             bad.append(float(dist[self.goal].sum()))
             acting = np.where(self.stop, 0.0, dist)
+            if self.steps is not None and not acting.any():   # every run has decided: later steps add nothing
+                self._forward[k] = (acting_at, bad)
+                return acting_at, bad
             if self.steps is None:   # a stationary table: follow until no new state is reached
                 if t > 0 and not np.any((acting > 0) & ~ever):
                     break
@@ -484,7 +487,7 @@ class Hack:
         for k, weight in enumerate(self.weights):
             bad = self.forward(k)[1]
             early += float(weight) * sum(bad[:horizon])
-            last += float(weight) * bad[horizon]
+            last += float(weight) * (bad[horizon] if len(bad) > horizon else 0.0)   # shorter: decided before
         c = self.constraint
 
         def reported(w: float) -> Fraction:
