@@ -292,8 +292,8 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
 
 
 def _step_rows(stored: npt.NDArray[np.integer], encoding: Any, shape: tuple[int, int],
-               where: str) -> Iterator[tuple[int, IntArray]]:
-    """(t, table[t]) for t = L−1 … 0 of (L, n) tables, one reused int64 row: ``"plain"``, ``"delta"``
+               where: str, first: int = 0) -> Iterator[tuple[int, IntArray]]:
+    """(t, table[t]) for t = L−1 … ``first`` of (L, n) tables, one reused int64 row: ``"plain"``, ``"delta"``
     (row t holds table[t] − table[t+1], the last row the table itself) or ``"changes"`` (rows
     (t, s, a) by non-increasing t: table[t] is table[t+1] with a at state s, table[L] all zeros;
     memory as the policy's changes, not L·n)."""
@@ -309,10 +309,10 @@ def _step_rows(stored: npt.NDArray[np.integer], encoding: Any, shape: tuple[int,
                            "non-increasing step")
     row = np.zeros(n, dtype=np.int64)
     if encoding == "changes":
-        first, last = (np.searchsorted(-changes[:, 0], -np.arange(steps), side) for side in ("left", "right"))
-    for t in reversed(range(steps)):
+        lo, hi = (np.searchsorted(-changes[:, 0], -np.arange(first, steps), side) for side in ("left", "right"))
+    for t in reversed(range(first, steps)):
         if encoding == "changes":
-            row[changes[first[t]:last[t], 1]] = changes[first[t]:last[t], 2]
+            row[changes[lo[t - first]:hi[t - first], 1]] = changes[lo[t - first]:hi[t - first], 2]
         elif encoding == "delta":
             np.add(row, stored[t], out=row)
         else:
@@ -344,9 +344,7 @@ def _local_rows(arrays: Mapping[str, np.ndarray] | None, comp: Component, mdp: M
     if first and (comp.encoding != "changes" or (stored.ndim == 2 and len(stored) and stored[:, 0].min() < first)):
         raise CheckFailure(f"{where}: with a tail, the step tables must be changes, none before step {first}")
     counts = np.diff(mdp.choice_start)
-    for t, row in _step_rows(stored, comp.encoding or "plain", (cs.steps, mdp.n_states), where):
-        if t < first:
-            return
+    for t, row in _step_rows(stored, comp.encoding or "plain", (cs.steps, mdp.n_states), where, first):
         picked = np.where(cs.stop, 0, row)
         bad = np.flatnonzero((picked < 0) | (picked >= counts))
         if len(bad):
