@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import tempfile
 from collections.abc import Callable, Mapping
@@ -71,9 +72,10 @@ def read_prism(path: Path, constants: Mapping[str, str] | None = None) -> Mdp:
         with tempfile.TemporaryDirectory(prefix="proofs-prism-") as folder:
             drn = Path(folder) / "model.drn"   # a named pipe: the child writes, this process reads at once
             rewards: list[str] = []   # the child's reward names, found once (stormpy copies them per access)
+            helper = _Valuations(stormpy, program, Path(folder))
             export = Export(drn, functools.partial(_export, stormpy, path, Path(folder), rewards),
                             lambda stream, sizes: read_drn_stream(stream, sizes, drn),
-                            functools.partial(_export_rest, Path(folder), rewards))
+                            functools.partial(_export_rest, helper, Path(folder), rewards), helper.begin)
             arrays = check_state_space(stormpy, program, path, export)  # before Storm's builder can exhaust memory
             if arrays is not None:
                 mdp = _read_export(Path(folder), program, path, arrays)
@@ -200,9 +202,22 @@ def _export(stormpy: Any, path: Path, folder: Path, rewards: list[str], model: A
     return True
 
 
-def _export_rest(folder: Path, rewards: list[str], model: Any) -> bool:
+def _export_rest(helper: _Valuations, folder: Path, rewards: list[str], model: Any) -> bool:
     """In the child, once the pipe is closed (the parent finishes reading meanwhile): the
-    variables' values (``valuations.npz``) and ``manifest.json`` last, for `_read_export`."""
+    variables' values (``valuations.npz``: the model's own, or `_Valuations`'s) and
+    ``manifest.json`` last, for `_read_export`."""
+    variables = _write_valuations(model, folder) if model.has_state_valuations() else helper.collect(model)
+    if variables is None:
+        return False
+    manifest = {"states": int(model.nr_states), "labels": sorted(model.labeling.get_labels()),
+                "rewards": rewards, "variables": variables}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return True
+
+
+def _write_valuations(model: Any, folder: Path) -> dict[str, str] | None:
+    """``valuations.npz`` from the model's state valuations (arr_0, arr_1, … in the order of the
+    returned variables, name → "bool" or "int"); None for a variable of another type."""
     variables: dict[str, str] = {}
     columns: dict[str, npt.NDArray[Any]] = {}
     if model.has_state_valuations():
@@ -217,13 +232,58 @@ def _export_rest(folder: Path, rewards: list[str], model: Any) -> bool:
                 variables[name] = "int"
                 columns[name] = np.array(valuations.get_int64_values(variable), dtype=np.int64)
             else:
-                return False
+                return None
     with (folder / "valuations.npz").open("wb") as out:
-        np.savez(out, *columns.values())  # arr_0, arr_1, … in the order of `variables`
-    manifest = {"states": int(model.nr_states), "labels": sorted(model.labeling.get_labels()),
-                "rewards": rewards, "variables": variables}
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return True
+        np.savez(out, *columns.values())
+    return variables
+
+
+class _Valuations:
+    """The variables' values for an exact model built without them (`proofs.worldmodel.prism_limit`:
+    a fifth less building, half the DRN text): a float build with them, in a helper process the
+    exporting child forks just before its exact build, so the two run side by side.
+
+    Storm explores both builds in the same order, which `collect` checks: the same numbers of
+    states, choices and transitions, and the same states under every label. They differ where a
+    probability is 0 in one arithmetic only; then the careful route reads the model."""
+
+    def __init__(self, stormpy: Any, program: Any, folder: Path) -> None:
+        self.stormpy, self.program, self.folder = stormpy, program, folder
+        self.pid = 0
+
+    def begin(self) -> None:
+        """In the exporting child: fork the helper, which writes ``valuations.npz`` and ``float.json``."""
+        self.pid = os.fork()
+        if self.pid:
+            return
+        try:
+            options = self.stormpy.BuilderOptions()
+            options.set_build_all_labels()
+            options.set_build_state_valuations()
+            floated = self.stormpy.build_model(self.program, options=options)
+            variables = _write_valuations(floated, self.folder)
+            shape = {"sizes": [floated.nr_states, floated.nr_choices, floated.nr_transitions], "variables": variables,
+                     "labels": {name: floated.labeling.get_states(name).store_as_string()
+                                for name in floated.labeling.get_labels()}}
+            (self.folder / "float.json").write_text(json.dumps(shape))
+        finally:
+            os._exit(0)
+
+    def collect(self, model: Any) -> dict[str, str] | None:
+        """In the child, after its export: the helper's variables if its build explored ``model``'s
+        states in the same order, else None."""
+        if not self.pid:
+            return None
+        os.waitpid(self.pid, 0)
+        try:
+            shape = json.loads((self.folder / "float.json").read_text())
+        except (OSError, ValueError):
+            return None
+        labels = {name: model.labeling.get_states(name).store_as_string() for name in model.labeling.get_labels()}
+        if shape["sizes"] != [model.nr_states, model.nr_choices, model.nr_transitions] or shape["labels"] != labels:
+            return None
+        variables: dict[str, str] | None = shape["variables"]
+        return variables
 
 
 def _read_export(folder: Path, program: Any, path: Path, arrays: dict[str, Any]) -> Mdp | None:

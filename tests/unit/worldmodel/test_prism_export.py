@@ -136,6 +136,19 @@ def test_repeated_labels_are_numbered_alike(tmp_path: Path, monkeypatch: pytest.
     assert taken and isinstance(fast, Mdp) and fast.local_actions(0) == ["tick", "tick#2", "2"]
 
 
+def test_a_program_that_floats_explore_differently_takes_the_careful_route(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export route builds the exact model without the variables' values and takes them from a
+    float build, which must explore the same states in the same order. Here x*0.1+0.2-0.3 is 0
+    exactly but not in floats: the float build reaches x=2 and the exact one does not, so the
+    values cannot be borrowed and the careful route reads the model."""
+    text = "mdp\nmodule m\n  x : [0..3] init 1;\n" \
+           "  [a] x=1 -> (x*0.1+0.2-0.3):(x'=2) + (1-(x*0.1+0.2-0.3)):(x'=3);\n  [b] x!=1 -> true;\nendmodule\n"
+    fast, careful, taken = both_routes(write(tmp_path / "zero.nm", text), monkeypatch)
+    assert_same(fast, careful)
+    assert not taken and isinstance(fast, Mdp) and fast.states == ("x=1", "x=3")
+
+
 GRID = """mdp
 const int N = 60;
 module robot
