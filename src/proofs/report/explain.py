@@ -11,8 +11,9 @@ the distributions nature picks, against Φ, where the policy acts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -356,7 +357,7 @@ class Hack:
         self.parts: tuple[Component, ...] = cex.mixture.components
         self.weights = [p.weight for p in self.parts]
         self._tables: dict[int, _StepRows] = {}
-        self._forward: dict[int, tuple[list[npt.NDArray[np.float64]], list[float]]] = {}
+        self._bad: dict[int, list[float]] = {}
 
     @classmethod
     def of(cls, context: Context, cex: Counterexample) -> Hack:
@@ -408,40 +409,45 @@ class Hack:
                     weights[c] = float(Fraction(str(p)))
         return weights
 
-    def forward(self, k: int) -> tuple[list[npt.NDArray[np.float64]], list[float]]:
+    def walk(self, k: int) -> Iterator[npt.NDArray[np.float64]]:
         """Component k from μ₀: per step, the probability of each state where it still acts (the
-        constraint undecided), and of deciding the constraint against Φ at each step 0 … L
-        (floats: for explanation only), until no run is left undecided. The geometric horizon gives
-        one step: every state it can ever act in."""
-        if k in self._forward:
-            return self._forward[k]
+        constraint undecided), until no run is left undecided (floats: for explanation only); the
+        probability of deciding the constraint against Φ at each step 0 … L is kept in
+        ``self._bad[k]`` once the walk is complete. One step at a time, so memory does not grow
+        with the horizon. The geometric horizon gives one step: every state it can ever act in."""
         mdp = self.mdp
         dist = np.zeros(mdp.n_states)
         dist[mdp.initial_states] = mdp.initial_probability.floats()
         source = mdp.choice_state[mdp.transition_choice]
-        acting_at: list[npt.NDArray[np.float64]] = []
         bad: list[float] = []
         ever = np.zeros(mdp.n_states, dtype=bool)
         for t in range(self.steps if self.steps is not None else mdp.n_states + 1):
             bad.append(float(dist[self.goal].sum()))
             acting = np.where(self.stop, 0.0, dist)
             if self.steps is not None and not acting.any():   # every run has decided: later steps add nothing
-                self._forward[k] = (acting_at, bad)
-                return acting_at, bad
+                self._bad[k] = bad
+                return
             if self.steps is None:   # a stationary table: follow until no new state is reached
                 if t > 0 and not np.any((acting > 0) & ~ever):
                     break
                 ever |= acting > 0
-            acting_at.append(acting)
+            else:
+                yield acting
             flow = acting[source] * self._choice_weights(k, t)[mdp.transition_choice] * mdp.float_probability
             dist = np.asarray(np.bincount(mdp.target, weights=flow, minlength=mdp.n_states), dtype=np.float64)
             if self.steps is None:
                 dist = np.minimum(dist + acting, 1.0)   # keep what was reached (only which states matter)
         bad.append(float(dist[self.goal].sum()))
         if self.steps is None:
-            acting_at = [ever.astype(np.float64)]
-        self._forward[k] = (acting_at, bad)
-        return acting_at, bad
+            yield ever.astype(np.float64)
+        self._bad[k] = bad
+
+    def bad(self, k: int) -> list[float]:
+        """The probability of deciding against Φ at each step (`walk`), walking if not yet done."""
+        if k not in self._bad:
+            for _ in self.walk(k):
+                pass
+        return self._bad[k]
 
     def describe(self) -> list[str]:
         names = "ABCDEFGH"
@@ -453,13 +459,17 @@ class Hack:
                          f"{how} until the constraint is decided, then optimally for J")
         if len(self.parts) > 8:
             lines.append(f"    ... and {len(self.parts) - 8} more policies")
-        visits = [self.forward(k)[0] for k in range(len(parts))]
-        places = []
-        for t in range(max(len(v) for v in visits)):
+        walks = [self.walk(k) for k in range(len(parts))]
+        places: list[str] = []
+        count = 0
+        for t in itertools.count():
+            steps = [next(w, None) for w in walks]
+            if all(v is None for v in steps):
+                break
             visited = np.zeros(self.mdp.n_states, dtype=bool)
-            for v in visits:
-                if t < len(v):
-                    visited |= v[t] > 0
+            for v in steps:
+                if v is not None:
+                    visited |= v > 0
             states = np.flatnonzero(visited).tolist()   # in the model's order
             if not states:
                 continue
@@ -467,15 +477,17 @@ class Hack:
             for i, s in enumerate(states):
                 row = [a[i] for a in acts]
                 if len(parts) == 1 or len(set(row)) > 1:
-                    at = "" if self.steps is None else f"step {t}, "
-                    places.append(f"      {at}{self.mdp.states[s]}: " + " / ".join(row))
+                    count += 1
+                    if len(places) < _SHOWN:   # the rest are counted, not kept
+                        at = "" if self.steps is None else f"step {t}, "
+                        places.append(f"      {at}{self.mdp.states[s]}: " + " / ".join(row))
         if len(parts) == 1:
             lines.append("    it does, where it acts:")
         else:
-            lines.append(f"    they differ in {len(places)} places they visit ({' / '.join(names[:len(parts)])}); "
+            lines.append(f"    they differ in {count} places they visit ({' / '.join(names[:len(parts)])}); "
                          "the first:")
-        more = [f"      ... ({len(places) - _SHOWN} more)"] if len(places) > _SHOWN else []
-        return lines + places[:_SHOWN] + more
+        more = [f"      ... ({count - _SHOWN} more)"] if count > _SHOWN else []
+        return lines + places + more
 
     def last_step_warning(self) -> list[str]:
         """A warning when Φ is violated only because of the last visited state s_T (finite horizon
@@ -485,7 +497,7 @@ class Hack:
             return []
         early = last = 0.0
         for k, weight in enumerate(self.weights):
-            bad = self.forward(k)[1]
+            bad = self.bad(k)
             early += float(weight) * sum(bad[:horizon])
             last += float(weight) * (bad[horizon] if len(bad) > horizon else 0.0)   # shorter: decided before
         c = self.constraint
