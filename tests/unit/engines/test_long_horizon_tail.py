@@ -280,3 +280,14 @@ def test_a_tail_that_would_shrink_the_values_cannot_be_claimed(tailed):
         j["lo"] = j["hi"] = str(mid)
     with pytest.raises(CheckFailure, match="does not contain the kernel's J"):
         forged(tailed, edit)()
+
+
+def test_a_proof_from_a_tail_bounds_the_combined_recursion_at_stop_states():
+    """Proved with λ > 0 on a grid whose fatal states stop the constraint: the dual bound's slope
+    is tied to V*'s at the stop states, and the kernel accepts it."""
+    mdp, objective, eps = grid_mdp(6), Objective("r", 40_000), F(1, 100)
+    phi = [ProbabilityConstraint(LE, F(1, 2), Eventually(FATAL))]
+    result = engine.discharge_float(mdp, objective, eps, phi)
+    assert result.status == "proved" and result.witness["tail"] == 256 and result.constraints[0].lam > 0
+    assert result.constraints[0].worst.hi <= F(1, 2)
+    check(result, mdp, objective, eps, phi)
