@@ -257,6 +257,7 @@ class _Valuations:
         if self.pid:
             return
         try:
+            os.closerange(3, 1 << 16)   # the child's status pipe among them: its reader waits for the child alone
             options = self.stormpy.BuilderOptions()
             options.set_build_all_labels()
             options.set_build_state_valuations()
