@@ -202,14 +202,9 @@ class Inputs:
     premises: Mapping[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.worldmodel is not None:
-            out["worldmodel"] = self.worldmodel.to_json()
-        if self.policy is not None:
-            out["policy"] = self.policy.to_json()
-        if self.premises is not None:
-            out["premises"] = dict(self.premises)
-        return out
+        out = {"worldmodel": self.worldmodel and self.worldmodel.to_json(), "policy": self.policy and self.policy.to_json(),
+               "premises": None if self.premises is None else dict(self.premises)}
+        return {key: value for key, value in out.items() if value is not None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Inputs:
@@ -259,13 +254,16 @@ class PolicyValues:
 
 @dataclass(frozen=True)
 class BackwardInduction:
-    """The witness of a finite horizon: the kernel redoes ``steps`` steps of backward induction."""
+    """The witness of a finite horizon: the kernel redoes ``steps`` steps of backward induction (the
+    last ``tail`` + 1 only, and slopes before them: `proofs.kernel.check_policy`)."""
 
     arithmetic: str      # "exact" or "float"
     steps: int
+    tail: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": "backward-induction", "arithmetic": self.arithmetic, "steps": self.steps}
+        out = {"kind": "backward-induction", "arithmetic": self.arithmetic, "steps": self.steps, "tail": self.tail}
+        return {key: value for key, value in out.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -338,7 +336,7 @@ PolicyWitness: TypeAlias = BackwardInduction | ExactValueVectors | FloatValueVec
 
 def _policy_witness(data: Mapping[str, Any]) -> PolicyWitness:
     if data["kind"] == "backward-induction":
-        return BackwardInduction(data["arithmetic"], data["steps"])
+        return BackwardInduction(data["arithmetic"], data["steps"], data.get("tail"))
     if data["arithmetic"] == "float":
         optimal, policy = (FloatVector(data[k]["array"], Shift.read(data[k]["shift"])) for k in ("optimal", "policy"))
         return FloatValueVectors(optimal, policy, SidecarFile.read(data.get("file")))

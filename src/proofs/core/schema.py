@@ -278,7 +278,8 @@ DIAGNOSIS = Record({"state": TEXT, "step": Switch(lambda v: Null() if v is None 
                     "loss": Real(), "action": TEXT, "optimal_action": TEXT})
 SHIFT = Record({"down": RAT, "up": RAT})
 _POLICY_KINDS = Text(("backward-induction", "value-vectors"))
-_BACKWARD = Record({"kind": _POLICY_KINDS, "arithmetic": Text(("exact", "float")), "steps": Integer(1)})
+_BACKWARD = Record({"kind": _POLICY_KINDS, "arithmetic": Text(("exact", "float")), "steps": Integer(1)},
+                   {"tail": Integer(1)})
 _VECTORS_EXACT = Record({"kind": _POLICY_KINDS, "arithmetic": Text(("exact", "float")),
                          "optimal": Record({"values": MapOf(RAT), "shift": SHIFT}),
                          "policy": Record({"values": MapOf(RAT), "shift": SHIFT})})

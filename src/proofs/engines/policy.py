@@ -44,6 +44,7 @@ from proofs.core.rational import format_rational
 from proofs.core.statement import objective_data
 from proofs.engines.claims import claim, round_outward
 from proofs.kernel.bellman import Bound, ExactBellman, U, at_initial, step
+from proofs.kernel.check_policy import tail_values
 from proofs.kernel.episode import objective_quantity
 from proofs.kernel.horizon import restrict_with_policy
 from proofs.operators import FastBellman
@@ -52,6 +53,9 @@ from proofs.semantics import exact
 from proofs.semantics.evaluate import use_exact
 
 __all__ = ["ENGINE", "Diagnosis", "PolicyResult", "discharge_policy"]
+
+_TAIL = 256   # the first number of steps evaluated one by one before a long episode's slope
+_EXPLICIT = 100_000   # the longest episode evaluated step by step when no slope decides
 
 ENGINE = "policy-bellman"
 F = npt.NDArray[np.float64]
@@ -146,10 +150,13 @@ def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fr
     fm = _FloatModel(mdp, objective)  # cheap: its matrices are built on first use
     arrays: dict[str, np.ndarray] = {}
     if objective.horizon is not None:
-        finite = _exact_finite if in_exact else _float_finite
-        j_star, j_policy = finite(mdp, objective, table)
         witness: dict[str, Any] = {"kind": "backward-induction", "arithmetic": "exact" if in_exact else "float",
                                    "steps": objective.horizon}
+        tailed = None if in_exact else _float_tail(mdp, objective, table, epsilon)
+        if tailed is not None:
+            j_star, j_policy, witness["tail"] = tailed
+        else:
+            j_star, j_policy = (_exact_finite if in_exact else _float_finite)(mdp, objective, table)
     else:
         solve = _exact_geometric if in_exact else _float_geometric
         j_star, j_policy, witness, arrays, w_star = solve(mdp, objective, table, fm, hint_values, hint_policy,
@@ -157,7 +164,7 @@ def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fr
     gap = j_star - j_policy
     status = "proved" if gap.hi <= epsilon else "refuted" if gap.lo > epsilon else "unknown"
     diagnosis: tuple[Diagnosis, ...] = ()
-    if in_exact or status != "proved":  # on large models only when it explains a failure
+    if (in_exact or status != "proved") and (objective.horizon or 0) <= _EXPLICIT:   # large: to explain a failure
         diagnosis = (_diagnose_finite(mdp, fm, table, objective.horizon) if objective.horizon is not None
                      else _diagnose_geometric(mdp, fm, table.layers[-1], w_star))
     engine = f"{ENGINE}/{witness['arithmetic']}"
@@ -184,6 +191,28 @@ def _float_finite(mdp: Mdp, objective: Objective, table: Policy) -> tuple[Enclos
         star = step(*fb.optimal(star.centre), beta, star)
         pol = step(*fb.policy(table.at(t), pol.centre), beta, pol)
     return claim(at_initial(mdp, star)), claim(at_initial(mdp, pol))
+
+
+def _float_tail(mdp: Mdp, objective: Objective, table: Policy,
+                epsilon: Fraction) -> tuple[Enclosure, Enclosure, int] | None:
+    """J* and J(π₀) of a stationary policy over a long undiscounted episode from its last K + 1
+    steps and the kernel's slopes (`proofs.kernel.check_policy.tail_values`), K = `_TAIL` and four
+    times more while the gap is undecided and 4K < H; None where no tail applies, or none decides
+    and H ≤ `_EXPLICIT` (then every step is evaluated)."""
+    horizon = objective.horizon
+    assert horizon is not None
+    if objective.discount != 1 or len(table.layers) != 1:
+        return None
+    found, tail = None, _TAIL
+    while 4 * tail < horizon:
+        j_star, j_policy = tail_values(mdp, objective, table.layers[0], tail,
+                                       lambda reward, beta: FastBellman(mdp, reward, beta))
+        found = claim(j_star), claim(j_policy), tail
+        gap = found[0] - found[1]
+        if gap.hi <= epsilon or gap.lo > epsilon:
+            return found
+        tail *= 4
+    return None if horizon <= _EXPLICIT else found
 
 
 # -- geometric horizon -------------------------------------------------------------------------

@@ -74,7 +74,7 @@ from proofs.kernel.horizon import restrict
 from proofs.kernel.rounding import addition_error, product_error, round_up
 
 __all__ = ["FloatSpace", "OptimalJ", "check_float_alignment", "decode_step_tables", "float_space", "mixture_values",
-           "upper_bound"]
+           "slope", "tail_enclosure", "upper_bound"]
 
 F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -117,7 +117,7 @@ class Slope:
         return total + self.offset + j * self.delta + Fraction(j * (j - 1), 2) * self.eta
 
 
-def _slope(zero: FloatBellman, c0: F, off0: Fraction, c1: F, off1: Fraction, rows: Selection | None,
+def slope(zero: FloatBellman, c0: F, off0: Fraction, c1: F, off1: Fraction, rows: Selection | None,
            stop: IntArray, j: int, link: tuple[Slope, Fraction] | None = None) -> Slope:
     """The slope from h = c0 + off0 with T(h) ≤ c1 + off1, η over the choices of the non-stop
     states in ``rows`` (every choice when None); ``link`` (U, λ): the value at stop states is
@@ -149,7 +149,7 @@ def _slope(zero: FloatBellman, c0: F, off0: Fraction, c1: F, off1: Fraction, row
                key=lambda slope: slope.at_initial(zero.mdp, j))
 
 
-def _tail_enclosure(mdp: Mdp, upper: Slope, lower: Slope, j: int) -> Enclosure:
+def tail_enclosure(mdp: Mdp, upper: Slope, lower: Slope, j: int) -> Enclosure:
     """The enclosure at j steps past K from an upper slope and the slope of the negated value."""
     return Enclosure(-lower.at_initial(mdp, j), upper.at_initial(mdp, j))
 
@@ -187,7 +187,7 @@ class OptimalJ:
             if t in full:
                 self.full[t] = bound
         self.j_star = at_initial(mdp, bound) if tail is None else \
-            _tail_enclosure(mdp, self.upper, self.lower, self.horizon - tail)
+            tail_enclosure(mdp, self.upper, self.lower, self.horizon - tail)
 
     def _tail_step(self, at_k: Bound[F]) -> Bound[F]:
         """Step H − K − 1 with J*'s slopes (module docstring): every choice above, the float
@@ -200,8 +200,8 @@ class OptimalJ:
         out = step(best, err, Fraction(1), at_k)
         none = np.zeros(0, dtype=np.int64)
         j = self.first + 1   # steps from K to the episode's start
-        self.upper = _slope(zero, at_k.centre, at_k.up, best, out.up, None, none, j)
-        self.lower = _slope(zero, -at_k.centre, at_k.down, -q[sigma], out.down, zero.select(sigma), none, j)
+        self.upper = slope(zero, at_k.centre, at_k.up, best, out.up, None, none, j)
+        self.lower = slope(zero, -at_k.centre, at_k.down, -q[sigma], out.down, zero.select(sigma), none, j)
         return out
 
     def constraint_op(self, cs: FloatSpace) -> FloatBellman:
@@ -285,7 +285,7 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
             up = max(up, e_stop)
     if opt.tail is not None:
         j = opt.horizon - opt.tail
-        hi = _slope(opt.zero, *before, w, up, None, stop_index, j, (opt.upper, lam)).at_initial(mdp, j)
+        hi = slope(opt.zero, *before, w, up, None, stop_index, j, (opt.upper, lam)).at_initial(mdp, j)
         return Enclosure(hi, hi)
     total = at_initial(mdp, Bound(w, Fraction(0), up))
     return Enclosure(total.hi, total.hi)
@@ -376,8 +376,8 @@ def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, rows: Iterator[tuple[int,
 
         def tail(a: Bound[F], b: Bound[F], up: tuple[Slope, Fraction] | None,
                  down: tuple[Slope, Fraction] | None) -> Enclosure:
-            return _tail_enclosure(mdp, _slope(z, a.centre, a.up, b.centre, b.up, picked, stop_index, j, up),
-                                   _slope(z, -a.centre, a.down, -b.centre, b.down, picked, stop_index, j, down), j)
+            return tail_enclosure(mdp, slope(z, a.centre, a.up, b.centre, b.up, picked, stop_index, j, up),
+                                   slope(z, -a.centre, a.down, -b.centre, b.down, picked, stop_index, j, down), j)
 
         return tail(y0, y, (opt.upper, Fraction(1)), (opt.lower, Fraction(1))), tail(x0, x, None, None)
     return at_initial(mdp, y), at_initial(mdp, x)

@@ -48,14 +48,16 @@ from proofs.core.certificates import (
 from proofs.core.enclosure import Enclosure
 from proofs.core.errors import CheckFailure
 from proofs.core.model import Mdp
+from proofs.core.numbers import Rationals
 from proofs.core.objective import Objective
 from proofs.core.policy import Policy, PolicyLayer
 from proofs.core.rational import format_rational
 from proofs.core.schema import short
 from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, Vector, at_initial, step
+from proofs.kernel.check_alignment_float import OptimalJ, slope, tail_enclosure
 from proofs.kernel.horizon import restrict_with_policy
 
-__all__ = ["CheckedValues", "check_policy_certificate"]
+__all__ = ["CheckedValues", "check_policy_certificate", "tail_values"]
 
 Operator = ExactBellman | FloatBellman
 
@@ -184,7 +186,9 @@ def check_defined(mdp: Mdp, policy: Policy, horizon: int | None) -> npt.NDArray[
             raise CheckFailure(f"policy: undefined at state {mdp.states[int(undefined[0])]!r}, reached at step {t}")
         if horizon is None and t == last:
             seen = reached.copy()
-        reached = _successors(mdp, layer, reached)
+        before, reached = reached, _successors(mdp, layer, reached)
+        if horizon is not None and t >= last and np.array_equal(before, reached):
+            return None   # the same table from the same states at every later step
         if horizon is None and t >= last:   # one table from here on: its closure is all that is left
             if not np.any(reached & ~seen):
                 return seen
@@ -314,8 +318,13 @@ def check_policy_certificate(body: PolicyBody, status: str, mdp: Mdp, objective:
             steps = witness.steps if isinstance(witness, BackwardInduction) else None
             raise CheckFailure(f"witness: a finite horizon {objective.horizon} needs kind 'backward-induction' "
                                f"with steps = {objective.horizon}, got {_kind(witness)!r} with steps = {steps!r}")
+        if witness.tail is not None:
+            if exact or beta != 1 or len(table.layers) != 1 or not 1 <= witness.tail <= objective.horizon - 2:
+                raise CheckFailure(f"witness: a tail of {witness.tail} steps needs float arithmetic, an undiscounted "
+                                   "J, a stationary policy and 1 ≤ tail ≤ H − 2")
+            j_star, j_policy = tail_values(mdp, objective, table.layers[0], witness.tail)
         star = pol = Bound(zero, Fraction(0), Fraction(0))
-        for t in reversed(range(objective.horizon)):
+        for t in reversed(range(objective.horizon if witness.tail is None else 0)):
             values, err = op.optimal(star.centre)
             star = step(values, err, beta, star)
             values, err = op.policy(table.at(t), pol.centre)
@@ -333,11 +342,28 @@ def check_policy_certificate(body: PolicyBody, status: str, mdp: Mdp, objective:
         for layer in reversed(table.layers[:-1]):
             values, err = op.policy(layer, pol.centre)
             pol = step(values, err, beta, pol)
-    j_star, j_policy = at_initial(mdp, star), at_initial(mdp, pol)
+    if not isinstance(witness, BackwardInduction) or witness.tail is None:
+        j_star, j_policy = at_initial(mdp, star), at_initial(mdp, pol)
     gap = j_star - j_policy
     _claims(body.values, {"j_star": j_star, "j_policy": j_policy, "gap": gap}, exact)
     _check_diagnosis(body.diagnosis, mdp, objective, table)
     return CheckedValues(_verdict(status, gap, epsilon), j_policy, j_star, gap)
+
+
+def tail_values(mdp: Mdp, objective: Objective, layer: PolicyLayer, tail: int,
+                bellman: Callable[[Rationals, Fraction], FloatBellman] | None = None) -> tuple[Enclosure, Enclosure]:
+    """J* and J(π₀) of a stationary layer over a long undiscounted episode: the last ``tail`` + 1
+    steps of each backward induction and slopes before them (`proofs.kernel.check_alignment_float`,
+    "long horizons"; the P-condition over every choice the layer may take bounds its mixture)."""
+    assert objective.horizon is not None
+    opt = OptimalJ(mdp, objective, np.zeros(mdp.n_states, dtype=np.bool_), {objective.horizon}, bellman, tail)
+    before = pol = Bound(np.zeros(mdp.n_states), Fraction(0), Fraction(0))
+    for _ in range(tail + 1):
+        before, pol = pol, step(*opt.op.policy(layer, pol.centre), Fraction(1), pol)
+    rows, j = opt.zero.select(layer.choice[layer.probability.num != 0]), opt.first + 1
+    none = np.zeros(0, dtype=np.int64)
+    return opt.j_star, tail_enclosure(mdp, slope(opt.zero, before.centre, before.up, pol.centre, pol.up, rows, none, j),
+                                      slope(opt.zero, -before.centre, before.down, -pol.centre, pol.down, rows, none, j), j)
 
 
 def _kind(witness: PolicyWitness) -> str:

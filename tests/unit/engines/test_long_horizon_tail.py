@@ -17,7 +17,8 @@ from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps
 from tests.unit.engines.test_lagrangian_float import check, components
 
 import proofs.engines.lagrangian_float as engine
-from proofs.core.certificates import Mixture
+import proofs.engines.policy as policy_engine
+from proofs.core.certificates import Mixture, PolicyBody
 from proofs.core.errors import CheckFailure
 from proofs.core.formula import (
     Comparison,
@@ -29,8 +30,14 @@ from proofs.core.formula import (
     RewardConstraint,
 )
 from proofs.core.objective import Objective
+from proofs.core.policy import Policy, PolicyLayer
+from proofs.core.rational import format_rational
+from proofs.core.schema import validate_fields
+from proofs.core.statement import objective_data
 from proofs.engines.alignment import certificate_fields
 from proofs.kernel.check_alignment_float import OptimalJ, float_space, mixture_values, upper_bound
+from proofs.kernel.check_policy import check_policy_certificate, tail_values
+from proofs.policy.canonical import reachable_table
 
 F = Fraction
 FATAL = Label("fatal")
@@ -171,21 +178,21 @@ def cliff(n):
     choices, rewards = {}, {}
     for x in range(n):
         for y in range(n):
-            moves = []
+            moves = []   # (action, [(successor, probability)]): two branches may reach one state
             if x < n - 1:
-                moves.append(("east", {name(x + 1, y): 1 - slip, name(x, max(y - 1, 0)): slip}))
+                moves.append(("east", [(name(x + 1, y), 1 - slip), (name(x, max(y - 1, 0)), slip)]))
             if x > 0:
-                moves.append(("west", {name(x - 1, y): 1 - slip, name(x, max(y - 1, 0)): slip}))
+                moves.append(("west", [(name(x - 1, y), 1 - slip), (name(x, max(y - 1, 0)), slip)]))
             if y < n - 1:
-                moves.append(("north", {name(x, y + 1): 1 - slip, name(max(x - 1, 0), y): slip}))
+                moves.append(("north", [(name(x, y + 1), 1 - slip), (name(max(x - 1, 0), y), slip)]))
             if y > 0:
-                moves.append(("south", {name(x, y - 1): 1 - slip, name(x, max(y - 2, 0)): slip}))
+                moves.append(("south", [(name(x, y - 1), 1 - slip), (name(x, max(y - 2, 0)), slip)]))
             if (x, y) == (n - 1, 0):
-                moves.append(("stay", {name(x, y): F(1)}))
+                moves.append(("stay", [(name(x, y), F(1))]))
             merged = []
-            for action, dist in moves:
+            for action, branches in moves:
                 total = {}
-                for t, p in dist.items():
+                for t, p in branches:
                     total[t] = total.get(t, F(0)) + p
                 merged.append((action, total))
                 rewards[(name(x, y), action)] = F(int((x, y) == (n - 1, 0)))
@@ -291,3 +298,108 @@ def test_a_proof_from_a_tail_bounds_the_combined_recursion_at_stop_states():
     assert result.status == "proved" and result.witness["tail"] == 256 and result.constraints[0].lam > 0
     assert result.constraints[0].worst.hi <= F(1, 2)
     check(result, mdp, objective, eps, phi)
+
+
+# -- the policy lemma over long episodes ----------------------------------------------------------
+@st.composite
+def stationary_layers(draw, mdp):
+    """Randomised decision rules defined on every state (one or two choices, rational weights)."""
+    table = {}
+    for s in range(mdp.n_states):
+        picked = draw(st.lists(st.sampled_from(list(mdp.choices(s))), min_size=1, max_size=2, unique=True))
+        weights = [draw(st.integers(1, 3)) for _ in picked]
+        table[s] = [(c, Fraction(w, sum(weights))) for c, w in zip(picked, weights)]
+    return PolicyLayer.from_table(mdp, table)
+
+
+def exact_policy_value(mdp, layer, horizon):
+    p, r = mdp.probability.fractions(), mdp.rewards["r"].fractions()
+    v = [F(0)] * mdp.n_states
+    for _ in range(horizon):
+        q = {c: r[c] + sum(p[k] * v[mdp.target[k]] for k in range(mdp.row_start[c], mdp.row_start[c + 1]))
+             for c in range(mdp.n_choices)}
+        v = [sum((layer.probability.fractions()[i] * q[int(layer.choice[i])]
+                  for i in range(layer.start[s], layer.start[s + 1])), F(0)) for s in range(mdp.n_states)]
+    return sum(w * v[s] for s, w in mdp.initial_distribution())
+
+
+@settings(max_examples=60, deadline=None)
+@given(mdp=small_mdps(), horizon=st.integers(3, 30), data=st.data())
+def test_policy_slopes_enclose_the_exact_values(mdp, horizon, data):
+    """J* and J(π₀) of a randomised stationary policy from any tail contain the exact values."""
+    layer = data.draw(stationary_layers(mdp))
+    tail = data.draw(st.integers(1, horizon - 2), label="tail")
+    j_star, j_policy = tail_values(mdp, Objective("r", horizon), layer, tail)
+    assert j_star.lo <= exact_optimal(mdp, horizon) <= j_star.hi
+    assert j_policy.lo <= exact_policy_value(mdp, layer, horizon) <= j_policy.hi
+
+
+def cliff_policy(mdp, n):
+    """East along the row, then south to the goal corner, where it stays (an optimal policy)."""
+    rows = {}
+    for s, name in enumerate(mdp.states):
+        x, y = map(int, name.split(","))
+        action = "east" if x < n - 1 else "south" if y > 0 else "stay"
+        rows[s] = [(mdp.choice_of(s, action), F(1))]
+    return Policy.stationary(PolicyLayer.from_table(mdp, rows))
+
+
+def policy_certificate(mdp, objective, pi, epsilon):
+    result = policy_engine.discharge_policy(mdp, objective, pi, epsilon)
+    fields = {**result.certificate_fields(objective, epsilon).to_json(), "status": result.status,
+              "objective": objective_data(objective), "epsilon": format_rational(epsilon)}
+    return result, fields
+
+
+def check_policy_fields(fields, mdp, objective, pi, epsilon):
+    status = validate_fields(fields, "policy", ("values", "witness", "diagnosis"))
+    return check_policy_certificate(PolicyBody.from_json(fields), status, mdp, objective,
+                                    reachable_table(mdp, pi, objective.horizon), epsilon)
+
+
+def test_a_policy_lemma_over_a_million_steps():
+    """The benchmark grid's optimal policy at H = 1e6 (proved with ε = 1/100) and a policy that
+    only ever stays put (refuted): both from a tail of 256 steps, both accepted by the kernel."""
+    mdp, objective = cliff(10), Objective("r", 10**6)
+    good = cliff_policy(mdp, 10)
+    result, fields = policy_certificate(mdp, objective, good, F(1, 100))
+    assert result.status == "proved" and result.witness["tail"] == 256
+    assert result.j_star.lo <= result.j_policy.hi and result.j_star.hi - result.j_star.lo < F(1, 100)
+    assert check_policy_fields(fields, mdp, objective, good, F(1, 100)).status == "proved"
+    west = [(s, [(mdp.choice_of(s, "west" if "west" in mdp.local_actions(s) else mdp.local_actions(s)[0]), F(1))])
+            for s in range(mdp.n_states)]
+    bad = Policy.stationary(PolicyLayer.from_table(mdp, dict(west)))
+    result, fields = policy_certificate(mdp, objective, bad, F(1, 100))
+    assert result.status == "refuted" and result.witness["tail"] == 256
+    assert check_policy_fields(fields, mdp, objective, bad, F(1, 100)).status == "refuted"
+
+
+@pytest.fixture(scope="module")
+def policy_tailed():
+    mdp, objective, eps = cliff(5), Objective("r", 4000), F(1, 100)
+    pi = cliff_policy(mdp, 5)
+    result, fields = policy_certificate(mdp, objective, pi, eps)
+    assert result.status == "proved" and result.witness["tail"] == 256
+    return mdp, objective, pi, eps, fields
+
+
+def test_a_policy_tail_is_accepted_and_forgeries_are_not(policy_tailed):
+    mdp, objective, pi, eps, fields = policy_tailed
+    assert check_policy_fields(fields, mdp, objective, pi, eps).status == "proved"
+    for edit, match in ((lambda w: w.__setitem__("arithmetic", "exact"), "needs float arithmetic"),
+                        (lambda w: w.__setitem__("tail", 3999), "tail"),
+                        (lambda w: w.__setitem__("tail", 1), "not implied by the witness")):
+        forged = copy.deepcopy(fields)
+        edit(forged["witness"])
+        with pytest.raises(CheckFailure, match=match):
+            check_policy_fields(forged, mdp, objective, pi, eps)
+    discounted = Objective("r", 4000, F(99, 100))
+    forged = {**copy.deepcopy(fields), "objective": objective_data(discounted)}
+    with pytest.raises(CheckFailure, match="undiscounted"):
+        check_policy_fields(forged, mdp, discounted, pi, eps)
+    goal = mdp.state_index["4,0"]
+    rows = {s: [(int(c), F(1))] for s, c in enumerate(pi.layers[0].choice)}
+    rows[goal] = [(mdp.choice_of(goal, "west"), F(1))]
+    later = PolicyLayer.from_table(mdp, rows)   # from step 9 on, the goal corner is left: two tables
+    with pytest.raises(CheckFailure, match="stationary policy"):
+        check_policy_fields(fields, mdp, objective, Policy((pi.layers[0],) * 9 + (later,)), eps)
