@@ -20,7 +20,11 @@ median run of each command.
 
 Usage::
 
-    python bench/long_horizon.py [--side 224] [--horizons 1000,10000] [--repeat 1] [--out DIR]
+    python bench/long_horizon.py [--side 224] [--horizons 1000,10000] [--repeat 1] [--lemma alignment|policy] [--out DIR]
+
+With ``--lemma policy`` the project holds a policy lemma instead (a stationary policy: east along
+the row, then south to the goal corner; ε = 1/100), and the Storm column is its build plus
+``R{"r"}max=? [C<=H]`` (J* alone: Storm evaluates no given policy).
 """
 
 from __future__ import annotations
@@ -91,19 +95,28 @@ print(json.dumps({{"seconds": time.perf_counter() - start, "code": code}}))
 """
 
 
-def project(root: Path, program: Path, horizon: int, epsilon: Fraction) -> None:
-    """A project as a user keeps one: pyproject.toml, worldmodels/, obligations/."""
+def project(root: Path, program: Path, horizon: int, epsilon: Fraction, lemma: str = "alignment",
+            side: int = 0) -> None:
+    """A project as a user keeps one: pyproject.toml, worldmodels/, obligations/ (and policies/)."""
     if root.exists():
         shutil.rmtree(root)
     (root / "worldmodels").mkdir(parents=True)
     (root / "obligations").mkdir()
     (root / "pyproject.toml").write_text("[tool.proofs]\n")
     shutil.copyfile(program, root / "worldmodels" / program.name)
+    head = f'[worldmodel]\npath = "../worldmodels/{program.name}"\n\n[objective]\nreward = "r"\nhorizon = {horizon}\n\n'
+    if lemma == "alignment":
+        (root / "obligations" / "long.toml").write_text(
+            head + f'[[lemma]]\nid = "long.alignment"\nkind = "alignment"\nepsilon = "{epsilon}"\n'
+            "desirable = ['P<=1/2 [ F \"fatal\" ]']\n")
+        return
+    (root / "policies").mkdir()   # east along the row, then south to the goal corner, where it stays
+    rows = [f'"x={x},y={y}",{"east" if x < side - 1 else "south" if y > 0 else "stay"}'
+            for x in range(side) for y in range(side)]
+    (root / "policies" / "robot.csv").write_text("state,action\n" + "\n".join(rows) + "\n")
     (root / "obligations" / "long.toml").write_text(
-        f'[worldmodel]\npath = "../worldmodels/{program.name}"\n\n'
-        f'[objective]\nreward = "r"\nhorizon = {horizon}\n\n'
-        f'[[lemma]]\nid = "long.alignment"\nkind = "alignment"\nepsilon = "{epsilon}"\n'
-        "desirable = ['P<=1/2 [ F \"fatal\" ]']\n")
+        head + '[[lemma]]\nid = "long.policy"\nkind = "policy"\npolicy = "../policies/robot.csv"\n'
+        'epsilon = "1/100"\n')
 
 
 def witness_bytes(root: Path) -> int:
@@ -115,7 +128,7 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
 
 
-def row(program: Path, horizon: int, work: Path, repeat: int) -> dict[str, Any]:
+def row(program: Path, horizon: int, work: Path, repeat: int, lemma: str = "alignment", side: int = 0) -> dict[str, Any]:
     star = run_child([sys.executable, "-c", J_STAR.format(path=str(program), h=horizon)])
     if "error" in star:
         raise SystemExit(f"Storm on {program}: {star['error']}")
@@ -124,12 +137,14 @@ def row(program: Path, horizon: int, work: Path, repeat: int) -> dict[str, Any]:
     v = float(Fraction(star["j_star"]) - epsilon)
     proves, checks, storms = [], [], []
     for _ in range(repeat):   # each repetition cold: a fresh project, no .proofs/, no certificate
-        project(root, program, horizon, epsilon)
+        project(root, program, horizon, epsilon, lemma, side)
         proves.append(run_child([sys.executable, "-c", OURS.format(root=str(root), command="prove",
                                                                   target="obligations")]))
         checks.append(run_child([sys.executable, "-c", OURS.format(root=str(root), command="check",
                                                                   target="certificates")]))
-        storms.append(run_child([sys.executable, "-c", STORM.format(path=str(program), h=horizon, v=repr(v))]))
+        query = STORM.format(path=str(program), h=horizon, v=repr(v)) if lemma == "alignment" else \
+            J_STAR.format(path=str(program), h=horizon)
+        storms.append(run_child([sys.executable, "-c", query]))
         for r in (proves[-1], checks[-1], storms[-1]):
             if "error" in r:
                 raise SystemExit(f"H = {horizon}: {r['error']}")
@@ -146,18 +161,22 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=224, help="grid side N (N×N states)")
     parser.add_argument("--horizons", default="1000,10000", help="horizons H, comma-separated")
     parser.add_argument("--repeat", type=int, default=1, help="runs per horizon (medians are printed)")
+    parser.add_argument("--lemma", choices=("alignment", "policy"), default="alignment",
+                        help="the alignment lemma (against Storm's multi), or the policy lemma of a policy that "
+                             "heads east, then south (against Storm's Rmax)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     work = args.out / "long_horizon"
     work.mkdir(parents=True, exist_ok=True)
     program = work / f"cliff_{args.side}.nm"
     program.write_text(PROGRAM.format(side=args.side))
+    storm = "multi" if args.lemma == "alignment" else "Rmax"
     print("| H | states | verdict | tail K | `proofs prove` | peak RSS | `proofs check` | peak RSS | certificate files "
-          "| Storm build + multi | peak RSS | ratio (prove + check) / Storm | Storm build + Rmax |")
+          f"| Storm build + {storm} | peak RSS | ratio (prove + check) / Storm | Storm build + Rmax (one run) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for horizon in (int(h) for h in args.horizons.split(",")):
         started = time.perf_counter()
-        r = row(program, horizon, work, args.repeat)
+        r = row(program, horizon, work, args.repeat, args.lemma, args.side)
         p, c, s = r["prove"], r["check"], r["storm"]
         print(f"| {horizon:,} | {r['states']:,} | {r['status']} | {r['tail'] or '-'} | {p['seconds']:.1f} s | {p['peak_rss_mb']:.0f} MB "
               f"| {c['seconds']:.1f} s | {c['peak_rss_mb']:.0f} MB | {r['witness_bytes'] / 1e6:.1f} MB "
