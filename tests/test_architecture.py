@@ -81,8 +81,9 @@ def test_the_trusted_base_stays_small():
     core = sum(len(p.read_text().splitlines()) for p in (base / "core").glob("*.py"))
     # 2,540 before the credal checks (the alignment lemma's bounds with nature, Φ's direct evaluation
     # on interval models: about 160 lines), 2,700 before the long-horizon slopes of the float
-    # alignment and policy checkers (about 145 lines); the kernel issue aims at about 1,500
-    assert kernel <= 2845, kernel
+    # alignment and policy checkers and of Φ's direct evaluation (about 165 lines); the kernel
+    # issue aims at about 1,500
+    assert kernel <= 2865, kernel
     # core holds the certificate types twice over for now: `proofs.core.schema` (the shapes the
     # kernel validates with) and `proofs.core.certificates` (the typed objects); the kernel's
     # adoption of the types is meant to retire most of schema

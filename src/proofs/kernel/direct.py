@@ -11,7 +11,9 @@ Soundness. Every number of the model is enclosed by `Rationals.enclosure`; `kern
 interval operations return intervals that contain the exact result of exact inputs in them
 (products of a non-negative interval, sums with their rounding error, one ulp outward). So, by
 induction over the steps, each step's interval vector contains the exact W of that step.
-- Bounded (L steps): L steps from W_L = g·[stop]; the enclosure at μ₀ contains the value.
+- Bounded (L steps): L steps from W_L = g·[stop]; the enclosure at μ₀ contains the value. With
+  β = 1, one table and L > 4·`_TAIL`, only the last `_TAIL` + 1 steps, and slopes before them
+  (`_sloped`).
 - Geometric fixed point (β < 1): the exact W* lies in [−M, M] with M = (max|r| + 1)/(1 − β) + 1
   (|W*| ≤ max|r|/(1−β) + 1, g ≤ 1, η ≤ 1). The update maps any interval vector containing W* to
   one containing T W* = W*, so every iterate does; intersecting keeps the tightest. The
@@ -53,13 +55,15 @@ from proofs.core.numbers import Rationals
 from proofs.core.objective import Objective
 from proofs.core.policy import Policy, PolicyLayer
 from proofs.kernel import rounding as iv
-from proofs.kernel.bellman import worst_expectation
+from proofs.kernel.bellman import FloatBellman, worst_expectation
+from proofs.kernel.check_alignment_float import slope, tail_enclosure
 from proofs.kernel.episode import Quantity, constraint_quantity
 
 __all__ = ["evaluate_constraint"]
 
 F = npt.NDArray[np.float64]
 _MAX_ITERATIONS = 20_000
+_TAIL = 256   # a long undiscounted episode of a stationary policy: its last steps, then a slope (`_sloped`)
 _NARROW = 1e-12
 
 
@@ -117,14 +121,31 @@ def evaluate_constraint(mdp: Mdp, objective: Objective, policy: Policy, constrai
     n = mdp.n_states
     if q.steps is not None:
         lo = hi = op.goal.copy()
-        for t in reversed(range(q.steps)):
-            lo, hi = op.apply(policy.at(t), lo, hi)
+        tail = _TAIL if q.steps > 4 * _TAIL and len(policy.layers) == 1 and op.beta == (1.0, 1.0) else None
+        before = (lo, hi)
+        for t in reversed(range(0 if tail is None else q.steps - tail - 1, q.steps)):
+            before, (lo, hi) = (lo, hi), op.apply(policy.at(t), lo, hi)
+        if tail is not None:
+            value = _sloped(mdp, policy.layers[0], q, before, (lo, hi), q.steps - tail)
+            return value.complement() if q.complement else value
     else:
         lo, hi = _fixed_point(op, policy.layers[-1], constraint, q, n)
         for layer in reversed(policy.layers[:-1]):
             lo, hi = op.apply(layer, lo, hi)
     value = op.at_initial(lo, hi)
     return value.complement() if q.complement else value
+
+
+def _sloped(mdp: Mdp, layer: PolicyLayer, q: Quantity, before: tuple[F, F], after: tuple[F, F], j: int) -> Enclosure:
+    """W after j more steps of a stationary policy, from the intervals of the last two explicit
+    steps: T(hi) ≤ hi' and T(lo) ≥ lo' (the exact T of a point within the intervals lands within
+    the next ones), so the float alignment checker's slopes apply to hi and to −lo, over every
+    choice the policy may take; W stays g at stop states."""
+    zero = FloatBellman(mdp, Rationals.zeros(mdp.n_choices), Fraction(1))
+    rows, stop, none = zero.select(layer.choice[layer.probability.num != 0]), np.flatnonzero(q.stop), Fraction(0)
+    (lo0, hi0), (lo1, hi1) = before, after
+    return tail_enclosure(mdp, slope(zero, hi0, none, hi1, none, rows, stop, j),
+                          slope(zero, -lo0, none, -lo1, none, rows, stop, j), j)
 
 
 def _fixed_point(op: _Pass, layer: PolicyLayer, constraint: Constraint, q: Quantity, n: int) -> tuple[F, F]:

