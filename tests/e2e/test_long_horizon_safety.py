@@ -76,3 +76,7 @@ def test_a_safety_certificate_over_a_million_steps(tmp_path: Path) -> None:
     assert 999982.64 < value[0] <= value[1] < 999982.65   # Storm: R{"r"}max=? [C<=1000000] = 999982.6446…
     checked = proofs(root, "check")
     assert checked.returncode == 0, checked.stdout
+    for lemma in ("long.policy", "long.alignment"):
+        explained = proofs(root, "explain", lemma)
+        assert explained.returncode == 0, explained.stderr
+        assert "the kernel evaluated the last 257 of its 1,000,000 steps" in explained.stdout

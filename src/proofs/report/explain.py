@@ -24,11 +24,13 @@ import numpy.typing as npt
 
 from proofs.core.certificates import (
     AlignmentBody,
+    BackwardInduction,
     Certificate,
     Component,
     CompositionBody,
     Counterexample,
     ExactComponent,
+    FloatAlignmentWitness,
     FloatComponent,
     JsonValue,
     PolicyBody,
@@ -116,6 +118,9 @@ def _policy(body: PolicyBody, epsilon: str, status: str, context: Context | None
     values = body.values
     lines = [f"  J(policy) = {_num(values.j_policy)}", f"  J*        = {_num(values.j_star)}",
              f"  gap       = {_num(values.gap)} (allowed: {epsilon})"]
+    witness = body.witness
+    if isinstance(witness, BackwardInduction) and witness.tail is not None:
+        lines.append(_tail_line(witness.steps, witness.tail, "J* and J(policy)"))
     if status == "proved":
         lines.append("  The policy loses at most the allowed amount of score.")
     elif status == "refuted":
@@ -242,11 +247,22 @@ def _steps(steps: Sequence[int]) -> str:
     return "steps " + ", ".join(map(str, steps))
 
 
+def _tail_line(horizon: int, tail: int, what: str) -> str:
+    """How a long episode's values were bounded (a certificate's ``tail``)."""
+    return (f"  (a long episode: the kernel evaluated the last {tail + 1:,} of its {horizon:,} steps one by one and "
+            f"bounded the {horizon - tail - 1:,} before them by a certified slope, so {what} are enclosures a "
+            "little wider than step by step)")
+
+
 def _alignment(body: AlignmentBody, status: str, epsilon: str, context: Context | None) -> list[str]:
     if status == "unknown" and body.witness is None:
         return ["  No witness: an unknown verdict claims nothing, so no value is shown."]
     values = body.values
     lines = [f"  J* = {_num(values.j_star)}; near-optimal means J >= J* - {epsilon}"]
+    witness, horizon = body.witness, body.objective.horizon if body.objective is not None else None
+    if isinstance(witness, FloatAlignmentWitness) and witness.tail is not None and horizon is not None:
+        lines.append(_tail_line(horizon, witness.tail, "these values")[:-1] + "; the witness's policies act by one "
+                     "table at every one of those steps)")
     for row in values.constraints:
         verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row.holds]
         lines.append(f"  {row.constraint}: the worst near-optimal policy reaches {_num(row.worst)} "
