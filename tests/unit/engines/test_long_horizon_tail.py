@@ -38,6 +38,7 @@ from proofs.engines.alignment import certificate_fields
 from proofs.kernel.check_alignment_float import OptimalJ, float_space, mixture_values, upper_bound
 from proofs.kernel.check_policy import check_policy_certificate, tail_values
 from proofs.policy.canonical import reachable_table
+from proofs.semantics.evaluate import evaluate_objective, optimal
 
 F = Fraction
 FATAL = Label("fatal")
@@ -45,14 +46,10 @@ LE, GE = Comparison.LE, Comparison.GE
 
 
 def exact_optimal(mdp, horizon):
-    """μ₀·V*_H in Fractions, one backward step at a time."""
-    p, r = mdp.probability.fractions(), mdp.rewards["r"].fractions()
-    v = [F(0)] * mdp.n_states
-    for _ in range(horizon):
-        q = [r[c] + sum(p[k] * v[mdp.target[k]] for k in range(mdp.row_start[c], mdp.row_start[c + 1]))
-             for c in range(mdp.n_choices)]
-        v = [max(q[mdp.choice_start[s]:mdp.choice_start[s + 1]]) for s in range(mdp.n_states)]
-    return sum(w * v[s] for s, w in mdp.initial_distribution())
+    """μ₀·V*_H in Fractions (the exact semantics, independent of the kernel)."""
+    value = optimal(mdp, Objective("r", horizon), exact_mode=True).value
+    assert value.lo == value.hi
+    return value.lo
 
 
 def cycle():
@@ -313,14 +310,10 @@ def stationary_layers(draw, mdp):
 
 
 def exact_policy_value(mdp, layer, horizon):
-    p, r = mdp.probability.fractions(), mdp.rewards["r"].fractions()
-    v = [F(0)] * mdp.n_states
-    for _ in range(horizon):
-        q = {c: r[c] + sum(p[k] * v[mdp.target[k]] for k in range(mdp.row_start[c], mdp.row_start[c + 1]))
-             for c in range(mdp.n_choices)}
-        v = [sum((layer.probability.fractions()[i] * q[int(layer.choice[i])]
-                  for i in range(layer.start[s], layer.start[s + 1])), F(0)) for s in range(mdp.n_states)]
-    return sum(w * v[s] for s, w in mdp.initial_distribution())
+    """μ₀·J(π)_H of a stationary layer in Fractions (the exact semantics)."""
+    value = evaluate_objective(mdp, Objective("r", horizon), Policy.stationary(layer), exact_mode=True)
+    assert value.lo == value.hi
+    return value.lo
 
 
 @settings(max_examples=60, deadline=None)
