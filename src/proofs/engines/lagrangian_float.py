@@ -41,7 +41,7 @@ from proofs.core.model import Mdp
 from proofs.core.objective import Objective
 from proofs.core.rational import format_rational
 from proofs.engines.alignment import AlignmentResult, ConstraintResult, hinted_lambda
-from proofs.engines.claims import claim
+from proofs.engines.claims import EXPLICIT, claim, tails
 from proofs.kernel.check_alignment_float import (
     Evaluated,
     FloatSpace,
@@ -59,8 +59,6 @@ F = npt.NDArray[np.float64]
 _MAX_ROUNDS = 200
 _RELATIVE_SLACK = 1e-9
 _TIE = 1e-12   # relative: scores this close are a tie, and the previous step's choice is kept
-_TAIL = 256   # the first number of steps evaluated one by one before a long episode's slope (`discharge_restricted`)
-_EXPLICIT = 100_000   # the longest episode searched step by step when the slope leaves it open
 _GAP = 4e-7   # relative width of the search's own bracket (the claim adds the float error; target ≤ 1e-6)
 
 
@@ -373,25 +371,23 @@ def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, co
 
     Long undiscounted episodes (every constraint over the whole episode) are searched and claimed
     over their last K + 1 steps only, the earlier ones bounded by the kernel's slopes (``tail``,
-    `proofs.kernel.check_alignment_float`): K = `_TAIL`, then four times more while 4·K < H, as
-    long as the verdict stays open (values that have not yet settled into a steady slope; a
-    shorter tail keeps the enclosures tighter, since each step's rounding is carried over the
-    skipped ones). Then H ≤ `_EXPLICIT` is searched step by step; a longer one stays ``unknown``.
+    `proofs.kernel.check_alignment_float`), for each K of `proofs.engines.claims.tails` while the
+    verdict stays open; then H ≤ `EXPLICIT` is searched step by step, and a longer one stays
+    ``unknown``.
     """
     spaces = [float_space(small, objective, c) for c in constraints]
     horizon = objective.horizon
     assert horizon is not None
-    tail = _TAIL if objective.discount == 1 and all(cs.steps == horizon for cs in spaces) else horizon
-    result = None
-    while 4 * tail < horizon:
-        result = _discharge(small, objective, epsilon, spaces, hints, tail)
-        if result.status != "unknown":
-            return result
-        tail *= 4
-    if result is None or horizon <= _EXPLICIT:
+    result, last = None, 0
+    if objective.discount == 1 and all(cs.steps == horizon for cs in spaces):
+        for last in tails(horizon):
+            result = _discharge(small, objective, epsilon, spaces, hints, last)
+            if result.status != "unknown":
+                return result
+    if result is None or horizon <= EXPLICIT:
         return _discharge(small, objective, epsilon, spaces, hints, None)
     return replace(result, reason=f"{result.reason} (the earlier steps were bounded by a slope from the last "
-                                  f"{tail // 4} ones; H > {_EXPLICIT} is not searched step by step)")
+                                  f"{last} ones; H > {EXPLICIT} is not searched step by step)")
 
 
 def _discharge(small: Mdp, objective: Objective, epsilon: Fraction, spaces: Sequence[FloatSpace],

@@ -42,7 +42,7 @@ from proofs.core.objective import Objective
 from proofs.core.policy import Policy, PolicyLayer
 from proofs.core.rational import format_rational
 from proofs.core.statement import objective_data
-from proofs.engines.claims import claim, round_outward
+from proofs.engines.claims import EXPLICIT, claim, round_outward, tails
 from proofs.kernel.bellman import Bound, ExactBellman, U, at_initial, step
 from proofs.kernel.check_policy import tail_values
 from proofs.kernel.episode import objective_quantity
@@ -53,9 +53,6 @@ from proofs.semantics import exact
 from proofs.semantics.evaluate import use_exact
 
 __all__ = ["ENGINE", "Diagnosis", "PolicyResult", "discharge_policy"]
-
-_TAIL = 256   # the first number of steps evaluated one by one before a long episode's slope
-_EXPLICIT = 100_000   # the longest episode evaluated step by step when no slope decides
 
 ENGINE = "policy-bellman"
 F = npt.NDArray[np.float64]
@@ -164,7 +161,7 @@ def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fr
     gap = j_star - j_policy
     status = "proved" if gap.hi <= epsilon else "refuted" if gap.lo > epsilon else "unknown"
     diagnosis: tuple[Diagnosis, ...] = ()
-    if (in_exact or status != "proved") and (objective.horizon or 0) <= _EXPLICIT:   # large: to explain a failure
+    if (in_exact or status != "proved") and (objective.horizon or 0) <= EXPLICIT:   # large: to explain a failure
         diagnosis = (_diagnose_finite(mdp, fm, table, objective.horizon) if objective.horizon is not None
                      else _diagnose_geometric(mdp, fm, table.layers[-1], w_star))
     engine = f"{ENGINE}/{witness['arithmetic']}"
@@ -196,23 +193,22 @@ def _float_finite(mdp: Mdp, objective: Objective, table: Policy) -> tuple[Enclos
 def _float_tail(mdp: Mdp, objective: Objective, table: Policy,
                 epsilon: Fraction) -> tuple[Enclosure, Enclosure, int] | None:
     """J* and J(π₀) of a stationary policy over a long undiscounted episode from its last K + 1
-    steps and the kernel's slopes (`proofs.kernel.check_policy.tail_values`), K = `_TAIL` and four
-    times more while the gap is undecided and 4K < H; None where no tail applies, or none decides
-    and H ≤ `_EXPLICIT` (then every step is evaluated)."""
+    steps and the kernel's slopes (`proofs.kernel.check_policy.tail_values`), for each K of
+    `proofs.engines.claims.tails` while the gap is undecided; None where no tail applies, or none
+    decides and H ≤ `EXPLICIT` (then every step is evaluated)."""
     horizon = objective.horizon
     assert horizon is not None
     if objective.discount != 1 or len(table.layers) != 1:
         return None
-    found, tail = None, _TAIL
-    while 4 * tail < horizon:
+    found = None
+    for tail in tails(horizon):
         j_star, j_policy = tail_values(mdp, objective, table.layers[0], tail,
                                        lambda reward, beta: FastBellman(mdp, reward, beta))
         found = claim(j_star), claim(j_policy), tail
         gap = found[0] - found[1]
         if gap.hi <= epsilon or gap.lo > epsilon:
             return found
-        tail *= 4
-    return None if horizon <= _EXPLICIT else found
+    return None if horizon <= EXPLICIT else found
 
 
 # -- geometric horizon -------------------------------------------------------------------------

@@ -323,12 +323,14 @@ def check_policy_certificate(body: PolicyBody, status: str, mdp: Mdp, objective:
                 raise CheckFailure(f"witness: a tail of {witness.tail} steps needs float arithmetic, an undiscounted "
                                    "J, a stationary policy and 1 ≤ tail ≤ H − 2")
             j_star, j_policy = tail_values(mdp, objective, table.layers[0], witness.tail)
-        star = pol = Bound(zero, Fraction(0), Fraction(0))
-        for t in reversed(range(objective.horizon if witness.tail is None else 0)):
-            values, err = op.optimal(star.centre)
-            star = step(values, err, beta, star)
-            values, err = op.policy(table.at(t), pol.centre)
-            pol = step(values, err, beta, pol)
+        else:
+            star = pol = Bound(zero, Fraction(0), Fraction(0))
+            for t in reversed(range(objective.horizon)):
+                values, err = op.optimal(star.centre)
+                star = step(values, err, beta, star)
+                values, err = op.policy(table.at(t), pol.centre)
+                pol = step(values, err, beta, pol)
+            j_star, j_policy = at_initial(mdp, star), at_initial(mdp, pol)
     else:
         if isinstance(witness, BackwardInduction):
             raise CheckFailure(f"witness: a geometric horizon needs kind 'value-vectors', got {_kind(witness)!r}")
@@ -342,7 +344,6 @@ def check_policy_certificate(body: PolicyBody, status: str, mdp: Mdp, objective:
         for layer in reversed(table.layers[:-1]):
             values, err = op.policy(layer, pol.centre)
             pol = step(values, err, beta, pol)
-    if not isinstance(witness, BackwardInduction) or witness.tail is None:
         j_star, j_policy = at_initial(mdp, star), at_initial(mdp, pol)
     gap = j_star - j_policy
     _claims(body.values, {"j_star": j_star, "j_policy": j_policy, "gap": gap}, exact)
@@ -360,8 +361,7 @@ def tail_values(mdp: Mdp, objective: Objective, layer: PolicyLayer, tail: int,
     before = pol = Bound(np.zeros(mdp.n_states), Fraction(0), Fraction(0))
     for _ in range(tail + 1):
         before, pol = pol, step(*opt.op.policy(layer, pol.centre), Fraction(1), pol)
-    rows, j = opt.zero.select(layer.choice[layer.probability.num != 0]), opt.first + 1
-    none = np.zeros(0, dtype=np.int64)
+    rows, j, none = opt.zero.select(layer.choice[layer.probability.num != 0]), opt.first + 1, np.zeros(0, dtype=np.int64)
     return opt.j_star, tail_enclosure(mdp, slope(opt.zero, before.centre, before.up, pol.centre, pol.up, rows, none, j),
                                       slope(opt.zero, -before.centre, before.down, -pol.centre, pol.down, rows, none, j), j)
 

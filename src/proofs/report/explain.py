@@ -247,11 +247,11 @@ def _steps(steps: Sequence[int]) -> str:
     return "steps " + ", ".join(map(str, steps))
 
 
-def _tail_line(horizon: int, tail: int, what: str) -> str:
+def _tail_line(horizon: int, tail: int, what: str, more: str = "") -> str:
     """How a long episode's values were bounded (a certificate's ``tail``)."""
     return (f"  (a long episode: the kernel evaluated the last {tail + 1:,} of its {horizon:,} steps one by one and "
             f"bounded the {horizon - tail - 1:,} before them by a certified slope, so {what} are enclosures a "
-            "little wider than step by step)")
+            f"little wider than step by step{more})")
 
 
 def _alignment(body: AlignmentBody, status: str, epsilon: str, context: Context | None) -> list[str]:
@@ -261,8 +261,8 @@ def _alignment(body: AlignmentBody, status: str, epsilon: str, context: Context 
     lines = [f"  J* = {_num(values.j_star)}; near-optimal means J >= J* - {epsilon}"]
     witness, horizon = body.witness, body.objective.horizon if body.objective is not None else None
     if isinstance(witness, FloatAlignmentWitness) and witness.tail is not None and horizon is not None:
-        lines.append(_tail_line(horizon, witness.tail, "these values")[:-1] + "; the witness's policies act by one "
-                     "table at every one of those steps)")
+        lines.append(_tail_line(horizon, witness.tail, "these values",
+                                "; the witness's policies act by one table at every one of those steps"))
     for row in values.constraints:
         verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row.holds]
         lines.append(f"  {row.constraint}: the worst near-optimal policy reaches {_num(row.worst)} "

@@ -6,6 +6,7 @@ step), against the exact engine, and forge what a tail certificate claims.
 """
 
 import copy
+import functools
 import itertools
 from fractions import Fraction
 
@@ -34,6 +35,7 @@ from proofs.core.policy import Policy, PolicyLayer
 from proofs.core.rational import format_rational
 from proofs.core.schema import validate_fields
 from proofs.core.statement import objective_data
+from proofs.engines import claims
 from proofs.engines.alignment import certificate_fields
 from proofs.kernel.check_alignment_float import OptimalJ, float_space, mixture_values, upper_bound
 from proofs.kernel.check_policy import check_policy_certificate, tail_values
@@ -150,10 +152,10 @@ def test_tail_certificates_agree_with_the_step_by_step_search(monkeypatch):
     for mdp in (grid_mdp(4), random_mdp(30), cliff(5)):
         truth = exact_optimal(mdp, 400)
         for constraint in PHI:
-            monkeypatch.setattr(engine, "_TAIL", 10**9)
+            monkeypatch.setattr(engine, "tails", lambda horizon: iter(()))
             plain = engine.discharge_float(mdp, objective, eps, [constraint])
-            monkeypatch.setattr(engine, "_TAIL", 16)
-            monkeypatch.setattr(engine, "_EXPLICIT", 0)
+            monkeypatch.setattr(engine, "tails", functools.partial(claims.tails, first=16))
+            monkeypatch.setattr(engine, "EXPLICIT", 0)
             tailed = engine.discharge_float(mdp, objective, eps, [constraint])
             assert "tail" not in plain.witness
             assert tailed.j_star.lo <= truth <= tailed.j_star.hi
@@ -220,12 +222,10 @@ def test_a_million_steps_are_decided_from_the_last_few_hundred():
 def tailed():
     mdp, objective, eps = grid_mdp(4), Objective("r", 400), F(5)
     phi = [ProbabilityConstraint(LE, F(1, 20), Eventually(FATAL))]
-    saved = engine._TAIL, engine._EXPLICIT
-    engine._TAIL, engine._EXPLICIT = 16, 0
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "tails", functools.partial(claims.tails, first=16))
+        patch.setattr(engine, "EXPLICIT", 0)
         result = engine.discharge_float(mdp, objective, eps, phi)
-    finally:
-        engine._TAIL, engine._EXPLICIT = saved
     assert result.status == "refuted" and result.witness["tail"] == 16
     return mdp, objective, eps, phi, result
 
