@@ -142,10 +142,10 @@ def _sloped(mdp: Mdp, layer: PolicyLayer, q: Quantity, before: tuple[F, F], afte
     the next ones), so the float alignment checker's slopes apply to hi and to −lo, over every
     choice the policy may take; W stays g at stop states."""
     zero = FloatBellman(mdp, Rationals.zeros(mdp.n_choices), Fraction(1))
-    rows, stop, none = zero.select(layer.choice[layer.probability.num != 0]), np.flatnonzero(q.stop), Fraction(0)
-    (lo0, hi0), (lo1, hi1) = before, after
-    return tail_enclosure(mdp, slope(zero, hi0, none, hi1, none, rows, stop, j),
-                          slope(zero, -lo0, none, -lo1, none, rows, stop, j), j)
+    rows, stop, exact = zero.select(layer.choice[layer.probability.num != 0]), np.flatnonzero(q.stop), Fraction(0)
+    (lo0, hi0), (lo1, hi1) = before, after   # interval ends: exact bounds, no offset to carry
+    return tail_enclosure(mdp, slope(zero, hi0, exact, hi1, exact, rows, stop, j),
+                          slope(zero, -lo0, exact, -lo1, exact, rows, stop, j), j)
 
 
 def _fixed_point(op: _Pass, layer: PolicyLayer, constraint: Constraint, q: Quantity, n: int) -> tuple[F, F]:
