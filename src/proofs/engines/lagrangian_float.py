@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
 
 from proofs.core.certificates import Mixture
 from proofs.core.enclosure import Enclosure
@@ -60,6 +59,8 @@ _MAX_ROUNDS = 200
 _RELATIVE_SLACK = 1e-9
 _TIE = 1e-12   # relative: scores this close are a tie, and the previous step's choice is kept
 _GAP = 4e-7   # relative width of the search's own bracket (the claim adds the float error; target ≤ 1e-6)
+_DECIDED_GAP = 1e-4   # ... once the bounds decide the constraint (Storm's multi-objective precision)
+_ROOM = 1e-6   # relative distance from the threshold that counts as decided (the claims' float error is far less)
 
 
 def _first_best(scores: Sequence[F], dtype: type[np.integer]) -> npt.NDArray[np.integer]:
@@ -128,6 +129,8 @@ class _Search(_SearchModel):
         indptr = np.zeros(n * k + 1, dtype=np.int64)
         np.cumsum(row_len, out=indptr[1:])
         index = np.int32 if max(n, len(mdp.target)) < 2**31 - 1 else np.int64
+        from scipy.sparse import csr_matrix  # here: the slot layout, the usual case, needs no scipy
+
         self.matrix = csr_matrix((mdp.float_probability, mdp.target.astype(index), indptr.astype(index)),
                                  shape=(n * k, n))
         self.missing = np.ones(n * k, dtype=np.bool_)
@@ -299,6 +302,15 @@ class _Bracket:
             self.side = -1
 
 
+def _decides(cs: FloatSpace, lower: float, upper: float) -> bool:
+    """Whether the search's bounds on max σ·W_c over the ε-optimal policies decide the constraint,
+    `_ROOM` away from its threshold."""
+    ends = sorted(cs.rho * (cs.kappa + x) for x in (lower, upper))
+    room = _ROOM * (1.0 + max(abs(ends[0]), abs(ends[1])))
+    c = cs.constraint
+    return c.comparison.decide(Fraction(ends[0] - room), Fraction(ends[1] + room), c.threshold) is not None
+
+
 def _parametric(search: _Search | _SlotSearch, opt: OptimalJ, cs: FloatSpace, target: float, slack: float,
                 lam_hint: float | None) -> tuple[float, list[_Line]] | None:
     """λ and the lines whose mixture attains it (`_attaining`), or None if ε is too small.
@@ -306,7 +318,9 @@ def _parametric(search: _Search | _SlotSearch, opt: OptimalJ, cs: FloatSpace, ta
     Each round evaluates the argmax line at one λ: new.at(λ) − λ·target is an upper bound on the
     worst value; the mixture of the bracket's two lines at J = target a lower bound. λ comes from
     a false-position (Illinois) step on J(λ) = target inside the bracket, or from the crossing of
-    the two lines while the bracket is still open; rounds stop when the bounds are `_GAP` apart.
+    the two lines while the bracket is still open; rounds stop when the bounds are `_GAP` apart,
+    or `_DECIDED_GAP` apart once they decide the constraint (the verdict is then known, and the
+    worst value as precisely as Storm's multi-objective queries give it).
     """
     c_reward = search.prepare(cs.sigma * cs.reward.floats())
     b = search.best(opt, cs, c_reward, 0.0, 1.0)
@@ -328,7 +342,9 @@ def _parametric(search: _Search | _SlotSearch, opt: OptimalJ, cs: FloatSpace, ta
         weight = (goal - lo_line.j) / (hi_line.j - lo_line.j)
         lower = weight * hi_line.q + (1 - weight) * lo_line.q
         del weight
-        if best_upper - lower <= _GAP * (1.0 + abs(lower)):
+        gap = best_upper - lower
+        if gap <= _GAP * (1.0 + abs(lower)) or (gap <= _DECIDED_GAP * (1.0 + abs(lower))
+                                                 and _decides(cs, lower, best_upper)):
             break
     return best_lam, [bracket.lo[1], bracket.hi[1]]
 

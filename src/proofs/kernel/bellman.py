@@ -24,10 +24,13 @@ Exact arithmetic (`ExactBellman`, `Fraction`s)
 Float arithmetic (`FloatBellman`, midpoint-radius; point models only)
     W is a float vector whose entries are the exact values bounded, M ≥ max|W|. A pass is plain
     numpy over the model's CSR arrays: ŷ = fl(β̂·W) (W itself when β = 1), the products p̂·ŷ of
-    the transitions, their sum per choice (``np.bincount``, in position order), plus r̂; then the
-    max over each state's choices (exact) or the policy's weighted sum per state. The choices
-    are taken `_PIECE` at a time, so that a piece's arrays stay in cache; a choice's value is
-    computed by the same operations in whichever piece it falls. The error of
+    the transitions, their sum per choice in successor order, plus r̂; then the max over each
+    state's choices (exact) or the policy's weighted sum per state. The sum is taken by successor
+    position (`Positions`: the i-th successors of all choices at once, with exact zero terms
+    p̂ = 0 past a choice's last successor, which change no sum) unless padding the choices to one
+    length would cost more than `_PADDING` times their transitions; then by ``np.bincount`` in
+    position order, `_PIECE` choices at a time. Either way each choice's sum is the same sequence
+    of additions. The error of
     a choice value is F4 of `proofs.kernel.rounding` (the one error model) with b̃ = r̂ and
     x̃ = ŷ, plus the rewards' conversion error (F2):
 
@@ -42,6 +45,7 @@ Float arithmetic (`FloatBellman`, midpoint-radius; point models only)
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -66,6 +70,7 @@ IntArray = npt.NDArray[np.int64]
 Vector = F | list[Fraction]
 _MIN_NORMAL = 2.0**-1022
 _PIECE = 1 << 13   # choices per piece of a pass (module docstring)
+_PADDING = 1.5     # successor positions per transition at most, else the pieces (module docstring)
 
 
 def magnitude(x: F) -> Fraction:
@@ -205,12 +210,50 @@ def policy_weights(layer: PolicyLayer) -> F:
 
 
 @dataclass(frozen=True, eq=False)
+class Positions:
+    """Successor i of choice c at ``[i, c]``: its target and p̂, or p̂ = 0 (and the target of the
+    choice's last successor) past its last one."""
+
+    target: npt.NDArray[np.intp]
+    p: F
+
+    def sums(self, y: F) -> F:
+        """Σ_i p̂[i, c]·y[target[i, c]] for every column c, added in successor order."""
+        q: F = np.take(y, self.target[0], mode="clip")   # targets were range-checked
+        np.multiply(q, self.p[0], out=q)
+        term = np.empty_like(q)
+        for i in range(1, len(self.target)):
+            np.take(y, self.target[i], out=term, mode="clip")
+            np.multiply(term, self.p[i], out=term)
+            np.add(q, term, out=q)
+        return q
+
+
+_POSITIONS: weakref.WeakKeyDictionary[Mdp, Positions | None] = weakref.WeakKeyDictionary()
+
+
+def positions(mdp: Mdp) -> Positions | None:
+    """The model's `Positions` (built once per model), or None when they need too much padding."""
+    if mdp not in _POSITIONS:
+        lengths = np.diff(mdp.row_start)
+        width, laid = int(lengths.max(initial=1)), None
+        if width * mdp.n_choices <= _PADDING * mdp.n_transitions:
+            i = np.arange(width)[:, None]
+            at = mdp.row_start[:-1] + np.minimum(i, lengths - 1)
+            laid = Positions(mdp.target[at].astype(np.intp), np.where(i < lengths, mdp.float_probability[at], 0.0))
+        _POSITIONS[mdp] = laid
+    return _POSITIONS[mdp]
+
+
+@dataclass(frozen=True, eq=False)
 class Selection:
-    """Some choices of a model with their transitions gathered: ``owner`` numbers each gathered
-    transition by its choice's position in ``choices``."""
+    """Some choices of a model with their transitions gathered: by successor position
+    (``positions``), or in CSR order with ``owner`` numbering each gathered transition by its
+    choice's position in ``choices``."""
 
     mdp: Mdp
     choices: IntArray
+    positions: Positions | None
     target: npt.NDArray[np.intp]
     p: F
     owner: npt.NDArray[np.intp]
@@ -263,6 +306,10 @@ class FloatBellman:
             return self.selected_values(w, self.select(choices))
         y = self.scaled(w)
         err = self.choice_error(magnitude(np.asarray(w)))
+        laid = positions(self.mdp)
+        if laid is not None:
+            q = laid.sums(y)
+            return np.add(q, self.r, out=q), err
         q = np.empty(self.mdp.n_choices)
         for first in range(0, self.mdp.n_choices, _PIECE):
             last = min(first + _PIECE, self.mdp.n_choices)
@@ -280,33 +327,27 @@ class FloatBellman:
     def select(self, choices: IntArray) -> Selection:
         """The transitions of ``choices``, gathered once for any number of passes over them (by
         any `FloatBellman` of the same model: they share its probabilities and successors)."""
+        laid, none = positions(self.mdp), np.zeros(0, dtype=np.intp)
+        if laid is not None:
+            return Selection(self.mdp, choices, Positions(np.take(laid.target, choices, axis=1),
+                                                          np.take(laid.p, choices, axis=1)), none, np.zeros(0), none)
         first, last = self.mdp.row_start[choices], self.mdp.row_start[choices + 1]
         index = concat_ranges(first, last)
         owner = np.repeat(np.arange(len(choices), dtype=np.intp), last - first)
-        return Selection(self.mdp, choices, self.target[index], self.p[index], owner)
+        return Selection(self.mdp, choices, None, self.target[index], self.p[index], owner)
 
     def selected_values(self, w: Vector, chosen: Selection) -> tuple[F, Fraction]:
         """Q̂_W of the selected choices, in their order, computed as `_values` does, and e_Q."""
         if chosen.mdp is not self.mdp:
             raise TypeError("a selection is used with the operators of its own model only")
         y = self.scaled(w)
-        terms = np.take(y, chosen.target, mode="clip")
-        np.multiply(terms, chosen.p, out=terms)
-        q = _sums(chosen.owner, terms, len(chosen.choices))
+        if chosen.positions is not None:
+            q = chosen.positions.sums(y)
+        else:
+            terms = np.take(y, chosen.target, mode="clip")
+            np.multiply(terms, chosen.p, out=terms)
+            q = _sums(chosen.owner, terms, len(chosen.choices))
         return np.add(q, self.r[chosen.choices], out=q), self.choice_error(magnitude(np.asarray(w)))
-
-    def chosen(self, local: npt.NDArray[np.integer]) -> Selection | None:
-        """`select` of every state's choice number ``local[s]``, for several `chosen_values`."""
-        return self.select(self.mdp.choice_start[:-1] + local)
-
-    def chosen_values(self, local: npt.NDArray[np.integer], w: Vector,
-                      chosen: Selection | None = None) -> tuple[F, Fraction]:
-        """Q̂_W of every state's choice number ``local[s]`` (0 ≤ local[s] < its number of choices,
-        checked by the caller), and e_Q; ``chosen`` is `chosen` of ``local``, when the caller made
-        it already."""
-        if chosen is None:
-            chosen = self.select(self.mdp.choice_start[:-1] + local)
-        return self.selected_values(w, chosen)
 
     def optimal(self, w: Vector) -> tuple[F, Fraction]:
         """(T* W) to within the returned error, at every state (the max over choices is exact)."""

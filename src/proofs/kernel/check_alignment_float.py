@@ -362,9 +362,9 @@ def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, rows: Iterator[tuple[int,
     x = Bound(cs.goal.copy(), Fraction(0), Fraction(0))
     before = (y, x)
     for t, local in rows:   # t = L−1 … 0 (… opt.first with a tail)
-        before, chosen = (y, x), op_j.chosen(local)   # the same rows for both passes
-        y = step(*op_j.chosen_values(local, y.centre, chosen), d, y)
-        x = step(*op_c.chosen_values(local, x.centre, chosen), Fraction(1), x)
+        before, chosen = (y, x), op_j.select(mdp.choice_start[:-1] + local)   # the same rows for both passes
+        y = step(*op_j.selected_values(y.centre, chosen), d, y)
+        x = step(*op_c.selected_values(x.centre, chosen), Fraction(1), x)
         if len(stop_index):
             at = opt.at_stops[t]
             y.centre[stop_index] = at.centre[slot]
@@ -372,7 +372,7 @@ def _evaluate(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, rows: Iterator[tuple[int,
             x.centre[stop_index] = cs.goal[stop_index]
     if opt.tail is not None:
         (y0, x0), z, j = before, opt.zero, opt.horizon - opt.tail
-        picked = z.chosen(local)
+        picked = z.select(mdp.choice_start[:-1] + local)
 
         def tail(a: Bound[F], b: Bound[F], up: tuple[Slope, Fraction] | None,
                  down: tuple[Slope, Fraction] | None) -> Enclosure:

@@ -25,7 +25,7 @@ from proofs.core.errors import CheckFailure
 from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.core.policy import PolicyLayer
-from proofs.kernel.bellman import FloatBellman, Selection, Vector, magnitude, policy_weights
+from proofs.kernel.bellman import FloatBellman, Vector, magnitude, policy_weights
 from proofs.operators.layout import SlotLayout, expectation_into, run_blocks, slot_layout
 
 __all__ = ["ChoiceLayout", "FastBellman"]
@@ -143,26 +143,6 @@ class FastBellman(FloatBellman):
             return 0.0
 
         return self._pass(star, reward, w, best)[0], err
-
-    def chosen(self, local: npt.NDArray[np.integer]) -> Selection | None:
-        """None: `chosen_values` reads the slot layout, not a selection (when there is one)."""
-        return super().chosen(local) if self.layout.star is None else None
-
-    def chosen_values(self, local: npt.NDArray[np.integer], w: Vector,
-                      chosen: Selection | None = None) -> tuple[F, Fraction]:
-        star, reward = self.layout.star, self.star_reward
-        if star is None or reward is None:
-            return super().chosen_values(local, w, chosen)
-        err = self.choice_error(magnitude(np.asarray(w)))
-        size = star.block
-        pick = np.zeros(star.blocks * size, dtype=np.intp)
-        pick[: self.mdp.n_states] = local
-
-        def pick_local(b: int, values: F, out: F) -> float:
-            out[:] = np.take_along_axis(values, pick[None, b * size : (b + 1) * size], axis=0)[0]
-            return 0.0
-
-        return self._pass(star, reward, w, pick_local)[0], err
 
     def optimal_plus(self, w: Vector, sign: int, other: FloatBellman, scale: float) -> tuple[F, Fraction]:
         star, reward = self.layout.star, self.star_reward

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from proofs.core.errors import InputError, InputErrors, Location, ProofsError
 from proofs.kernel.check import policy_table_path
 from proofs.spec.obligation import (
@@ -60,6 +58,8 @@ def find_root(start: Path) -> Path:
 
 def proof_graph(files: list[ObligationFile]) -> Any:
     """The DAG of lemmas: an edge premise -> conclusion for every ``from`` reference."""
+    import networkx as nx  # here, not at the top: `proofs check` reads certificates without a plan
+
     graph = nx.DiGraph()
     for f in files:
         for lemma in f.lemmas:
@@ -163,6 +163,8 @@ def make_plan(root: Path, paths: list[Path], *, allow_code: bool = False) -> Pla
             if mdp is not None:
                 errors.extend(_names(lemma, f, mdp))
     InputErrors.raise_if_any(errors)
+    import networkx as nx
+
     graph = graph.subgraph(selected).copy()
     order = tuple(nx.lexicographical_topological_sort(graph))
     return Plan(root, settings, tasks, order, graph, allow_code)
@@ -172,6 +174,8 @@ def _needed(graph: Any, files: list[ObligationFile], named: list[Path]) -> set[s
     """The lemmas declared in the `named` files, and every premise they depend on."""
     wanted = {p.resolve() for p in named}
     chosen = {lemma.id for f in files if f.path.resolve() in wanted for lemma in f.lemmas}
+    import networkx as nx
+
     return chosen.union(*(nx.ancestors(graph, i) for i in chosen))
 
 

@@ -82,7 +82,9 @@ def test_float_path_agrees_with_the_exact_engine(model, constraint, layout):
     floated = discharge_float(model, OBJECTIVE, EPS, [constraint])
     check(floated, model, OBJECTIVE, EPS, [constraint])
     truth, enclosure = exact.constraints[0].worst.value, floated.constraints[0].worst
-    assert enclosure.lo <= truth <= enclosure.hi and enclosure.width <= F(1, 10**6)
+    # 1e-6 wide while undecided; Storm's multi-objective precision (1e-4, relative) once decided
+    width = F(1, 10**6) if floated.constraints[0].holds is None else F(1, 10**4) * (1 + abs(truth)) + F(1, 10**6)
+    assert enclosure.lo <= truth <= enclosure.hi and enclosure.width <= width
     assert floated.status == exact.status and floated.witness["arithmetic"] == "float"
 
 

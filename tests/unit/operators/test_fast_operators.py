@@ -3,8 +3,9 @@
 Soundness rests on the kernel's plain passes (`proofs.kernel.bellman`) and their error analysis;
 the engines' claims are computed with `FastBellman`, so they are what the kernel re-derives only
 if both compute the same floats. Checked with many blocks (so both threads work) while the kernel
-takes its choices a few at a time, the default blocks, and no slot layout at all (padding
-refused: the plain passes).
+takes its choices a few at a time in CSR order, the default blocks (the kernel by successor
+position), and no slot layout at all (padding refused: the plain passes). The kernel's own two
+ways of summing a choice's successors (by position, in CSR pieces) give the same floats too.
 """
 
 from fractions import Fraction
@@ -21,9 +22,10 @@ from proofs.kernel.bellman import ExactBellman, FloatBellman
 from proofs.operators import ChoiceLayout, FastBellman
 from proofs.operators import layout as slots
 
-# (states per block, padding allowed, choices per piece of the kernel's plain passes)
-LAYOUTS = {"many blocks, many pieces": (2, 1e9, 2), "default blocks": (slots.BLOCK, slots.PADDING, bellman._PIECE),
-           "no slots": (slots.BLOCK, 0.0, 3)}
+# (states per block, padding allowed, choices per piece of the kernel's CSR passes, the kernel's padding)
+LAYOUTS = {"many blocks, many pieces": (2, 1e9, 2, 0.0),
+           "default blocks": (slots.BLOCK, slots.PADDING, bellman._PIECE, bellman._PADDING),
+           "no slots": (slots.BLOCK, 0.0, 3, 1e9)}
 
 
 @st.composite
@@ -38,25 +40,23 @@ def layers(draw, mdp):
     return PolicyLayer.from_table(mdp, table)
 
 
-@pytest.mark.parametrize("block, padding, piece", LAYOUTS.values(), ids=LAYOUTS.keys())
+@pytest.mark.parametrize("block, padding, piece, kernel_padding", LAYOUTS.values(), ids=LAYOUTS.keys())
 @given(data=st.data(), mdp=small_mdps(max_states=7), beta=st.sampled_from([Fraction(1), Fraction(9, 10)]))
 @settings(max_examples=40, deadline=None)
-def test_fast_passes_are_the_kernels_floats(block, padding, piece, data, mdp, beta):
+def test_fast_passes_are_the_kernels_floats(block, padding, piece, kernel_padding, data, mdp, beta):
     w = np.array(data.draw(st.lists(st.floats(-1e3, 1e3), min_size=mdp.n_states, max_size=mdp.n_states)))
     layer = data.draw(layers(mdp))
-    counts = np.diff(mdp.choice_start)
-    local = np.array([data.draw(st.integers(0, int(k) - 1)) for k in counts], dtype=np.int64)
     scale = data.draw(st.sampled_from([0.0, 0.3, 7.0]))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(slots, "BLOCK", block)
         patch.setattr(slots, "PADDING", padding)
         patch.setattr(bellman, "_PIECE", piece)
+        patch.setattr(bellman, "_PADDING", kernel_padding)
         shared = ChoiceLayout(mdp)
         fast, other = shared.bellman(mdp.rewards["r"], beta), shared.bellman(mdp.rewards["c"], Fraction(1))
         assert isinstance(fast, FastBellman)
         plain, plain_other = FloatBellman(mdp, mdp.rewards["r"], beta), FloatBellman(mdp, mdp.rewards["c"], Fraction(1))
-        pairs = [(fast.optimal(w), plain.optimal(w)), (fast.policy(layer, w), plain.policy(layer, w)),
-                 (fast.chosen_values(local, w), plain.chosen_values(local, w))]
+        pairs = [(fast.optimal(w), plain.optimal(w)), (fast.policy(layer, w), plain.policy(layer, w))]
         for sign in (1, -1):
             pairs.append((other.optimal_plus(w, sign, fast, scale), plain_other.optimal_plus(w, sign, plain, scale)))
     for (f_values, f_second), (p_values, p_second) in pairs:
@@ -66,6 +66,25 @@ def test_fast_passes_are_the_kernels_floats(block, padding, piece, data, mdp, be
     for truth, (centre, err) in ((exact.optimal(exact_w)[0], pairs[0][0]), (exact.policy(layer, exact_w)[0], pairs[1][0])):
         for s in range(mdp.n_states):
             assert abs(Fraction(float(centre[s])) - truth[s]) <= err
+
+
+@given(data=st.data(), mdp=small_mdps(max_states=7), beta=st.sampled_from([Fraction(1), Fraction(9, 10)]))
+@settings(max_examples=40, deadline=None)
+def test_the_kernels_positions_and_pieces_are_the_same_floats(data, mdp, beta):
+    w = np.array(data.draw(st.lists(st.floats(-1e3, 1e3), min_size=mdp.n_states, max_size=mdp.n_states)))
+    layer = data.draw(layers(mdp))
+    local = np.array([data.draw(st.integers(0, int(k) - 1)) for k in np.diff(mdp.choice_start)], dtype=np.int64)
+    results = []
+    for padding in (1e9, 0.0):   # every model by position, then none
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(bellman, "_PADDING", padding)
+            patch.setattr(bellman, "_POSITIONS", bellman.weakref.WeakKeyDictionary())
+            plain, other = FloatBellman(mdp, mdp.rewards["r"], beta), FloatBellman(mdp, mdp.rewards["c"], Fraction(1))
+            assert (bellman.positions(mdp) is None) == (padding == 0.0)
+            results.append([plain.optimal(w), plain.policy(layer, w), plain.selected_values(w, plain.select(mdp.choice_start[:-1] + local)),
+                            plain.choice_values(w), other.optimal_plus(w, -1, plain, 0.3)])
+    for (by_position, a), (in_pieces, b) in zip(*results):
+        assert np.array_equal(by_position, in_pieces) and a == b
 
 
 def test_layer_layouts_are_rebuilt_for_a_new_layer_object():
