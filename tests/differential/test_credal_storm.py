@@ -18,6 +18,10 @@ path formula, so it is asked ``1 - P{min,max}=? [ F<=k "fatal" ]``: the compleme
 policy's and nature's direction) and ``R{"r"}{max,min}=? [ C<=k ]`` (state-action rewards, ``r``
 possibly negative).
 
+The policy lemma in float arithmetic on a generated interval model (the kernel's float passes with
+nature's greedy) is compared with Storm's ROBUST ``Rmax=? [C<=k]`` of the model and of the chain
+the policy induces.
+
 Not compared: unbounded properties (``--horizon unbounded``). Our unbounded engine refuses credal
 models ("not supported yet"), and Storm's interval engine refuses unbounded until on intervals
 [0, x] ("requires graph-preservation").
@@ -261,3 +265,31 @@ def test_generated_large_interval_model():
         assert lo <= storm_at_initial(exact_model, query, False, exact=True) <= hi, prop
         approx = storm_at_initial(float_model, query, False, exact=False)
         assert close(float(approx), lo), f"{prop}: ours [{float(lo)}, {float(hi)}], Storm (float) {approx}"
+
+
+def test_the_robust_policy_lemma_in_floats_meets_storms_robust_values():
+    """The policy lemma on the generated interval model in float arithmetic (the kernel's passes
+    with nature's greedy in integers, `proofs.kernel.bellman.Nature`), checked by the kernel: its
+    enclosures of J* and J(π₀) contain Storm's exact ROBUST ``Rmax=? [C<=k]`` of the model and of
+    the chain the policy induces (`storm.fix_policy`), and meet Storm's float values."""
+    from proofs.core.objective import Objective
+    from proofs.core.policy import Policy, PolicyLayer
+    from proofs.engines.policy import discharge_policy
+    from proofs.kernel.check_policy import check_policy_certificate
+
+    mdp = widened(random_mdp(LARGE_STATES, 0))
+    layer = PolicyLayer.from_table(mdp, {s: [(int(mdp.choice_start[s + 1]) - 1, Fraction(1))]
+                                         for s in range(mdp.n_states)})   # every state's last action
+    objective, policy, epsilon = Objective("r", LARGE_STEPS, Fraction(1)), Policy.stationary(layer), Fraction(1)
+    result = discharge_policy(mdp, objective, policy, epsilon, exact_mode=False)
+    assert result.witness["arithmetic"] == "float" and result.status != "unknown"
+    checked = check_policy_certificate(result.certificate_fields(objective, epsilon), result.status, mdp, objective,
+                                       policy, epsilon)
+    query = f"Rmax=? [C<={LARGE_STEPS}]"
+    with tempfile.TemporaryDirectory() as tmp:
+        for model, enclosure in ((mdp, checked.j_star), (storm.fix_policy(mdp, layer), checked.j_policy)):
+            path = Path(tmp) / "model.drn"
+            path.write_text(storm.to_drn(model), encoding="utf-8")
+            assert enclosure.width < Fraction(1, 10**9)
+            assert enclosure.lo <= storm_at_initial(storm_model(path, exact=True), query, False, exact=True) <= enclosure.hi
+            assert close(float(storm_at_initial(storm_model(path, exact=False), query, False, exact=False)), enclosure.lo)

@@ -143,7 +143,9 @@ def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fr
     if objective.horizon is not None:   # what the horizon can see (the kernel does the same)
         mdp, policy = restrict_with_policy(mdp, objective.horizon, policy)
     table = reachable_table(mdp, policy, objective.horizon)
-    in_exact = use_exact(mdp, objective.horizon, exact_mode, discount=objective.discount)
+    # credal models: floats (the kernel's passes with nature's greedy) for a finite horizon only, so far
+    in_exact = use_exact(mdp, objective.horizon, exact_mode, discount=objective.discount,
+                         credal_floats=objective.horizon is not None)
     fm = _FloatModel(mdp, objective)  # cheap: its matrices are built on first use
     arrays: dict[str, np.ndarray] = {}
     if objective.horizon is not None:
@@ -198,7 +200,7 @@ def _float_tail(mdp: Mdp, objective: Objective, table: Policy,
     decides and H ≤ `EXPLICIT` (then every step is evaluated)."""
     horizon = objective.horizon
     assert horizon is not None
-    if objective.discount != 1 or len(table.layers) != 1:
+    if objective.discount != 1 or len(table.layers) != 1 or mdp.is_credal:
         return None
     found = None
     for tail in tails(horizon):

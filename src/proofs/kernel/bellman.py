@@ -21,7 +21,7 @@ Exact arithmetic (`ExactBellman`, `Fraction`s)
     λ + Σ_i min((v_i − λ)·lo_i, (v_i − λ)·hi_i), which is ≤ min for every λ (weak duality), is
     checked to equal it. The value is then the exact minimum.
 
-Float arithmetic (`FloatBellman`, midpoint-radius; point models only)
+Float arithmetic (`FloatBellman`, midpoint-radius)
     W is a float vector whose entries are the exact values bounded, M ≥ max|W|. A pass is plain
     numpy over the model's CSR arrays: ŷ = fl(β̂·W) (W itself when β = 1), the products p̂·ŷ of
     the transitions, their sum per choice in successor order, plus r̂; then the max over each
@@ -41,10 +41,25 @@ Float arithmetic (`FloatBellman`, midpoint-radius; point models only)
     since β̂ ≤ 1 (F1, monotone rounding). A policy's mixture is F4 again, with b̃ = 0, x̃ = Q̂
     (|Q̂| ≤ Q_max) and |x̃ − x| ≤ e_Q. Probabilities and policy weights must convert to 0 or
     normal floats, and every float must stay finite, else the check is refused.
+
+Credal rows in floats (`Nature`)
+    The bounds are integers over one common denominator d (N·d < 2^53, else the check is
+    refused). Per pass and choice, nature's greedy P gives every successor its lower bound and the
+    free mass d − Σ lo to the cheapest first (in increasing order of (ŷ, position)), up to their
+    upper bounds; successor i's share is what the successors before it leave, found by comparing
+    it with each of them (N² comparisons per choice, no sorting): integer arithmetic, so P is an
+    exact distribution within the intervals (Σ P = d, as Σ lo ≤ d ≤ Σ hi is checked). It
+    minimises P·ŷ over the intervals: with k the last successor given free mass, P·ŷ equals the
+    dual bound g(ŷ_k) of `worst_expectation`, and g(μ) ≤ P'·ŷ for every feasible P' and every μ
+    (weak duality). As the minimum over distributions is
+    1-Lipschitz in the sup norm, |P·ŷ − min_P' P'·βW| ≤ ε_y, so Q̂ = fl(r̂ + Σ p̂·ŷ) with
+    p̂ = fl(P/d) (correctly rounded: relative error u) has the error e_Q above, with the
+    conversion (u, 0).
 """
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -210,21 +225,78 @@ def policy_weights(layer: PolicyLayer) -> F:
 
 
 @dataclass(frozen=True, eq=False)
+class Nature:
+    """A credal model's intervals by successor position (as `Positions`), in integers over one
+    common denominator d with N·d < 2^53: ``lo`` and ``extra`` = hi − lo (0 on padding), and
+    ``free`` = d − Σ lo per choice, the mass nature places above the lower bounds."""
+
+    lo: npt.NDArray[np.int64]
+    extra: npt.NDArray[np.int64]
+    free: npt.NDArray[np.int64]
+    denominator: int
+
+    def select(self, choices: IntArray) -> Nature:
+        return Nature(np.take(self.lo, choices, axis=1), np.take(self.extra, choices, axis=1),
+                      np.take(self.free, choices), self.denominator)
+
+    def worst(self, y: F, target: npt.NDArray[np.intp]) -> F:
+        """p̂ of nature's greedy distribution at every position (module docstring, "credal rows"):
+        successor i gets its lower bound and what is left of the free mass after the successors
+        before it in increasing order of (y, position), up to its upper bound."""
+        values = np.take(y, target, mode="clip")
+        before = np.zeros_like(self.extra)
+        for i in range(len(target)):
+            for j in range(len(target)):
+                if j != i:
+                    first = np.less(values[j], values[i]) if j > i else np.less_equal(values[j], values[i])
+                    before[i] += self.extra[j] * first
+        p: F = (self.lo + np.clip(self.free - before, 0, self.extra)) / self.denominator
+        return p
+
+
+def _nature(mdp: Mdp, at: IntArray, used: npt.NDArray[np.bool_]) -> Nature:
+    """The model's `Nature`, or a rejection: bounds outside [0, 1] or without a common
+    denominator small enough, or a choice whose intervals hold no distribution."""
+    assert mdp.interval is not None
+    bounds = mdp.interval
+    if not all(b.is_compact and np.all((0 <= b.num) & (b.num <= b.den)) for b in bounds):
+        raise CheckFailure("a probability interval is not within [0, 1] in 64-bit integers")
+    d = max(int(b.den.max(initial=1)) for b in bounds)
+    if not all(np.all(d % b.den == 0) for b in bounds):
+        d = math.lcm(*{int(x) for b in bounds for x in np.unique(b.den)})
+    if d * len(at) >= 2**53:
+        raise CheckFailure("the probability intervals have no common denominator below 2^53 / N, which float "
+                           "arithmetic needs; check the certificate in exact arithmetic")
+    lo, hi = (np.where(used, (b.num * (d // b.den))[at], 0) for b in bounds)
+    free, extra = d - lo.sum(axis=0), hi - lo
+    if np.any(extra < 0) or np.any(free < 0) or np.any(extra.sum(axis=0) < free):
+        raise CheckFailure("a choice's probability intervals hold no distribution")
+    return Nature(lo, extra, free, d)
+
+
+@dataclass(frozen=True, eq=False)
 class Positions:
     """Successor i of choice c at ``[i, c]``: its target and p̂, or p̂ = 0 (and the target of the
-    choice's last successor) past its last one."""
+    choice's last successor) past its last one; on a credal model ``nature`` gives p̂ per pass."""
 
     target: npt.NDArray[np.intp]
     p: F
+    nature: Nature | None = None
+
+    def select(self, choices: IntArray) -> Positions:
+        if self.nature is not None:
+            return Positions(np.take(self.target, choices, axis=1), self.p, self.nature.select(choices))
+        return Positions(np.take(self.target, choices, axis=1), np.take(self.p, choices, axis=1))
 
     def sums(self, y: F) -> F:
         """Σ_i p̂[i, c]·y[target[i, c]] for every column c, added in successor order."""
-        q: F = np.take(y, self.target[0], mode="clip")   # targets were range-checked
-        np.multiply(q, self.p[0], out=q)
+        target, p = self.target, self.p if self.nature is None else self.nature.worst(y, self.target)
+        q: F = np.take(y, target[0], mode="clip")   # targets were range-checked
+        np.multiply(q, p[0], out=q)
         term = np.empty_like(q)
-        for i in range(1, len(self.target)):
-            np.take(y, self.target[i], out=term, mode="clip")
-            np.multiply(term, self.p[i], out=term)
+        for i in range(1, len(target)):
+            np.take(y, target[i], out=term, mode="clip")
+            np.multiply(term, p[i], out=term)
             np.add(q, term, out=q)
         return q
 
@@ -233,14 +305,17 @@ _POSITIONS: weakref.WeakKeyDictionary[Mdp, Positions | None] = weakref.WeakKeyDi
 
 
 def positions(mdp: Mdp) -> Positions | None:
-    """The model's `Positions` (built once per model), or None when they need too much padding."""
+    """The model's `Positions` (built once per model), or None when they need too much padding
+    (never on a credal model: its passes are by position only)."""
     if mdp not in _POSITIONS:
         lengths = np.diff(mdp.row_start)
         width, laid = int(lengths.max(initial=1)), None
-        if width * mdp.n_choices <= _PADDING * mdp.n_transitions:
+        if mdp.is_credal or width * mdp.n_choices <= _PADDING * mdp.n_transitions:
             i = np.arange(width)[:, None]
-            at = mdp.row_start[:-1] + np.minimum(i, lengths - 1)
-            laid = Positions(mdp.target[at].astype(np.intp), np.where(i < lengths, mdp.float_probability[at], 0.0))
+            at, used = mdp.row_start[:-1] + np.minimum(i, lengths - 1), i < lengths
+            target = mdp.target[at].astype(np.intp)
+            laid = Positions(target, np.zeros((0, 0)), _nature(mdp, at, used)) if mdp.is_credal else \
+                Positions(target, np.where(used, mdp.float_probability[at], 0.0))
         _POSITIONS[mdp] = laid
     return _POSITIONS[mdp]
 
@@ -267,8 +342,6 @@ class FloatBellman:
     """
 
     def __init__(self, mdp: Mdp, reward: Rationals, beta: Fraction) -> None:
-        if mdp.probability is None:
-            raise CheckFailure("a credal model is checked in exact arithmetic, not float")
         if np.any(np.diff(mdp.row_start) < 1) or np.any(np.diff(mdp.choice_start) < 1):
             raise CheckFailure("the model has a choice without successors or a state without choices")
         if len(mdp.target) and (int(mdp.target.min()) < 0 or int(mdp.target.max()) >= mdp.n_states):
@@ -276,14 +349,18 @@ class FloatBellman:
         if not 0 < beta <= 1:
             raise CheckFailure(f"the float operators need 0 < β ≤ 1, got {beta}")
         self.mdp, self.beta, self.beta_f = mdp, beta, float(beta)
-        self.p = mdp.float_probability
-        _normal_or_zero(self.p, "transition probability")
+        self.p = mdp.float_probability   # credal: nature's, per pass (`Nature`)
+        if mdp.is_credal:
+            positions(mdp)   # the intervals are validated here
+        else:
+            _normal_or_zero(self.p, "transition probability")
         self.r = reward.floats()
         if not np.all(np.isfinite(self.r)):
             raise CheckFailure("a reward is too large for float arithmetic")
         # native (intp) indices, range-checked above: numpy's take converts any other type per call
         self.target = mdp.target.astype(np.intp, copy=False)
-        self.rows = Rows.distributions(int(np.diff(mdp.row_start).max(initial=1)), Conversion.of(mdp.probability))
+        conversion = Conversion(U, Fraction(0)) if mdp.probability is None else Conversion.of(mdp.probability)
+        self.rows = Rows.distributions(int(np.diff(mdp.row_start).max(initial=1)), conversion)
         self.reward_max = magnitude(self.r)
         self.reward_error = Conversion.of(reward).error(self.reward_max)
 
@@ -329,8 +406,7 @@ class FloatBellman:
         any `FloatBellman` of the same model: they share its probabilities and successors)."""
         laid, none = positions(self.mdp), np.zeros(0, dtype=np.intp)
         if laid is not None:
-            return Selection(self.mdp, choices, Positions(np.take(laid.target, choices, axis=1),
-                                                          np.take(laid.p, choices, axis=1)), none, np.zeros(0), none)
+            return Selection(self.mdp, choices, laid.select(choices), none, np.zeros(0), none)
         first, last = self.mdp.row_start[choices], self.mdp.row_start[choices + 1]
         index = concat_ranges(first, last)
         owner = np.repeat(np.arange(len(choices), dtype=np.intp), last - first)

@@ -319,9 +319,10 @@ def check_policy_certificate(body: PolicyBody, status: str, mdp: Mdp, objective:
             raise CheckFailure(f"witness: a finite horizon {objective.horizon} needs kind 'backward-induction' "
                                f"with steps = {objective.horizon}, got {_kind(witness)!r} with steps = {steps!r}")
         if witness.tail is not None:
-            if exact or beta != 1 or len(table.layers) != 1 or not 1 <= witness.tail <= objective.horizon - 2:
+            if exact or beta != 1 or len(table.layers) != 1 or not 1 <= witness.tail <= objective.horizon - 2 \
+                    or mdp.is_credal:
                 raise CheckFailure(f"witness: a tail of {witness.tail} steps needs float arithmetic, an undiscounted "
-                                   "J, a stationary policy and 1 ≤ tail ≤ H − 2")
+                                   "J, a stationary policy, a point model and 1 ≤ tail ≤ H − 2")
             j_star, j_policy = tail_values(mdp, objective, table.layers[0], witness.tail)
         else:
             star = pol = Bound(zero, Fraction(0), Fraction(0))

@@ -25,8 +25,8 @@ from proofs.core.errors import CheckFailure
 from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.core.policy import PolicyLayer
-from proofs.kernel.bellman import FloatBellman, Vector, magnitude, policy_weights
-from proofs.operators.layout import SlotLayout, expectation_into, run_blocks, slot_layout
+from proofs.kernel.bellman import FloatBellman, Positions, Selection, Vector, magnitude, policy_weights
+from proofs.operators.layout import BLOCK, THREADS, SlotLayout, expectation_into, run_blocks, slot_layout
 
 __all__ = ["ChoiceLayout", "FastBellman"]
 
@@ -45,7 +45,10 @@ class ChoiceLayout:
 
     @property
     def star(self) -> SlotLayout | None:
-        """Slot j of state s holds its j-th choice (or its last one); None when padding costs too much."""
+        """Slot j of state s holds its j-th choice (or its last one); None when padding costs too much,
+        or on a credal model (nature's distributions change with every pass: the kernel's passes)."""
+        if self._star is False and self.mdp.is_credal:
+            self._star = None
         if self._star is False:
             counts = np.diff(self.mdp.choice_start)
             first = self.mdp.choice_start[:-1]
@@ -57,7 +60,9 @@ class ChoiceLayout:
     def layer(self, layer: PolicyLayer) -> tuple[SlotLayout, F, npt.NDArray[np.bool_]] | None:
         """A layer's entries by slot (entry j of state s in slot j; a state with fewer entries, or
         none, repeats its first choice at weight 0), with the weights and the used slots by slot;
-        None when padding costs too much."""
+        None when padding costs too much, or on a credal model."""
+        if self.mdp.is_credal:
+            return None
         cached = self._layers.get(id(layer))
         if cached is not None and cached[0] is layer:
             return cached[1]
@@ -143,6 +148,23 @@ class FastBellman(FloatBellman):
             return 0.0
 
         return self._pass(star, reward, w, best)[0], err
+
+    def selected_values(self, w: Vector, chosen: Selection) -> tuple[F, Fraction]:
+        """The kernel's pass over a selection by successor position, its columns split between the
+        threads (each column's floats are computed by the same operations)."""
+        laid = chosen.positions
+        if laid is None or laid.nature is not None or THREADS < 2 or len(chosen.choices) < 2 * BLOCK:
+            return super().selected_values(w, chosen)
+        if chosen.mdp is not self.mdp:
+            raise TypeError("a selection is used with the operators of its own model only")
+        y, out = self.scaled(w), np.empty(len(chosen.choices))
+
+        def part(first: int, last: int, _: int) -> float:
+            out[first:last] = Positions(laid.target[:, first:last], laid.p[:, first:last]).sums(y)
+            return 0.0
+
+        run_blocks(len(out), part)
+        return np.add(out, self.r[chosen.choices], out=out), self.choice_error(magnitude(np.asarray(w)))
 
     def optimal_plus(self, w: Vector, sign: int, other: FloatBellman, scale: float) -> tuple[F, Fraction]:
         star, reward = self.layout.star, self.star_reward

@@ -20,6 +20,7 @@ from proofs.core.policy import PolicyLayer
 from proofs.kernel import bellman
 from proofs.kernel.bellman import ExactBellman, FloatBellman
 from proofs.operators import ChoiceLayout, FastBellman
+from proofs.operators import bellman as fast_ops
 from proofs.operators import layout as slots
 
 # (states per block, padding allowed, choices per piece of the kernel's CSR passes, the kernel's padding)
@@ -47,8 +48,10 @@ def test_fast_passes_are_the_kernels_floats(block, padding, piece, kernel_paddin
     w = np.array(data.draw(st.lists(st.floats(-1e3, 1e3), min_size=mdp.n_states, max_size=mdp.n_states)))
     layer = data.draw(layers(mdp))
     scale = data.draw(st.sampled_from([0.0, 0.3, 7.0]))
+    local = np.array([data.draw(st.integers(0, int(k) - 1)) for k in np.diff(mdp.choice_start)], dtype=np.int64)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(slots, "BLOCK", block)
+        patch.setattr(fast_ops, "BLOCK", block)
         patch.setattr(slots, "PADDING", padding)
         patch.setattr(bellman, "_PIECE", piece)
         patch.setattr(bellman, "_PADDING", kernel_padding)
@@ -56,7 +59,9 @@ def test_fast_passes_are_the_kernels_floats(block, padding, piece, kernel_paddin
         fast, other = shared.bellman(mdp.rewards["r"], beta), shared.bellman(mdp.rewards["c"], Fraction(1))
         assert isinstance(fast, FastBellman)
         plain, plain_other = FloatBellman(mdp, mdp.rewards["r"], beta), FloatBellman(mdp, mdp.rewards["c"], Fraction(1))
-        pairs = [(fast.optimal(w), plain.optimal(w)), (fast.policy(layer, w), plain.policy(layer, w))]
+        chosen = mdp.choice_start[:-1] + local
+        pairs = [(fast.optimal(w), plain.optimal(w)), (fast.policy(layer, w), plain.policy(layer, w)),
+                 (fast.selected_values(w, fast.select(chosen)), plain.selected_values(w, plain.select(chosen)))]
         for sign in (1, -1):
             pairs.append((other.optimal_plus(w, sign, fast, scale), plain_other.optimal_plus(w, sign, plain, scale)))
     for (f_values, f_second), (p_values, p_second) in pairs:
