@@ -65,7 +65,7 @@ def test_the_robust_policy_lemma_in_floats_from_an_interval_drn(proofs, tmp_path
 
     assert proofs("check", cwd=project).returncode == 0
     kernel = [sys.executable, "-m", "proofs.kernel", str(path), "--models", str(project / ".proofs" / "models")]
-    done = subprocess.run(kernel, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(kernel, check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
 
     forged = dict(cert, values={**cert["values"], "j_star": {"lo": str(j_star["lo"] + 1), "hi": str(j_star["hi"] + 1)}})
