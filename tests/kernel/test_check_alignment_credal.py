@@ -18,8 +18,11 @@ from proofs.core.errors import CheckFailure
 from proofs.core.objective import Objective
 from proofs.core.policy import Policy, PolicyLayer
 from proofs.engines.alignment import certificate_body
+from proofs.engines.lagrangian_float import discharge_restricted
 from proofs.engines.robust import discharge_credal
 from proofs.kernel.check_alignment import check_alignment_certificate
+from proofs.kernel.check_alignment_float import check_float_alignment
+from proofs.kernel.horizon import restrict
 from proofs.semantics.evaluate import evaluate_constraint, evaluate_objective
 from proofs.spec.parse import parse_constraint
 from proofs.core.errors import Location
@@ -104,6 +107,31 @@ def test_the_bounds_bracket_the_worst_deterministic_policy(case: tuple[object, s
     # the kernel accepts the engine's certificate (every status)
     body = certificate_body(result, objective, epsilon)
     check_alignment_certificate(body, result.status, mdp, objective, epsilon, [constraint])  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
+@given(credal_models())
+def test_the_float_path_is_sound_and_kernel_checked(case: tuple[object, str, Fraction]) -> None:
+    """The same lemmas in float arithmetic (the path of models beyond the exact limit): the upper
+    bound is above the worst deterministic ε-optimal policy, a decided verdict never contradicts the
+    exact engine's, and the kernel's float checker accepts the certificate."""
+    mdp, text, epsilon = case
+    assume(mdp.is_credal and epsilon > 0)   # ε = 0 is below the float resolution of J*: the exact path's
+    objective = Objective("r", horizon=H)
+    constraint = parse_constraint(text, Location("test"))
+    floated = discharge_restricted(restrict(mdp, H), objective, epsilon, [constraint])  # type: ignore[arg-type]
+    exact = discharge_credal(mdp, objective, epsilon, [constraint])  # type: ignore[arg-type]
+    assert {floated.status, exact.status} != {"proved", "refuted"}
+    if not floated.constraints:
+        return
+    j_star = max(evaluate_objective(mdp, objective, p).lo for p in _deterministic_policies(mdp))  # type: ignore[arg-type]
+    assert floated.j_star.lo <= j_star <= floated.j_star.hi
+    worst = max(evaluate_constraint(mdp, objective, p, constraint).hi  # type: ignore[arg-type]
+                for p in _deterministic_policies(mdp)
+                if evaluate_objective(mdp, objective, p).lo >= j_star - epsilon)  # type: ignore[arg-type]
+    assert worst <= floated.constraints[0].worst.hi
+    body = certificate_body(floated, objective, epsilon)
+    check_float_alignment(body, floated.status, mdp, objective, epsilon, [constraint], floated.arrays)  # type: ignore[arg-type]
 
 
 CREDAL = Path(__file__).resolve().parents[1] / "worlds" / "models" / "credal-cliff.toml"

@@ -25,6 +25,7 @@ certainly ε-optimal; below that the result is ``unknown`` and the exact engine 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -41,6 +42,7 @@ from proofs.core.objective import Objective
 from proofs.core.rational import format_rational
 from proofs.engines.alignment import AlignmentResult, ConstraintResult, hinted_lambda
 from proofs.engines.claims import EXPLICIT, claim, tails
+from proofs.kernel.bellman import Positions, positions
 from proofs.kernel.check_alignment_float import (
     Evaluated,
     FloatSpace,
@@ -129,10 +131,12 @@ class _Search(_SearchModel):
         indptr = np.zeros(n * k + 1, dtype=np.int64)
         np.cumsum(row_len, out=indptr[1:])
         index = np.int32 if max(n, len(mdp.target)) < 2**31 - 1 else np.int64
-        from scipy.sparse import csr_matrix  # here: the slot layout, the usual case, needs no scipy
+        self.laid = positions(mdp) if mdp.is_credal else None   # nature's greedy per step (credal)
+        if self.laid is None:
+            from scipy.sparse import csr_matrix  # here: the slot layout, the usual case, needs no scipy
 
-        self.matrix = csr_matrix((mdp.float_probability, mdp.target.astype(index), indptr.astype(index)),
-                                 shape=(n * k, n))
+            self.matrix = csr_matrix((mdp.float_probability, mdp.target.astype(index), indptr.astype(index)),
+                                     shape=(n * k, n))
         self.missing = np.ones(n * k, dtype=np.bool_)
         self.missing[place] = False
         self.r = self.prepare(mdp.rewards[objective.reward].floats())
@@ -144,25 +148,39 @@ class _Search(_SearchModel):
         out[self.place] = per_choice
         return out
 
-    def best(self, opt: OptimalJ, cs: FloatSpace, c_reward: F, w_j: float, w_q: float) -> _Line:
+    def expect(self, j: F, q: F, key: F | None) -> F:
+        """P·J and P·(σ·W_c) per padded row (two columns); on a credal model under nature's greedy
+        for ``key`` (the distribution minimising key's expectation)."""
+        if self.laid is None:
+            return np.asarray(self.matrix @ np.stack([j, q], axis=1))
+        assert key is not None and self.laid.nature is not None
+        by_nature = Positions(self.laid.target, self.laid.nature.worst(key, self.laid.target))
+        out = np.zeros((len(self.missing), 2))
+        out[self.place, 0], out[self.place, 1] = by_nature.sums(j), by_nature.sums(q)
+        return out
+
+    def best(self, opt: OptimalJ, cs: FloatSpace, c_reward: F, w_j: float, w_q: float,
+             robust: bool = False) -> _Line:
         """The argmax of w_J·J + w_Q·σ·W_c over deterministic step tables, with its float J and σ·W_c.
 
-        ``c_reward`` is σ·c per choice, prepared.
+        ``c_reward`` is σ·c per choice, prepared. On a credal model nature maximises the same score
+        (the relaxation G_co of the upper bound: policy and nature together) or, ``robust``,
+        minimises J (the robust J-optimal tables, w_Q = 0).
         """
         big_l, d = cs.steps, self.d
         stop = np.flatnonzero(cs.stop)
         slot = np.searchsorted(np.flatnonzero(opt.stops), stop)
-        j = d**big_l * opt.full[big_l].centre   # V* from the kernel's pass (its centres; search only)
+        full = opt.full if robust else opt.co_full   # the continuation after c is decided
+        j = d**big_l * full[big_l].centre   # V* from the kernel's pass (its centres; search only)
         q = cs.sigma * cs.goal
         tables = _Changes(self.mdp.n_states, self.dtype)
-        both = np.empty((self.mdp.n_states, 2))
         rows = len(self.missing)
         cj, cq, score = np.empty(rows), np.empty(rows), np.empty(rows)
         before = (j, q)
+        stops_at = opt.at_stops if robust else opt.co_at_stops
         for t in reversed(range(opt.first, big_l)):
             before = (j, q)
-            both[:, 0], both[:, 1] = j, q
-            expect = self.matrix @ both
+            expect = self.expect(j, q, None if self.laid is None else j if robust else -(w_j * j + w_q * q))
             np.multiply(self.r, d**t, out=cj)
             cj += expect[:, 0]
             np.add(c_reward, expect[:, 1], out=cq)
@@ -175,7 +193,7 @@ class _Search(_SearchModel):
                             tables.previous)
             chosen = self.row_of_state + local
             j, q = cj[chosen], cq[chosen]
-            j[stop] = d**t * opt.at_stops[t].centre[slot]
+            j[stop] = d**t * stops_at[t].centre[slot]
             q[stop] = cs.sigma * cs.goal[stop]
             local[stop] = 0
             tables.add(t, local)
@@ -359,6 +377,33 @@ def _attaining(lines: Sequence[_Line], goal: float) -> list[tuple[Fraction, _Lin
     return [(share, hi_line), (1 - share, lo_line)]
 
 
+def _robust_attaining(search: _Search | _SlotSearch, small: Mdp, opt: OptimalJ, cs: FloatSpace,
+                      lines: Sequence[_Line], need: Fraction, prefix: str,
+                      arrays: dict[str, np.ndarray]) -> list[tuple[Fraction, _Line]]:
+    """On a credal model, where the search's J is nature's cooperative one: the start mixture of
+    the search's worst line for c (the bracket's first) and the first of the others, then the
+    robust J-optimal tables, whose J_lo (the kernel's own bound, each component against its own
+    worst nature) reaches ``need``, weighted on those bounds so that the mixture's J_lo does too.
+    The best line alone when it reaches ``need``; the robust J-optimal tables alone (certainly
+    ε-optimal, worst for c) when nothing does."""
+    assert isinstance(search, _Search)
+    robust = search.best(opt, cs, search.prepare(cs.sigma * cs.reward.floats()), 1.0, 0.0, robust=True)
+    candidates, lows = [*lines, robust], []
+    for line in candidates:
+        arrays[f"{prefix}_probe"] = line.tables
+        alone = Mixture.from_json({"mixture": [{"weight": "1", "step_tables": f"{prefix}_probe", "encoding": "changes",
+                                                "after_decided": "J-optimal"}]})
+        lows.append(mixture_values(small, opt, cs, alone, arrays, "a candidate")[0].lo)
+    del arrays[f"{prefix}_probe"]
+    if lows[0] >= need:
+        return [(Fraction(1), candidates[0])]
+    k = next((k for k in range(1, len(candidates)) if lows[k] >= need), len(candidates) - 1)
+    if lows[k] <= lows[0]:
+        return [(Fraction(1), candidates[k])]
+    share = min(Fraction(math.ceil((need - lows[0]) / (lows[k] - lows[0]) * 10**12), 10**12), Fraction(1))
+    return [(share, candidates[k]), (1 - share, candidates[0])]
+
+
 def _mixture(parts: Sequence[tuple[Fraction, _Line]], prefix: str,
              arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     out = []
@@ -395,7 +440,7 @@ def discharge_restricted(small: Mdp, objective: Objective, epsilon: Fraction, co
     horizon = objective.horizon
     assert horizon is not None
     result, last = None, 0
-    if objective.discount == 1 and all(cs.steps == horizon for cs in spaces):
+    if objective.discount == 1 and all(cs.steps == horizon for cs in spaces) and not small.is_credal:
         for last in tails(horizon):
             result = _discharge(small, objective, epsilon, spaces, hints, last)
             if result.status != "unknown":
@@ -432,8 +477,10 @@ def _discharge(small: Mdp, objective: Objective, epsilon: Fraction, spaces: Sequ
         g_hi = upper_bound(small, opt, cs, lam).hi
         bound = cs.reported(cs.kappa + g_hi - lam * (opt.j_star.lo - epsilon))
         goal, evaluated = target + slack, Evaluated()
-        for _ in range(4):   # the kernel's enclosure of J(mix) may be wider than the search's slack (a tail)
-            mixture = _mixture(_attaining(found[1], goal), f"c{i}", arrays)
+        for _ in range(1 if small.is_credal else 4):   # the kernel's J(mix) may be wider than the slack (a tail)
+            parts = _robust_attaining(search, small, opt, cs, found[1], opt.j_star.hi - epsilon, f"c{i}", arrays) \
+                if small.is_credal else _attaining(found[1], goal)
+            mixture = _mixture(parts, f"c{i}", arrays)
             j_att, attained = mixture_values(small, opt, cs, Mixture.from_json(mixture), arrays, f"constraint {i}",
                                              evaluated)
             deficit = float(opt.j_star.hi - epsilon - j_att.lo)

@@ -35,7 +35,13 @@ from proofs.core.rational import format_rational
 from proofs.engines.alignment import AlignmentResult, ConstraintResult, exact_work
 from proofs.engines.dual import GaveUp, at_initial, parametric
 from proofs.engines.lagrangian import EXACT_LIMIT, Line, Responses
-from proofs.kernel.check_alignment import ConstraintSpace, Episode, constraint_space, evaluate_mixture, optimal_to_go
+from proofs.kernel.check_alignment import (
+    ConstraintSpace,
+    Episode,
+    constraint_space,
+    evaluate_mixture,
+    optimal_to_go,
+)
 from proofs.kernel.horizon import restrict
 
 __all__ = ["discharge_credal"]
@@ -50,9 +56,10 @@ def discharge_credal(mdp: Mdp, objective: Objective, epsilon: Fraction,
     if objective.horizon is None:
         return AlignmentResult.unknown(ENGINE, "credal models are decided with a finite horizon only, so far")
     mdp = restrict(mdp, objective.horizon)
-    if exact_work(mdp, objective) > EXACT_LIMIT:
-        return AlignmentResult.unknown(ENGINE, f"the credal model is beyond the exact limit ({EXACT_LIMIT} "
-                                       "transitions × steps); large credal models are not decided yet")
+    if exact_work(mdp, objective) > EXACT_LIMIT:   # the same bounds in floats (proofs.engines.lagrangian_float)
+        from proofs.engines.lagrangian_float import discharge_restricted
+
+        return discharge_restricted(mdp, objective, epsilon, constraints)
     robust, cooperative = optimal_to_go(mdp, objective, -1), optimal_to_go(mdp, objective, 1)
     ep = Episode(mdp, objective, robust, cooperative)     # what the kernel reads
     joint_ep = Episode(mdp, objective, cooperative)       # G_co(λ): after c is decided, nature cooperates

@@ -288,9 +288,12 @@ class Positions:
             return Positions(np.take(self.target, choices, axis=1), self.p, self.nature.select(choices))
         return Positions(np.take(self.target, choices, axis=1), np.take(self.p, choices, axis=1))
 
-    def sums(self, y: F) -> F:
-        """Σ_i p̂[i, c]·y[target[i, c]] for every column c, added in successor order."""
-        target, p = self.target, self.p if self.nature is None else self.nature.worst(y, self.target)
+    def sums(self, y: F, key: F | None = None) -> F:
+        """Σ_i p̂[i, c]·y[target[i, c]] for every column c, added in successor order; on a credal
+        model p̂ is nature's greedy for ``key`` (default: y), the distribution minimising key's
+        expectation."""
+        target = self.target
+        p = self.p if self.nature is None else self.nature.worst(y if key is None else key, target)
         q: F = np.take(y, target[0], mode="clip")   # targets were range-checked
         np.multiply(q, p[0], out=q)
         term = np.empty_like(q)
@@ -341,7 +344,7 @@ class FloatBellman:
     the (exact) entries of W.
     """
 
-    def __init__(self, mdp: Mdp, reward: Rationals, beta: Fraction) -> None:
+    def __init__(self, mdp: Mdp, reward: Rationals, beta: Fraction, highest: bool = False) -> None:
         if np.any(np.diff(mdp.row_start) < 1) or np.any(np.diff(mdp.choice_start) < 1):
             raise CheckFailure("the model has a choice without successors or a state without choices")
         if len(mdp.target) and (int(mdp.target.min()) < 0 or int(mdp.target.max()) >= mdp.n_states):
@@ -349,6 +352,7 @@ class FloatBellman:
         if not 0 < beta <= 1:
             raise CheckFailure(f"the float operators need 0 < β ≤ 1, got {beta}")
         self.mdp, self.beta, self.beta_f = mdp, beta, float(beta)
+        self.highest = highest   # credal: nature maximises the expectation instead (min of −W)
         self.p = mdp.float_probability   # credal: nature's, per pass (`Nature`)
         if mdp.is_credal:
             positions(mdp)   # the intervals are validated here
@@ -385,7 +389,7 @@ class FloatBellman:
         err = self.choice_error(magnitude(np.asarray(w)))
         laid = positions(self.mdp)
         if laid is not None:
-            q = laid.sums(y)
+            q = laid.sums(y, -y if self.highest else None)
             return np.add(q, self.r, out=q), err
         q = np.empty(self.mdp.n_choices)
         for first in range(0, self.mdp.n_choices, _PIECE):
@@ -412,13 +416,15 @@ class FloatBellman:
         owner = np.repeat(np.arange(len(choices), dtype=np.intp), last - first)
         return Selection(self.mdp, choices, None, self.target[index], self.p[index], owner)
 
-    def selected_values(self, w: Vector, chosen: Selection) -> tuple[F, Fraction]:
-        """Q̂_W of the selected choices, in their order, computed as `_values` does, and e_Q."""
+    def selected_values(self, w: Vector, chosen: Selection, key: F | None = None) -> tuple[F, Fraction]:
+        """Q̂_W of the selected choices, in their order, computed as `_values` does, and e_Q. On a
+        credal model with a ``key``, under the one nature that minimises key's expectation (any
+        distribution within the intervals is a nature: the value is one it reaches)."""
         if chosen.mdp is not self.mdp:
             raise TypeError("a selection is used with the operators of its own model only")
         y = self.scaled(w)
         if chosen.positions is not None:
-            q = chosen.positions.sums(y)
+            q = chosen.positions.sums(y, key if key is not None else -y if self.highest else None)
         else:
             terms = np.take(y, chosen.target, mode="clip")
             np.multiply(terms, chosen.p, out=terms)

@@ -46,8 +46,17 @@ docstring first), checked in float arithmetic with a proved error instead of `Fr
   (the same at every earlier step), both sides, J linked to V*'s slopes with λ = 1, W_c with its
   constant goal at stop states. The enclosures at t = 0 are the slopes at j = H − K.
 
+* Credal models (no tail): as the exact checker (its "credal models"), with the float operators of
+  `proofs.kernel.bellman.Nature`: J* with nature minimising J, and V*_co with nature maximising it
+  (the continuation of G_co after c is decided); the upper bound's recursion with nature
+  maximising σ·Q_c(σ·W) + λ·J's rewards (σ·Q_c(σ·W) = σ·c + P·W: the maximum of P·W, from the
+  minimum of P·(−W) when σ = 1); the attained mixture's J per component under its own worst
+  nature, and W_c of every component under one nature, greedy for the highest σ·Σ_i q_i·W_i
+  first (`_credal_mixture`): any distribution within the intervals is a nature, and a fixed
+  nature's recursion is monotone with T(W + k·1) = T(W) + k, so the offsets carry over.
+
 The verdict rules are the exact checker's (`check_verdict`, on the hard side of every enclosure).
-Geometric horizons and credal models are not checked here (rejected as such).
+Geometric horizons are not checked here (rejected as such).
 """
 
 from __future__ import annotations
@@ -177,7 +186,19 @@ class OptimalJ:
         self.full: dict[int, Bound[F]] = {}
         self.tail, self.first = tail, 0 if tail is None else self.horizon - tail - 1   # the first explicit step
         if tail is not None:
+            if mdp.is_credal:
+                raise CheckFailure("witness step: a tail needs a point model")
             self.zero = FloatBellman(mdp, Rationals.zeros(mdp.n_choices), Fraction(1))
+        self.co_at_stops, self.co_full = self.at_stops, self.full   # V* with nature cooperating
+        if mdp.is_credal:
+            self.co_at_stops, self.co_full = {}, {}
+            co, op_co = bound, FloatBellman(mdp, mdp.rewards[objective.reward], objective.discount, highest=True)
+            for t in reversed(range(self.horizon + 1)):
+                if t < self.horizon:
+                    co = step(*op_co.optimal(co.centre), self.discount, co)
+                self.co_at_stops[t] = Bound(co.centre[stops], co.down, co.up)
+                if t in full:
+                    self.co_full[t] = co
         for t in reversed(range(self.first, self.horizon + 1)):
             if t == self.first and tail is not None:
                 bound = self._tail_step(bound)
@@ -205,10 +226,12 @@ class OptimalJ:
         return out
 
     def constraint_op(self, cs: FloatSpace) -> FloatBellman:
-        """The operator of the constraint's reward (β = 1), built once per constraint."""
+        """The operator of the constraint's reward (β = 1), built once per constraint; on a credal
+        model with nature maximising σ·Q_c(σ·W), as `upper_bound` needs (`_evaluate` names its own)."""
         op = self._constraint_ops.get(id(cs))
         if op is None:
-            op = self._constraint_ops[id(cs)] = self.bellman(cs.reward, Fraction(1))
+            op = self._constraint_ops[id(cs)] = FloatBellman(self.mdp, cs.reward, Fraction(1), highest=cs.sigma > 0) \
+                if self.mdp.is_credal else self.bellman(cs.reward, Fraction(1))
         return op
 
 
@@ -249,10 +272,11 @@ def float_space(mdp: Mdp, objective: Objective, constraint: Constraint) -> Float
                       isinstance(constraint, ProbabilityConstraint))
 
 
-def _j_at(opt: OptimalJ, t: int) -> Bound[F]:
-    if t not in opt.full:
+def _j_at(opt: OptimalJ, t: int, co: bool = False) -> Bound[F]:
+    kept = opt.co_full if co else opt.full
+    if t not in kept:
         raise CheckFailure(f"kernel step: V*_{t} was not kept")  # an internal inconsistency, never expected
-    return opt.full[t]
+    return kept[t]
 
 
 def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclosure:
@@ -268,7 +292,7 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
         values, err = _added(cs.sigma * cs.goal[stop_index], scaled, err)
         return values, round_up(err + lam * d**t * v.up)
 
-    last = _j_at(opt, cs.steps)
+    last = _j_at(opt, cs.steps, co=True)
     w, err = _scaled(last.centre, lam * d**cs.steps)
     w, err = _added(cs.sigma * cs.goal, w, err)
     up = round_up(err + lam * d**cs.steps * last.up)
@@ -280,7 +304,7 @@ def upper_bound(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, lam: Fraction) -> Enclo
         e_s = _scale_error(opt.op.reward_max, scale, opt.op.reward_error)
         up = round_up(up + e_q + e_s + addition_error(top))
         if len(stop_index):
-            values, e_stop = stop_values(t, opt.at_stops[t])
+            values, e_stop = stop_values(t, opt.co_at_stops[t])
             w[stop_index] = values
             up = max(up, e_stop)
     if opt.tail is not None:
@@ -393,6 +417,8 @@ def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Mixture, ar
     ``evaluated`` keeps each component's enclosures by its step tables' name, so that a
     component named twice (the counterexample is usually a constraint's attained mixture) is
     evaluated once: the enclosures depend on nothing but the constraint and the tables."""
+    if mdp.is_credal:
+        return _credal_mixture(mdp, opt, cs, mixture, arrays, where)
     j = w = Enclosure.exact(0)
     evaluated = {} if evaluated is None else evaluated
     for q, comp, at in mixture_parts(mixture, where):
@@ -401,6 +427,38 @@ def mixture_values(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Mixture, ar
             evaluated[key] = _evaluate(mdp, opt, cs, _local_rows(arrays, comp, mdp, cs, at, opt.first))
         jc, wc = evaluated[key]
         j, w = j + jc.scale(q), w + wc.scale(q)
+    return j, cs.value_of(w)
+
+
+def _credal_mixture(mdp: Mdp, opt: OptimalJ, cs: FloatSpace, mixture: Mixture,
+                    arrays: Mapping[str, np.ndarray] | None, where: str) -> tuple[Enclosure, Enclosure]:
+    """Lower bounds on a credal model (`proofs.kernel.check_alignment._credal_mixture`, in floats):
+    J per component against its own worst nature, W_c of every component under the one nature
+    that puts mass on the highest σ·Σ_i q_i·W_i(t+1, ·) first at every (t, s, a)."""
+    parts = [(q, _local_rows(arrays, comp, mdp, cs, at)) for q, comp, at in mixture_parts(mixture, where)]
+    op_j, op_c, d = opt.op, FloatBellman(mdp, cs.reward, Fraction(1)), opt.discount
+    stop_index = np.flatnonzero(cs.stop)
+    slot = np.searchsorted(np.flatnonzero(opt.stops), stop_index)
+    ys = [_j_at(opt, cs.steps)] * len(parts)
+    xs = [Bound(cs.goal.copy(), Fraction(0), Fraction(0)) for _ in parts]
+    for t in reversed(range(cs.steps)):
+        key = np.zeros(mdp.n_states)   # nature minimises −σ·Σ q_i·W_i: the highest σ·W first
+        for (q, _), x in zip(parts, xs):
+            key -= cs.sigma * float(q) * x.centre
+        for i, (_, rows) in enumerate(parts):
+            step_t, local = next(rows)
+            assert step_t == t
+            chosen = op_j.select(mdp.choice_start[:-1] + local)
+            y = step(*op_j.selected_values(ys[i].centre, chosen), d, ys[i])
+            x = step(*op_c.selected_values(xs[i].centre, chosen, key), Fraction(1), xs[i])
+            if len(stop_index):
+                at = opt.at_stops[t]
+                y.centre[stop_index], x.centre[stop_index] = at.centre[slot], cs.goal[stop_index]
+                y = Bound(y.centre, max(y.down, at.down), max(y.up, at.up))
+            ys[i], xs[i] = y, x
+    j = w = Enclosure.exact(0)
+    for (q, _), y, x in zip(parts, ys, xs):
+        j, w = j + at_initial(mdp, y).scale(q), w + at_initial(mdp, x).scale(q)
     return j, cs.value_of(w)
 
 
@@ -417,9 +475,8 @@ def check_float_alignment(body: AlignmentBody, status: str, mdp: Mdp, objective:
         return
     if not isinstance(witness, FloatAlignmentWitness):
         raise CheckFailure("witness step: an exact witness is checked by check_alignment_certificate")
-    if objective.horizon is None or mdp.is_credal:
-        raise CheckFailure("kernel step: float alignment certificates are checked for finite horizons on "
-                           "non-credal models only")
+    if objective.horizon is None:
+        raise CheckFailure("kernel step: float alignment certificates are checked for finite horizons only")
     small = restrict(mdp, objective.horizon)
     if witness.states != small.n_states:
         raise CheckFailure(f"witness step: the witness is for {witness.states} states, the horizon "

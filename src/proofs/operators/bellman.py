@@ -149,12 +149,12 @@ class FastBellman(FloatBellman):
 
         return self._pass(star, reward, w, best)[0], err
 
-    def selected_values(self, w: Vector, chosen: Selection) -> tuple[F, Fraction]:
+    def selected_values(self, w: Vector, chosen: Selection, key: F | None = None) -> tuple[F, Fraction]:
         """The kernel's pass over a selection by successor position, its columns split between the
         threads (each column's floats are computed by the same operations)."""
         laid = chosen.positions
         if laid is None or laid.nature is not None or THREADS < 2 or len(chosen.choices) < 2 * BLOCK:
-            return super().selected_values(w, chosen)
+            return super().selected_values(w, chosen, key)
         if chosen.mdp is not self.mdp:
             raise TypeError("a selection is used with the operators of its own model only")
         y, out = self.scaled(w), np.empty(len(chosen.choices))
