@@ -192,6 +192,33 @@ def test_forged_credal_witnesses_are_rejected() -> None:
             _check(result, mdp, objective, epsilon, constraints, edit)
 
 
+def test_forged_float_credal_certificates_are_rejected() -> None:
+    """The float path's certificate on the credal cliff: accepted as made; rejected with a moved
+    bound, with another multiplier, or against a model whose intervals nature may use otherwise."""
+    import tomllib
+
+    mdp, objective, epsilon, constraints, _ = _case("0.1", Fraction(3, 4))
+    result = discharge_restricted(restrict(mdp, 5), objective, epsilon, constraints)  # type: ignore[arg-type]
+    assert result.status == "refuted" and result.witness["arithmetic"] == "float"
+
+    def checked(doc: dict, model: object = mdp) -> None:
+        body = AlignmentBody.from_json({**doc, "objective": {"reward": "r", "horizon": 5, "discount": "1"},
+                                        "epsilon": str(epsilon)})
+        check_float_alignment(body, result.status, model, objective, epsilon, constraints, result.arrays)  # type: ignore[arg-type]
+
+    doc = certificate_body(result, objective, epsilon).to_json()
+    checked(doc)
+    row, wit = doc["values"]["constraints"][0], doc["witness"]["constraints"][0]
+    for forged in ({**doc, "values": {**doc["values"], "constraints": [{**row, "worst": {"lo": "9/20", "hi": "1/2"}}]}},
+                   {**doc, "witness": {**doc["witness"], "constraints": [{**wit, "lambda": "1"}]}}):
+        with pytest.raises(CheckFailure):
+            checked(forged)
+    text = CREDAL.read_text().replace('s3 = ["0.1", "0.4"]', 's3 = ["0.1", "0.2"]').replace('["0.6", "0.9"]', '["0.8", "0.9"]')
+    kinder = read_document(tomllib.loads(text), CREDAL)   # nature lets the risky walk slip less
+    with pytest.raises(CheckFailure):
+        checked(doc, kinder)
+
+
 def test_a_credal_alignment_certificate_is_written_and_checked(tmp_path: Path) -> None:
     import proofs
 

@@ -279,8 +279,59 @@ def _alignment(body: AlignmentBody, status: str, epsilon: str, context: Context 
         lines += hack.describe()
         lines += hack.last_step_warning()
         if context.mdp.is_credal:
-            lines += _hack_nature(context, cex)
+            lines += _hack_nature(context, cex) if isinstance(cex.mixture.components[0], ExactComponent) else \
+                _float_hack_nature(context, hack)
     return lines
+
+
+def _float_hack_nature(context: Context, hack: Hack) -> list[str]:
+    """On a credal model checked in floats: nature's choices against Φ where the hack's first
+    component acts, at the places it visits most. Nature's greedy of the kernel's float passes
+    (`proofs.kernel.bellman.Nature`) against the component's value of the constraint, one backward
+    pass, then forward from μ₀: floats, for explanation only."""
+    from proofs.kernel.bellman import positions
+
+    mdp, steps, laid = hack.mdp, hack.steps, positions(hack.mdp)
+    if laid is None or laid.nature is None or steps is None:
+        return []
+    q = constraint_quantity(mdp, context.objective, hack.constraint)
+    high = hack.constraint.comparison.is_upper != q.complement   # nature makes W high (for G: low)
+    reward, goal, start = q.reward.floats(), hack.goal.astype(np.float64), mdp.choice_start[:-1]
+
+    def chosen(t: int) -> npt.NDArray[np.int64]:
+        return start + np.where(hack.stop, 0, hack._float_row(0, t).astype(np.int64))
+
+    keys, w = [], goal
+    for t in reversed(range(steps)):   # W_t of the component under nature against Φ
+        keys.append(-w if high else w)
+        picked = chosen(t)
+        w = np.where(hack.stop, goal, reward[picked] + laid.select(picked).sums(w, keys[-1]))
+    keys.reverse()
+    dist = np.zeros(mdp.n_states)
+    dist[mdp.initial_states] = mdp.initial_probability.floats()
+    places: list[tuple[float, int, int, str]] = []
+    for t in range(steps):
+        acting = np.where(hack.stop, 0.0, dist)
+        where = np.flatnonzero(acting > 0)
+        if not len(where):
+            break
+        part = laid.select(chosen(t)[where])
+        assert part.nature is not None
+        p = part.nature.worst(keys[t], part.target)
+        top = where[np.argsort(-acting[where], kind="stable")[:_SHOWN]]
+        for s in top.tolist():
+            i = int(np.searchsorted(where, s))
+            picks = sorted((int(x), float(y)) for x, y in zip(part.target[:, i], p[:, i]) if y > 0)
+            text = ", ".join(f"{mdp.states[x]}: {y:.6g}" for x, y in picks)
+            act = hack.actions(0, t, [s])[0]
+            places.append((float(acting[s]), t, s, f"step {t}, {mdp.states[s]}: {act} -> nature picks {{{text}}}"))
+        dist = np.bincount(part.target.ravel(), weights=(p * acting[where]).ravel(), minlength=mdp.n_states).astype(np.float64)
+    places.sort(key=lambda e: (-e[0], e[1], e[2]))
+    verdict = "highest" if hack.constraint.comparison.is_upper else "lowest"
+    return [(f"  Nature's counterexample (computed for this explanation in floats, not checked by the kernel): at "
+             f"every step nature picks, within the intervals, the distribution that makes the value of "
+             f"{hack.constraint} {verdict}; where the first policy of the hack is most likely to be:")] + \
+        [f"      {text} (probability {prob:.3g})" for prob, _, _, text in places[:_SHOWN]]
 
 
 def _hack_nature(context: Context, cex: Counterexample) -> list[str]:
