@@ -293,3 +293,27 @@ def test_the_robust_policy_lemma_in_floats_meets_storms_robust_values():
             assert enclosure.width < Fraction(1, 10**9)
             assert enclosure.lo <= storm_at_initial(storm_model(path, exact=True), query, False, exact=True) <= enclosure.hi
             assert close(float(storm_at_initial(storm_model(path, exact=False), query, False, exact=False)), enclosure.lo)
+
+
+def test_the_robust_optimum_at_1e5_states_meets_storms():
+    """J*_robust of the policy lemma (H = 20) on the 1e5-state generated interval model, in float
+    arithmetic and checked by the kernel, against Storm's float ROBUST ``Rmax=? [C<=20]`` of the same
+    DRN file: Storm's value lies within its precision of our enclosure, which is far narrower."""
+    from proofs.core.objective import Objective
+    from proofs.core.policy import Policy, PolicyLayer
+    from proofs.engines.policy import discharge_policy
+    from proofs.kernel.check_policy import check_policy_certificate
+
+    mdp = widened(random_mdp(100_000, 0))
+    layer = PolicyLayer.deterministic(mdp, mdp.choice_start[:-1].copy())   # every state's first action
+    objective, policy, epsilon = Objective("r", LARGE_STEPS, Fraction(1)), Policy.stationary(layer), Fraction(10)
+    result = discharge_policy(mdp, objective, policy, epsilon)
+    assert result.witness["arithmetic"] == "float"
+    checked = check_policy_certificate(result.certificate_fields(objective, epsilon), result.status, mdp, objective,
+                                       policy, epsilon)
+    assert checked.j_star.width < Fraction(1, 10**9)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "large.drn"
+        path.write_text(storm.to_drn(mdp), encoding="utf-8")
+        theirs = storm_at_initial(storm_model(path, exact=False), f"Rmax=? [C<={LARGE_STEPS}]", False, exact=False)
+    assert close(float(theirs), checked.j_star.lo), (float(theirs), float(checked.j_star.lo))

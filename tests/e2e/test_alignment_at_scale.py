@@ -41,7 +41,8 @@ def test_float_path_proves_checks_explains_and_detects_a_tampered_witness(proofs
     assert cert["witness"]["arithmetic"] == "float" and cert["witness"]["file"]["path"].endswith(".npz")
     worst = cert["values"]["constraints"][0]["worst"]
     from fractions import Fraction
-    assert Fraction(worst["hi"]) - Fraction(worst["lo"]) <= Fraction(1, 10**6)
+    # decided (violated), so the search stops at Storm's multi-objective precision, 1e-4 relative
+    assert Fraction(worst["hi"]) - Fraction(worst["lo"]) <= Fraction(1, 10**4) * (1 + Fraction(worst["hi"]))
     assert proofs("check", cwd=project).returncode == 0
     words = proofs("explain", "hack", cwd=project)
     assert words.returncode == 0 and "start mixture" in words.stdout and "differ in" in words.stdout, words.stdout

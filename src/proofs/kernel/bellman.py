@@ -319,6 +319,9 @@ def positions(mdp: Mdp) -> Positions | None:
             target = mdp.target[at].astype(np.intp)
             laid = Positions(target, np.zeros((0, 0)), _nature(mdp, at, used)) if mdp.is_credal else \
                 Positions(target, np.where(used, mdp.float_probability[at], 0.0))
+            for array in (laid.target, laid.p, *(() if laid.nature is None else (laid.nature.lo, laid.nature.extra,
+                                                                                  laid.nature.free))):
+                array.flags.writeable = False   # shared by every operator of the model: never edited
         _POSITIONS[mdp] = laid
     return _POSITIONS[mdp]
 
