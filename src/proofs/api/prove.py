@@ -86,7 +86,8 @@ def discharge(kind: str, mdp: Any, objective: Objective, epsilon: Fraction, *, p
 
         assert policy is not None
         r = discharge_policy(mdp, objective, policy, epsilon)
-        values = {"j_policy": r.j_policy.to_json(), "j_star": r.j_star.to_json(), "gap": r.gap.to_json()}
+        values = {"j_policy": r.j_policy.to_json(), "j_star": r.j_star.to_json(), "gap": r.gap.to_json(),
+                  **({} if r.eta is None else {"eta": r.eta.to_json()})}
         diagnosis = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else d for d in r.diagnosis]
         return ({"status": r.status, "values": values, "witness": r.witness, "diagnosis": diagnosis,
                  "engine": {"name": r.engine, "version": __version__}}, dict(getattr(r, "arrays", {}) or {}))

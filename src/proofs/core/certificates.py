@@ -44,7 +44,7 @@ from proofs.core.statement import Statement
 
 __all__ = ["AlignmentBody", "AlignmentRow", "AlignmentValues", "AlignmentWitness", "BackwardInduction",
            "Body", "Certificate", "Component", "CompositionBody", "CompositionValues", "Counterexample",
-           "DiagnosisRow", "DirectRow", "Engine", "ExactAlignmentWitness", "ExactComponent",
+           "DiagnosisRow", "DirectRow", "Engine", "Environment", "Eta", "ExactAlignmentWitness", "ExactComponent",
            "ExactConstraintWitness", "ExactValueVectors", "ExactVector", "FloatAlignmentWitness",
            "FloatComponent", "FloatConstraintWitness", "FloatValueVectors", "FloatVector", "Inputs",
            "JsonValue", "Lemma", "Mixture", "PolicyBody", "PolicyInput", "PolicyValues", "PolicyWitness",
@@ -243,13 +243,43 @@ def _objective(data: Mapping[str, Any]) -> Objective:
 # -- policy certificates ------------------------------------------------------------------------
 
 
+Environment = tuple[Mapping[str, Mapping[str, Mapping[str, Fraction]]], ...]   # per step: state → action → row
+
+
+@dataclass(frozen=True)
+class Eta:
+    """The model–reality margin of a proved lemma: it holds in every environment within total
+    variation ``lo`` of the model at every step; ``environment`` (its rows that differ from the
+    model's, per step) is within ``hi`` and breaks it."""
+
+    lo: Fraction
+    hi: Fraction | None = None
+    environment: Environment | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"lo": text_of(self.lo)}
+        if self.hi is not None and self.environment is not None:
+            out["hi"] = text_of(self.hi)
+            out["environment"] = [{s: {a: {t: text_of(p) for t, p in row.items()} for a, row in acts.items()}
+                                   for s, acts in step.items()} for step in self.environment]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Eta:
+        env = data.get("environment")
+        return cls(number(data["lo"]), number(data["hi"]) if "hi" in data else None,
+                   None if env is None else tuple({s: {a: {t: number(p) for t, p in row.items()} for a, row in acts.items()}
+                                                   for s, acts in step.items()} for step in env))
+
+
 @dataclass(frozen=True)
 class PolicyValues:
-    """``values`` of a policy certificate: J(π₀), J* and the gap J* − J(π₀)."""
+    """``values`` of a policy certificate: J(π₀), J* and the gap J* − J(π₀); ``eta`` its margin."""
 
     j_policy: Enclosure
     j_star: Enclosure
     gap: Enclosure
+    eta: Eta | None = None
 
 
 @dataclass(frozen=True)
@@ -384,8 +414,9 @@ class PolicyBody:
     def to_json(self) -> dict[str, Any]:
         """The body's fields; the objective and ε are the statement's and written there only."""
         v = self.values
-        return {"values": {"j_policy": _enclosure_json(v.j_policy), "j_star": _enclosure_json(v.j_star),
-                           "gap": _enclosure_json(v.gap)},
+        values = {"j_policy": _enclosure_json(v.j_policy), "j_star": _enclosure_json(v.j_star),
+                  "gap": _enclosure_json(v.gap), **({} if v.eta is None else {"eta": v.eta.to_json()})}
+        return {"values": values,
                 "witness": self.witness.to_json(), "diagnosis": [d.to_json() for d in self.diagnosis]}
 
     @classmethod
@@ -395,7 +426,8 @@ class PolicyBody:
         values = doc["values"]
         objective, epsilon = _stated(doc, statement)
         return cls(objective, epsilon,
-                   PolicyValues(*(_enclosure(values[k]) for k in ("j_policy", "j_star", "gap"))),
+                   PolicyValues(_enclosure(values["j_policy"]), _enclosure(values["j_star"]), _enclosure(values["gap"]),
+                                None if "eta" not in values else Eta.from_json(values["eta"])),
                    _policy_witness(doc["witness"]), tuple(DiagnosisRow(**row) for row in doc["diagnosis"]))
 
 

@@ -315,7 +315,8 @@ def certificate_shape(kind: str, status: str) -> Record:
                         if isinstance(v, dict) and "file" in v else Record({"table_sha256": Sha256(), "table": Json()}))
         return Record({**common, "witness": POLICY_WITNESS,
                        "inputs": Record({"worldmodel": worldmodel, "policy": policy}),
-                       "values": Record({"j_policy": ENC, "j_star": ENC, "gap": ENC}),
+                       "values": Record({"j_policy": ENC, "j_star": ENC, "gap": ENC}, {"eta": Record(
+                           {"lo": RAT}, {"hi": RAT, "environment": ListOf(MapOf(MapOf(MapOf(RAT))))})}),
                        "diagnosis": ListOf(DIAGNOSIS)})
     if kind == "alignment":
         required: dict[str, Shape] = {**common, "inputs": Record({"worldmodel": worldmodel}),

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from proofs.core.certificates import DiagnosisRow, PolicyBody
+from proofs.core.certificates import DiagnosisRow, Eta, PolicyBody
 from proofs.core.enclosure import Enclosure
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
@@ -43,6 +43,7 @@ from proofs.core.policy import Policy, PolicyLayer
 from proofs.core.rational import format_rational
 from proofs.core.statement import objective_data
 from proofs.engines.claims import EXPLICIT, claim, round_outward, tails
+from proofs.engines.eta import eta_margin
 from proofs.kernel.bellman import Bound, ExactBellman, U, at_initial, step
 from proofs.kernel.check_policy import tail_values
 from proofs.kernel.episode import objective_quantity
@@ -89,6 +90,7 @@ class PolicyResult:
     diagnosis: tuple[Diagnosis, ...]
     engine: str
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    eta: Eta | None = None   # the model–reality margin of a proved lemma (`proofs.engines.eta`)
 
     def certificate_fields(self, objective: Objective, epsilon: Fraction) -> PolicyBody:
         """The fields `check_policy_certificate` reads (objective, ε, values, witness; no diagnosis),
@@ -97,7 +99,7 @@ class PolicyResult:
             "objective": objective_data(objective),
             "epsilon": format_rational(epsilon),
             "values": {"j_policy": self.j_policy.to_json(), "j_star": self.j_star.to_json(),
-                       "gap": self.gap.to_json()},
+                       "gap": self.gap.to_json(), **({} if self.eta is None else {"eta": self.eta.to_json()})},
             "witness": self.witness,
             "diagnosis": [],
         })
@@ -140,6 +142,7 @@ def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fr
     >>> r.status, str(r.j_policy), str(r.j_star)
     ('proved', '1', '1')
     """
+    whole, behaviour = mdp, reachable_table(mdp, policy, objective.horizon)   # for η: reality may go anywhere
     if objective.horizon is not None:   # what the horizon can see (the kernel does the same)
         mdp, policy = restrict_with_policy(mdp, objective.horizon, policy)
     table = reachable_table(mdp, policy, objective.horizon)
@@ -167,7 +170,8 @@ def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fr
         diagnosis = (_diagnose_finite(mdp, fm, table, objective.horizon) if objective.horizon is not None
                      else _diagnose_geometric(mdp, fm, table.layers[-1], w_star))
     engine = f"{ENGINE}/{witness['arithmetic']}"
-    return PolicyResult(status, j_policy, j_star, gap, witness, diagnosis, engine, arrays)
+    eta = eta_margin(whole, objective, behaviour, epsilon) if status == "proved" and in_exact else None
+    return PolicyResult(status, j_policy, j_star, gap, witness, diagnosis, engine, arrays, eta)
 
 
 # -- claims ------------------------------------------------------------------------------------

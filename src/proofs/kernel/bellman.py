@@ -77,7 +77,7 @@ from proofs.core.policy import PolicyLayer
 from proofs.kernel import rounding
 from proofs.kernel.rounding import Conversion, Rows, U, product_error, round_up
 
-__all__ = ["Bound", "ExactBellman", "FloatBellman", "Selection", "U", "Vector", "at_initial", "greedy", "magnitude",
+__all__ = ["Bound", "ExactBellman", "ball_expectation", "FloatBellman", "Selection", "U", "Vector", "at_initial", "greedy", "magnitude",
            "policy_weights", "round_up", "step", "worst_expectation"]
 
 F = npt.NDArray[np.float64]
@@ -168,11 +168,29 @@ def worst_expectation(row: Sequence[tuple[int, Fraction, Fraction]], w: Sequence
     return value
 
 
-class ExactBellman:
-    """The operators of the module docstring in `Fraction` arithmetic (small models)."""
+def ball_expectation(row: Sequence[tuple[int, Fraction, Fraction]], w: Sequence[Fraction], eta: Fraction,
+                     highest: bool = False) -> Fraction:
+    """min (``highest``: max) of Σ P'·w over the distributions P' on all states within total
+    variation η of the point row P: η of P's mass moves from its successors of highest w (lowest,
+    for the max) to the state of lowest w (highest). A unit moved from t to u changes Σ by
+    w(u) − w(t), so moving the most from the highest w to the lowest is optimal."""
+    if highest:
+        return -ball_expectation(row, [-x for x in w], eta)
+    low, left = min(w), eta
+    value = sum((p * w[t] for t, p, _ in row), Fraction(0))
+    for t, p, _ in sorted(row, key=lambda e: -w[e[0]]):
+        take = min(p, left)
+        value, left = value - take * (w[t] - low), left - take
+    return value
 
-    def __init__(self, mdp: Mdp, reward: Rationals, beta: Fraction) -> None:
-        self.mdp, self.beta = mdp, beta
+
+class ExactBellman:
+    """The operators of the module docstring in `Fraction` arithmetic (small models); with a
+    ``ball`` (η, highest) on a point model, nature's min (max) over the distributions within total
+    variation η of each row (`ball_expectation`)."""
+
+    def __init__(self, mdp: Mdp, reward: Rationals, beta: Fraction, ball: tuple[Fraction, bool] | None = None) -> None:
+        self.mdp, self.beta, self.ball = mdp, beta, ball
         self.reward = reward.fractions()
         bounds, targets = mdp.row_start.tolist(), mdp.target.tolist()
         if mdp.interval is None:
@@ -187,7 +205,9 @@ class ExactBellman:
         if not isinstance(w, list):
             raise TypeError("exact operators take a list of Fractions")
         row = self.rows[c]
-        if self.mdp.interval is None:
+        if self.ball is not None and self.mdp.interval is None:
+            expected = ball_expectation(row, w, *self.ball)
+        elif self.mdp.interval is None:
             expected = sum((p * w[t] for t, p, _ in row), Fraction(0))
         else:
             expected = worst_expectation(row, w)

@@ -38,6 +38,7 @@ import numpy.typing as npt
 from proofs.core.certificates import (
     BackwardInduction,
     DiagnosisRow,
+    Eta,
     ExactValueVectors,
     ExactVector,
     FloatVector,
@@ -57,7 +58,7 @@ from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, Vector, 
 from proofs.kernel.check_alignment_float import OptimalJ, slope, tail_enclosure
 from proofs.kernel.horizon import restrict_with_policy
 
-__all__ = ["CheckedValues", "check_policy_certificate", "tail_values"]
+__all__ = ["CheckedValues", "check_eta", "check_policy_certificate", "eta_gap", "tail_values"]
 
 Operator = ExactBellman | FloatBellman
 
@@ -272,6 +273,77 @@ def _verdict(status: str, gap: Enclosure, epsilon: Fraction) -> str:
     return status
 
 
+def _env_rows(eta: Eta, mdp: Mdp, horizon: int) -> list[dict[int, list[tuple[int, Fraction, Fraction]]]]:
+    """The environment's rows per step, by choice (each a distribution within η_hi of the model's)."""
+    assert eta.environment is not None and eta.hi is not None and mdp.probability is not None
+    if len(eta.environment) != horizon:
+        raise CheckFailure(f"margin: the environment has {len(eta.environment)} steps, the horizon is {horizon}")
+    points, out = mdp.probability.fractions(), []
+    for t, step_rows in enumerate(eta.environment):
+        rows: dict[int, list[tuple[int, Fraction, Fraction]]] = {}
+        for name, actions in step_rows.items():
+            s = mdp.state_index.get(name)
+            for action, row in actions.items():
+                c = None if s is None else mdp.choice_of(s, action)
+                targets = [mdp.state_index.get(x) for x in row]
+                if c is None or None in targets or any(p < 0 for p in row.values()) or sum(row.values()) != 1:
+                    raise CheckFailure(f"margin: environment step {t}, {name!r}, {action!r} is not a distribution "
+                                       "over the model's states for one of its actions")
+                moved = {x: p for x, p in zip(targets, row.values())}   # ½·Σ|P' − P| = Σ (P − P')⁺
+                model: dict[int, Fraction] = {}
+                for i in range(int(mdp.row_start[c]), int(mdp.row_start[c + 1])):
+                    model[int(mdp.target[i])] = model.get(int(mdp.target[i]), Fraction(0)) + points[i]
+                if sum((max(p - moved.get(x, Fraction(0)), Fraction(0)) for x, p in model.items()), Fraction(0)) > eta.hi:
+                    raise CheckFailure(f"margin: environment step {t}, {name!r}, {action!r} is farther than "
+                                       f"eta_hi = {_show(eta.hi)} from the model")
+                rows[c] = [(x, p, p) for x, p in moved.items() if x is not None]
+        out.append(rows)
+    return out
+
+
+def eta_gap(mdp: Mdp, objective: Objective, policy: Policy, up: ExactBellman, down: ExactBellman,
+             rows: list[dict[int, list[tuple[int, Fraction, Fraction]]]] | None = None) -> Fraction:
+    """An upper bound on J*_E − J_E(π₀) over the environments of the operators (nature max for J*
+    with ``up``, min for π₀ with ``down``, on every state; where π₀ is undefined, its worst action),
+    or exactly that gap in the one environment of ``rows`` (the model's rows elsewhere)."""
+    assert objective.horizon is not None
+    star = pol = [Fraction(0)] * mdp.n_states
+    def q(op: ExactBellman, t: int, c: int, w: list[Fraction]) -> Fraction:
+        row = None if rows is None else rows[t].get(c)
+        if row is None:
+            return op.q(c, w)
+        return op.reward[c] + op.beta * sum((p * w[x] for x, p, _ in row), Fraction(0))
+
+    for t in reversed(range(objective.horizon)):
+        layer = policy.at(t)
+        star, pol = ([max(q(up, t, c, star) for c in mdp.choices(s)) for s in range(mdp.n_states)],
+                     [sum((p * q(down, t, c, pol) for c, p in layer.distribution(s)), Fraction(0))
+                      if layer.start[s + 1] > layer.start[s] else min(q(down, t, c, pol) for c in mdp.choices(s))
+                      for s in range(mdp.n_states)])
+    return sum((p * (star[s] - pol[s]) for s, p in mdp.initial_distribution()), Fraction(0))
+
+
+def check_eta(eta: Eta, mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fraction) -> None:
+    """The model–reality margin of a proved policy lemma (exact, finite horizon, point model): within
+    total variation η_lo of the model at every step (mass may move to any state), nature's worst
+    for π₀ and best for J* leave J* − J(π₀) ≤ ε; the environment within η_hi gives more than ε."""
+    if mdp.is_credal or objective.horizon is None or not 0 <= eta.lo <= 1 or (eta.hi is None) != (eta.environment is None):
+        raise CheckFailure("margin: eta is checked on point models with a finite horizon, 0 ≤ eta_lo ≤ 1, "
+                           "and eta_hi comes with its environment")
+    reward = mdp.rewards[objective.reward]
+    up, down = (ExactBellman(mdp, reward, objective.discount, (eta.lo, highest)) for highest in (True, False))
+    gap = eta_gap(mdp, objective, policy, up, down)
+    if gap > epsilon:
+        raise CheckFailure(f"margin: within eta_lo = {_show(eta.lo)} of the model, J* − J(π₀) may reach "
+                           f"{_show(gap)} > epsilon = {_show(epsilon)}")
+    if eta.hi is not None:
+        plain = ExactBellman(mdp, reward, objective.discount)
+        broken = eta_gap(mdp, objective, policy, plain, plain, _env_rows(eta, mdp, objective.horizon))
+        if broken <= epsilon:
+            raise CheckFailure(f"margin: in the environment given for eta_hi = {_show(eta.hi)}, J* − J(π₀) = "
+                               f"{_show(broken)} ≤ epsilon: it does not break the lemma")
+
+
 def check_policy_certificate(body: PolicyBody, status: str, mdp: Mdp, objective: Objective, policy: Policy,
                              epsilon: Fraction, arrays: Mapping[str, np.ndarray] | None = None) -> CheckedValues:
     """Re-verify a policy-lemma certificate against the model, objective, policy and ε it is about.
@@ -300,6 +372,7 @@ def check_policy_certificate(body: PolicyBody, status: str, mdp: Mdp, objective:
         inequality that failed, with its numbers.
     """
     _check_statement(body, objective, epsilon)
+    whole, given = mdp, policy   # η is checked on the whole model: an environment may reach any state
     if objective.horizon is not None:   # changes no value (proofs.kernel.horizon)
         mdp, policy = restrict_with_policy(mdp, objective.horizon, policy)
     witness = body.witness
@@ -349,7 +422,10 @@ def check_policy_certificate(body: PolicyBody, status: str, mdp: Mdp, objective:
     gap = j_star - j_policy
     _claims(body.values, {"j_star": j_star, "j_policy": j_policy, "gap": gap}, exact)
     _check_diagnosis(body.diagnosis, mdp, objective, table)
-    return CheckedValues(_verdict(status, gap, epsilon), j_policy, j_star, gap)
+    verdict = _verdict(status, gap, epsilon)
+    if body.values.eta is not None:   # a claim of its own: η_lo ≥ 0 passing implies the lemma
+        check_eta(body.values.eta, whole, objective, given, epsilon)
+    return CheckedValues(verdict, j_policy, j_star, gap)
 
 
 def tail_values(mdp: Mdp, objective: Objective, layer: PolicyLayer, tail: int,

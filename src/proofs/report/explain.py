@@ -29,6 +29,7 @@ from proofs.core.certificates import (
     Component,
     CompositionBody,
     Counterexample,
+    Eta,
     ExactComponent,
     FloatAlignmentWitness,
     FloatComponent,
@@ -114,6 +115,22 @@ def explain(doc: Mapping[str, Any] | Certificate, context: Context | None = None
     return "\n".join(lines)
 
 
+def _eta(eta: Eta) -> list[str]:
+    """The model–reality margin in words (both numbers checked by the kernel)."""
+    lines = [f"  Model–reality margin (checked by the kernel): the policy stays within the allowed loss in every "
+             f"environment whose transition distributions are within total variation {_decimal(eta.lo, 6)} of the "
+             "model's at every step (mass may move to any state; where the policy's table says nothing, its worst "
+             "action is assumed)."]
+    if eta.hi is None or eta.environment is None:
+        return lines + ["  No environment breaking it was found up to total variation 1." if eta.lo < 1 else
+                        "  That is every environment."]
+    lines.append(f"  An environment within {_decimal(eta.hi, 6)} of the model breaks it; where it differs from the model:")
+    places = [f"      step {t}, {s}: {a} -> {{" + ", ".join(f"{x}: {_decimal(p, 6)}" for x, p in row.items()) + "}"
+              for t, step in enumerate(eta.environment) for s, acts in step.items() for a, row in acts.items()]
+    more = [f"      ... ({len(places) - _SHOWN} more)"] if len(places) > _SHOWN else []
+    return lines + places[:_SHOWN] + more
+
+
 def _policy(body: PolicyBody, epsilon: str, status: str, context: Context | None = None) -> list[str]:
     values = body.values
     lines = [f"  J(policy) = {_num(values.j_policy)}", f"  J*        = {_num(values.j_star)}",
@@ -125,6 +142,8 @@ def _policy(body: PolicyBody, epsilon: str, status: str, context: Context | None
         lines.append("  The policy loses at most the allowed amount of score.")
     elif status == "refuted":
         lines.append("  The policy loses more than allowed.")
+    if values.eta is not None:
+        lines += _eta(values.eta)
     diagnosis = body.diagnosis
     if diagnosis:
         lines.append(f"  Diagnosis ({COMMENTARY}): where the policy loses the most, visit probability x value "

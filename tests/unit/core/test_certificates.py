@@ -292,7 +292,7 @@ def test_an_unknown_key_is_rejected_with_the_schema_message() -> None:
     doc["values"]["extra"] = "1"
     error = _rejected(doc)
     assert error.field == "values.extra"
-    assert str(error).startswith("values.extra: unknown field (the fields here are: gap, j_policy, j_star)")
+    assert str(error).startswith("values.extra: unknown field (the fields here are: eta, gap, j_policy, j_star)")
 
 
 def test_a_missing_key_is_rejected_with_the_schema_message() -> None:

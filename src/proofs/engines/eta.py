@@ -1,0 +1,136 @@
+"""The model–reality margin η of a proved policy lemma (UNTRUSTED search; exact, small point models).
+
+No world model is exactly the world. η is how far, in total variation per step, every transition
+distribution of reality may be from the model's (mass may move to any state, including ones the
+model never reaches from there) while π₀ stays ε-optimal. Two numbers, both re-checked by the
+kernel (`proofs.kernel.check_policy.check_eta`):
+
+* η_lo: within the η_lo-ball, nature at its best for J* and at its worst for π₀ (two different
+  natures, so a sufficient condition) leaves J* − J(π₀) ≤ ε. Found by bisection on the dyadic
+  grid k/4096: the condition is monotone in η.
+* η_hi: one concrete environment within η_hi where J* − J(π₀) > ε. Built at grid points above
+  η_lo (doubling, then bisection down to the smallest that breaks the lemma): at each step, where π₀ acts (or is undefined) the row nature would pick against
+  π₀, elsewhere the row it would pick for J*, each moving η of the row's mass; evaluated exactly.
+  Not found (None) when no such environment breaks the lemma up to η = 1.
+
+Only for finite horizons on point models whose exact evaluation is cheap (`EXACT_WORK`: about
+thirty exact backward inductions are needed).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from proofs.core.certificates import Environment, Eta
+from proofs.core.model import Mdp
+from proofs.core.objective import Objective
+from proofs.core.policy import Policy
+from proofs.kernel.bellman import ExactBellman
+from proofs.kernel.check_policy import eta_gap
+
+__all__ = ["EXACT_WORK", "GRID", "eta_margin"]
+
+GRID = 1 << 12
+EXACT_WORK = 20_000   # transitions × steps of one exact backward induction
+
+Rows = list[dict[int, list[tuple[int, Fraction, Fraction]]]]
+
+
+def eta_margin(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fraction) -> Eta | None:
+    """η_lo and, where found, η_hi with its environment (module docstring); None where η is not
+    computed (credal or large models, the geometric horizon) or the lemma fails on the model."""
+    horizon = objective.horizon
+    if mdp.is_credal or horizon is None or mdp.n_transitions * horizon > EXACT_WORK:
+        return None
+    reward = mdp.rewards[objective.reward]
+
+    def holds(k: int) -> bool:
+        up, down = (ExactBellman(mdp, reward, objective.discount, (Fraction(k, GRID), high)) for high in (True, False))
+        return eta_gap(mdp, objective, policy, up, down) <= epsilon
+
+    if not holds(0):
+        return None
+    if holds(GRID):
+        return Eta(Fraction(1))
+    lo, hi = 0, GRID
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if holds(mid) else (lo, mid)
+    plain = ExactBellman(mdp, reward, objective.discount)
+
+    def breaking(k: int) -> Rows | None:
+        rows = _environment(mdp, objective, policy, Fraction(k, GRID))
+        return rows if eta_gap(mdp, objective, policy, plain, plain, rows) > epsilon else None
+
+    below, k = lo, hi   # doubling until an environment breaks the lemma, then bisection below it
+    while (found := breaking(k)) is None:
+        if k == GRID:
+            return Eta(Fraction(lo, GRID))
+        below, k = k, min(2 * k, GRID)
+    while k - below > 1:
+        mid = (below + k) // 2
+        rows = breaking(mid)
+        below, k, found = (below, mid, rows) if rows is not None else (mid, k, found)
+    return Eta(Fraction(lo, GRID), Fraction(k, GRID), _named(mdp, found))
+
+
+def _moved(row: list[tuple[int, Fraction, Fraction]], w: list[Fraction], eta: Fraction,
+           highest: bool) -> dict[int, Fraction]:
+    """The row with η of its mass moved from its successors of highest w (lowest, ``highest``) to
+    the state of lowest w (highest): the distribution `ball_expectation` takes."""
+    out: dict[int, Fraction] = {}
+    for t, p, _ in row:
+        out[t] = out.get(t, Fraction(0)) + p
+    sign = -1 if highest else 1   # minimise sign·w
+    to, left = min(range(len(w)), key=lambda s: sign * w[s]), eta
+    for t in sorted(out, key=lambda s: -sign * w[s]):
+        take = min(out[t], left)
+        if take and t != to:
+            out[t] -= take
+            out[to] = out.get(to, Fraction(0)) + take
+            left -= take
+    return {t: p for t, p in out.items() if p}
+
+
+def _environment(mdp: Mdp, objective: Objective, policy: Policy, eta: Fraction) -> Rows:
+    """Per step and choice, the rows of the environment of the module docstring (only those that
+    differ from the model's)."""
+    assert objective.horizon is not None
+    reward = mdp.rewards[objective.reward]
+    model = ExactBellman(mdp, reward, objective.discount)
+    d, n = objective.discount, mdp.n_states
+    star = pol = [Fraction(0)] * n
+    steps: Rows = []
+    for t in reversed(range(objective.horizon)):
+        layer, rows = policy.at(t), {}
+        used = {c for s in range(n) for c, _ in layer.distribution(s)} | \
+            {c for s in range(n) if layer.start[s + 1] == layer.start[s] for c in mdp.choices(s)}
+        for c in range(mdp.n_choices):
+            against = c in used
+            moved = _moved(model.rows[c], pol if against else star, eta, highest=not against)
+            rows[c] = [(x, p, p) for x, p in moved.items()]
+
+        q_star = [model.reward[c] + d * sum((p * star[x] for x, p, _ in rows[c]), Fraction(0))
+                  for c in range(mdp.n_choices)]
+        q_pol = [model.reward[c] + d * sum((p * pol[x] for x, p, _ in rows[c]), Fraction(0))
+                 for c in range(mdp.n_choices)]
+        star, pol = ([max(q_star[c] for c in mdp.choices(s)) for s in range(n)],
+                     [sum((p * q_pol[c] for c, p in layer.distribution(s)), Fraction(0))
+                      if layer.start[s + 1] > layer.start[s] else min(q_pol[c] for c in mdp.choices(s))
+                      for s in range(n)])
+        steps.append({c: row for c, row in rows.items() if _moved(model.rows[c], star, Fraction(0), False) !=
+                      {x: p for x, p, _ in row}})
+    steps.reverse()
+    return steps
+
+
+def _named(mdp: Mdp, rows: Rows) -> Environment:
+    """The environment's rows by state, action and successor name, as the certificate holds them."""
+    out = []
+    for step in rows:
+        named: dict[str, dict[str, dict[str, Fraction]]] = {}
+        for c, row in sorted(step.items()):
+            s = int(mdp.choice_state[c])
+            named.setdefault(mdp.states[s], {})[mdp.action(c)] = {mdp.states[x]: p for x, p, _ in row}
+        out.append(named)
+    return tuple(out)

@@ -1,0 +1,139 @@
+"""The model–reality margin η of a proved policy lemma, against brute force on tiny models.
+
+η_lo says: in every environment whose transition distributions are within total variation η_lo of
+the model's at every step (mass may move to any state), π₀ is still ε-optimal. Checked by sampling
+such environments at random and evaluating J*_E − J_E(π₀) exactly, independently of the kernel's
+greedy worst case; the η_hi environment of the certificate must break the lemma under the same
+evaluation. π₀ is the certificate's table (its worst action where the table says nothing: the
+certificate knows nothing of π₀ there). Forged margins are rejected by the kernel.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from tests.support.mdps import make_mdp, small_mdps
+
+from proofs.core.certificates import Eta, PolicyBody
+from proofs.core.errors import CheckFailure
+from proofs.core.objective import Objective
+from proofs.core.policy import Policy, PolicyLayer
+from proofs.engines.policy import discharge_policy
+from proofs.kernel.check_policy import check_policy_certificate
+from proofs.policy.canonical import reachable_table
+
+H = 3
+
+
+def _gap(mdp, objective, table: Policy, env) -> Fraction:
+    """J*_E − J_E(π₀) exactly in the environment ``env(t, c) -> {target: p}``."""
+    n, reward = mdp.n_states, mdp.rewards[objective.reward].fractions()
+    star = pol = [Fraction(0)] * n
+    for t in reversed(range(objective.horizon)):
+        q_star = [reward[c] + objective.discount * sum(p * star[x] for x, p in env(t, c).items())
+                  for c in range(mdp.n_choices)]
+        q_pol = [reward[c] + objective.discount * sum(p * pol[x] for x, p in env(t, c).items())
+                 for c in range(mdp.n_choices)]
+        layer = table.at(t)
+        star = [max(q_star[c] for c in mdp.choices(s)) for s in range(n)]
+        pol = [sum((p * q_pol[c] for c, p in layer.distribution(s)), Fraction(0)) if layer.start[s + 1] > layer.start[s]
+               else min(q_pol[c] for c in mdp.choices(s)) for s in range(n)]
+    return sum((p * (star[s] - pol[s]) for s, p in mdp.initial_distribution()), Fraction(0))
+
+
+def _model_row(mdp, c: int) -> dict[int, Fraction]:
+    row: dict[int, Fraction] = {}
+    for t, p in mdp.successors(c):
+        row[t] = row.get(t, Fraction(0)) + p
+    return row
+
+
+def _sampled(mdp, eta: Fraction, rng: random.Random):
+    """A random environment within total variation η of the model at every step and choice."""
+    cache: dict[tuple[int, int], dict[int, Fraction]] = {}
+
+    def env(t: int, c: int) -> dict[int, Fraction]:
+        if (t, c) not in cache:
+            row = _model_row(mdp, c)
+            budget = eta * Fraction(rng.randint(0, 4), 4)
+            for source in rng.sample(sorted(row), len(row)):
+                take = min(row[source], budget)
+                row[source] -= take
+                to = rng.randrange(mdp.n_states)
+                row[to] = row.get(to, Fraction(0)) + take
+                budget -= take
+            cache[(t, c)] = row
+        return cache[(t, c)]
+
+    return env
+
+
+def _certified(mdp, objective, policy, epsilon):
+    result = discharge_policy(mdp, objective, policy, epsilon, exact_mode=True)
+    body = result.certificate_fields(objective, epsilon)
+    table = reachable_table(mdp, policy, objective.horizon)
+    if result.status == "proved":
+        check_policy_certificate(body, result.status, mdp, objective, table, epsilon)
+    return result, body, table
+
+
+@st.composite
+def cases(draw: st.DrawFn):
+    mdp = draw(small_mdps(max_states=4))
+    choice = [draw(st.sampled_from(list(mdp.choices(s)))) for s in range(mdp.n_states)]
+    policy = Policy.stationary(PolicyLayer.from_table(mdp, {s: [(c, Fraction(1))] for s, c in enumerate(choice)}))
+    epsilon = draw(st.sampled_from([Fraction(1, 2), Fraction(1), Fraction(3)]))
+    return mdp, policy, epsilon, draw(st.integers(0, 2**16))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_sampled_environments_within_eta_lo_keep_the_lemma_and_eta_hi_breaks_it(case):
+    mdp, policy, epsilon, seed = case
+    assume(not mdp.is_credal)
+    objective = Objective("r", H)
+    result, _, table = _certified(mdp, objective, policy, epsilon)
+    assume(result.status == "proved" and result.eta is not None)
+    eta, rng = result.eta, random.Random(seed)
+    for _ in range(20):
+        assert _gap(mdp, objective, table, _sampled(mdp, eta.lo, rng)) <= epsilon
+    if eta.hi is not None:
+        assert eta.hi > eta.lo
+        rows = [{(mdp.state_index[s], a): row for s, acts in step.items() for a, row in acts.items()}
+                for step in eta.environment]
+
+        def breaking(t: int, c: int) -> dict[int, Fraction]:
+            s = int(mdp.choice_state[c])
+            row = rows[t].get((s, mdp.action(c)))
+            return _model_row(mdp, c) if row is None else {mdp.state_index[x]: p for x, p in row.items()}
+
+        assert _gap(mdp, objective, table, breaking) > epsilon
+
+
+def _walk():
+    """Walking pays 1 a step and may slip back (1/10); running pays 3/2 but may fall (1/10)."""
+    return make_mdp(["s", "t", "fall"], {"s": [("walk", {"t": "9/10", "s": "1/10"}), ("run", {"t": "9/10", "fall": "1/10"})],
+                                         "t": [("walk", {"t": "9/10", "s": "1/10"}), ("run", {"t": "9/10", "fall": "1/10"})],
+                                         "fall": [("stay", {"fall": 1})]},
+                    rewards={"r": {("s", "walk"): 1, ("t", "walk"): 1, ("s", "run"): "3/2", ("t", "run"): "3/2"}})
+
+
+def test_the_margin_of_a_proved_lemma_is_checked_and_forgeries_rejected():
+    mdp, objective = _walk(), Objective("r", 4)
+    run = {0: [(mdp.choice_of(0, "run"), Fraction(1))], 1: [(mdp.choice_of(1, "run"), Fraction(1))],
+           2: [(mdp.choice_of(2, "stay"), Fraction(1))]}
+    policy, epsilon = Policy.stationary(PolicyLayer.from_table(mdp, run)), Fraction(1, 5)
+    result, body, table = _certified(mdp, objective, policy, epsilon)
+    assert result.status == "proved" and result.eta is not None and 0 < result.eta.lo < 1
+    assert result.eta.hi is not None, "running breaks once walking slips less than nature lets running fall"
+    values = body.values
+    for forged in (Eta(min(result.eta.hi, 1)), Eta(result.eta.lo, result.eta.lo, result.eta.environment),
+                   Eta(result.eta.lo, Fraction(0), result.eta.environment)):
+        forged_body = PolicyBody(body.objective, body.epsilon, type(values)(values.j_policy, values.j_star, values.gap,
+                                                                            forged), body.witness)
+        with pytest.raises(CheckFailure, match="margin"):
+            check_policy_certificate(forged_body, "proved", mdp, objective, table, epsilon)
