@@ -85,10 +85,10 @@ def test_the_trusted_base_stays_small():
     # float passes by successor position (about 40 lines, for the kernel's own speed), 2,910 before
     # nature's greedy in float passes on credal models (about 75 lines), 2,985 before the float
     # alignment checker's credal bounds (about 60 lines), 3,050 before the model–reality margin η of
-    # a policy lemma (about 95 lines: the total-variation ball and the breaking environment); the
-    # kernel issue aims at about 1,500
-    assert kernel <= 3150, kernel
+    # a policy lemma (about 95 lines: the total-variation ball and the breaking environment), 3,150
+    # before η of a safety certificate (about 60 lines); the kernel issue aims at about 1,500
+    assert kernel <= 3215, kernel
     # core holds the certificate types twice over for now: `proofs.core.schema` (the shapes the
     # kernel validates with) and `proofs.core.certificates` (the typed objects); the kernel's
     # adoption of the types is meant to retire most of schema
-    assert core <= 3235, core   # 3,200 before the margin η in the certificate types (about 30 lines)
+    assert core <= 3240, core   # 3,200 before the margin η in the certificate types (about 35 lines)

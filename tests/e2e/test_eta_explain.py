@@ -18,3 +18,11 @@ def test_explain_states_the_margin_and_the_breaking_environment(proofs):
     assert "Model–reality margin (checked by the kernel)" in text, text
     assert f"within total variation {float(Fraction(eta['lo'])):.6g}" in text, text
     assert "breaks it; where it differs from the model:" in text and "step 0, mid: walk -> {" in text, text
+
+
+def test_explain_states_the_margin_of_a_safety_certificate(proofs):
+    eta = json.loads((ROOT / "certificates" / "careful.safe.json").read_text())["values"]["eta"]
+    assert 0 < Fraction(eta["lo"]) < Fraction(eta["hi"])
+    text = proofs("explain", "careful.safe").stdout
+    assert "Model–reality margin (checked by the kernel): the policy satisfies Φ in every environment" in text, text
+    assert "breaks it; where it differs from the model:" in text, text

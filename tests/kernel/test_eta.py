@@ -119,7 +119,8 @@ def _walk():
     return make_mdp(["s", "t", "fall"], {"s": [("walk", {"t": "9/10", "s": "1/10"}), ("run", {"t": "9/10", "fall": "1/10"})],
                                          "t": [("walk", {"t": "9/10", "s": "1/10"}), ("run", {"t": "9/10", "fall": "1/10"})],
                                          "fall": [("stay", {"fall": 1})]},
-                    rewards={"r": {("s", "walk"): 1, ("t", "walk"): 1, ("s", "run"): "3/2", ("t", "run"): "3/2"}})
+                    rewards={"r": {("s", "walk"): 1, ("t", "walk"): 1, ("s", "run"): "3/2", ("t", "run"): "3/2"}},
+                    labels={"fall": ["fall"]})
 
 
 def test_the_margin_of_a_proved_lemma_is_checked_and_forgeries_rejected():
@@ -137,3 +138,51 @@ def test_the_margin_of_a_proved_lemma_is_checked_and_forgeries_rejected():
                                                                             forged), body.witness)
         with pytest.raises(CheckFailure, match="margin"):
             check_policy_certificate(forged_body, "proved", mdp, objective, table, epsilon)
+
+
+CONSTRAINTS = ['P<=1/2 [ F "goal" ]', 'P<=3/10 [ F<=2 "fatal" ]', 'P>=1/10 [ G !"fatal" ]', 'R{"r"}<=4 [ C ]']
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(), st.sampled_from(CONSTRAINTS))
+def test_safety_margin_against_sampled_environments(case, text):
+    """π₀ ⊨ Φ in every sampled environment within η_lo; the η_hi environment violates Φ."""
+    from proofs.core.errors import Location
+    from proofs.engines.eta import safety_eta
+    from proofs.kernel.direct import ball_value
+    from proofs.spec.parse import parse_constraint
+
+    mdp, policy, _, seed = case
+    assume(not mdp.is_credal)
+    objective, c = Objective("r", H), parse_constraint(text, Location("test"))
+    table = reachable_table(mdp, policy, H)
+    eta = safety_eta(mdp, objective, table, (c,))
+    assume(eta is not None)
+    rng = random.Random(seed)
+    for _ in range(20):
+        env = _sampled(mdp, eta.lo, rng)
+        rows = [{k: [(x, p, p) for x, p in env(t, k).items()] for k in range(mdp.n_choices)} for t in range(H)]
+        assert c.comparison.holds(ball_value(mdp, objective, table, c, Fraction(0), rows), c.threshold)
+    if eta.hi is not None:
+        assert eta.hi > eta.lo
+        rows = [{mdp.choice_of(mdp.state_index[s], a): [(mdp.state_index[x], p, p) for x, p in row.items()]
+                 for s, acts in step.items() for a, row in acts.items()} for step in eta.environment]
+        assert not c.comparison.holds(ball_value(mdp, objective, table, c, Fraction(0), rows), c.threshold)
+
+
+def test_a_forged_safety_margin_is_rejected():
+    from proofs.core.errors import Location
+    from proofs.engines.eta import safety_eta
+    from proofs.kernel.check import Kernel
+    from proofs.spec.parse import parse_constraint
+
+    mdp, objective = _walk(), Objective("r", 4)
+    walk = {s: [(mdp.choice_of(s, "walk"), Fraction(1))] for s in (0, 1)}
+    table = reachable_table(mdp, Policy.stationary(PolicyLayer.from_table(mdp, walk)), 4)
+    phi = (parse_constraint('P<=1/10 [ F "fall" ]', Location("test")),)
+    eta = safety_eta(mdp, objective, table, phi)
+    assert eta is not None and eta.hi is not None and 0 < eta.lo < eta.hi
+    Kernel._safety_margin(eta, mdp, objective, phi, table)
+    for forged in (Eta(eta.hi), Eta(eta.lo, eta.hi, tuple({} for _ in range(4)))):
+        with pytest.raises(CheckFailure, match="margin"):
+            Kernel._safety_margin(forged, mdp, objective, phi, table)

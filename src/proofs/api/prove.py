@@ -624,12 +624,25 @@ def compose(alignment: AlignmentResult, policy: PolicyResult) -> SafetyResult:
                      "holds": c.comparison.decide(value.lo, value.hi, c.threshold)})
     fields = composition_fields([("alignment", alignment.status.value), ("policy", policy.status.value)], rows)
     fields["values"]["premises"] = ["alignment", "policy"]
+    with_margin(fields, policy.model.mdp, objective, policy.table, tuple(alignment.desirable))
     if policy.epsilon > alignment.epsilon and fields["status"] == "proved":
         fields.update(status="unknown", reason=f"the policy lemma's ε ({policy.epsilon}) is larger than the "
                                                f"alignment lemma's ({alignment.epsilon})")
     result = SafetyResult(alignment, policy, Statement("certificate", premises=("alignment", "policy")), fields)
     _judge(result)
     return result
+
+
+def with_margin(fields: dict[str, Any], mdp: Any, objective: Objective, policy: Any, phi: tuple[Any, ...]) -> None:
+    """A proved composition's model–reality margin η in its values (`proofs.engines.eta.safety_eta`,
+    on π₀'s table as the certificate binds it), where it is computed."""
+    from proofs.engines.eta import safety_eta
+    from proofs.policy.canonical import reachable_table
+
+    if fields["status"] == "proved":
+        eta = safety_eta(mdp, objective, reachable_table(mdp, policy, objective.horizon), phi)
+        if eta is not None:
+            fields["values"]["eta"] = eta.to_json()
 
 
 def composition_fields(premises: Sequence[tuple[str, str]], direct: list[dict[str, Any]]) -> dict[str, Any]:

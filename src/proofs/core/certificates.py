@@ -687,10 +687,11 @@ class DirectRow:
 
 @dataclass(frozen=True)
 class CompositionValues:
-    """``values`` of a composition: the premises' ids and the direct evaluation of Φ."""
+    """``values`` of a composition: the premises' ids, the direct evaluation of Φ, its margin."""
 
     premises: tuple[str, ...]
     direct: tuple[DirectRow, ...]
+    eta: Eta | None = None
 
 
 @dataclass(frozen=True)
@@ -704,6 +705,8 @@ class CompositionBody:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"values": {"premises": list(self.values.premises),
                                           "direct": [row.to_json() for row in self.values.direct]}}
+        if self.values.eta is not None:
+            out["values"]["eta"] = self.values.eta.to_json()
         if self.reason is not None:
             out["reason"] = self.reason
         return out
@@ -713,7 +716,7 @@ class CompositionBody:
         values = doc["values"]
         return cls(CompositionValues(tuple(values["premises"]), tuple(
             DirectRow(r["constraint"], number(r["threshold"]), _enclosure(r["value"]), r["holds"])
-            for r in values["direct"])), doc.get("reason"))
+            for r in values["direct"]), None if "eta" not in values else Eta.from_json(values["eta"])), doc.get("reason"))
 
 
 Body: TypeAlias = PolicyBody | AlignmentBody | CompositionBody

@@ -277,6 +277,7 @@ DIRECT_ROW = Record({"constraint": TEXT, "threshold": RAT, "value": ENC, "holds"
 DIAGNOSIS = Record({"state": TEXT, "step": Switch(lambda v: Null() if v is None else Integer(0)), "visits": Real(),
                     "loss": Real(), "action": TEXT, "optimal_action": TEXT})
 SHIFT = Record({"down": RAT, "up": RAT})
+ETA = Record({"lo": RAT}, {"hi": RAT, "environment": ListOf(MapOf(MapOf(MapOf(RAT))))})   # a model–reality margin
 _POLICY_KINDS = Text(("backward-induction", "value-vectors"))
 _BACKWARD = Record({"kind": _POLICY_KINDS, "arithmetic": Text(("exact", "float")), "steps": Integer(1)},
                    {"tail": Integer(1)})
@@ -315,8 +316,7 @@ def certificate_shape(kind: str, status: str) -> Record:
                         if isinstance(v, dict) and "file" in v else Record({"table_sha256": Sha256(), "table": Json()}))
         return Record({**common, "witness": POLICY_WITNESS,
                        "inputs": Record({"worldmodel": worldmodel, "policy": policy}),
-                       "values": Record({"j_policy": ENC, "j_star": ENC, "gap": ENC}, {"eta": Record(
-                           {"lo": RAT}, {"hi": RAT, "environment": ListOf(MapOf(MapOf(MapOf(RAT))))})}),
+                       "values": Record({"j_policy": ENC, "j_star": ENC, "gap": ENC}, {"eta": ETA}),
                        "diagnosis": ListOf(DIAGNOSIS)})
     if kind == "alignment":
         required: dict[str, Shape] = {**common, "inputs": Record({"worldmodel": worldmodel}),
@@ -333,7 +333,7 @@ def certificate_shape(kind: str, status: str) -> Record:
         return Record(required, {"reason": TEXT})
     return Record({**common, "inputs": Record({"premises": MapOf(Switch(
                        lambda v: Text(("missing",)) if v == "missing" else Sha256()))}),
-                   "values": Record({"premises": ListOf(TEXT), "direct": ListOf(DIRECT_ROW)})},
+                   "values": Record({"premises": ListOf(TEXT), "direct": ListOf(DIRECT_ROW)}, {"eta": ETA})},
                   {"reason": TEXT})
 
 

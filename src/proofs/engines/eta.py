@@ -1,4 +1,5 @@
-"""The model–reality margin η of a proved policy lemma (UNTRUSTED search; exact, small point models).
+"""The model–reality margin η of a proved policy lemma or safety certificate (UNTRUSTED search;
+exact, small point models).
 
 No world model is exactly the world. η is how far, in total variation per step, every transition
 distribution of reality may be from the model's (mass may move to any state, including ones the
@@ -13,6 +14,10 @@ kernel (`proofs.kernel.check_policy.check_eta`):
   π₀, elsewhere the row it would pick for J*, each moving η of the row's mass; evaluated exactly.
   Not found (None) when no such environment breaks the lemma up to η = 1.
 
+For a safety certificate (π₀ ⊨ Φ, `safety_eta`) the claim is Φ under π₀ in every environment
+within η_lo: nature against each constraint (`proofs.kernel.direct.ball_value`). That worst case is
+one environment, so η_hi is the next grid point and its environment is nature's choice there.
+
 Only for finite horizons on point models whose exact evaluation is cheap (`EXACT_WORK`: about
 thirty exact backward inductions are needed).
 """
@@ -22,13 +27,16 @@ from __future__ import annotations
 from fractions import Fraction
 
 from proofs.core.certificates import Environment, Eta
+from proofs.core.formula import Constraint
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
 from proofs.core.policy import Policy
 from proofs.kernel.bellman import ExactBellman
 from proofs.kernel.check_policy import eta_gap
+from proofs.kernel.direct import ball_value
+from proofs.kernel.episode import constraint_quantity
 
-__all__ = ["EXACT_WORK", "GRID", "eta_margin"]
+__all__ = ["EXACT_WORK", "GRID", "eta_margin", "safety_eta"]
 
 GRID = 1 << 12
 EXACT_WORK = 20_000   # transitions × steps of one exact backward induction
@@ -134,3 +142,53 @@ def _named(mdp: Mdp, rows: Rows) -> Environment:
             named.setdefault(mdp.states[s], {})[mdp.action(c)] = {mdp.states[x]: p for x, p, _ in row}
         out.append(named)
     return tuple(out)
+
+
+def safety_eta(mdp: Mdp, objective: Objective, policy: Policy, phi: tuple[Constraint, ...]) -> Eta | None:
+    """η_lo and η_hi with its environment of π₀ ⊨ Φ (module docstring); None where not computed."""
+    horizon = objective.horizon
+    if mdp.is_credal or horizon is None or not phi or mdp.n_transitions * horizon > EXACT_WORK:
+        return None
+
+    def violated(k: int) -> Constraint | None:
+        return next((c for c in phi if not c.comparison.holds(ball_value(mdp, objective, policy, c, Fraction(k, GRID)),
+                                                              c.threshold)), None)
+
+    if violated(0) is not None:
+        return None
+    if violated(GRID) is None:
+        return Eta(Fraction(1))
+    lo, hi = 0, GRID
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if violated(mid) is None else (lo, mid)
+    c = violated(hi)
+    assert c is not None
+    rows = _worst_rows(mdp, objective, policy, c, Fraction(hi, GRID))
+    if c.comparison.holds(ball_value(mdp, objective, policy, c, Fraction(0), rows), c.threshold):
+        return Eta(Fraction(lo, GRID))
+    return Eta(Fraction(lo, GRID), Fraction(hi, GRID), _named(mdp, rows))
+
+
+def _worst_rows(mdp: Mdp, objective: Objective, policy: Policy, constraint: Constraint, eta: Fraction) -> Rows:
+    """Nature's rows against the constraint within η (those `ball_value` takes), per step of the
+    horizon (none after the constraint's own steps)."""
+    assert objective.horizon is not None
+    q = constraint_quantity(mdp, objective, constraint)
+    assert q.steps is not None
+    high = constraint.comparison.is_upper != q.complement
+    n, reward = mdp.n_states, q.reward.fractions()
+    model = [[(t, p, p) for t, p in mdp.successors(c)] for c in range(mdp.n_choices)]
+    goal = [Fraction(int(q.stop[s] and q.stop_value[s])) for s in range(n)]
+    w, pick, steps = goal, max if high else min, []
+    for t in reversed(range(q.steps)):
+        after = [q.beta * w[s] + q.eta * goal[s] for s in range(n)]
+        moved = [_moved(model[c], after, eta, highest=high) for c in range(mdp.n_choices)]
+        value = [reward[c] + sum((p * after[x] for x, p in moved[c].items()), Fraction(0)) for c in range(mdp.n_choices)]
+        layer = policy.at(t)
+        w = [goal[s] if q.stop[s] else sum((p * value[c] for c, p in layer.distribution(s)), Fraction(0))
+             if layer.start[s + 1] > layer.start[s] else pick(value[c] for c in mdp.choices(s)) for s in range(n)]
+        steps.append({c: [(x, p, p) for x, p in row.items()] for c, row in enumerate(moved)
+                      if row != _moved(model[c], after, Fraction(0), False)})
+    steps.reverse()
+    return steps + [{} for _ in range(objective.horizon - q.steps)]

@@ -77,7 +77,7 @@ from proofs.core.policy import PolicyLayer
 from proofs.kernel import rounding
 from proofs.kernel.rounding import Conversion, Rows, U, product_error, round_up
 
-__all__ = ["Bound", "ExactBellman", "ball_expectation", "FloatBellman", "Selection", "U", "Vector", "at_initial", "greedy", "magnitude",
+__all__ = ["Bound", "ExactBellman", "FloatBellman", "Selection", "U", "Vector", "at_initial", "ball_expectation", "greedy", "magnitude",
            "policy_weights", "round_up", "step", "worst_expectation"]
 
 F = npt.NDArray[np.float64]

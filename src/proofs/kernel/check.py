@@ -31,6 +31,7 @@ from proofs.core.certificates import (
     AlignmentBody,
     Certificate,
     CompositionBody,
+    Eta,
     FloatAlignmentWitness,
     FloatComponent,
     FloatValueVectors,
@@ -42,7 +43,7 @@ from proofs.core.formula import Constraint, RewardConstraint, atoms_of, labels_o
 from proofs.core.model import Mdp, ModelFileError, decode, model_sha256
 from proofs.core.objective import Objective
 from proofs.core.policy import Policy, TableError, decode_table, policy_from_document, table_bytes
-from proofs.core.schema import FieldError, span
+from proofs.core.schema import FieldError, short, span
 from proofs.core.statement import Statement, StatementError
 
 __all__ = ["Kernel", "UnreadableCertificate", "witness_arrays"]
@@ -242,9 +243,34 @@ class Kernel:
             violated = violated or decided is False
         if status == "proved" and violated:
             raise CheckFailure("direct evaluation step: the policy violates Φ, so the proved verdict does not follow")
+        if body.values.eta is not None:
+            Kernel._safety_margin(body.values.eta, mdp, objective, phi, policy)
         if status == "refuted" and not violated:
             raise CheckFailure("direct evaluation step: no constraint of Φ is certainly violated by the policy, "
                                "so the refuted verdict does not follow")
+
+    @staticmethod
+    def _safety_margin(eta: Eta, mdp: Mdp, objective: Objective, phi: tuple[Constraint, ...], policy: Policy) -> None:
+        """The model–reality margin of a safety certificate (exact, finite horizon, point model):
+        within total variation η_lo of the model at every step, nature against Φ (mass to any
+        state) leaves every constraint satisfied under π₀; the environment given for η_hi violates
+        one of them (`proofs.kernel.direct.ball_value`)."""
+        from proofs.kernel.check_policy import environment_rows
+        from proofs.kernel.direct import ball_value
+
+        if objective.horizon is None or not 0 <= eta.lo <= 1 or (eta.hi is None) != (eta.environment is None):
+            raise CheckFailure("margin: eta is checked with a finite horizon, 0 ≤ eta_lo ≤ 1, and eta_hi comes "
+                               "with its environment")
+        for c in phi:
+            value = ball_value(mdp, objective, policy, c, eta.lo)
+            if not c.comparison.holds(value, c.threshold):
+                raise CheckFailure(f"margin: within eta_lo = {short(eta.lo)} of the model, {c} reaches {short(value)}")
+        if eta.hi is not None:
+            rows = environment_rows(eta, mdp, objective.horizon)
+            if all(c.comparison.holds(ball_value(mdp, objective, policy, c, Fraction(0), rows), c.threshold)
+                   for c in phi):
+                raise CheckFailure(f"margin: the environment given for eta_hi = {short(eta.hi)} violates no "
+                                   "constraint of Φ")
 
     # -- inputs, each bound by its SHA-256 -----------------------------------------------------
     def model(self, cert: Certificate | dict[str, Any]) -> Mdp:

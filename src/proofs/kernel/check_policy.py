@@ -58,7 +58,7 @@ from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, Vector, 
 from proofs.kernel.check_alignment_float import OptimalJ, slope, tail_enclosure
 from proofs.kernel.horizon import restrict_with_policy
 
-__all__ = ["CheckedValues", "check_eta", "check_policy_certificate", "eta_gap", "tail_values"]
+__all__ = ["CheckedValues", "check_eta", "check_policy_certificate", "environment_rows", "eta_gap", "tail_values"]
 
 Operator = ExactBellman | FloatBellman
 
@@ -273,7 +273,7 @@ def _verdict(status: str, gap: Enclosure, epsilon: Fraction) -> str:
     return status
 
 
-def _env_rows(eta: Eta, mdp: Mdp, horizon: int) -> list[dict[int, list[tuple[int, Fraction, Fraction]]]]:
+def environment_rows(eta: Eta, mdp: Mdp, horizon: int) -> list[dict[int, list[tuple[int, Fraction, Fraction]]]]:
     """The environment's rows per step, by choice (each a distribution within η_hi of the model's)."""
     assert eta.environment is not None and eta.hi is not None and mdp.probability is not None
     if len(eta.environment) != horizon:
@@ -338,7 +338,7 @@ def check_eta(eta: Eta, mdp: Mdp, objective: Objective, policy: Policy, epsilon:
                            f"{_show(gap)} > epsilon = {_show(epsilon)}")
     if eta.hi is not None:
         plain = ExactBellman(mdp, reward, objective.discount)
-        broken = eta_gap(mdp, objective, policy, plain, plain, _env_rows(eta, mdp, objective.horizon))
+        broken = eta_gap(mdp, objective, policy, plain, plain, environment_rows(eta, mdp, objective.horizon))
         if broken <= epsilon:
             raise CheckFailure(f"margin: in the environment given for eta_hi = {_show(eta.hi)}, J* − J(π₀) = "
                                f"{_show(broken)} ≤ epsilon: it does not break the lemma")

@@ -42,6 +42,7 @@ and action is nature's worst over all its strategies):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -55,11 +56,11 @@ from proofs.core.numbers import Rationals
 from proofs.core.objective import Objective
 from proofs.core.policy import Policy, PolicyLayer
 from proofs.kernel import rounding as iv
-from proofs.kernel.bellman import FloatBellman, worst_expectation
+from proofs.kernel.bellman import FloatBellman, ball_expectation, worst_expectation
 from proofs.kernel.check_alignment_float import slope, tail_enclosure
 from proofs.kernel.episode import Quantity, constraint_quantity
 
-__all__ = ["evaluate_constraint"]
+__all__ = ["ball_value", "evaluate_constraint"]
 
 F = npt.NDArray[np.float64]
 _MAX_ITERATIONS = 20_000
@@ -197,6 +198,33 @@ def _credal(mdp: Mdp, objective: Objective, policy: Policy, constraint: Constrai
     start = mdp.initial_distribution()
     value = Enclosure(sum((p * lo[s] for s, p in start), Fraction(0)), sum((p * hi[s] for s, p in start), Fraction(0)))
     return value.complement() if q.complement else value
+
+
+def ball_value(mdp: Mdp, objective: Objective, policy: Policy, constraint: Constraint, eta: Fraction,
+               rows: Sequence[Mapping[int, Sequence[tuple[int, Fraction, Fraction]]]] | None = None) -> Fraction:
+    """The constraint's reported value under ``policy`` on a point model at its worst over the
+    environments within total variation η of the model at every step (mass to any state; nature
+    against Φ, `ball_expectation`; where the table says nothing, the worst action), or with
+    ``rows`` in that one environment (its rows per step by choice, the model's elsewhere);
+    finite horizons, exactly."""
+    q = constraint_quantity(mdp, objective, constraint)
+    if q.steps is None or mdp.is_credal:
+        raise CheckFailure("margin: eta is checked on point models with a finite horizon")
+    high = constraint.comparison.is_upper != q.complement   # nature makes W high (for G: low)
+    n, reward = mdp.n_states, q.reward.fractions()
+    model = [[(t, p, p) for t, p in mdp.successors(c)] for c in range(mdp.n_choices)]
+    goal = [Fraction(int(q.stop[s] and q.stop_value[s])) for s in range(n)]
+    w, pick = goal, max if high else min
+    for t in reversed(range(q.steps)):
+        after = [q.beta * w[s] + q.eta * goal[s] for s in range(n)]
+        env = {} if rows is None else rows[t]
+        value = [reward[c] + (sum((p * after[x] for x, p, _ in env[c]), Fraction(0)) if c in env
+                              else ball_expectation(model[c], after, eta, high)) for c in range(mdp.n_choices)]
+        layer = policy.at(t)
+        w = [goal[s] if q.stop[s] else sum((p * value[c] for c, p in layer.distribution(s)), Fraction(0))
+             if layer.start[s + 1] > layer.start[s] else pick(value[c] for c in mdp.choices(s)) for s in range(n)]
+    total = sum((p * w[s] for s, p in mdp.initial_distribution()), Fraction(0))
+    return 1 - total if q.complement else total
 
 
 def _guess(q: Quantity, layer: PolicyLayer, rows: list[list[tuple[int, Fraction, Fraction]]],

@@ -112,7 +112,16 @@ def _compose(plan: Plan, task: Task, done: dict[str, Outcome]) -> dict[str, Any]
     from proofs.api.prove import composition_fields
 
     premises = [done[p] for p in task.lemma.premises]  # type: ignore[union-attr]
-    return composition_fields([(p.id, p.status) for p in premises], _direct(plan, task))
+    fields = composition_fields([(p.id, p.status) for p in premises], _direct(plan, task))
+    kinds = {plan.tasks[p].lemma.kind: plan.tasks[p] for p in task.lemma.premises}  # type: ignore[union-attr]
+    alignment, policy = kinds.get("alignment"), kinds.get("policy")
+    if alignment is not None and policy is not None and policy.policy is not None and policy.mdp is not None \
+            and policy.obligation.objective is not None:
+        from proofs.api.prove import with_margin
+
+        with_margin(fields, policy.mdp, policy.obligation.objective, policy.policy,
+                    tuple(alignment.lemma.desirable))  # type: ignore[union-attr]
+    return fields
 
 
 def _direct(plan: Plan, task: Task) -> list[dict[str, Any]]:

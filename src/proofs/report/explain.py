@@ -115,12 +115,12 @@ def explain(doc: Mapping[str, Any] | Certificate, context: Context | None = None
     return "\n".join(lines)
 
 
-def _eta(eta: Eta) -> list[str]:
+def _eta(eta: Eta, claim: str = "the policy stays within the allowed loss") -> list[str]:
     """The model–reality margin in words (both numbers checked by the kernel)."""
-    lines = [f"  Model–reality margin (checked by the kernel): the policy stays within the allowed loss in every "
-             f"environment whose transition distributions are within total variation {_decimal(eta.lo, 6)} of the "
-             "model's at every step (mass may move to any state; where the policy's table says nothing, its worst "
-             "action is assumed)."]
+    lines = [(f"  Model–reality margin (checked by the kernel): {claim} in every "
+              f"environment whose transition distributions are within total variation {_decimal(eta.lo, 6)} of the "
+              "model's at every step (mass may move to any state; where the policy's table says nothing, its worst "
+              "action is assumed).")]
     if eta.hi is None or eta.environment is None:
         return lines + ["  No environment breaking it was found up to total variation 1." if eta.lo < 1 else
                         "  That is every environment."]
@@ -167,6 +167,8 @@ def _composition(body: CompositionBody, status: str, context: Context | None = N
         for row in rows:
             verdict = {True: "holds", False: "VIOLATED", None: "undecided"}[row.holds]
             lines.append(f"    {row.constraint}: {_num(row.value)} (threshold {text_of(row.threshold)}): {verdict}")
+    if body.values.eta is not None:
+        lines += _eta(body.values.eta, "the policy satisfies Φ")
     if status == "refuted" and context is not None and context.policy is not None and context.mdp.is_credal:
         for row in rows:
             if row.holds is False:
