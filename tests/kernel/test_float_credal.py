@@ -101,3 +101,24 @@ def test_a_float_policy_certificate_on_an_interval_model_is_checked(action, stat
     # the same certificate against a nature that may let the risky walk fall less
     with pytest.raises(CheckFailure, match="values"):
         check_policy_certificate(body, status, _widened_chain(5, ("1/4", "3/10")), objective, policy, Fraction(3, 2))
+
+
+@pytest.mark.parametrize("action, status", [("safe", "proved"), ("risky", "refuted")])
+def test_a_float_geometric_policy_certificate_on_an_interval_model_is_checked(action, status):
+    """The geometric horizon: value vectors near nature's fixed points (value iteration with the
+    kernel's passes from the midpoints' values), their residuals checked by the kernel."""
+    mdp = _widened_chain(5)
+    objective = Objective("r", None, Fraction(9, 10))
+    index = mdp.action_names.index(action)
+    table = {s: [(c, Fraction(1))] for s in range(mdp.n_states) for c in mdp.choices(s)
+             if mdp.choice_action[c] == index or mdp.states[s] == "fall"}
+    policy = Policy.stationary(PolicyLayer.from_table(mdp, table))
+    epsilon = Fraction(3, 2)
+    floated = discharge_policy(mdp, objective, policy, epsilon, exact_mode=False)
+    exact = discharge_policy(mdp, objective, policy, epsilon, exact_mode=True)
+    assert floated.witness["arithmetic"] == "float" and floated.status == exact.status == status
+    assert floated.j_star.lo <= exact.j_star.lo and exact.j_star.hi <= floated.j_star.hi
+    assert floated.j_policy.lo <= exact.j_policy.lo and exact.j_policy.hi <= floated.j_policy.hi
+    assert floated.j_star.width < Fraction(1, 10)
+    body = floated.certificate_fields(objective, epsilon)
+    assert check_policy_certificate(body, status, mdp, objective, policy, epsilon, floated.arrays).status == status

@@ -146,9 +146,8 @@ def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fr
     if objective.horizon is not None:   # what the horizon can see (the kernel does the same)
         mdp, policy = restrict_with_policy(mdp, objective.horizon, policy)
     table = reachable_table(mdp, policy, objective.horizon)
-    # credal models: floats (the kernel's passes with nature's greedy) for a finite horizon only, so far
-    in_exact = use_exact(mdp, objective.horizon, exact_mode, discount=objective.discount,
-                         credal_floats=objective.horizon is not None)
+    # credal models: floats too (the kernel's passes with nature's greedy)
+    in_exact = use_exact(mdp, objective.horizon, exact_mode, discount=objective.discount, credal_floats=True)
     fm = _FloatModel(mdp, objective)  # cheap: its matrices are built on first use
     arrays: dict[str, np.ndarray] = {}
     if objective.horizon is not None:
@@ -252,6 +251,8 @@ def _float_geometric(mdp: Mdp, objective: Objective, table: Policy, fm: _FloatMo
     reached = np.flatnonzero(np.diff(tail.start) > 0)
     start = np.asarray(hint_values, dtype=np.float64) if hint_values is not None else np.zeros(mdp.n_states)
     w_pol = _solve(fm.chain(tail), fm.reward(tail), fm.beta, start, TIGHT)
+    if mdp.is_credal:   # the midpoints' values, then nature's fixed point by the kernel's passes
+        w_pol = _robust(lambda w: fb.policy(tail, w)[0], w_pol, reached, fm.beta, epsilon)
     pol = tail_bound = _shifted(fb, w_pol, reached, lambda w: fb.policy(tail, w))
     for layer in reversed(table.layers[:-1]):
         pol = step(*fb.policy(layer, pol.centre), gamma, pol)
@@ -270,6 +271,8 @@ def _float_geometric(mdp: Mdp, objective: Objective, table: Policy, fm: _FloatMo
         return settled and hi - lo <= eps / 10
 
     w_star = _optimal_vector(fm, tail, w_pol, hint_values, hint_policy, decided)
+    if mdp.is_credal:
+        w_star = _robust(lambda w: fb.optimal(w)[0], w_star, np.arange(mdp.n_states), fm.beta, epsilon)
     star = _shifted(fb, w_star, np.arange(mdp.n_states), fb.optimal)
     witness = {"kind": "value-vectors", "arithmetic": "float",
                "optimal": {"array": "optimal", "shift": _shift_json(star)},
@@ -280,6 +283,21 @@ def _float_geometric(mdp: Mdp, objective: Objective, table: Policy, fm: _FloatMo
 
 def _shift_json(bound: Bound[Any]) -> dict[str, str]:
     return {"down": format_rational(bound.down), "up": format_rational(bound.up)}
+
+
+def _robust(apply: Callable[[F], F], w: F, states: IntArray, beta: float, epsilon: Fraction) -> F:
+    """Value iteration with the operator ``apply`` (nature's, on a credal model) from ``w`` on
+    ``states``, until the residual bounds the distance to the fixed point by ε/100 (it contracts
+    by β per pass), or 5,000 passes: any vector is a sound witness, a closer one a narrower one."""
+    w = w.copy()
+    goal = max(float(epsilon) / 100, 1e-9 * (1 + float(np.max(np.abs(w), initial=0.0)))) * (1 - beta)
+    for _ in range(5000):
+        tw = apply(w)
+        residual = float(np.max(np.abs(tw[states] - w[states]), initial=0.0))
+        w[states] = tw[states]
+        if residual <= goal:
+            break
+    return w
 
 
 def _shifted(fb: FastBellman, w: F, states: IntArray, apply: Callable[[F], tuple[F, Fraction]]) -> Bound[F]:
