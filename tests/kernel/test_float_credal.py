@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.mdps import credal_mdps, make_mdp
+from tests.support.mdps import credal_mdps, make_mdp, stationary_layers
 
 from proofs.core.errors import CheckFailure
 from proofs.core.numbers import Rationals
@@ -28,21 +28,11 @@ from proofs.kernel.bellman import ExactBellman, FloatBellman
 from proofs.kernel.check_policy import check_policy_certificate
 
 
-@st.composite
-def layers(draw: st.DrawFn, mdp) -> PolicyLayer:
-    table = {}
-    for s in range(mdp.n_states):
-        picked = draw(st.lists(st.sampled_from(list(mdp.choices(s))), min_size=1, max_size=2, unique=True))
-        weights = [draw(st.integers(1, 3)) for _ in picked]
-        table[s] = [(c, Fraction(w, sum(weights))) for c, w in zip(picked, weights)]
-    return PolicyLayer.from_table(mdp, table)
-
-
 @given(data=st.data(), mdp=credal_mdps(max_states=6), beta=st.sampled_from([Fraction(1), Fraction(9, 10), Fraction(1, 3)]))
 @settings(max_examples=150, deadline=None)
 def test_float_passes_enclose_natures_exact_minimum(data, mdp, beta):
     w = np.array(data.draw(st.lists(st.floats(-1e3, 1e3), min_size=mdp.n_states, max_size=mdp.n_states)))
-    layer = data.draw(layers(mdp))
+    layer = data.draw(stationary_layers(mdp))
     floats, exact = FloatBellman(mdp, mdp.rewards["r"], beta), ExactBellman(mdp, mdp.rewards["r"], beta)
     exact_w = [Fraction(float(x)) for x in w]
     for (centre, err), truth in ((floats.optimal(w), exact.optimal(exact_w)[0]),

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
+from proofs.core.policy import PolicyLayer
 
 __all__ = ["bench_generate", "from_generated", "grid_mdp", "make_mdp", "random_mdp", "small_mdps"]
 
@@ -235,3 +236,14 @@ def widened(mdp: Mdp, lo: Fraction = Fraction(9, 10), hi: Fraction = Fraction(11
     over = high.num > high.den
     high = Rationals(np.where(over, 1, high.num), np.where(over, 1, high.den))
     return replace(mdp, probability=None, interval=(low, high))
+
+
+@st.composite
+def stationary_layers(draw: st.DrawFn, mdp: Mdp) -> PolicyLayer:
+    """Randomised decision rules defined on every state (one or two choices, rational weights)."""
+    table = {}
+    for s in range(mdp.n_states):
+        picked = draw(st.lists(st.sampled_from(list(mdp.choices(s))), min_size=1, max_size=2, unique=True))
+        weights = [draw(st.integers(1, 3)) for _ in picked]
+        table[s] = [(c, Fraction(w, sum(weights))) for c, w in zip(picked, weights)]
+    return PolicyLayer.from_table(mdp, table)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps
+from tests.support.mdps import grid_mdp, make_mdp, random_mdp, small_mdps, stationary_layers
 from tests.unit.engines.test_lagrangian_float import check, components
 
 import proofs.engines.lagrangian_float as engine
@@ -298,17 +298,6 @@ def test_a_proof_from_a_tail_bounds_the_combined_recursion_at_stop_states():
 
 
 # -- the policy lemma over long episodes ----------------------------------------------------------
-@st.composite
-def stationary_layers(draw, mdp):
-    """Randomised decision rules defined on every state (one or two choices, rational weights)."""
-    table = {}
-    for s in range(mdp.n_states):
-        picked = draw(st.lists(st.sampled_from(list(mdp.choices(s))), min_size=1, max_size=2, unique=True))
-        weights = [draw(st.integers(1, 3)) for _ in picked]
-        table[s] = [(c, Fraction(w, sum(weights))) for c, w in zip(picked, weights)]
-    return PolicyLayer.from_table(mdp, table)
-
-
 def exact_policy_value(mdp, layer, horizon):
     """μ₀·J(π)_H of a stationary layer in Fractions (the exact semantics)."""
     value = evaluate_objective(mdp, Objective("r", horizon), Policy.stationary(layer), exact_mode=True)
