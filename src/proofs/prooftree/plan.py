@@ -8,6 +8,7 @@ those the named files declare, and the premises they need.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ class Plan:
     settings: Settings
     tasks: dict[str, Task]
     order: tuple[str, ...]
-    graph: Any = field(repr=False)
+    premises: dict[str, tuple[str, ...]] = field(repr=False)   # of each selected lemma, in the selection
     allow_code: bool = False
 
 
@@ -148,8 +149,8 @@ def make_plan(root: Path, paths: list[Path], *, allow_code: bool = False) -> Pla
                          "Add obligations/*.toml or name the files to prove")
     files = load_obligations(files_in)
     InputErrors.raise_if_any(collision_errors(root, settings, files))
-    graph = proof_graph(files)
-    selected = set(graph) if not named else _needed(graph, files, named)
+    premises = _premises(files)
+    selected = set(premises) if not named else _needed(premises, files, named)
     errors: list[InputError] = []
     models: dict[tuple[Path, tuple[tuple[str, str], ...]], Any] = {}
     atoms = _atoms(files)
@@ -163,20 +164,55 @@ def make_plan(root: Path, paths: list[Path], *, allow_code: bool = False) -> Pla
             if mdp is not None:
                 errors.extend(_names(lemma, f, mdp))
     InputErrors.raise_if_any(errors)
-    import networkx as nx
-
-    graph = graph.subgraph(selected).copy()
-    order = tuple(nx.lexicographical_topological_sort(graph))
-    return Plan(root, settings, tasks, order, graph, allow_code)
+    kept = {i: tuple(p for p in premises[i] if p in selected) for i in sorted(selected)}
+    return Plan(root, settings, tasks, _order(kept), kept, allow_code)
 
 
-def _needed(graph: Any, files: list[ObligationFile], named: list[Path]) -> set[str]:
+def _premises(files: list[ObligationFile]) -> dict[str, tuple[str, ...]]:
+    """The premises of every lemma (`proof_graph`'s edges, without networkx: a plan is made on
+    every ``prove``, and importing networkx alone takes longer than a small lemma)."""
+    out: dict[str, tuple[str, ...]] = {lemma.id: () for f in files for lemma in f.lemmas}
+    for f in files:
+        for lemma in f.lemmas:
+            if isinstance(lemma, CertificateLemma):
+                out[lemma.id] = tuple(dict.fromkeys(lemma.premises))
+                for premise in lemma.premises:
+                    out.setdefault(premise, ())
+    return out
+
+
+def _order(premises: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Premises before conclusions, the smallest id first among those ready (networkx's
+    lexicographical topological sort); the obligations were checked for cycles when read."""
+    waiting = {i: set(ps) for i, ps in premises.items()}
+    users: dict[str, list[str]] = {i: [] for i in premises}
+    for i, ps in premises.items():
+        for p in ps:
+            users[p].append(i)
+    ready = [i for i, ps in waiting.items() if not ps]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for user in users[i]:
+            waiting[user].discard(i)
+            if not waiting[user]:
+                heapq.heappush(ready, user)
+    return tuple(order)
+
+
+def _needed(premises: dict[str, tuple[str, ...]], files: list[ObligationFile], named: list[Path]) -> set[str]:
     """The lemmas declared in the `named` files, and every premise they depend on."""
     wanted = {p.resolve() for p in named}
-    chosen = {lemma.id for f in files if f.path.resolve() in wanted for lemma in f.lemmas}
-    import networkx as nx
-
-    return chosen.union(*(nx.ancestors(graph, i) for i in chosen))
+    needed: set[str] = set()
+    stack = [lemma.id for f in files if f.path.resolve() in wanted for lemma in f.lemmas]
+    while stack:
+        i = stack.pop()
+        if i not in needed:
+            needed.add(i)
+            stack.extend(premises.get(i, ()))
+    return needed
 
 
 ModelKey = tuple[Path, tuple[tuple[str, str], ...]]

@@ -178,7 +178,7 @@ def prove(plan: Plan, *, force: bool = False, jobs: int = 1, timeout: float | No
 
     with stopping_workers(running):
         while pending or running:
-            for lemma_id in [i for i in pending if all(p in done for p in plan.graph.predecessors(i))]:
+            for lemma_id in [i for i in pending if all(p in done for p in plan.premises[i])]:
                 task = plan.tasks[lemma_id]
                 reused = _try_reuse(plan, checker, lemma_id, force, stamps)
                 if reused is not None or task.lemma.kind == "certificate":
