@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
@@ -404,6 +405,25 @@ def _robust_attaining(search: _Search | _SlotSearch, small: Mdp, opt: OptimalJ, 
     return [(share, candidates[k]), (1 - share, candidates[0])]
 
 
+def _attained(search: _Search | _SlotSearch, small: Mdp, opt: OptimalJ, cs: FloatSpace, lines: Sequence[_Line],
+              goal: float, slack: float, need: Fraction, i: int,
+              arrays: dict[str, np.ndarray]) -> tuple[dict[str, Any], Enclosure, Enclosure]:
+    """The attained start mixture and the kernel's enclosures of its (J, value): aimed at J = ``goal``,
+    and aimed higher while the kernel's J(mix) is below ``need`` = J*_hi − ε (a tail's slopes may
+    widen it past the slack); on a credal model `_robust_attaining`."""
+    evaluated, prefix = Evaluated(), f"c{i}"
+    for _ in range(1 if small.is_credal else 4):
+        parts = _robust_attaining(search, small, opt, cs, lines, need, prefix, arrays) \
+            if small.is_credal else _attaining(lines, goal)
+        mixture = _mixture(parts, prefix, arrays)
+        j_att, attained = mixture_values(small, opt, cs, Mixture.from_json(mixture), arrays, f"constraint {i}", evaluated)
+        deficit = float(need - j_att.lo)
+        if deficit <= 0 or len(lines) == 1:
+            break
+        goal += 2 * deficit + slack
+    return mixture, j_att, attained
+
+
 def _mixture(parts: Sequence[tuple[Fraction, _Line]], prefix: str,
              arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     out = []
@@ -474,19 +494,12 @@ def _discharge(small: Mdp, objective: Objective, epsilon: Fraction, spaces: Sequ
                                    reason=f"epsilon = {epsilon} is below the float resolution of J*; "
                                           "use the exact engine")
         lam = Fraction(found[0]).limit_denominator(10**12)
-        g_hi = upper_bound(small, opt, cs, lam).hi
-        bound = cs.reported(cs.kappa + g_hi - lam * (opt.j_star.lo - epsilon))
-        goal, evaluated = target + slack, Evaluated()
-        for _ in range(1 if small.is_credal else 4):   # the kernel's J(mix) may be wider than the slack (a tail)
-            parts = _robust_attaining(search, small, opt, cs, found[1], opt.j_star.hi - epsilon, f"c{i}", arrays) \
-                if small.is_credal else _attaining(found[1], goal)
-            mixture = _mixture(parts, f"c{i}", arrays)
-            j_att, attained = mixture_values(small, opt, cs, Mixture.from_json(mixture), arrays, f"constraint {i}",
-                                             evaluated)
-            deficit = float(opt.j_star.hi - epsilon - j_att.lo)
-            if deficit <= 0 or len(found[1]) == 1:
-                break
-            goal += 2 * deficit + slack
+        opt.constraint_op(cs)   # built before the two threads share it
+        with ThreadPoolExecutor(1) as pool:   # the kernel's upper bound, beside the mixture's evaluation
+            g_hi = pool.submit(upper_bound, small, opt, cs, lam)
+            mixture, j_att, attained = _attained(search, small, opt, cs, found[1], target + slack, slack,
+                                                 opt.j_star.hi - epsilon, i, arrays)
+        bound = cs.reported(cs.kappa + g_hi.result().hi - lam * (opt.j_star.lo - epsilon))
         c = cs.constraint
         if j_att.lo < opt.j_star.hi - epsilon:
             return AlignmentResult("unknown", (), claim(opt.j_star), {}, None,

@@ -475,8 +475,8 @@ def check_verdict(body: AlignmentBody, status: str, spaces: Sequence[S], j_star:
         lam = wit.lam
         if lam < 0:
             raise CheckFailure(f"{where}: lambda = {lam} < 0")
+        j_att, attained = mixture(cs, wit.attained, f"{where}: attained")   # (the float bound runs meanwhile)
         worst = cs.reported(cs.kappa + bound(cs, lam, wit, where) - lam * target_lo)
-        j_att, attained = mixture(cs, wit.attained, f"{where}: attained")
         if j_att.lo < target_hi:
             raise CheckFailure(f"{where}: attained mixture has J = {j_att.lo} < J* - epsilon = {target_hi}" if exact
                                else f"{where}: the attained mixture has J ≥ {short(j_att.lo)}, not certainly ≥ "

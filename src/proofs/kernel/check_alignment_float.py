@@ -56,12 +56,15 @@ docstring first), checked in float arithmetic with a proved error instead of `Fr
   nature's recursion is monotone with T(W + k·1) = T(W) + k, so the offsets carry over.
 
 The verdict rules are the exact checker's (`check_verdict`, on the hard side of every enclosure).
-Geometric horizons are not checked here (rejected as such).
+Geometric horizons are not checked here (rejected as such). The upper bounds are computed on a
+second thread while the mixtures are evaluated: independent computations on their own arrays,
+the same floats as in sequence.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -77,7 +80,7 @@ from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.core.objective import Objective
 from proofs.kernel.bellman import Bound, FloatBellman, Selection, at_initial, magnitude, step
-from proofs.kernel.check_alignment import check_verdict, mixture_parts, orientation
+from proofs.kernel.check_alignment import check_verdict, constraint_rows, mixture_parts, orientation
 from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
 from proofs.kernel.rounding import addition_error, product_error, round_up
@@ -492,6 +495,19 @@ def check_float_alignment(body: AlignmentBody, status: str, mdp: Mdp, objective:
                            "every constraint judged over the whole episode")
     opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces}, tail=tail)
     evaluated: Evaluated = {}
-    check_verdict(body, status, spaces, opt.j_star, epsilon,
-                  lambda cs, lam, wit, where: upper_bound(small, opt, cs, lam).hi,
-                  lambda cs, mix, where: mixture_values(small, opt, cs, mix, arrays, where, evaluated), exact=False)
+    with ThreadPoolExecutor(1) as pool:   # the upper bounds, beside the mixtures' evaluations
+        ahead = {(id(cs), lam): pool.submit(upper_bound, small, opt, cs, lam) for cs, lam in _multipliers(body, opt, spaces)}
+        check_verdict(body, status, spaces, opt.j_star, epsilon,
+                      lambda cs, lam, wit, where: (ahead[id(cs), lam].result() if (id(cs), lam) in ahead
+                                                   else upper_bound(small, opt, cs, lam)).hi,
+                      lambda cs, mix, where: mixture_values(small, opt, cs, mix, arrays, where, evaluated), exact=False)
+
+
+def _multipliers(body: AlignmentBody, opt: OptimalJ, spaces: Sequence[FloatSpace]) -> list[tuple[FloatSpace, Fraction]]:
+    """Each constraint's multiplier λ ≥ 0, to compute its upper bound ahead, with its operator built
+    before the threads share it (none when the rows are malformed: `check_verdict` says so)."""
+    try:
+        rows = constraint_rows(body, [cs.constraint for cs in spaces])
+    except CheckFailure:
+        return []
+    return [(cs, wit.lam) for cs, (_, wit) in zip(spaces, rows) if wit.lam >= 0 and opt.constraint_op(cs)]
