@@ -86,8 +86,10 @@ def test_the_trusted_base_stays_small():
     # nature's greedy in float passes on credal models (about 75 lines), 2,985 before the float
     # alignment checker's credal bounds (about 60 lines), 3,050 before the model–reality margin η of
     # a policy lemma (about 95 lines: the total-variation ball and the breaking environment), 3,150
-    # before η of a safety certificate (about 60 lines); the kernel issue aims at about 1,500
-    assert kernel <= 3215, kernel
+    # before η of a safety certificate (about 60 lines), 3,215 before the max over a state's choices
+    # by choice position and the float alignment checker's upper bound on a second thread (about 25
+    # lines, for the kernel's own speed); the kernel issue aims at about 1,500
+    assert kernel <= 3240, kernel
     # core holds the certificate types twice over for now: `proofs.core.schema` (the shapes the
     # kernel validates with) and `proofs.core.certificates` (the typed objects); the kernel's
     # adoption of the types is meant to retire most of schema

@@ -346,6 +346,28 @@ def positions(mdp: Mdp) -> Positions | None:
     return _POSITIONS[mdp]
 
 
+_CHOICES: weakref.WeakKeyDictionary[Mdp, npt.NDArray[np.intp] | None] = weakref.WeakKeyDictionary()
+
+
+def state_max(q: F, mdp: Mdp) -> F:
+    """max over each state's choices of the choice values q (exact: any order gives the same):
+    by choice position (the i-th choice of every state at once, a state's last one repeated), or
+    by ``reduceat`` where padding would cost more than `_PADDING` times the choices."""
+    if mdp not in _CHOICES:
+        counts = np.diff(mdp.choice_start)
+        width = int(counts.max(initial=1))
+        _CHOICES[mdp] = None if width * mdp.n_states > _PADDING * mdp.n_choices else \
+            (mdp.choice_start[:-1] + np.minimum(np.arange(width)[:, None], counts - 1)).astype(np.intp)
+    laid = _CHOICES[mdp]
+    if laid is None:
+        return np.maximum.reduceat(q, mdp.choice_start[:-1])
+    out: F = np.take(q, laid[0])
+    term = np.empty_like(out)
+    for row in laid[1:]:
+        np.maximum(out, np.take(q, row, out=term), out=out)
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Selection:
     """Some choices of a model with their transitions gathered: by successor position
@@ -457,7 +479,7 @@ class FloatBellman:
     def optimal(self, w: Vector) -> tuple[F, Fraction]:
         """(T* W) to within the returned error, at every state (the max over choices is exact)."""
         q, err = self.choice_values(w)
-        return np.maximum.reduceat(q, self.mdp.choice_start[:-1]), err
+        return state_max(q, self.mdp), err
 
     def optimal_plus(self, w: Vector, sign: int, other: FloatBellman, scale: float) -> tuple[F, Fraction]:
         """max over each state's choices c of fl(sign·Q̂_W(c) + fl(scale·r̂'(c))), with r̂' the
@@ -469,7 +491,7 @@ class FloatBellman:
             np.add(total, q, out=total)
         else:
             np.subtract(total, q, out=total)   # fl(−Q̂ + x) = fl(x − Q̂)
-        return np.maximum.reduceat(total, self.mdp.choice_start[:-1]), magnitude(total)
+        return state_max(total, self.mdp), magnitude(total)
 
     def policy(self, layer: PolicyLayer, w: Vector) -> tuple[F, Fraction]:
         """(T_π W) to within the returned error where the layer is defined, 0 elsewhere: the

@@ -80,14 +80,16 @@ def test_the_kernels_positions_and_pieces_are_the_same_floats(data, mdp, beta):
     layer = data.draw(layers(mdp))
     local = np.array([data.draw(st.integers(0, int(k) - 1)) for k in np.diff(mdp.choice_start)], dtype=np.int64)
     results = []
-    for padding in (1e9, 0.0):   # every model by position, then none
+    for padding in (1e9, 0.0):   # every model by position (successors and a state's choices), then none
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(bellman, "_PADDING", padding)
             patch.setattr(bellman, "_POSITIONS", bellman.weakref.WeakKeyDictionary())
+            patch.setattr(bellman, "_CHOICES", bellman.weakref.WeakKeyDictionary())
             plain, other = FloatBellman(mdp, mdp.rewards["r"], beta), FloatBellman(mdp, mdp.rewards["c"], Fraction(1))
             assert (bellman.positions(mdp) is None) == (padding == 0.0)
             results.append([plain.optimal(w), plain.policy(layer, w), plain.selected_values(w, plain.select(mdp.choice_start[:-1] + local)),
                             plain.choice_values(w), other.optimal_plus(w, -1, plain, 0.3)])
+            assert (bellman._CHOICES[mdp] is None) == (padding == 0.0)
     for (by_position, a), (in_pieces, b) in zip(*results):
         assert np.array_equal(by_position, in_pieces) and a == b
 
