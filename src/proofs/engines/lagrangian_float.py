@@ -66,25 +66,25 @@ _DECIDED_GAP = 1e-4   # ... once the bounds decide the constraint (Storm's multi
 _ROOM = 1e-6   # relative distance from the threshold that counts as decided (the claims' float error is far less)
 
 
-def _first_best(scores: Sequence[F], dtype: type[np.integer]) -> npt.NDArray[np.integer]:
-    """For every position, the index of the first of the score arrays holding the largest value."""
-    best = scores[0].copy()
-    local: npt.NDArray[np.integer] = np.zeros(len(best), dtype=dtype)
+def _pick(scores: F, previous: npt.NDArray[np.integer]) -> npt.NDArray[np.intp]:
+    """For every column of ``scores`` (choices × states), the first choice holding the largest
+    score, except where the previous step's choice scores within float noise of it: keeping that
+    choice leaves the step tables unchanged where actions tie, so the witness (their changes)
+    stays small over long horizons. The search stays a search: the claims are the kernel's,
+    computed on whatever tables it returns."""
+    top = scores[0].copy()
+    best = np.zeros(len(top), dtype=np.intp)
     for k in range(1, len(scores)):
-        better = scores[k] > best
-        local[better] = k
-        np.maximum(best, scores[k], out=best)
-    return local
-
-
-def _sticky(scores: F, best: npt.NDArray[np.integer], previous: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
-    """``best``, except where the previous step's choice scores within float noise of it: keeping
-    that choice leaves the step tables unchanged where actions tie, so the witness (their changes)
-    stays small over long horizons. ``scores`` is (choices, states); the search stays a search:
-    the claims are the kernel's, computed on whatever tables it returns."""
-    column = np.arange(scores.shape[1])
-    top, kept = scores[best, column], scores[previous, column]
-    return np.where(kept >= top - _TIE * (1.0 + np.abs(top)), previous, best).astype(best.dtype)
+        np.copyto(best, k, where=scores[k] > top)
+        np.maximum(top, scores[k], out=top)
+    column = np.arange(len(top))
+    kept = np.take(scores, previous.astype(np.intp) * len(top) + column) if scores.flags.c_contiguous else \
+        scores[previous, column]
+    slack = np.abs(top)   # top − _TIE·(1 + |top|), in place
+    slack += 1.0
+    slack *= _TIE
+    top -= slack
+    return np.where(kept >= top, previous, best).astype(np.intp)
 
 
 class _SearchModel:
@@ -190,8 +190,7 @@ class _Search(_SearchModel):
                 score += cq
             score[self.missing] = -np.inf
             table = score.reshape(-1, self.width)
-            local = _sticky(table.T, _first_best([table[:, col] for col in range(self.width)], self.dtype),
-                            tables.previous)
+            local = _pick(table.T, tables.previous)
             chosen = self.row_of_state + local
             j, q = cj[chosen], cq[chosen]
             j[stop] = d**t * stops_at[t].centre[slot]
@@ -243,7 +242,7 @@ class _SlotSearch(_SearchModel):
                     if w_q:
                         score += cq
                     at = slice(b * size, (b + 1) * size)
-                    pick = _sticky(score, _first_best(score, np.intp), local[at])
+                    pick = _pick(score, local[at])
                     flat = pick * size + column
                     local[at] = pick
                     out_j[at], out_q[at] = cj.ravel()[flat], cq.ravel()[flat]
