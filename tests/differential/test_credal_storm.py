@@ -22,11 +22,14 @@ The policy lemma in float arithmetic on a generated interval model (the kernel's
 nature's greedy) is compared with Storm's ROBUST ``Rmax=? [C<=k]`` of the model and of the chain
 the policy induces.
 
-Not compared: unbounded properties (``--horizon unbounded``). Our unbounded engine refuses credal
-models ("not supported yet"), and Storm's interval engine refuses unbounded until on intervals
-[0, x] ("requires graph-preservation").
+Unbounded reachability (``--horizon unbounded``) is compared where Storm answers it: on
+graph-preserving intervals (every listed successor's lower bound positive; Storm refuses the rest,
+"requires graph-preservation", and so do we). Our values there are sound float enclosures
+(`proofs.semantics.unbounded_credal`); on tiny models they must contain the exact value found by
+brute force over both players' memoryless strategies, and Storm's value within its precision.
 """
 
+import itertools
 import json
 import subprocess
 import sys
@@ -36,9 +39,16 @@ from fractions import Fraction
 from pathlib import Path
 
 import stormpy  # required by the dev extra: an ImportError here is a real failure
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from tests.support.mdps import credal_mdps, make_mdp, random_mdp, widened
+from tests.support.mdps import (
+    credal_mdps,
+    graph_preserving_credal_mdps,
+    make_mdp,
+    random_mdp,
+    risky_mdp,
+    widened,
+)
 
 from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
@@ -317,3 +327,134 @@ def test_the_robust_optimum_at_1e5_states_meets_storms():
         path.write_text(storm.to_drn(mdp), encoding="utf-8")
         theirs = storm_at_initial(storm_model(path, exact=False), f"Rmax=? [C<={LARGE_STEPS}]", False, exact=False)
     assert close(float(theirs), checked.j_star.lo), (float(theirs), float(checked.j_star.lo))
+
+
+# -- unbounded reachability (graph-preserving intervals, as Storm requires) ------------------------------
+UNBOUNDED = [('Pmax=? [ F "goal" ]', 'Pmax=? [F "goal"]', False), ('Pmin=? [ F "goal" ]', 'Pmin=? [F "goal"]', False),
+             ('Pmax=? [ !"fatal" U "goal" ]', 'Pmax=? [!"fatal" U "goal"]', False),
+             ('Pmin=? [ G !"fatal" ]', 'Pmax=? [F "fatal"]', True)]
+
+
+def _vertices(lo: list[Fraction], hi: list[Fraction]) -> set[tuple[Fraction, ...]]:
+    """Every vertex of {p : lo ≤ p ≤ hi, Σ p = 1}: the lower bounds, then the free mass to the
+    successors in some order, each up to its upper bound."""
+    out = set()
+    for order in itertools.permutations(range(len(lo))):
+        p, free = list(lo), 1 - sum(lo)
+        for i in order:
+            p[i] += min(free, hi[i] - lo[i])
+            free -= p[i] - lo[i]
+        out.add(tuple(p))
+    return out
+
+
+def _reach(n: int, rows: dict[int, dict[int, Fraction]], keep: list[bool], stop: list[bool]) -> list[Fraction]:
+    """P(keep U stop) of a Markov chain, exactly: 0 where stop cannot be reached, else the linear system."""
+    can = [stop[s] for s in range(n)]
+    changed = True
+    while changed:
+        changed = False
+        for s in range(n):
+            if not can[s] and keep[s] and any(can[t] for t in rows[s]):
+                can[s] = changed = True
+    unknown = [s for s in range(n) if can[s] and not stop[s]]
+    index = {s: i for i, s in enumerate(unknown)}
+    a = [[Fraction(int(i == j)) for j in range(len(unknown))] + [Fraction(0)] for i in range(len(unknown))]
+    for s in unknown:
+        for t, p in rows[s].items():
+            if t in index:
+                a[index[s]][index[t]] -= p
+            elif stop[t]:
+                a[index[s]][-1] += p
+    for col in range(len(unknown)):   # Gauss–Jordan: the system of a chain that leaves `unknown` is regular
+        pivot = next(r for r in range(col, len(unknown)) if a[r][col] != 0)
+        a[col], a[pivot] = a[pivot], a[col]
+        a[col] = [x / a[col][col] for x in a[col]]
+        for r in range(len(unknown)):
+            if r != col and a[r][col] != 0:
+                a[r] = [x - a[r][col] * y for x, y in zip(a[r], a[col])]
+    return [Fraction(1) if stop[s] else a[index[s]][-1] if s in index else Fraction(0) for s in range(n)]
+
+
+def brute_force_reach(mdp: Mdp, keep: list[bool], stop: list[bool], maximise: bool) -> Fraction:
+    """max (min) over the policy's memoryless deterministic strategies of min (max) over nature's
+    memoryless vertex choices of P(keep U stop) at μ₀: both suffice in finite turn-based stochastic
+    games with a reachability objective (Condon 1992)."""
+    assert mdp.interval is not None
+    lo, hi = (b.fractions() for b in mdp.interval)
+    n = mdp.n_states
+
+    def row(c: int) -> list[tuple[int, Fraction, Fraction]]:
+        return [(int(mdp.target[t]), lo[t], hi[t]) for t in range(int(mdp.row_start[c]), int(mdp.row_start[c + 1]))]
+
+    outer, inner = (max, min) if maximise else (min, max)
+    values = []
+    for choice in itertools.product(*(range(int(mdp.choice_start[s]), int(mdp.choice_start[s + 1])) for s in range(n))):
+        options = [[dict(zip([t for t, _, _ in row(c)], v)) for v in _vertices([a for _, a, _ in row(c)],
+                                                                           [b for _, _, b in row(c)])]
+                   for c in choice]
+        values.append(inner(sum((p * _reach(n, dict(enumerate(rows)), keep, stop)[s]
+                                 for s, p in mdp.initial_distribution()), Fraction(0))
+                            for rows in itertools.product(*options)))
+    return outer(values)
+
+
+@given(mdp=graph_preserving_credal_mdps(max_states=3))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+def test_unbounded_reachability_meets_brute_force_and_storm(mdp):
+    """Unbounded robust reachability on tiny graph-preserving interval models: our sound enclosure
+    (`proofs.semantics.unbounded_credal`, from the DRN file through `proofs eval`'s evaluation)
+    contains the exact value found by brute force over both players' memoryless strategies, and
+    meets Storm's ROBUST value of the same file within Storm's precision."""
+    mdp = _uniform_initial(mdp)
+    goal, fatal = (mdp.labels[x].tolist() for x in ("goal", "fatal"))
+    exact = {'Pmax=? [ F "goal" ]': brute_force_reach(mdp, [True] * mdp.n_states, goal, True),
+             'Pmin=? [ F "goal" ]': brute_force_reach(mdp, [True] * mdp.n_states, goal, False),
+             'Pmax=? [ !"fatal" U "goal" ]': brute_force_reach(mdp, [not f for f in fatal], goal, True),
+             'Pmin=? [ G !"fatal" ]': 1 - brute_force_reach(mdp, [True] * mdp.n_states, fatal, True)}
+    assume(any(0 < v < 1 for v in exact.values()))   # not decided by the graph alone
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.drn"
+        path.write_text(storm.to_drn(mdp), encoding="utf-8")
+        rows = evaluate_model(path, None, None, [p for p, _, _ in UNBOUNDED], horizon="unbounded")["queries"]
+        model = storm_model(path, exact=False)
+        for (prop, query, complement), row in zip(UNBOUNDED, rows):
+            lo, hi = Fraction(row["value"]["lo"]), Fraction(row["value"]["hi"])
+            assert lo <= exact[prop] <= hi and hi - lo <= Fraction(1, 10**6), (prop, lo, hi, exact[prop])
+            theirs = storm_at_initial(model, query, complement, exact=False)
+            assert close(float(theirs), exact[prop]), (prop, float(theirs), float(exact[prop]))
+
+
+def test_unbounded_reachability_refuses_intervals_that_reach_zero(tmp_path):
+    """``proofs eval --horizon unbounded`` on an interval [0, u]: exit 2, the transition named, no
+    traceback (Storm refuses it too: "requires graph-preservation"); a step bound still works."""
+    model = tmp_path / "zero.toml"
+    model.write_text('initial = "s"\n[states.s.actions.go]\nto = { s = ["0", "0.5"], t = ["0.5", "1"] }\n'
+                     '[states.t]\nlabels = ["goal"]\n[states.t.actions.stay]\nto = { t = "1" }\n', encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "proofs", "eval", str(model), "--horizon", "unbounded",
+                          "--property", 'Pmax=? [ F "goal" ]'], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "need graph-preserving intervals; the transition of state 's', action 'go' to 's' has lower bound 0" \
+        in run.stderr
+    bounded = subprocess.run([sys.executable, "-m", "proofs", "eval", str(model), "--json", "--property",
+                              'Pmax=? [ F<=3 "goal" ]'], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert Fraction(json.loads(bounded.stdout)["queries"][0]["value"]["lo"]) == Fraction(7, 8)
+
+
+def test_unbounded_reachability_at_1e5_states_meets_storms():
+    """The same four queries on a generated 1e5-state graph-preserving interval model whose values
+    are not decided by the graph (`risky_mdp`: every action may end the episode in ``goal`` or
+    ``fatal``): Storm's ROBUST value, asked to a relative precision of 1e-10 (its default 1e-6
+    stops value iteration about 1e-5 short here), lies inside our sound enclosure."""
+    mdp = widened(risky_mdp(100_000, 0))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "risky.drn"
+        path.write_text(storm.to_drn(mdp), encoding="utf-8")
+        rows = evaluate_model(path, None, None, [p for p, _, _ in UNBOUNDED], horizon="unbounded")["queries"]
+        model = storm_model(path, exact=False)
+    for (prop, query, complement), row in zip(UNBOUNDED, rows):
+        lo, hi = Fraction(row["value"]["lo"]), Fraction(row["value"]["hi"])
+        assert 0 < lo <= hi < 1 and hi - lo <= Fraction(1, 10**6), (prop, float(lo), float(hi))
+        values = storm.check(model, query, exact=False, nature="robust", precision="1/10000000000")
+        theirs = 1 - float(values[0]) if complement else float(values[0])
+        assert float(lo) - 1e-9 <= theirs <= float(hi) + 1e-9, (prop, float(lo), float(hi), theirs)

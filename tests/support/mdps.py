@@ -177,6 +177,52 @@ def from_generated(model: Any) -> Mdp:
     )
 
 
+def risky_mdp(n: int, seed: int = 0) -> Mdp:
+    """n live states with two actions each, every action ending the episode with a small chance:
+    successors ``goal`` or ``fatal`` (absorbing, the last two states) with probability 1–5 %, and
+    two random live states sharing the rest (thousandths). No policy avoids both ends, so the
+    unbounded reachability probabilities lie strictly between 0 and 1 (the random and grid
+    families decide theirs on the graph alone)."""
+    rng = np.random.default_rng(seed)
+    live, k = n, 2 * n
+    end = rng.integers(10, 51, size=k)
+    first = rng.integers(1, 1000 - end, size=k)
+    num = np.stack([end, first, 1000 - end - first], axis=1).ravel()
+    one = rng.integers(0, live, size=k)
+    other = (one + rng.integers(1, live, size=k)) % live   # never the same state twice in a row
+    target = np.stack([live + rng.integers(0, 2, size=k), one, other], axis=1).ravel()
+    num = np.concatenate([num, [1000, 1000]])
+    target = np.concatenate([target, [live, live + 1]])
+    choice_start = np.concatenate([np.arange(0, k + 1, 2), [k + 1, k + 2]]).astype(np.int64)
+    return Mdp(
+        states=tuple(str(i) for i in range(live + 2)), choice_start=choice_start, action_names=("a", "b"),
+        choice_action=np.concatenate([np.tile([0, 1], live), [0, 0]]).astype(np.int32),
+        row_start=np.concatenate([np.arange(0, 3 * k + 1, 3), [3 * k + 1, 3 * k + 2]]).astype(np.int64),
+        target=target.astype(np.int64), probability=Rationals(num.astype(np.int64), np.full(len(num), 1000)),
+        rewards={"r": Rationals(np.ones(k + 2, dtype=np.int64), np.ones(k + 2, dtype=np.int64))},
+        labels={"goal": np.arange(live + 2) == live, "fatal": np.arange(live + 2) == live + 1},
+        initial_states=np.array([0], dtype=np.int64), initial_probability=Rationals.from_fractions([1]),
+    )
+
+
+@st.composite
+def graph_preserving_credal_mdps(draw: st.DrawFn, max_states: int = 3) -> Mdp:
+    """Labelled `small_mdps` (at most two actions) with every p widened to [p·(1 − b), min(1, p·(1 + a))],
+    b < 1: every listed successor keeps a positive lower bound (Storm's graph preservation)."""
+    mdp = draw(small_mdps(max_states=max_states, max_actions=2).filter(
+        lambda m: m.labels["goal"].any() and m.labels["fatal"].any()))
+    assert mdp.probability is not None
+    t = mdp.n_transitions
+    points = mdp.probability.fractions()
+    below = draw(st.lists(st.sampled_from([Fraction(0), Fraction(1, 10), Fraction(1, 2)]), min_size=t, max_size=t))
+    above = draw(st.lists(st.sampled_from([Fraction(0), Fraction(1, 10), Fraction(1)]), min_size=t, max_size=t))
+    lo = [p * (1 - b) for p, b in zip(points, below)]
+    hi = [min(Fraction(1), p * (1 + a)) for p, a in zip(points, above)]
+    from dataclasses import replace
+
+    return replace(mdp, probability=None, interval=(Rationals.from_fractions(lo), Rationals.from_fractions(hi)))
+
+
 def grid_mdp(n: int, slip: Number = "0.1") -> Mdp:
     """The benchmark gridworld ``grid_n`` (see ``bench/generate.py``)."""
     return from_generated(bench_generate().grid(n, Fraction(slip)))

@@ -21,7 +21,9 @@ then the sound stage. The choice depends on the model only, never on the machine
 
 Choices where Storm is silent or ill-posed: minimising a reward until the target when a
 negative reward lies inside an end component (circling it lowers the value without bound) is
-refused with an `InputError`; credal (interval) models are refused too (not supported yet).
+refused with an `InputError`. Credal (interval) models: reachability probabilities with nature
+against the policy, on graph-preserving intervals as in Storm (`unbounded_credal`, sound
+enclosures); their reward-until queries are refused (not supported yet).
 """
 
 from __future__ import annotations
@@ -138,7 +140,9 @@ def reach_probability(mdp: Mdp, continue_mask: BoolArray, stop_mask: BoolArray, 
     Parameters
     ----------
     mdp
-        A point (non-credal) model.
+        A point model, or a credal one with graph-preserving intervals (every listed successor's
+        lower bound positive): then nature works against the policy, as Storm's ROBUST mode, and
+        the value is a sound enclosure (`proofs.semantics.unbounded_credal`).
     continue_mask, stop_mask
         The states of φ and ψ in ``φ U ψ`` (ψ-states count as reached, states in neither fail).
     maximise
@@ -154,7 +158,7 @@ def reach_probability(mdp: Mdp, continue_mask: BoolArray, stop_mask: BoolArray, 
     Raises
     ------
     InputError
-        The model is credal (interval probabilities).
+        The model is credal and an interval has lower bound 0 (not graph-preserving).
     EngineError
         Sound path only: the float iteration overflowed.
 
@@ -170,10 +174,29 @@ def reach_probability(mdp: Mdp, continue_mask: BoolArray, stop_mask: BoolArray, 
     >>> box.lo <= Fraction(1, 2) <= box.hi and box.width <= Fraction(1, 10**6)
     True
     """
+    if mdp.is_credal:
+        return _robust(mdp, _mask(mdp, continue_mask), _mask(mdp, stop_mask), maximise)
     _point_model(mdp)
     g = Graph(mdp)
     problem = probability_problem(g, _mask(mdp, continue_mask), _mask(mdp, stop_mask), maximise)
     return _solve(g, problem, exact)
+
+
+def _robust(mdp: Mdp, keep: BoolArray, stop: BoolArray, maximise: bool) -> UnboundedResult:
+    """A credal model's robust value, nature against the policy (`unbounded_credal`): a sound
+    enclosure, whatever ``exact`` asks (there is no exact path on interval models yet)."""
+    from proofs.semantics.unbounded_credal import robust_reach
+
+    initial = mdp.initial_distribution()
+    mu = np.zeros(mdp.n_states)
+    for s, p in initial:
+        mu[s] += float(p)
+    _, bounds = robust_reach(mdp, keep, stop, maximise=maximise, mu=mu, tolerance=TOLERANCE,
+                             max_iterations=MAX_ITERATIONS)
+    lo = sum((p * Fraction(float(bounds.lo[s])) for s, p in initial), Fraction(0))
+    hi = sum((p * Fraction(float(bounds.hi[s])) for s, p in initial), Fraction(0))
+    return UnboundedResult(Enclosure(lo, hi), StateValues(bounds.lo, bounds.hi), bounds.policy, False, False,
+                           bounds.converged)
 
 
 def reach_reward(mdp: Mdp, reward: str, target_mask: BoolArray, *, maximise: bool,
@@ -241,7 +264,8 @@ def _mask(mdp: Mdp, mask: BoolArray) -> BoolArray:
 def _point_model(mdp: Mdp) -> None:
     if mdp.is_credal or mdp.probability is None:
         raise InputError(Location(mdp.source or "model"),
-                         "unbounded properties on interval models are not supported yet", "Use a finite horizon")
+                         "unbounded reward properties on interval models are not supported yet",
+                         "Use a finite horizon (C<=k), or an unbounded reachability probability")
 
 
 def _solve(g: Graph, problem: Problem, exact: bool | None) -> UnboundedResult:

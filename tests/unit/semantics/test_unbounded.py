@@ -178,12 +178,25 @@ def test_reward_min_refuses_a_negative_reward_inside_an_end_component():
     assert reach_reward(m, "r", m.labels["t"], maximise=True).infinite
 
 
-def test_interval_models_are_refused():
-    m = make_mdp(["s"], {"s": [("a", {"s": ("1", "1")})]}, labels={"t": ["s"]})
+def test_interval_models_robust_reachability():
+    """s --a--> t (goal) with p ∈ [1/5, 2/5], else x (absorbing) ∈ [3/5, 4/5]: nature against the
+    policy gives t 1/5 when it maximises, 2/5 when it minimises; a sound enclosure of each."""
+    m = make_mdp(["s", "t", "x"], {"s": [("a", {"t": ("1/5", "2/5"), "x": ("3/5", "4/5")})],
+                                   "t": [("stay", {"t": 1})], "x": [("stay", {"x": 1})]}, labels={"t": ["t"]})
+    for maximise, value in ((True, Fr(1, 5)), (False, Fr(2, 5))):
+        box = reach_probability(m, everywhere(m), m.labels["t"], maximise=maximise).value
+        assert box.lo <= value <= box.hi and box.width <= Fr(1, 10**15)
+
+
+def test_interval_models_need_graph_preserving_intervals_and_refuse_rewards():
+    m = make_mdp(["s", "t"], {"s": [("a", {"s": (0, "1/2"), "t": ("1/2", 1)})], "t": [("stay", {"t": 1})]},
+                 rewards={"r": {("s", "a"): 1}}, labels={"t": ["t"]})
     with pytest.raises(InputError) as error:
         reach_probability(m, everywhere(m), m.labels["t"], maximise=True)
-    assert str(error.value) == ("model: unbounded properties on interval models are not supported yet. "
-                                "Use a finite horizon")
+    assert str(error.value).startswith("model: unbounded properties on interval models need graph-preserving "
+                                       "intervals; the transition of state 's', action 'a' to 's' has lower bound 0")
+    with pytest.raises(InputError, match="unbounded reward properties on interval models are not supported yet"):
+        reach_reward(m, "r", m.labels["t"], maximise=True)
 
 
 def test_unknown_reward_is_an_input_error():
