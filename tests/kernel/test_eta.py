@@ -186,3 +186,72 @@ def test_a_forged_safety_margin_is_rejected():
     for forged in (Eta(eta.hi), Eta(eta.lo, eta.hi, tuple({} for _ in range(4)))):
         with pytest.raises(CheckFailure, match="margin"):
             Kernel._safety_margin(forged, mdp, objective, phi, table)
+
+
+# -- the margin of an alignment lemma (closed form, `proofs.engines.eta.alignment_eta`) -----------------
+def _layered(mdp, env):
+    """The environment ``env(t, c) -> {target: p}`` unrolled over H steps: state (t, s) acts as s
+    with the rows of step t into step t + 1 (the last step's copies are absorbing), same rewards,
+    labels and μ₀; an alignment lemma over H steps means the same on it as in the environment."""
+    names = [f"{t}:{s}" for t in range(H + 1) for s in mdp.states]
+    choices, rewards = {}, {name: {} for name in mdp.rewards}
+    for t in range(H + 1):
+        for s in range(mdp.n_states):
+            here = f"{t}:{mdp.states[s]}"
+            if t == H:
+                choices[here] = [("stay", {here: Fraction(1)})]
+                continue
+            choices[here] = []
+            for c in mdp.choices(s):
+                a = mdp.action(c)
+                choices[here].append((a, {f"{t + 1}:{mdp.states[x]}": p for x, p in env(t, c).items() if p}))
+                for name, values in mdp.rewards.items():
+                    rewards[name][(here, a)] = values.fractions()[c]
+    labels = {name: [f"{t}:{mdp.states[s]}" for t in range(H + 1) for s in range(mdp.n_states) if mask[s]]
+              for name, mask in mdp.labels.items()}
+    initial = {f"0:{mdp.states[s]}": p for s, p in mdp.initial_distribution()}
+    return make_mdp(names, choices, rewards, labels, initial)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(cases(), st.sampled_from(CONSTRAINTS))
+def test_alignment_margin_against_sampled_environments(case, text):
+    """A proved alignment lemma's η_lo: the kernel accepts it, and in every sampled environment within
+    the largest η the kernel accepts (unrolled over the episode, exact engine) the lemma is proved."""
+    from proofs.api.prove import discharge
+    from proofs.core.certificates import AlignmentBody
+    from proofs.core.errors import Location
+    from proofs.core.rational import format_rational
+    from proofs.core.statement import objective_data
+    from proofs.engines.select import discharge_alignment
+    from proofs.kernel.check_alignment import check_alignment_certificate
+    from proofs.spec.parse import parse_constraint
+
+    mdp, _, epsilon, seed = case
+    assume(not mdp.is_credal)
+    objective, c = Objective("r", H), parse_constraint(text, Location("test"))
+    fields, _ = discharge("alignment", mdp, objective, epsilon, desirable=(c,))
+    assume(fields["status"] == "proved" and "eta" in fields["values"])
+    eta = Eta.from_json(fields["values"]["eta"])
+    assert 0 < eta.lo <= 1 and eta.hi is None
+    fields = {**fields, "objective": objective_data(objective), "epsilon": format_rational(epsilon)}
+    check_alignment_certificate(AlignmentBody.from_json(fields), "proved", mdp, objective, epsilon, (c,))
+
+    def accepted(k: int) -> bool:
+        forged = {**fields, "values": {**fields["values"], "eta": Eta(Fraction(k, 4096)).to_json()}}
+        try:
+            check_alignment_certificate(AlignmentBody.from_json(forged), "proved", mdp, objective, epsilon, (c,))
+        except CheckFailure as failure:
+            assert "margin" in str(failure)
+            return False
+        return True
+
+    lo, hi = int(eta.lo * 4096), 4097   # the largest grid point the kernel accepts: it is what is sound
+    while hi - lo > 1:
+        lo, hi = ((lo + hi) // 2, hi) if accepted((lo + hi) // 2) else (lo, (lo + hi) // 2)
+    assert hi == 4097 or not accepted(hi)
+    rng = random.Random(seed)
+    for _ in range(4):
+        layered = _layered(mdp, _sampled(mdp, Fraction(lo, 4096), rng))
+        result = discharge_alignment(layered, objective, epsilon, (c,))
+        assert result.status == "proved", (eta.lo, result.status, [str(r.worst) for r in result.constraints])

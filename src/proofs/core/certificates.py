@@ -535,19 +535,23 @@ class AlignmentValues:
     j_star: Enclosure
     constraints: tuple[AlignmentRow, ...]
     margin: Enclosure | Literal["inf"] | None = None
+    eta: Eta | None = None   # the model–reality margin of a proved lemma (η_lo only)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"j_star": _enclosure_json(self.j_star),
                                "constraints": [row.to_json() for row in self.constraints]}
         if self.margin is not None:
             out["margin"] = "inf" if isinstance(self.margin, str) else _enclosure_json(self.margin)
+        if self.eta is not None:
+            out["eta"] = self.eta.to_json()
         return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AlignmentValues:
         margin = data.get("margin")
         return cls(_enclosure(data["j_star"]), tuple(AlignmentRow.from_json(r) for r in data["constraints"]),
-                   None if margin is None else "inf" if isinstance(margin, str) else _enclosure(margin))
+                   None if margin is None else "inf" if isinstance(margin, str) else _enclosure(margin),
+                   None if "eta" not in data else Eta.from_json(data["eta"]))
 
 
 @dataclass(frozen=True)

@@ -323,7 +323,7 @@ def certificate_shape(kind: str, status: str) -> Record:
                                       "witness": _alignment_witness(status),
                                       "values": Record({"j_star": ENC, "constraints": ListOf(ALIGNMENT_ROW)},
                                                        {"margin": Switch(lambda v: Text(("inf",)) if isinstance(
-                                                           v, str) else ENC)})}
+                                                           v, str) else ENC), "eta": ETA})}
         counterexample = Switch(lambda v: Record({"constraint": Integer(0), "mixture": ListOf(
             FLOAT_COMPONENT if isinstance(v, dict) and isinstance(v.get("mixture"), list) and any(
                 isinstance(c, dict) and "step_tables" in c for c in v["mixture"]) else EXACT_COMPONENT,

@@ -20,11 +20,18 @@ one environment, so η_hi is the next grid point and its environment is nature's
 
 Only for finite horizons on point models whose exact evaluation is cheap (`EXACT_WORK`: about
 thirty exact backward inductions are needed).
+
+For a proved alignment lemma (`alignment_eta`, any size, exact or float certificates) η_lo comes
+from the simulation lemma in closed form (`proofs.kernel.check_alignment`, "model–reality
+margin"): the certificate's own multiplier bounds each constraint at ε + 2η·c_J, moved by η·c_W;
+the largest grid point that keeps every constraint satisfied. No η_hi.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from typing import Any
 
 from proofs.core.certificates import Environment, Eta
 from proofs.core.formula import Constraint
@@ -36,7 +43,7 @@ from proofs.kernel.check_policy import eta_gap
 from proofs.kernel.direct import ball_value
 from proofs.kernel.episode import constraint_quantity
 
-__all__ = ["EXACT_WORK", "GRID", "eta_margin", "safety_eta"]
+__all__ = ["EXACT_WORK", "GRID", "alignment_eta", "eta_margin", "safety_eta"]
 
 GRID = 1 << 12
 EXACT_WORK = 20_000   # transitions × steps of one exact backward induction
@@ -192,3 +199,40 @@ def _worst_rows(mdp: Mdp, objective: Objective, policy: Policy, constraint: Cons
                       if row != _moved(model[c], after, Fraction(0), False)})
     steps.reverse()
     return steps + [{} for _ in range(objective.horizon - q.steps)]
+
+
+def alignment_eta(mdp: Mdp, objective: Objective, constraints: Sequence[Constraint],
+                  fields: Mapping[str, Any]) -> Eta | None:
+    """η_lo of a proved alignment lemma from its certificate fields (module docstring), or None.
+
+    Each constraint's bound on Q at ε is taken from its reported worst value (which contains the
+    kernel's: an over-estimate, so the kernel's check passes whenever this one does), reported
+    both plainly and cut to [0, 1] as the exact and the float checker do."""
+    from proofs.core.rational import parse_rational
+    from proofs.kernel.check_alignment import drifts, orientation
+
+    if fields.get("status") != "proved" or objective.horizon is None or mdp.is_credal:
+        return None
+    c_j, c_w = drifts(mdp, objective, constraints)
+    rows, wits = fields["values"]["constraints"], fields["witness"]["constraints"]
+    parts = []
+    for c, row, wit, drift in zip(constraints, rows, wits, c_w):
+        rho = orientation(c, constraint_quantity(mdp, objective, c).complement)[2]
+        q = parse_rational(row["worst"]["hi"]) if rho > 0 else -parse_rational(row["worst"]["lo"])
+        parts.append((c, rho, q, parse_rational(wit["lambda"]), drift))
+
+    def holds(eta: Fraction) -> bool:
+        for c, rho, q, lam, drift in parts:
+            moved = rho * (q + 2 * lam * c_j * eta)
+            for value in (moved, min(max(moved, Fraction(0)), Fraction(1))):
+                if not c.comparison.holds(value + drift * eta if rho > 0 else value - drift * eta, c.threshold):
+                    return False
+        return True
+
+    lo, hi = 0, GRID   # holds(lo/GRID); hi: not known to hold
+    if holds(Fraction(1)):
+        return Eta(Fraction(1))
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if holds(Fraction(mid, GRID)) else (lo, mid)
+    return Eta(Fraction(lo, GRID)) if lo else None

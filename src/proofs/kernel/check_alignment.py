@@ -48,6 +48,16 @@ enclosure must contain that interval, and its ``holds`` must follow from the rig
 ``refuted`` needs the ``counterexample`` mixture to be ε-optimal and to violate its constraint.
 J* = Σ μ₀·V*_{J,0} is exact, and the reported ``j_star`` must contain it.
 
+The model–reality margin ``values.eta`` of a proved certificate (finite horizon, point model): in
+every environment E whose rows lie within total variation η of the model's at every step (mass
+may go to any state), every policy ε-optimal in E satisfies Φ in E. By the simulation lemma
+(telescoping over the steps, |(P_E − P)·V| ≤ η·span V), every policy's J moves by at most
+η·c_J, c_J = (r_max − r_min)·H(H−1)/2 over all the model's choices, and a constraint's value by
+η·c_W (a probability over k steps: k; a reward: as J with its own range and k), `drifts`. So a
+policy ε-optimal in E is (ε + 2η·c_J)-optimal in the model, where the constraint's bound at that
+ε is the same multiplier's κ + G(λ) − λ·(J*_lo − ε − 2η·c_J); moved by η·c_W toward the
+threshold it must still satisfy the comparison (`margin_edge`).
+
 A mixture is ``{"mixture": [{"weight": "q", "before_decided": {"format": "proofs.policy/1",
 "steps": [{state: action or {action: probability}}, ...]}, "after_decided": "J-optimal"}, ...]}``:
 at the start one component is drawn with probability ``weight``; it acts by ``steps[t]`` (the
@@ -65,6 +75,8 @@ from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
+
 from proofs.core.certificates import (
     AlignmentBody,
     AlignmentRow,
@@ -75,7 +87,7 @@ from proofs.core.certificates import (
 )
 from proofs.core.enclosure import Enclosure
 from proofs.core.errors import CheckFailure
-from proofs.core.formula import Constraint
+from proofs.core.formula import Constraint, RewardConstraint
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
 from proofs.core.rational import parse_rational
@@ -415,6 +427,7 @@ def check_alignment_certificate(body: AlignmentBody, status: str, mdp: Mdp, obje
     if mdp.is_credal and objective.horizon is None:
         raise CheckFailure("kernel step: alignment certificates on a credal model are checked with a finite "
                            f"horizon only, so a {status} verdict cannot be accepted")
+    full = mdp
     if objective.horizon is not None:
         mdp = restrict(mdp, objective.horizon)   # changes no value (proofs.kernel.horizon)
         if witness.j_values is not None:
@@ -436,7 +449,31 @@ def check_alignment_certificate(body: AlignmentBody, status: str, mdp: Mdp, obje
 
     spaces = [constraint_space(mdp, objective, c) for c in constraints]
     check_verdict(body, status, spaces, Enclosure.exact(_at_initial(mdp, ep.cont(0))), epsilon, bound, mixture,
-                  exact=not mdp.is_credal)   # credal: exact numbers, but [attained, bound] may leave a gap
+                  exact=not mdp.is_credal,   # credal: exact numbers, but [attained, bound] may leave a gap
+                  drift=None if body.values.eta is None else drifts(full, objective, constraints))
+
+
+def drifts(mdp: Mdp, objective: Objective, constraints: Sequence[Constraint]) -> tuple[Fraction, list[Fraction]]:
+    """(c_J, c_W per constraint) of the margin (module docstring); a margin needs a finite horizon
+    and a point model."""
+    if objective.horizon is None or mdp.is_credal or objective.discount > 1:
+        raise CheckFailure("margin: eta of an alignment lemma is checked on a point model with a finite horizon")
+
+    def spread(name: str, k: int) -> Fraction:
+        r = mdp.rewards[name].floats()   # the range, rounded outwards (exact: a bound is all it needs)
+        top, low = (float(np.nextafter(f(r, initial=0.0), d)) for f, d in ((np.max, np.inf), (np.min, -np.inf)))
+        return (Fraction(top) - Fraction(low)) * k * (k - 1) / 2
+
+    c_w = [spread(c.reward, constraint_quantity(mdp, objective, c).steps or 0) if isinstance(c, RewardConstraint)
+           else Fraction(constraint_quantity(mdp, objective, c).steps or 0) for c in constraints]
+    return spread(objective.reward, objective.horizon), c_w
+
+
+def margin_edge(cs: Space, q: Fraction, lam: Fraction, c_j: Fraction, c_w: Fraction, eta: Fraction) -> Fraction:
+    """The constraint's worst value in an environment within ``eta``, from the bound q on its Q at ε
+    (module docstring): reported at ε + 2η·c_J, then η·c_W toward the threshold."""
+    moved = cs.reported(q + 2 * lam * c_j * eta)
+    return moved + c_w * eta if cs.rho > 0 else moved - c_w * eta
 
 
 class Space(Protocol):
@@ -457,7 +494,8 @@ S = TypeVar("S", bound=Space)
 
 def check_verdict(body: AlignmentBody, status: str, spaces: Sequence[S], j_star: Enclosure, epsilon: Fraction,
                   bound: Callable[[S, Fraction, Any, str], Fraction],
-                  mixture: Callable[[S, Mixture, str], tuple[Enclosure, Enclosure]], exact: bool) -> None:
+                  mixture: Callable[[S, Mixture, str], tuple[Enclosure, Enclosure]], exact: bool,
+                  drift: tuple[Fraction, list[Fraction]] | None = None) -> None:
     """The rules of the module docstring, shared by the exact and the float checker: ``bound`` is
     the checker's upper bound on G(λ) (with the witness of the constraint), ``mixture`` its
     enclosures of (J, reported value) of a start mixture; every comparison is made on the side of
@@ -476,7 +514,16 @@ def check_verdict(body: AlignmentBody, status: str, spaces: Sequence[S], j_star:
         if lam < 0:
             raise CheckFailure(f"{where}: lambda = {lam} < 0")
         j_att, attained = mixture(cs, wit.attained, f"{where}: attained")   # (the float bound runs meanwhile)
-        worst = cs.reported(cs.kappa + bound(cs, lam, wit, where) - lam * target_lo)
+        q = cs.kappa + bound(cs, lam, wit, where) - lam * target_lo
+        worst = cs.reported(q)
+        eta = body.values.eta
+        if eta is not None:
+            if drift is None or status != "proved" or eta.hi is not None or not 0 <= eta.lo <= 1:
+                raise CheckFailure("margin: an alignment lemma's eta is a lower bound 0 ≤ eta_lo ≤ 1 of a proved lemma")
+            edge = margin_edge(cs, q, lam, drift[0], drift[1][i], eta.lo)
+            if not cs.constraint.comparison.holds(edge, cs.constraint.threshold):
+                raise CheckFailure(f"margin: within eta_lo = {short(eta.lo)} of the model, {where} may reach "
+                                   f"{short(edge)}")
         if j_att.lo < target_hi:
             raise CheckFailure(f"{where}: attained mixture has J = {j_att.lo} < J* - epsilon = {target_hi}" if exact
                                else f"{where}: the attained mixture has J ≥ {short(j_att.lo)}, not certainly ≥ "

@@ -80,7 +80,7 @@ from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.core.objective import Objective
 from proofs.kernel.bellman import Bound, FloatBellman, Selection, at_initial, magnitude, step
-from proofs.kernel.check_alignment import check_verdict, constraint_rows, mixture_parts, orientation
+from proofs.kernel.check_alignment import check_verdict, constraint_rows, drifts, mixture_parts, orientation
 from proofs.kernel.episode import constraint_quantity
 from proofs.kernel.horizon import restrict
 from proofs.kernel.rounding import addition_error, product_error, round_up
@@ -500,7 +500,8 @@ def check_float_alignment(body: AlignmentBody, status: str, mdp: Mdp, objective:
         check_verdict(body, status, spaces, opt.j_star, epsilon,
                       lambda cs, lam, wit, where: (ahead[id(cs), lam].result() if (id(cs), lam) in ahead
                                                    else upper_bound(small, opt, cs, lam)).hi,
-                      lambda cs, mix, where: mixture_values(small, opt, cs, mix, arrays, where, evaluated), exact=False)
+                      lambda cs, mix, where: mixture_values(small, opt, cs, mix, arrays, where, evaluated), exact=False,
+                      drift=None if body.values.eta is None else drifts(mdp, objective, constraints))
 
 
 def _multipliers(body: AlignmentBody, opt: OptimalJ, spaces: Sequence[FloatSpace]) -> list[tuple[FloatSpace, Fraction]]:

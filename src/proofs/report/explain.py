@@ -290,6 +290,11 @@ def _alignment(body: AlignmentBody, status: str, epsilon: str, context: Context 
                      f"(threshold {text_of(row.threshold)}): {verdict}")
     if values.margin is not None:
         lines.append(_margin(values.margin, body, status, context))
+    if values.eta is not None:
+        lines.append(f"  Model–reality margin (checked by the kernel): in every environment whose transition "
+                     f"distributions are within total variation {_decimal(values.eta.lo, 6)} of the model's at every "
+                     "step (mass may move to any state), every policy near-optimal there satisfies Φ there (a "
+                     "simulation-lemma bound from the multipliers above: a lower bound on the margin).")
     cex = body.counterexample
     if cex:
         lines.append("  The reward hack (a near-optimal policy that violates it), on the states it visits with "
