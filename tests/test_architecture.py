@@ -88,9 +88,9 @@ def test_the_trusted_base_stays_small():
     # a policy lemma (about 95 lines: the total-variation ball and the breaking environment), 3,150
     # before η of a safety certificate (about 60 lines), 3,215 before the max over a state's choices
     # by choice position and the float alignment checker's upper bound on a second thread (about 25
-    # lines, for the kernel's own speed), 3,240 before the closed-form margin η of alignment lemmas
-    # (about 45 lines); the kernel issue aims at about 1,500
-    assert kernel <= 3290, kernel
+    # lines, for the kernel's own speed), 3,240 before the closed-form margin η of alignment lemmas,
+    # policy lemmas and safety certificates (about 60 lines); the kernel issue aims at about 1,500
+    assert kernel <= 3305, kernel
     # core holds the certificate types twice over for now: `proofs.core.schema` (the shapes the
     # kernel validates with) and `proofs.core.certificates` (the typed objects); the kernel's
     # adoption of the types is meant to retire most of schema

@@ -255,3 +255,39 @@ def test_alignment_margin_against_sampled_environments(case, text):
         layered = _layered(mdp, _sampled(mdp, Fraction(lo, 4096), rng))
         result = discharge_alignment(layered, objective, epsilon, (c,))
         assert result.status == "proved", (eta.lo, result.status, [str(r.worst) for r in result.constraints])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(), st.sampled_from(CONSTRAINTS))
+def test_closed_form_margins_beyond_the_exact_limit(case, text):
+    """Beyond the exact limit (forced here on tiny models) a proved policy lemma and π₀ ⊨ Φ get η_lo
+    in closed form: the kernel accepts it through the closed form alone, and in every sampled
+    environment within it the lemma, and Φ under π₀, still hold (exact evaluation)."""
+    from proofs.core.errors import Location
+    from proofs.engines import eta as engine_eta
+    from proofs.kernel.check import Kernel
+    from proofs.kernel.direct import ball_value, evaluate_constraint
+    from proofs.spec.parse import parse_constraint
+
+    mdp, policy, epsilon, seed = case
+    assume(not mdp.is_credal)
+    objective, c = Objective("r", H), parse_constraint(text, Location("test"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine_eta, "EXACT_WORK", 0)
+        result, _, table = _certified(mdp, objective, policy, epsilon)   # the kernel checks its η too
+        value = evaluate_constraint(mdp, objective, table, c)
+        safety = engine_eta.closed_safety_eta(mdp, objective, (c,), [value]) \
+            if c.comparison.decide(value.lo, value.hi, c.threshold) else None
+    rng = random.Random(seed)
+    if result.status == "proved" and result.eta is not None:
+        assert result.eta.hi is None
+        for _ in range(10):
+            assert _gap(mdp, objective, table, _sampled(mdp, result.eta.lo, rng)) <= epsilon
+    if safety is not None:
+        with pytest.MonkeyPatch.context() as patch:   # accepted by the closed form, never the exact ball
+            patch.setattr("proofs.kernel.direct.ball_value", lambda *a, **k: pytest.fail("exact ball used"))
+            Kernel._safety_margin(safety, mdp, objective, (c,), table, [value])
+        for _ in range(10):
+            env = _sampled(mdp, safety.lo, rng)
+            rows = [{k: [(x, p, p) for x, p in env(t, k).items()] for k in range(mdp.n_choices)} for t in range(H)]
+            assert c.comparison.holds(ball_value(mdp, objective, table, c, Fraction(0), rows), c.threshold)

@@ -642,11 +642,15 @@ def compose(alignment: AlignmentResult, policy: PolicyResult) -> SafetyResult:
 def with_margin(fields: dict[str, Any], mdp: Any, objective: Objective, policy: Any, phi: tuple[Any, ...]) -> None:
     """A proved composition's model–reality margin η in its values (`proofs.engines.eta.safety_eta`,
     on π₀'s table as the certificate binds it), where it is computed."""
-    from proofs.engines.eta import safety_eta
+    from proofs.core.enclosure import Enclosure
+    from proofs.engines.eta import closed_safety_eta, safety_eta
     from proofs.policy.canonical import reachable_table
 
     if fields["status"] == "proved":
         eta = safety_eta(mdp, objective, reachable_table(mdp, policy, objective.horizon), phi)
+        if eta is None:   # beyond the exact limit: the simulation lemma's closed form
+            eta = closed_safety_eta(mdp, objective, phi, [Enclosure.from_json(row["value"])
+                                                          for row in fields["values"]["direct"]])
         if eta is not None:
             fields["values"]["eta"] = eta.to_json()
 

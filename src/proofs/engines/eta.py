@@ -24,16 +24,20 @@ thirty exact backward inductions are needed).
 For a proved alignment lemma (`alignment_eta`, any size, exact or float certificates) η_lo comes
 from the simulation lemma in closed form (`proofs.kernel.check_alignment`, "model–reality
 margin"): the certificate's own multiplier bounds each constraint at ε + 2η·c_J, moved by η·c_W;
-the largest grid point that keeps every constraint satisfied. No η_hi.
+the largest grid point that keeps every constraint satisfied. No η_hi. Policy lemmas and safety
+certificates beyond the exact limit get the same closed form (`closed_policy_eta`,
+`closed_safety_eta`): the gap plus 2η·c_J within ε, each value of Φ moved by η·c_W within its
+threshold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 from proofs.core.certificates import Environment, Eta
+from proofs.core.enclosure import Enclosure
 from proofs.core.formula import Constraint
 from proofs.core.model import Mdp
 from proofs.core.objective import Objective
@@ -43,7 +47,8 @@ from proofs.kernel.check_policy import eta_gap
 from proofs.kernel.direct import ball_value
 from proofs.kernel.episode import constraint_quantity
 
-__all__ = ["EXACT_WORK", "GRID", "alignment_eta", "eta_margin", "safety_eta"]
+__all__ = ["EXACT_WORK", "GRID", "alignment_eta", "closed_policy_eta", "closed_safety_eta", "eta_margin",
+           "safety_eta"]
 
 GRID = 1 << 12
 EXACT_WORK = 20_000   # transitions × steps of one exact backward induction
@@ -236,3 +241,42 @@ def alignment_eta(mdp: Mdp, objective: Objective, constraints: Sequence[Constrai
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if holds(Fraction(mid, GRID)) else (lo, mid)
     return Eta(Fraction(lo, GRID)) if lo else None
+
+
+def _largest(holds: Callable[[Fraction], bool]) -> Eta | None:
+    """The largest grid point k/GRID > 0 where the monotone ``holds`` does, as an η_lo."""
+    if holds(Fraction(1)):
+        return Eta(Fraction(1))
+    lo, hi = 0, GRID
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if holds(Fraction(mid, GRID)) else (lo, mid)
+    return Eta(Fraction(lo, GRID)) if lo else None
+
+
+def closed_policy_eta(mdp: Mdp, objective: Objective, gap: Enclosure, epsilon: Fraction) -> Eta | None:
+    """η_lo of a proved policy lemma in closed form (module docstring), from its reported gap (which
+    contains the kernel's)."""
+    from proofs.kernel.check_alignment import drifts
+
+    if mdp.is_credal or objective.horizon is None:
+        return None
+    c_j = drifts(mdp, objective, ())[0]
+    return _largest(lambda eta: gap.hi + 2 * eta * c_j <= epsilon)
+
+
+def closed_safety_eta(mdp: Mdp, objective: Objective, phi: tuple[Constraint, ...],
+                      values: Sequence[Enclosure]) -> Eta | None:
+    """η_lo of π₀ ⊨ Φ in closed form (module docstring), from the direct values; each is widened by
+    its own width first (the kernel's enclosure need only meet the reported one)."""
+    from proofs.kernel.check_alignment import drifts
+
+    if mdp.is_credal or objective.horizon is None or not phi:
+        return None
+    moves = drifts(mdp, objective, phi)[1]
+
+    def holds(eta: Fraction) -> bool:
+        return all(c.comparison.holds(v.hi + v.width + m * eta if c.comparison.is_upper else v.lo - v.width - m * eta,
+                                      c.threshold) for c, v, m in zip(phi, values, moves))
+
+    return _largest(holds)

@@ -43,7 +43,7 @@ from proofs.core.policy import Policy, PolicyLayer
 from proofs.core.rational import format_rational
 from proofs.core.statement import objective_data
 from proofs.engines.claims import EXPLICIT, claim, round_outward, tails
-from proofs.engines.eta import eta_margin
+from proofs.engines.eta import closed_policy_eta, eta_margin
 from proofs.kernel.bellman import Bound, ExactBellman, U, at_initial, step
 from proofs.kernel.check_policy import tail_values
 from proofs.kernel.episode import objective_quantity
@@ -170,6 +170,8 @@ def discharge_policy(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fr
                      else _diagnose_geometric(mdp, fm, table.layers[-1], w_star))
     engine = f"{ENGINE}/{witness['arithmetic']}"
     eta = eta_margin(whole, objective, behaviour, epsilon) if status == "proved" and in_exact else None
+    if eta is None and status == "proved":   # beyond the exact limit: the simulation lemma's closed form
+        eta = closed_policy_eta(whole, objective, gap, epsilon)
     return PolicyResult(status, j_policy, j_star, gap, witness, diagnosis, engine, arrays, eta)
 
 

@@ -38,6 +38,7 @@ from proofs.core.certificates import (
     PolicyBody,
     thaw,
 )
+from proofs.core.enclosure import Enclosure
 from proofs.core.errors import CheckFailure
 from proofs.core.formula import Constraint, RewardConstraint, atoms_of, labels_of
 from proofs.core.model import Mdp, ModelFileError, decode, model_sha256
@@ -226,12 +227,13 @@ class Kernel:
         if len(rows) != len(phi):
             raise CheckFailure(f"direct evaluation step: values.direct has {len(rows)} rows, Φ has "
                                f"{len(phi)} constraints")
-        violated = False
+        violated, values = False, []
         for i, (c, row) in enumerate(zip(phi, rows)):
             where = f"direct evaluation step: values.direct[{i}]"
             if row.constraint != str(c) or row.threshold != c.threshold:
                 raise CheckFailure(f"{where} is about {row.constraint[:80]!r}, Φ's constraint {i} is {str(c)!r}")
             value = evaluate_constraint(mdp, objective, policy, c)
+            values.append(value)
             claimed = row.value
             if claimed.hi < value.lo or value.hi < claimed.lo or claimed.width > max(2 * value.width, Fraction(1, 10**6)):
                 raise CheckFailure(f"{where}: the reported value {span(claimed)} is not the kernel's {span(value)} "
@@ -244,24 +246,33 @@ class Kernel:
         if status == "proved" and violated:
             raise CheckFailure("direct evaluation step: the policy violates Φ, so the proved verdict does not follow")
         if body.values.eta is not None:
-            Kernel._safety_margin(body.values.eta, mdp, objective, phi, policy)
+            Kernel._safety_margin(body.values.eta, mdp, objective, phi, policy, values)
         if status == "refuted" and not violated:
             raise CheckFailure("direct evaluation step: no constraint of Φ is certainly violated by the policy, "
                                "so the refuted verdict does not follow")
 
     @staticmethod
-    def _safety_margin(eta: Eta, mdp: Mdp, objective: Objective, phi: tuple[Constraint, ...], policy: Policy) -> None:
-        """The model–reality margin of a safety certificate (exact, finite horizon, point model):
-        within total variation η_lo of the model at every step, nature against Φ (mass to any
-        state) leaves every constraint satisfied under π₀; the environment given for η_hi violates
-        one of them (`proofs.kernel.direct.ball_value`)."""
+    def _safety_margin(eta: Eta, mdp: Mdp, objective: Objective, phi: tuple[Constraint, ...], policy: Policy,
+                       values: list[Enclosure] | None = None) -> None:
+        """The model–reality margin of a safety certificate (finite horizon, point model): within
+        total variation η_lo of the model at every step, nature against Φ (mass to any state) leaves
+        every constraint satisfied under π₀; the environment given for η_hi violates one of them.
+        η_lo passes in closed form when the kernel's own ``values`` moved by η_lo·c_W toward the
+        thresholds still satisfy them (`proofs.kernel.check_alignment.drifts`), else exactly
+        (`proofs.kernel.direct.ball_value`)."""
+        from proofs.kernel.check_alignment import drifts
         from proofs.kernel.check_policy import environment_rows
         from proofs.kernel.direct import ball_value
 
         if objective.horizon is None or not 0 <= eta.lo <= 1 or (eta.hi is None) != (eta.environment is None):
             raise CheckFailure("margin: eta is checked with a finite horizon, 0 ≤ eta_lo ≤ 1, and eta_hi comes "
                                "with its environment")
-        for c in phi:
+        moves = None if values is None or mdp.is_credal else drifts(mdp, objective, phi)[1]
+        for i, c in enumerate(phi):
+            if values is not None and moves is not None and c.comparison.holds(
+                    values[i].hi + moves[i] * eta.lo if c.comparison.is_upper
+                    else values[i].lo - moves[i] * eta.lo, c.threshold):
+                continue
             value = ball_value(mdp, objective, policy, c, eta.lo)
             if not c.comparison.holds(value, c.threshold):
                 raise CheckFailure(f"margin: within eta_lo = {short(eta.lo)} of the model, {c} reaches {short(value)}")

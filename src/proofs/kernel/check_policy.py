@@ -55,6 +55,7 @@ from proofs.core.policy import Policy, PolicyLayer
 from proofs.core.rational import format_rational
 from proofs.core.schema import short
 from proofs.kernel.bellman import Bound, ExactBellman, FloatBellman, U, Vector, at_initial, step
+from proofs.kernel.check_alignment import drifts
 from proofs.kernel.check_alignment_float import OptimalJ, slope, tail_enclosure
 from proofs.kernel.horizon import restrict_with_policy
 
@@ -323,16 +324,21 @@ def eta_gap(mdp: Mdp, objective: Objective, policy: Policy, up: ExactBellman, do
     return sum((p * (star[s] - pol[s]) for s, p in mdp.initial_distribution()), Fraction(0))
 
 
-def check_eta(eta: Eta, mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fraction) -> None:
-    """The model–reality margin of a proved policy lemma (exact, finite horizon, point model): within
-    total variation η_lo of the model at every step (mass may move to any state), nature's worst
-    for π₀ and best for J* leave J* − J(π₀) ≤ ε; the environment within η_hi gives more than ε."""
+def check_eta(eta: Eta, mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fraction,
+              gap_hi: Fraction | None = None) -> None:
+    """The model–reality margin of a proved policy lemma (finite horizon, point model): within total
+    variation η_lo of the model at every step (mass may move to any state), J* − J(π₀) ≤ ε; the
+    environment within η_hi gives more than ε. η_lo passes in closed form when the kernel's own
+    gap ``gap_hi`` + 2η_lo·c_J ≤ ε (the simulation lemma of `proofs.kernel.check_alignment`: J* and
+    J(π₀) each move by at most η·c_J, whatever π₀ does where its table is silent), else exactly:
+    nature's worst for π₀ and best for J*."""
     if mdp.is_credal or objective.horizon is None or not 0 <= eta.lo <= 1 or (eta.hi is None) != (eta.environment is None):
         raise CheckFailure("margin: eta is checked on point models with a finite horizon, 0 ≤ eta_lo ≤ 1, "
                            "and eta_hi comes with its environment")
     reward = mdp.rewards[objective.reward]
+    closed = gap_hi is not None and gap_hi + 2 * eta.lo * drifts(mdp, objective, ())[0] <= epsilon
     up, down = (ExactBellman(mdp, reward, objective.discount, (eta.lo, highest)) for highest in (True, False))
-    gap = eta_gap(mdp, objective, policy, up, down)
+    gap = Fraction(0) if closed else eta_gap(mdp, objective, policy, up, down)
     if gap > epsilon:
         raise CheckFailure(f"margin: within eta_lo = {_show(eta.lo)} of the model, J* − J(π₀) may reach "
                            f"{_show(gap)} > epsilon = {_show(epsilon)}")
@@ -424,7 +430,7 @@ def check_policy_certificate(body: PolicyBody, status: str, mdp: Mdp, objective:
     _check_diagnosis(body.diagnosis, mdp, objective, table)
     verdict = _verdict(status, gap, epsilon)
     if body.values.eta is not None:   # a claim of its own: η_lo ≥ 0 passing implies the lemma
-        check_eta(body.values.eta, whole, objective, given, epsilon)
+        check_eta(body.values.eta, whole, objective, given, epsilon, gap.hi)
     return CheckedValues(verdict, j_policy, j_star, gap)
 
 
