@@ -291,3 +291,58 @@ def test_closed_form_margins_beyond_the_exact_limit(case, text):
             env = _sampled(mdp, safety.lo, rng)
             rows = [{k: [(x, p, p) for x, p in env(t, k).items()] for k in range(mdp.n_choices)} for t in range(H)]
             assert c.comparison.holds(ball_value(mdp, objective, table, c, Fraction(0), rows), c.threshold)
+
+
+def _solve(a: list[list[Fraction]], b: list[Fraction]) -> list[Fraction]:
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        pivot = next(r for r in range(col, n) if m[r][col] != 0)
+        m[col], m[pivot] = m[pivot], m[col]
+        m[col] = [x / m[col][col] for x in m[col]]
+        for r in range(n):
+            if r != col and m[r][col] != 0:
+                m[r] = [x - m[r][col] * y for x, y in zip(m[r], m[col])]
+    return [m[i][-1] for i in range(n)]
+
+
+def _discounted_value(mdp, d: Fraction, rows: dict[int, dict[int, Fraction]], choice: list[int]) -> Fraction:
+    """J of the stationary deterministic ``choice`` in the stationary environment ``rows``, exactly."""
+    n, reward = mdp.n_states, mdp.rewards["r"].fractions()
+    a = [[Fraction(int(i == j)) - d * rows[choice[i]].get(j, Fraction(0)) for j in range(n)] for i in range(n)]
+    v = _solve(a, [reward[choice[i]] for i in range(n)])
+    return sum((p * v[s] for s, p in mdp.initial_distribution()), Fraction(0))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_closed_form_margin_with_the_geometric_horizon(case):
+    """A proved policy lemma with γ = 9/10 gets η_lo in closed form (c_J = range·γ/(1 − γ)²), which
+    the kernel accepts; in stationary environments sampled within it, J*_E − J_E(π₀) ≤ ε exactly
+    (J*_E over every deterministic stationary policy, optimal for a discounted MDP)."""
+    import itertools
+
+    mdp, policy, epsilon, seed = case
+    assume(not mdp.is_credal and mdp.n_states <= 3)
+    objective, d = Objective("r", None, Fraction(9, 10)), Fraction(9, 10)
+    result, _, _ = _certified(mdp, objective, policy, epsilon)   # the kernel checks its η too
+    assume(result.status == "proved" and result.eta is not None)
+    assert result.eta.hi is None
+    # nature at its worst within η_lo (best for J*, worst for π₀), over the first T steps exactly;
+    # the steps after T move the gap by at most 2·γ^T·max|r|/(1 − γ)
+    from proofs.kernel.bellman import ExactBellman
+    from proofs.kernel.check_policy import eta_gap
+
+    t_steps, reward = 120, mdp.rewards["r"]
+    largest = max((abs(r) for r in reward.fractions()), default=Fraction(0))
+    truncated = Objective("r", t_steps, d)
+    up, down = (ExactBellman(mdp, reward, d, (result.eta.lo, high)) for high in (True, False))
+    assert eta_gap(mdp, truncated, policy, up, down) <= epsilon + 2 * d**t_steps * largest / (1 - d)
+    pi0 = [int(policy.at(0).choice[policy.at(0).start[s]]) for s in range(mdp.n_states)]
+    rng = random.Random(seed)
+    for _ in range(5):
+        env = _sampled(mdp, result.eta.lo, rng)
+        rows = {c: env(0, c) for c in range(mdp.n_choices)}   # one row per choice: a stationary environment
+        best = max(_discounted_value(mdp, d, rows, list(choice))
+                   for choice in itertools.product(*(mdp.choices(s) for s in range(mdp.n_states))))
+        assert best - _discounted_value(mdp, d, rows, pi0) <= epsilon

@@ -96,7 +96,7 @@ def discharge(kind: str, mdp: Any, objective: Objective, epsilon: Fraction, *, p
 
     result = discharge_alignment(mdp, objective, epsilon, tuple(desirable), engine=engine, margin=margin)
     fields = certificate_fields(result)
-    if result.status == "proved" and not getattr(mdp, "is_credal", True) and objective.horizon is not None:
+    if result.status == "proved" and not getattr(mdp, "is_credal", True):
         from proofs.engines.eta import alignment_eta
 
         eta = alignment_eta(mdp, objective, tuple(desirable), fields)

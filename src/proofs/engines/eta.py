@@ -216,7 +216,7 @@ def alignment_eta(mdp: Mdp, objective: Objective, constraints: Sequence[Constrai
     from proofs.core.rational import parse_rational
     from proofs.kernel.check_alignment import drifts, orientation
 
-    if fields.get("status") != "proved" or objective.horizon is None or mdp.is_credal:
+    if fields.get("status") != "proved" or mdp.is_credal or (objective.horizon is None and objective.discount >= 1):
         return None
     c_j, c_w = drifts(mdp, objective, constraints)
     rows, wits = fields["values"]["constraints"], fields["witness"]["constraints"]
@@ -259,7 +259,7 @@ def closed_policy_eta(mdp: Mdp, objective: Objective, gap: Enclosure, epsilon: F
     contains the kernel's)."""
     from proofs.kernel.check_alignment import drifts
 
-    if mdp.is_credal or objective.horizon is None:
+    if mdp.is_credal or (objective.horizon is None and objective.discount >= 1):
         return None
     c_j = drifts(mdp, objective, ())[0]
     return _largest(lambda eta: gap.hi + 2 * eta * c_j <= epsilon)
@@ -271,7 +271,7 @@ def closed_safety_eta(mdp: Mdp, objective: Objective, phi: tuple[Constraint, ...
     its own width first (the kernel's enclosure need only meet the reported one)."""
     from proofs.kernel.check_alignment import drifts
 
-    if mdp.is_credal or objective.horizon is None or not phi:
+    if mdp.is_credal or (objective.horizon is None and objective.discount >= 1) or not phi:
         return None
     moves = drifts(mdp, objective, phi)[1]
 

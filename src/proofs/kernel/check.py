@@ -264,19 +264,22 @@ class Kernel:
         from proofs.kernel.check_policy import environment_rows
         from proofs.kernel.direct import ball_value
 
-        if objective.horizon is None or not 0 <= eta.lo <= 1 or (eta.hi is None) != (eta.environment is None):
-            raise CheckFailure("margin: eta is checked with a finite horizon, 0 ≤ eta_lo ≤ 1, and eta_hi comes "
-                               "with its environment")
+        if not 0 <= eta.lo <= 1 or (eta.hi is None) != (eta.environment is None) or \
+                (objective.horizon is None and eta.hi is not None):
+            raise CheckFailure("margin: 0 ≤ eta_lo ≤ 1, eta_hi comes with its environment and a finite horizon")
         moves = None if values is None or mdp.is_credal else drifts(mdp, objective, phi)[1]
         for i, c in enumerate(phi):
             if values is not None and moves is not None and c.comparison.holds(
                     values[i].hi + moves[i] * eta.lo if c.comparison.is_upper
                     else values[i].lo - moves[i] * eta.lo, c.threshold):
                 continue
+            if objective.horizon is None:
+                raise CheckFailure(f"margin: with the geometric horizon, eta_lo = {short(eta.lo)} is checked in closed "
+                                   f"form only, where {c} does not keep it")
             value = ball_value(mdp, objective, policy, c, eta.lo)
             if not c.comparison.holds(value, c.threshold):
                 raise CheckFailure(f"margin: within eta_lo = {short(eta.lo)} of the model, {c} reaches {short(value)}")
-        if eta.hi is not None:
+        if eta.hi is not None and objective.horizon is not None:   # (a geometric horizon has none: above)
             rows = environment_rows(eta, mdp, objective.horizon)
             if all(c.comparison.holds(ball_value(mdp, objective, policy, c, Fraction(0), rows), c.threshold)
                    for c in phi):

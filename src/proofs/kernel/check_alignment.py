@@ -454,18 +454,22 @@ def check_alignment_certificate(body: AlignmentBody, status: str, mdp: Mdp, obje
 
 
 def drifts(mdp: Mdp, objective: Objective, constraints: Sequence[Constraint]) -> tuple[Fraction, list[Fraction]]:
-    """(c_J, c_W per constraint) of the margin (module docstring); a margin needs a finite horizon
-    and a point model."""
-    if objective.horizon is None or mdp.is_credal or objective.discount > 1:
-        raise CheckFailure("margin: eta of an alignment lemma is checked on a point model with a finite horizon")
+    """(c_J, c_W per constraint) of the margin (module docstring), on a point model: over k steps
+    a reward moves by range·k(k−1)/2 and a probability by k; with the geometric horizon
+    (γ = the discount < 1, no step bound) by range·γ/(1 − γ)² and γ/(1 − γ), the telescoping sum
+    Σ_t γ^(t+1)·η·span with the spans range/(1 − γ) and 1."""
+    d = objective.discount
+    if mdp.is_credal or (objective.horizon is None and not 0 < d < 1):
+        raise CheckFailure("margin: eta is checked on a point model, with a finite horizon or a discount below 1")
 
-    def spread(name: str, k: int) -> Fraction:
+    def spread(name: str, k: int | None) -> Fraction:
         r = mdp.rewards[name].floats()   # the range, rounded outwards (exact: a bound is all it needs)
         top, low = (float(np.nextafter(f(r, initial=0.0), d)) for f, d in ((np.max, np.inf), (np.min, -np.inf)))
-        return (Fraction(top) - Fraction(low)) * k * (k - 1) / 2
+        return (Fraction(top) - Fraction(low)) * (Fraction(k * (k - 1), 2) if k is not None else d / (1 - d) ** 2)
 
-    c_w = [spread(c.reward, constraint_quantity(mdp, objective, c).steps or 0) if isinstance(c, RewardConstraint)
-           else Fraction(constraint_quantity(mdp, objective, c).steps or 0) for c in constraints]
+    steps = [constraint_quantity(mdp, objective, c).steps for c in constraints]
+    c_w = [spread(c.reward, k) if isinstance(c, RewardConstraint) else Fraction(k) if k is not None else d / (1 - d)
+           for c, k in zip(constraints, steps)]
     return spread(objective.reward, objective.horizon), c_w
 
 

@@ -332,17 +332,19 @@ def check_eta(eta: Eta, mdp: Mdp, objective: Objective, policy: Policy, epsilon:
     gap ``gap_hi`` + 2η_lo·c_J ≤ ε (the simulation lemma of `proofs.kernel.check_alignment`: J* and
     J(π₀) each move by at most η·c_J, whatever π₀ does where its table is silent), else exactly:
     nature's worst for π₀ and best for J*."""
-    if mdp.is_credal or objective.horizon is None or not 0 <= eta.lo <= 1 or (eta.hi is None) != (eta.environment is None):
-        raise CheckFailure("margin: eta is checked on point models with a finite horizon, 0 ≤ eta_lo ≤ 1, "
-                           "and eta_hi comes with its environment")
+    if mdp.is_credal or not 0 <= eta.lo <= 1 or (eta.hi is None) != (eta.environment is None):
+        raise CheckFailure("margin: eta is checked on point models, 0 ≤ eta_lo ≤ 1, and eta_hi comes with its "
+                           "environment")
     reward = mdp.rewards[objective.reward]
     closed = gap_hi is not None and gap_hi + 2 * eta.lo * drifts(mdp, objective, ())[0] <= epsilon
+    if objective.horizon is None and not (closed and eta.hi is None):
+        raise CheckFailure("margin: with the geometric horizon, eta_lo is checked in closed form only (and no eta_hi)")
     up, down = (ExactBellman(mdp, reward, objective.discount, (eta.lo, highest)) for highest in (True, False))
     gap = Fraction(0) if closed else eta_gap(mdp, objective, policy, up, down)
     if gap > epsilon:
         raise CheckFailure(f"margin: within eta_lo = {_show(eta.lo)} of the model, J* − J(π₀) may reach "
                            f"{_show(gap)} > epsilon = {_show(epsilon)}")
-    if eta.hi is not None:
+    if eta.hi is not None and objective.horizon is not None:   # (a geometric horizon has none: above)
         plain = ExactBellman(mdp, reward, objective.discount)
         broken = eta_gap(mdp, objective, policy, plain, plain, environment_rows(eta, mdp, objective.horizon))
         if broken <= epsilon:
