@@ -122,7 +122,8 @@ def _eta(eta: Eta, claim: str = "the policy stays within the allowed loss") -> l
               "model's at every step (mass may move to any state; where the policy's table says nothing, its worst "
               "action is assumed).")]
     if eta.hi is None or eta.environment is None:
-        return lines + ["  No environment breaking it was found up to total variation 1." if eta.lo < 1 else
+        return lines + ["  No environment breaking it is given (the engine searches for one up to total variation 1 "
+                        "on small models only; beyond them eta_lo is the simulation lemma's closed form)." if eta.lo < 1 else
                         "  That is every environment."]
     lines.append(f"  An environment within {_decimal(eta.hi, 6)} of the model breaks it; where it differs from the model:")
     places = [f"      step {t}, {s}: {a} -> {{" + ", ".join(f"{x}: {_decimal(p, 6)}" for x, p in row.items()) + "}"
