@@ -42,19 +42,12 @@ from proofs.core.model import Mdp
 from proofs.core.numbers import Rationals
 from proofs.kernel.bellman import FloatBellman
 from proofs.kernel.rounding import float_up
-from proofs.semantics.unbounded_graph import (
-    Graph,
-    Problem,
-    end_components,
-    exists_attractor,
-    probability_problem,
-)
-from proofs.semantics.unbounded_sound import Bounds
+from proofs.semantics.unbounded_graph import Graph, Problem, probability_problem
+from proofs.semantics.unbounded_sound import Bounds, first_best, groups, routed_policy
 
 __all__ = ["graph_preserving", "robust_reach"]
 
 F = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -83,21 +76,8 @@ def robust_reach(mdp: Mdp, keep: BoolArray, stop: BoolArray, *, maximise: bool, 
     g = Graph(mdp)
     problem = probability_problem(g, keep, stop, maximise)
     region = problem.region
-    if problem.collapse is not None:
-        label, internal = end_components(g, region, problem.collapse)
-    else:
-        label, internal = np.full(mdp.n_states, -1, dtype=np.int64), np.zeros(mdp.n_choices, dtype=bool)
-    rows = np.flatnonzero(problem.allowed & ~internal)
-    # one group per collapsed end component, one per other region state; rows sorted by group
-    group = np.where(label >= 0, label, -1)
-    singles = region & (label < 0)
-    n_ec = int(label.max(initial=-1)) + 1
-    group[singles] = n_ec + np.arange(int(singles.sum()))
-    owner = group[mdp.choice_state[rows]]
-    order = np.argsort(owner, kind="stable")
-    rows, owner = rows[order], owner[order]
-    n_groups = n_ec + int(singles.sum())
-    starts = np.searchsorted(owner, np.arange(n_groups))
+    grouped = groups(g, problem)
+    rows, starts, n_groups = grouped.rows, grouped.row_start[:-1], grouped.n
     states = np.flatnonzero(region)
     op = FloatBellman(mdp, Rationals.zeros(mdp.n_choices), Fraction(1), highest=not maximise)
     reduce = np.maximum if maximise else np.minimum
@@ -109,7 +89,7 @@ def robust_reach(mdp: Mdp, keep: BoolArray, stop: BoolArray, *, maximise: bool, 
         best = reduce.reduceat(rows_q, starts) if n_groups else np.zeros(0)
         best = np.nextafter(best, np.inf if upper else -np.inf)
         out = x.copy()
-        out[states] = np.clip(best[group[states]], 0.0, 1.0)
+        out[states] = np.clip(best[grouped.group[states]], 0.0, 1.0)
         return out
 
     lo = problem.one.astype(np.float64)
@@ -126,26 +106,7 @@ def robust_reach(mdp: Mdp, keep: BoolArray, stop: BoolArray, *, maximise: bool, 
             if width >= last * (1 - 1e-3):
                 break
             last = width
-    return problem, Bounds(lo, hi, _policy(g, problem, op, rows, owner, internal, (lo + hi) / 2, maximise), converged)
-
-
-def _policy(g: Graph, problem: Problem, op: FloatBellman, rows: IntArray, owner: IntArray, internal: BoolArray,
-            mid: F, maximise: bool) -> dict[int, int]:
-    """Greedy at the midpoint of the bounds (untrusted): each group's best exit, and the other states
-    of a collapsed end component walking inside it to that exit (as `unbounded_sound`)."""
-    choice = problem.outside.copy()
-    if len(rows):
-        q, _ = op.choice_values(mid)
-        key = q[rows] if maximise else -q[rows]
-        order = np.lexsort((-key, owner))   # by group, the best first
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = owner[order][1:] != owner[order][:-1]
-        chosen = rows[order[first]]
-        exit_state = g.choice_state[chosen]
-        choice[exit_state] = chosen
-        seed = np.zeros(problem.mdp.n_states, dtype=bool)
-        seed[exit_state] = True
-        _, towards = exists_attractor(g, seed, problem.region & ~seed, internal)
-        routed = problem.region & ~seed
-        choice[routed] = towards[routed]
-    return {int(s): int(c) for s, c in zip(np.flatnonzero(choice >= 0).tolist(), choice[choice >= 0].tolist())}
+    chosen = np.zeros(0, dtype=np.int64)
+    if n_groups:   # greedy at the midpoint of the bounds (untrusted)
+        chosen = rows[first_best(op.choice_values((lo + hi) / 2)[0][rows], grouped.row_start, maximise)]
+    return problem, Bounds(lo, hi, routed_policy(g, problem, chosen, grouped.internal), converged)

@@ -60,7 +60,7 @@ from proofs.kernel import rounding as iv
 from proofs.kernel.rounding import Conversion, Rows, float_up
 from proofs.semantics.unbounded_graph import Graph, Problem, end_components, exists_attractor
 
-__all__ = ["Bounds", "solve_sound"]
+__all__ = ["Bounds", "Groups", "first_best", "groups", "routed_policy", "solve_sound"]
 
 F = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -120,7 +120,21 @@ class _System:
         return np.nextafter(best - e, -np.inf)
 
 
-def _system(g: Graph, problem: Problem) -> _System:
+@dataclass(frozen=True, eq=False)
+class Groups:
+    """The reduced system's groups (module docstring): one per collapsed end component, one per
+    other region state; ``rows`` the allowed choices of the region except the collapsed components'
+    internal ones, sorted by group, group k's at ``row_start[k]:row_start[k+1]``."""
+
+    n: int
+    group: IntArray            # per model state, its group (-1 outside the region)
+    rows: IntArray
+    row_start: IntArray
+    internal: npt.NDArray[np.bool_]
+
+
+def groups(g: Graph, problem: Problem) -> Groups:
+    """The problem's `Groups` (shared with `proofs.semantics.unbounded_credal`)."""
     mdp = problem.mdp
     n_states = mdp.n_states
     if problem.collapse is not None:
@@ -142,6 +156,37 @@ def _system(g: Graph, problem: Problem) -> _System:
         raise AssertionError("a region state or end component without an exit")
     row_start = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=row_start[1:])
+    return Groups(n, group, rows, row_start, internal)
+
+
+def first_best(values: F, row_start: IntArray, maximise: bool) -> IntArray:
+    """Per group (rows ``row_start[k]:row_start[k+1]``) the first row attaining its best value."""
+    best = (np.maximum if maximise else np.minimum).reduceat(values, row_start[:-1])
+    hit = values == np.repeat(best, np.diff(row_start))
+    index = np.where(hit, np.arange(len(values), dtype=np.int64), len(values))
+    first: IntArray = np.minimum.reduceat(index, row_start[:-1]).astype(np.int64)
+    return first
+
+
+def routed_policy(g: Graph, problem: Problem, chosen: IntArray, internal: npt.NDArray[np.bool_]) -> dict[int, int]:
+    """The policy that takes each group's ``chosen`` exit where it is, and on the other states of a
+    collapsed end component walks inside it to that exit; the precomputations' witnesses elsewhere."""
+    choice = problem.outside.copy()
+    if len(chosen):
+        exit_state = g.choice_state[chosen]
+        choice[exit_state] = chosen
+        seed = np.zeros(problem.mdp.n_states, dtype=bool)
+        seed[exit_state] = True
+        _, towards = exists_attractor(g, seed, problem.region & ~seed, internal)
+        routed = problem.region & ~seed
+        choice[routed] = towards[routed]
+    return {int(s): int(c) for s, c in zip(np.flatnonzero(choice >= 0).tolist(), choice[choice >= 0].tolist())}
+
+
+def _system(g: Graph, problem: Problem) -> _System:
+    mdp = problem.mdp
+    grouped = groups(g, problem)
+    n, group, rows, row_start, internal = grouped.n, grouped.group, grouped.rows, grouped.row_start, grouped.internal
     lengths = (mdp.row_start[rows + 1] - mdp.row_start[rows]).astype(np.int64)
     pos = concat_ranges(mdp.row_start[rows], mdp.row_start[rows + 1])
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -335,11 +380,7 @@ def _verified(sys: _System, x: F, upper: bool) -> F | None:
 
 def _greedy_rows(sys: _System, rows: F) -> IntArray:
     """Per group the first row attaining the group's best value."""
-    best = sys.best(rows)
-    hit = rows == np.repeat(best, np.diff(sys.row_start))
-    index = np.where(hit, np.arange(len(rows), dtype=np.int64), len(rows))
-    first: IntArray = np.minimum.reduceat(index, sys.row_start[:-1]).astype(np.int64)
-    return first
+    return first_best(rows, sys.row_start, sys.maximise)
 
 
 def _per_state(g: Graph, problem: Problem, sys: _System, lo: F, hi: F, converged: bool) -> Bounds:
@@ -350,17 +391,8 @@ def _per_state(g: Graph, problem: Problem, sys: _System, lo: F, hi: F, converged
     region = np.flatnonzero(problem.region)
     state_lo[region] = lo[sys.group[region]]
     state_hi[region] = hi[sys.group[region]]
-    choice = problem.outside.copy()
+    chosen = np.zeros(0, dtype=np.int64)
     if sys.n:
         mid = (sys.b_lo + sys.b_hi) / 2
         chosen = sys.row_choice[_greedy_rows(sys, sys.products((lo + hi) / 2, mid))]
-        exit_state = g.choice_state[chosen]
-        choice[exit_state] = chosen
-        # the other states of a collapsed end component walk inside it to its chosen exit
-        seed = np.zeros(problem.mdp.n_states, dtype=bool)
-        seed[exit_state] = True
-        _, towards = exists_attractor(g, seed, problem.region & ~seed, sys.internal)
-        routed = problem.region & ~seed
-        choice[routed] = towards[routed]
-    policy = {int(s): int(c) for s, c in zip(np.flatnonzero(choice >= 0).tolist(), choice[choice >= 0].tolist())}
-    return Bounds(state_lo, state_hi, policy, converged)
+    return Bounds(state_lo, state_hi, routed_policy(g, problem, chosen, sys.internal), converged)
