@@ -68,14 +68,10 @@ def eta_margin(mdp: Mdp, objective: Objective, policy: Policy, epsilon: Fraction
         up, down = (ExactBellman(mdp, reward, objective.discount, (Fraction(k, GRID), high)) for high in (True, False))
         return eta_gap(mdp, objective, policy, up, down) <= epsilon
 
-    if not holds(0):
-        return None
-    if holds(GRID):
-        return Eta(Fraction(1))
-    lo, hi = 0, GRID
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if holds(mid) else (lo, mid)
+    lo = _last_holding(holds)
+    if lo is None or lo == GRID:
+        return None if lo is None else Eta(Fraction(1))
+    hi = lo + 1
     plain = ExactBellman(mdp, reward, objective.discount)
 
     def breaking(k: int) -> Rows | None:
@@ -166,14 +162,10 @@ def safety_eta(mdp: Mdp, objective: Objective, policy: Policy, phi: tuple[Constr
         return next((c for c in phi if not c.comparison.holds(ball_value(mdp, objective, policy, c, Fraction(k, GRID)),
                                                               c.threshold)), None)
 
-    if violated(0) is not None:
-        return None
-    if violated(GRID) is None:
-        return Eta(Fraction(1))
-    lo, hi = 0, GRID
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if violated(mid) is None else (lo, mid)
+    lo = _last_holding(lambda k: violated(k) is None)
+    if lo is None or lo == GRID:
+        return None if lo is None else Eta(Fraction(1))
+    hi = lo + 1
     c = violated(hi)
     assert c is not None
     rows = _worst_rows(mdp, objective, policy, c, Fraction(hi, GRID))
@@ -214,7 +206,7 @@ def alignment_eta(mdp: Mdp, objective: Objective, constraints: Sequence[Constrai
     kernel's: an over-estimate, so the kernel's check passes whenever this one does), reported
     both plainly and cut to [0, 1] as the exact and the float checker do."""
     from proofs.core.rational import parse_rational
-    from proofs.kernel.check_alignment import drifts, orientation
+    from proofs.kernel.check_alignment import drifts, margin_edge, orientation
 
     if fields.get("status") != "proved" or mdp.is_credal or (objective.horizon is None and objective.discount >= 1):
         return None
@@ -226,31 +218,32 @@ def alignment_eta(mdp: Mdp, objective: Objective, constraints: Sequence[Constrai
         q = parse_rational(row["worst"]["hi"]) if rho > 0 else -parse_rational(row["worst"]["lo"])
         parts.append((c, rho, q, parse_rational(wit["lambda"]), drift))
 
-    def holds(eta: Fraction) -> bool:
-        for c, rho, q, lam, drift in parts:
-            moved = rho * (q + 2 * lam * c_j * eta)
-            for value in (moved, min(max(moved, Fraction(0)), Fraction(1))):
-                if not c.comparison.holds(value + drift * eta if rho > 0 else value - drift * eta, c.threshold):
-                    return False
-        return True
+    def holds(eta: Fraction) -> bool:   # as the exact checker reports a bound, and as the float one (cut)
+        return all(c.comparison.holds(margin_edge(reported, rho, q, lam, c_j, drift, eta), c.threshold)
+                   for c, rho, q, lam, drift in parts
+                   for reported in (lambda x, rho=rho: rho * x,
+                                    lambda x, rho=rho: min(max(rho * x, Fraction(0)), Fraction(1))))
 
-    lo, hi = 0, GRID   # holds(lo/GRID); hi: not known to hold
-    if holds(Fraction(1)):
-        return Eta(Fraction(1))
+    return _largest(holds)
+
+
+def _last_holding(holds: Callable[[int], bool]) -> int | None:
+    """The largest k ≤ GRID where the monotone ``holds`` (true up to some k, false after) does, by
+    bisection; None where it fails at 0."""
+    if not holds(0):
+        return None
+    if holds(GRID):
+        return GRID
+    lo, hi = 0, GRID   # holds(lo), not holds(hi)
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if holds(Fraction(mid, GRID)) else (lo, mid)
-    return Eta(Fraction(lo, GRID)) if lo else None
+        lo, hi = (mid, hi) if holds(mid) else (lo, mid)
+    return lo
 
 
 def _largest(holds: Callable[[Fraction], bool]) -> Eta | None:
     """The largest grid point k/GRID > 0 where the monotone ``holds`` does, as an η_lo."""
-    if holds(Fraction(1)):
-        return Eta(Fraction(1))
-    lo, hi = 0, GRID
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if holds(Fraction(mid, GRID)) else (lo, mid)
+    lo = _last_holding(lambda k: holds(Fraction(k, GRID)))
     return Eta(Fraction(lo, GRID)) if lo else None
 
 

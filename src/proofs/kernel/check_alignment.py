@@ -473,11 +473,13 @@ def drifts(mdp: Mdp, objective: Objective, constraints: Sequence[Constraint]) ->
     return spread(objective.reward, objective.horizon), c_w
 
 
-def margin_edge(cs: Space, q: Fraction, lam: Fraction, c_j: Fraction, c_w: Fraction, eta: Fraction) -> Fraction:
+def margin_edge(reported: Callable[[Fraction], Fraction], rho: Any, q: Fraction, lam: Fraction, c_j: Fraction,
+                c_w: Fraction, eta: Fraction) -> Fraction:
     """The constraint's worst value in an environment within ``eta``, from the bound q on its Q at ε
-    (module docstring): reported at ε + 2η·c_J, then η·c_W toward the threshold."""
-    moved = cs.reported(q + 2 * lam * c_j * eta)
-    return moved + c_w * eta if cs.rho > 0 else moved - c_w * eta
+    (module docstring): reported at ε + 2η·c_J (a space's ``reported``), then η·c_W toward the
+    threshold (up when ``rho`` > 0)."""
+    moved = reported(q + 2 * lam * c_j * eta)
+    return moved + c_w * eta if rho > 0 else moved - c_w * eta
 
 
 class Space(Protocol):
@@ -524,7 +526,7 @@ def check_verdict(body: AlignmentBody, status: str, spaces: Sequence[S], j_star:
         if eta is not None:
             if drift is None or status != "proved" or eta.hi is not None or not 0 <= eta.lo <= 1:
                 raise CheckFailure("margin: an alignment lemma's eta is a lower bound 0 ≤ eta_lo ≤ 1 of a proved lemma")
-            edge = margin_edge(cs, q, lam, drift[0], drift[1][i], eta.lo)
+            edge = margin_edge(cs.reported, cs.rho, q, lam, drift[0], drift[1][i], eta.lo)
             if not cs.constraint.comparison.holds(edge, cs.constraint.threshold):
                 raise CheckFailure(f"margin: within eta_lo = {short(eta.lo)} of the model, {where} may reach "
                                    f"{short(edge)}")
