@@ -493,7 +493,6 @@ def _discharge(small: Mdp, objective: Objective, epsilon: Fraction, spaces: Sequ
                                    reason=f"epsilon = {epsilon} is below the float resolution of J*; "
                                           "use the exact engine")
         lam = Fraction(found[0]).limit_denominator(10**12)
-        opt.constraint_op(cs)   # built before the two threads share it
         with ThreadPoolExecutor(1) as pool:   # the kernel's upper bound, beside the mixture's evaluation
             g_hi = pool.submit(upper_bound, small, opt, cs, lam)
             mixture, j_att, attained = _attained(search, small, opt, cs, found[1], target + slack, slack,

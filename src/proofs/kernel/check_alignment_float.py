@@ -232,9 +232,10 @@ class OptimalJ:
         """The operator of the constraint's reward (β = 1), built once per constraint; on a credal
         model with nature maximising σ·Q_c(σ·W), as `upper_bound` needs (`_evaluate` names its own)."""
         op = self._constraint_ops.get(id(cs))
-        if op is None:
-            op = self._constraint_ops[id(cs)] = FloatBellman(self.mdp, cs.reward, Fraction(1), highest=cs.sigma > 0) \
-                if self.mdp.is_credal else self.bellman(cs.reward, Fraction(1))
+        if op is None:   # two threads may both build it: the same operator either way, one is kept
+            op = self._constraint_ops.setdefault(id(cs), FloatBellman(
+                self.mdp, cs.reward, Fraction(1), highest=cs.sigma > 0) if self.mdp.is_credal
+                else self.bellman(cs.reward, Fraction(1)))
         return op
 
 
@@ -496,7 +497,7 @@ def check_float_alignment(body: AlignmentBody, status: str, mdp: Mdp, objective:
     opt = OptimalJ(small, objective, stops, {cs.steps for cs in spaces}, tail=tail)
     evaluated: Evaluated = {}
     with ThreadPoolExecutor(1) as pool:   # the upper bounds, beside the mixtures' evaluations
-        ahead = {(id(cs), lam): pool.submit(upper_bound, small, opt, cs, lam) for cs, lam in _multipliers(body, opt, spaces)}
+        ahead = {(id(cs), lam): pool.submit(upper_bound, small, opt, cs, lam) for cs, lam in _multipliers(body, spaces)}
         check_verdict(body, status, spaces, opt.j_star, epsilon,
                       lambda cs, lam, wit, where: (ahead[id(cs), lam].result() if (id(cs), lam) in ahead
                                                    else upper_bound(small, opt, cs, lam)).hi,
@@ -504,11 +505,11 @@ def check_float_alignment(body: AlignmentBody, status: str, mdp: Mdp, objective:
                       drift=None if body.values.eta is None else drifts(mdp, objective, constraints))
 
 
-def _multipliers(body: AlignmentBody, opt: OptimalJ, spaces: Sequence[FloatSpace]) -> list[tuple[FloatSpace, Fraction]]:
-    """Each constraint's multiplier λ ≥ 0, to compute its upper bound ahead, with its operator built
-    before the threads share it (none when the rows are malformed: `check_verdict` says so)."""
+def _multipliers(body: AlignmentBody, spaces: Sequence[FloatSpace]) -> list[tuple[FloatSpace, Fraction]]:
+    """Each constraint's multiplier λ ≥ 0, to compute its upper bound ahead (none when the rows are
+    malformed: `check_verdict` then says so, in its order)."""
     try:
         rows = constraint_rows(body, [cs.constraint for cs in spaces])
     except CheckFailure:
         return []
-    return [(cs, wit.lam) for cs, (_, wit) in zip(spaces, rows) if wit.lam >= 0 and opt.constraint_op(cs)]
+    return [(cs, wit.lam) for cs, (_, wit) in zip(spaces, rows) if wit.lam >= 0]
