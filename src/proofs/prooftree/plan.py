@@ -65,11 +65,9 @@ def proof_graph(files: list[ObligationFile]) -> Any:
     for f in files:
         for lemma in f.lemmas:
             graph.add_node(lemma.id, kind=lemma.kind, file=str(f.shown_path or f.path))
-    for f in files:
-        for lemma in f.lemmas:
-            if isinstance(lemma, CertificateLemma):
-                for premise in lemma.premises:
-                    graph.add_edge(premise, lemma.id)
+    for conclusion, premises in _premises(files).items():
+        for premise in premises:
+            graph.add_edge(premise, conclusion)
     return graph
 
 
@@ -169,8 +167,9 @@ def make_plan(root: Path, paths: list[Path], *, allow_code: bool = False) -> Pla
 
 
 def _premises(files: list[ObligationFile]) -> dict[str, tuple[str, ...]]:
-    """The premises of every lemma (`proof_graph`'s edges, without networkx: a plan is made on
-    every ``prove``, and importing networkx alone takes longer than a small lemma)."""
+    """The premises of every lemma, by lemma (and of every premise named, empty): `proof_graph`'s
+    edges, and the plan's without networkx (a plan is made on every ``prove``, and importing
+    networkx alone takes longer than a small lemma)."""
     out: dict[str, tuple[str, ...]] = {lemma.id: () for f in files for lemma in f.lemmas}
     for f in files:
         for lemma in f.lemmas:
