@@ -48,6 +48,7 @@ from tests.support.mdps import (
     make_mdp,
     random_mdp,
     risky_mdp,
+    solve_exact,
     widened,
 )
 
@@ -360,21 +361,16 @@ def _reach(n: int, rows: dict[int, dict[int, Fraction]], keep: list[bool], stop:
                 can[s] = changed = True
     unknown = [s for s in range(n) if can[s] and not stop[s]]
     index = {s: i for i, s in enumerate(unknown)}
-    a = [[Fraction(int(i == j)) for j in range(len(unknown))] + [Fraction(0)] for i in range(len(unknown))]
+    a = [[Fraction(int(i == j)) for j in range(len(unknown))] for i in range(len(unknown))]
+    b = [Fraction(0)] * len(unknown)
     for s in unknown:
         for t, p in rows[s].items():
             if t in index:
                 a[index[s]][index[t]] -= p
             elif stop[t]:
-                a[index[s]][-1] += p
-    for col in range(len(unknown)):   # Gauss–Jordan: the system of a chain that leaves `unknown` is regular
-        pivot = next(r for r in range(col, len(unknown)) if a[r][col] != 0)
-        a[col], a[pivot] = a[pivot], a[col]
-        a[col] = [x / a[col][col] for x in a[col]]
-        for r in range(len(unknown)):
-            if r != col and a[r][col] != 0:
-                a[r] = [x - a[r][col] * y for x, y in zip(a[r], a[col])]
-    return [Fraction(1) if stop[s] else a[index[s]][-1] if s in index else Fraction(0) for s in range(n)]
+                b[index[s]] += p
+    x = solve_exact(a, b)   # regular: the chain leaves `unknown` almost surely
+    return [Fraction(1) if stop[s] else x[index[s]] if s in index else Fraction(0) for s in range(n)]
 
 
 def brute_force_reach(mdp: Mdp, keep: list[bool], stop: list[bool], maximise: bool) -> Fraction:

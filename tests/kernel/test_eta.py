@@ -16,7 +16,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from tests.support.mdps import make_mdp, small_mdps
+from tests.support.mdps import make_mdp, small_mdps, solve_exact
 
 from proofs.core.certificates import Eta, PolicyBody
 from proofs.core.errors import CheckFailure
@@ -293,24 +293,11 @@ def test_closed_form_margins_beyond_the_exact_limit(case, text):
             assert c.comparison.holds(ball_value(mdp, objective, table, c, Fraction(0), rows), c.threshold)
 
 
-def _solve(a: list[list[Fraction]], b: list[Fraction]) -> list[Fraction]:
-    n = len(b)
-    m = [row[:] + [b[i]] for i, row in enumerate(a)]
-    for col in range(n):
-        pivot = next(r for r in range(col, n) if m[r][col] != 0)
-        m[col], m[pivot] = m[pivot], m[col]
-        m[col] = [x / m[col][col] for x in m[col]]
-        for r in range(n):
-            if r != col and m[r][col] != 0:
-                m[r] = [x - m[r][col] * y for x, y in zip(m[r], m[col])]
-    return [m[i][-1] for i in range(n)]
-
-
 def _discounted_value(mdp, d: Fraction, rows: dict[int, dict[int, Fraction]], choice: list[int]) -> Fraction:
     """J of the stationary deterministic ``choice`` in the stationary environment ``rows``, exactly."""
     n, reward = mdp.n_states, mdp.rewards["r"].fractions()
     a = [[Fraction(int(i == j)) - d * rows[choice[i]].get(j, Fraction(0)) for j in range(n)] for i in range(n)]
-    v = _solve(a, [reward[choice[i]] for i in range(n)])
+    v = solve_exact(a, [reward[choice[i]] for i in range(n)])
     return sum((p * v[s] for s, p in mdp.initial_distribution()), Fraction(0))
 
 

@@ -293,3 +293,18 @@ def stationary_layers(draw: st.DrawFn, mdp: Mdp) -> PolicyLayer:
         weights = [draw(st.integers(1, 3)) for _ in picked]
         table[s] = [(c, Fraction(w, sum(weights))) for c, w in zip(picked, weights)]
     return PolicyLayer.from_table(mdp, table)
+
+
+def solve_exact(a: Sequence[Sequence[Fraction]], b: Sequence[Fraction]) -> list[Fraction]:
+    """x with a·x = b for a regular square system, by Gauss–Jordan elimination in exact rationals
+    (an oracle independent of the package's solvers)."""
+    n = len(b)
+    m = [list(row) + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        pivot = next(r for r in range(col, n) if m[r][col] != 0)
+        m[col], m[pivot] = m[pivot], m[col]
+        m[col] = [x / m[col][col] for x in m[col]]
+        for r in range(n):
+            if r != col and m[r][col] != 0:
+                m[r] = [x - m[r][col] * y for x, y in zip(m[r], m[col])]
+    return [m[i][-1] for i in range(n)]
